@@ -1,0 +1,108 @@
+"""One typed Settings object: JALSA_* environment variables, then an optional jalsa.toml.
+
+Secrets are SecretStr so they never appear in a repr, a log line or a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from jalsa.errors import UserError
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "jalsa"
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("JALSA_CONFIG", "jalsa.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults a volunteer team needs on day one."""
+
+    model_config = SettingsConfigDict(env_prefix="JALSA_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    timezone: str = "Asia/Karachi"
+
+    # Platform API base URLs: point them at `jalsa sim` to rehearse without credentials.
+    youtube_base_url: str = "https://www.googleapis.com/youtube/v3"
+    facebook_base_url: str = "https://graph.facebook.com/v21.0"
+    instagram_base_url: str = "https://graph.facebook.com/v21.0"
+    x_base_url: str = "https://api.x.com/2"
+
+    youtube_api_key: SecretStr | None = None
+    facebook_access_token: SecretStr | None = None
+    instagram_access_token: SecretStr | None = None
+    x_bearer_token: SecretStr | None = None
+
+    # Poll intervals in seconds, per platform.
+    youtube_interval: float = 30.0
+    facebook_interval: float = 15.0
+    instagram_interval: float = 60.0
+    x_space_interval: float = 15.0
+    x_counts_interval: float = 60.0
+
+    # Budgets used by the spend forecast.
+    youtube_daily_quota: int = 10_000
+    # X API pay-per-use prices in US dollars; set them to your plan's prices.
+    x_usd_per_request: float = 0.0
+    x_usd_per_resource: float = 0.005
+
+    http_timeout: float = 10.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'jalsa.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning a bad value into one clear message instead of a traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise UserError(
+            f"invalid configuration ({problems}). Check your JALSA_* variables and "
+            f"{_config_file()}."
+        ) from None
+    except Exception as exc:  # a malformed jalsa.toml raises a TOMLDecodeError
+        raise UserError(f"cannot read {_config_file()}: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

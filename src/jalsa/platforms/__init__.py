@@ -1,0 +1,2 @@
+"""Platform connectors, one module per platform API. Adding a platform touches one file plus
+the registry below."""

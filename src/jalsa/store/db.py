@@ -1,0 +1,131 @@
+"""Opening the store: engine, migrations and sessions, for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from jalsa.errors import UserError
+from jalsa.store.models import Base
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout so the tracker
+    and the web app can share one file."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise UserError(f"cannot use database URL {_redact(url)}: {exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("jalsa.store") / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a no-op when it is already there."""
+    cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise UserError(
+            f"cannot open the database {_redact(str(engine.url))}: {exc.orig}. "
+            "Check JALSA_DATABASE_URL and that the server is running."
+        ) from None
+
+
+class Store:
+    """The opened store: an engine whose schema is current, and a session factory."""
+
+    def __init__(self, url: str, *, run_migrations: bool = True) -> None:
+        self.engine = make_engine(url)
+        if run_migrations:
+            migrate(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """Insert rows; on a natural-key conflict update `update` columns, or do nothing when
+    `update` is empty. The one place idempotent writes are spelled, for both dialects."""
+    rows = list(rows)
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    # SQLite and PostgreSQL both cap bind parameters; write in chunks.
+    chunk = max(1, 30_000 // max(1, len(rows[0])))
+    for start in range(0, len(rows), chunk):
+        stmt = insert_fn(table).values(rows[start : start + chunk])
+        if update:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt)
+
+
+__all__ = ["Base", "Store", "make_engine", "migrate", "upsert"]

@@ -1,0 +1,105 @@
+"""The operational store: events, their streams, audience samples and the log of every poll.
+
+Natural keys make every write idempotent: an event by slug, a stream by (event, kind, external
+id), a sample by (stream, metric, observed_at), a poll by (stream, scheduled_at). A retry or a
+restart therefore upserts instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from jalsa.store.types import UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    timezone: Mapped[str] = mapped_column(String(64))
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    streams: Mapped[list[Stream]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Stream.id"
+    )
+
+    @property
+    def x_query(self) -> str | None:
+        """The X search query for the event: its hashtags joined with OR."""
+        return " OR ".join(self.hashtags) if self.hashtags else None
+
+
+class Stream(Base):
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("event_id", "kind", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    event: Mapped[Event] = relationship(back_populates="streams")
+
+
+class Sample(Base):
+    """One reading of one catalogue metric. `observed_at` is the poll's scheduled slot (or the
+    platform's own bucket start); `fetched_at` is when the answer actually arrived."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "metric", "observed_at"),
+        Index("ix_samples_metric_time", "metric", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(64))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[int] = mapped_column(BigInteger)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Poll(Base):
+    """Every poll, successful or not: the stream's health history and the API spend ledger."""
+
+    __tablename__ = "polls"
+    __table_args__ = (UniqueConstraint("stream_id", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    quota_units: Mapped[int] = mapped_column(Integer, default=0)
+    billed_resources: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,249 @@
+"""Reading and writing events, streams, samples and polls: the queries every area shares."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from jalsa.errors import NotFound, UserError
+from jalsa.store.db import upsert
+from jalsa.store.models import Event, Poll, Sample, Stream
+from jalsa.timeutil import utc_now, zone
+
+_HASHTAG = re.compile(r"^#\w{1,139}$")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80]
+
+
+def normalise_hashtags(tags: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for raw in tags:
+        for part in raw.replace(",", " ").split():
+            tag = part if part.startswith("#") else f"#{part}"
+            if not _HASHTAG.match(tag):
+                raise UserError(f"{part!r} is not a hashtag; use letters, digits and _ only")
+            if tag not in out:
+                out.append(tag)
+    return out
+
+
+def create_event(
+    session: Session,
+    *,
+    name: str,
+    starts_at: datetime,
+    duration: timedelta,
+    timezone: str,
+    hashtags: Sequence[str] = (),
+    slug: str | None = None,
+) -> Event:
+    name = name.strip()
+    if not name:
+        raise UserError("the event needs a name")
+    zone(timezone)
+    slug = slug or slugify(name) or f"event-{starts_at:%Y%m%d-%H%M}"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
+        raise UserError(f"the slug {slug!r} may hold only a-z, 0-9 and '-'")
+    if session.scalar(select(Event.id).where(Event.slug == slug)) is not None:
+        raise UserError(f"an event with the slug {slug!r} exists; pass --slug to choose another")
+    event = Event(
+        slug=slug,
+        name=name,
+        starts_at=starts_at,
+        ends_at=starts_at + duration,
+        timezone=timezone,
+        hashtags=normalise_hashtags(hashtags),
+        created_at=utc_now(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def get_event(session: Session, ref: str) -> Event:
+    """An event by slug or numeric id, with its streams; NotFound says how to list events."""
+    query = select(Event).options(selectinload(Event.streams))
+    event = session.scalar(query.where(Event.slug == ref))
+    if event is None and ref.isdigit():
+        event = session.scalar(query.where(Event.id == int(ref)))
+    if event is None:
+        raise NotFound(f"no event {ref!r}; `jalsa event list` shows the events")
+    return event
+
+
+def list_events(session: Session) -> list[Event]:
+    return list(session.scalars(select(Event).order_by(Event.starts_at.desc())))
+
+
+def add_stream(
+    session: Session, event: Event, *, kind: str, external_id: str, label: str = ""
+) -> Stream:
+    external_id = external_id.strip()
+    if not external_id:
+        raise UserError("the stream id is empty")
+    existing = session.scalar(
+        select(Stream).where(
+            Stream.event_id == event.id, Stream.kind == kind, Stream.external_id == external_id
+        )
+    )
+    if existing is not None:
+        return existing
+    stream = Stream(
+        event_id=event.id, kind=kind, external_id=external_id, label=label, created_at=utc_now()
+    )
+    session.add(stream)
+    session.flush()
+    return stream
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """The outcome of one poll, ready to be written: its samples and its ledger row."""
+
+    stream_id: int
+    scheduled_at: datetime
+    finished_at: datetime
+    status: str
+    detail: str
+    http_status: int | None
+    requests: int
+    quota_units: int
+    billed_resources: int
+    cost_usd: float
+    samples: tuple[tuple[str, datetime, int], ...]  # (metric, observed_at, value)
+
+
+def write_polls(session: Session, records: Sequence[PollRecord]) -> None:
+    """Write polls and their samples idempotently. A sample's value is updated on conflict
+    because a platform may revise a bucket that was still open (X counts)."""
+    samples = [
+        {
+            "stream_id": r.stream_id,
+            "metric": metric,
+            "observed_at": observed_at,
+            "value": value,
+            "fetched_at": r.finished_at,
+        }
+        for r in records
+        for metric, observed_at, value in r.samples
+    ]
+    # One sample per natural key per statement: PostgreSQL refuses to update a row twice.
+    deduped = {(s["stream_id"], s["metric"], s["observed_at"]): s for s in samples}
+    upsert(
+        session,
+        Sample,
+        list(deduped.values()),
+        keys=("stream_id", "metric", "observed_at"),
+        update=("value", "fetched_at"),
+    )
+    polls = {
+        (r.stream_id, r.scheduled_at): {
+            "stream_id": r.stream_id,
+            "scheduled_at": r.scheduled_at,
+            "finished_at": r.finished_at,
+            "status": r.status,
+            "detail": r.detail[:2000],
+            "http_status": r.http_status,
+            "requests": r.requests,
+            "quota_units": r.quota_units,
+            "billed_resources": r.billed_resources,
+            "cost_usd": r.cost_usd,
+        }
+        for r in records
+    }
+    upsert(session, Poll, list(polls.values()), keys=("stream_id", "scheduled_at"))
+
+
+@dataclass(frozen=True)
+class StreamTotals:
+    polls: int
+    requests: int
+    quota_units: int
+    billed_resources: int
+    cost_usd: float
+    last_scheduled_at: datetime | None
+
+
+def stream_totals(session: Session, stream_ids: Sequence[int]) -> dict[int, StreamTotals]:
+    """API spend so far per stream, from the poll ledger (survives restarts)."""
+    rows = session.execute(
+        select(
+            Poll.stream_id,
+            func.count(),
+            func.coalesce(func.sum(Poll.requests), 0),
+            func.coalesce(func.sum(Poll.quota_units), 0),
+            func.coalesce(func.sum(Poll.billed_resources), 0),
+            func.coalesce(func.sum(Poll.cost_usd), 0.0),
+            func.max(Poll.scheduled_at),
+        )
+        .where(Poll.stream_id.in_(stream_ids))
+        .group_by(Poll.stream_id)
+    )
+    out = {}
+    for sid, n, req, units, res, cost, last in rows:
+        if last is not None and last.tzinfo is None:  # aggregate bypasses the column type
+            last = Poll.__table__.c.scheduled_at.type.process_result_value(last, None)
+        out[sid] = StreamTotals(n, int(req), int(units), int(res), float(cost), last)
+    return out
+
+
+def iter_samples(
+    session: Session, event: Event, batch: int = 10_000
+) -> Iterator[tuple[Stream, Sample]]:
+    """Every sample of the event in time order, streamed in batches."""
+    streams = {s.id: s for s in event.streams}
+    if not streams:
+        return
+    query = (
+        select(Sample)
+        .where(Sample.stream_id.in_(list(streams)))
+        .order_by(Sample.observed_at, Sample.stream_id, Sample.metric)
+        .execution_options(yield_per=batch)
+    )
+    for sample in session.scalars(query):
+        yield streams[sample.stream_id], sample
+
+
+def latest_samples(session: Session, stream_ids: Sequence[int]) -> list[Sample]:
+    """The latest sample of each (stream, metric), to seed live aggregates after a restart."""
+    newest = (
+        select(Sample.stream_id, Sample.metric, func.max(Sample.observed_at).label("at"))
+        .where(Sample.stream_id.in_(stream_ids))
+        .group_by(Sample.stream_id, Sample.metric)
+        .subquery()
+    )
+    query = select(Sample).join(
+        newest,
+        (Sample.stream_id == newest.c.stream_id)
+        & (Sample.metric == newest.c.metric)
+        & (Sample.observed_at == newest.c.at),
+    )
+    return list(session.scalars(query))
+
+
+def peak_samples(session: Session, stream_ids: Sequence[int]) -> list[Sample]:
+    """The highest sample (earliest on ties) of each (stream, metric)."""
+    ranked = (
+        select(
+            Sample.id,
+            func.row_number()
+            .over(
+                partition_by=(Sample.stream_id, Sample.metric),
+                order_by=(Sample.value.desc(), Sample.observed_at),
+            )
+            .label("rank"),
+        )
+        .where(Sample.stream_id.in_(stream_ids))
+        .subquery()
+    )
+    query = select(Sample).join(ranked, Sample.id == ranked.c.id).where(ranked.c.rank == 1)
+    return list(session.scalars(query))

@@ -1,0 +1,62 @@
+"""Shared fixtures. The `store` fixture runs every store-backed test on SQLite and, when
+JALSA_TEST_POSTGRES_URL points at a server (CI starts one), on PostgreSQL too."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_URL = os.environ.get("JALSA_TEST_POSTGRES_URL")
+
+
+def load_fixture(platform: str, name: str) -> Any:
+    return json.loads((FIXTURES / platform / name).read_text(encoding="utf-8"))
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh database on the test server, dropped afterwards."""
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set JALSA_TEST_POSTGRES_URL (see .ci/run)")
+        pytest.skip("JALSA_TEST_POSTGRES_URL is not set")
+    import psycopg
+
+    name = f"jalsa_test_{uuid.uuid4().hex[:12]}"
+    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jalsa.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Any]:
+    from jalsa.store import Store
+
+    opened = Store(database_url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'jalsa.db'}"

@@ -1,0 +1,193 @@
+"""The store on SQLite and PostgreSQL: schema, natural keys, idempotent writes, UTC round trips."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from jalsa.errors import NotFound, UserError
+from jalsa.store import Poll, Sample, Store
+from jalsa.store.models import Base
+from jalsa.store.repo import (
+    PollRecord,
+    add_stream,
+    create_event,
+    get_event,
+    latest_samples,
+    peak_samples,
+    stream_totals,
+    write_polls,
+)
+
+START = datetime(2023, 12, 17, 15, 0, tzinfo=UTC)
+
+
+def _event(store: Store, **kw: object):  # type: ignore[no-untyped-def]
+    with store.session() as s:
+        args = dict(
+            name="PTI virtual jalsa",
+            starts_at=START,
+            duration=timedelta(hours=2),
+            timezone="Asia/Karachi",
+            hashtags=["#PTIVirtualJalsa"],
+        )
+        args.update(kw)
+        return create_event(s, **args)  # type: ignore[arg-type]
+
+
+def _record(stream_id: int, at: datetime, value: int, **kw: object) -> PollRecord:
+    fields: dict[str, object] = dict(
+        stream_id=stream_id,
+        scheduled_at=at,
+        finished_at=at + timedelta(milliseconds=120),
+        status="ok",
+        detail="",
+        http_status=None,
+        requests=1,
+        quota_units=1,
+        billed_resources=0,
+        cost_usd=0.0,
+        samples=(("youtube.concurrent_viewers", at, value),),
+    )
+    fields.update(kw)
+    return PollRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_migrations_match_the_models(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_migrate_twice_is_harmless(database_url: str) -> None:
+    Store(database_url).dispose()
+    again = Store(database_url)
+    with again.session() as s:
+        assert s.scalar(select(func.count()).select_from(Sample)) == 0
+    again.dispose()
+
+
+def test_event_by_slug_or_id_and_clear_not_found(store: Store) -> None:
+    event = _event(store)
+    assert event.slug == "pti-virtual-jalsa"
+    with store.session() as s:
+        assert get_event(s, "pti-virtual-jalsa").id == event.id
+        assert get_event(s, str(event.id)).name == "PTI virtual jalsa"
+        with pytest.raises(NotFound, match="jalsa event list"):
+            get_event(s, "no-such-event")
+
+
+def test_event_times_come_back_as_aware_utc(store: Store) -> None:
+    karachi = timezone(timedelta(hours=5))
+    _event(store, starts_at=datetime(2023, 12, 17, 20, 0, tzinfo=karachi))
+    with store.session() as s:
+        event = get_event(s, "pti-virtual-jalsa")
+    assert event.starts_at == START
+    assert event.starts_at.tzinfo is not None
+    assert event.ends_at - event.starts_at == timedelta(hours=2)
+
+
+def test_duplicate_slug_and_bad_hashtag_are_user_errors(store: Store) -> None:
+    _event(store)
+    with pytest.raises(UserError, match="--slug"):
+        _event(store)
+    with pytest.raises(UserError, match="not a hashtag"):
+        _event(store, slug="other", hashtags=["#ok", "bad-tag!"])
+
+
+def test_urdu_name_gets_a_usable_slug_and_hashtags_normalise(store: Store) -> None:
+    event = _event(store, name="ورچوئل جلسہ", hashtags=["PTIVirtualJalsa, #جلسہ", "#PTIVirtualJalsa"])
+    assert event.slug == "event-20231217-1500"
+    assert event.hashtags == ["#PTIVirtualJalsa", "#جلسہ"]
+    assert event.x_query == "#PTIVirtualJalsa OR #جلسہ"
+
+
+def test_adding_a_stream_twice_returns_the_same_stream(store: Store) -> None:
+    event = _event(store)
+    with store.session() as s:
+        e = get_event(s, event.slug)
+        first = add_stream(s, e, kind="youtube", external_id=" abc123 ")
+        second = add_stream(s, e, kind="youtube", external_id="abc123")
+    assert first.id == second.id
+    with store.session() as s:
+        assert len(get_event(s, event.slug).streams) == 1
+
+
+def test_writing_the_same_polls_twice_stores_them_once(store: Store) -> None:
+    event = _event(store)
+    with store.session() as s:
+        sid = add_stream(s, get_event(s, event.slug), kind="youtube", external_id="v").id
+    records = [_record(sid, START + timedelta(seconds=30 * i), 1000 + i) for i in range(50)]
+    for _ in range(2):
+        with store.session() as s:
+            write_polls(s, records)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Sample)) == 50
+        assert s.scalar(select(func.count()).select_from(Poll)) == 50
+
+
+def test_a_revised_bucket_updates_its_value(store: Store) -> None:
+    event = _event(store)
+    with store.session() as s:
+        sid = add_stream(s, get_event(s, event.slug), kind="youtube", external_id="v").id
+    with store.session() as s:
+        write_polls(s, [_record(sid, START, 10)])
+    with store.session() as s:
+        # the same bucket twice in one batch, as an X counts poll may return
+        later = _record(
+            sid,
+            START + timedelta(seconds=60),
+            0,
+            samples=(
+                ("youtube.concurrent_viewers", START, 15),
+                ("youtube.concurrent_viewers", START, 17),
+            ),
+        )
+        write_polls(s, [later])
+    with store.session() as s:
+        values = s.scalars(select(Sample.value)).all()
+    assert values == [17]
+
+
+def test_latest_peak_and_spend_per_stream(store: Store) -> None:
+    event = _event(store)
+    with store.session() as s:
+        e = get_event(s, event.slug)
+        a = add_stream(s, e, kind="youtube", external_id="a").id
+        b = add_stream(s, e, kind="youtube", external_id="b").id
+    values_a = [5, 9, 9, 4]
+    values_b = [1, 2, 3, 7]
+    records = [
+        _record(sid, START + timedelta(seconds=30 * i), v, quota_units=1, cost_usd=0.25)
+        for sid, values in ((a, values_a), (b, values_b))
+        for i, v in enumerate(values)
+    ]
+    with store.session() as s:
+        write_polls(s, records)
+        latest = {x.stream_id: (x.value, x.observed_at) for x in latest_samples(s, [a, b])}
+        peaks = {x.stream_id: (x.value, x.observed_at) for x in peak_samples(s, [a, b])}
+        totals = stream_totals(s, [a, b])
+    assert latest[a] == (4, START + timedelta(seconds=90))
+    assert latest[b] == (7, START + timedelta(seconds=90))
+    assert peaks[a] == (9, START + timedelta(seconds=30))  # earliest of a tie
+    assert peaks[b] == (7, START + timedelta(seconds=90))
+    assert totals[a].polls == 4 and totals[a].quota_units == 4
+    assert totals[a].cost_usd == pytest.approx(1.0)
+    assert totals[b].last_scheduled_at == START + timedelta(seconds=90)
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"):
+        _event(store, starts_at=datetime(2023, 12, 17, 20, 0))
+
+
+def test_bad_database_url_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="database"):
+        Store("postgresql://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(UserError) as info:
+        Store("postgresql://nobody:secret@127.0.0.1:1/none")
+    assert "secret" not in str(info.value)
