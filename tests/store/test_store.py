@@ -100,7 +100,9 @@ def test_duplicate_slug_and_bad_hashtag_are_user_errors(store: Store) -> None:
 
 
 def test_urdu_name_gets_a_usable_slug_and_hashtags_normalise(store: Store) -> None:
-    event = _event(store, name="ورچوئل جلسہ", hashtags=["PTIVirtualJalsa, #جلسہ", "#PTIVirtualJalsa"])
+    event = _event(
+        store, name="ورچوئل جلسہ", hashtags=["PTIVirtualJalsa, #جلسہ", "#PTIVirtualJalsa"]
+    )
     assert event.slug == "event-20231217-1500"
     assert event.hashtags == ["#PTIVirtualJalsa", "#جلسہ"]
     assert event.x_query == "#PTIVirtualJalsa OR #جلسہ"

@@ -190,8 +190,6 @@ def stream_totals(session: Session, stream_ids: Sequence[int]) -> dict[int, Stre
     )
     out = {}
     for sid, n, req, units, res, cost, last in rows:
-        if last is not None and last.tzinfo is None:  # aggregate bypasses the column type
-            last = Poll.__table__.c.scheduled_at.type.process_result_value(last, None)
         out[sid] = StreamTotals(n, int(req), int(units), int(res), float(cost), last)
     return out
 

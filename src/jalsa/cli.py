@@ -1,0 +1,291 @@
+"""The `jalsa` command. Thin: parse, call the area packages, print."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from jalsa import metrics
+from jalsa.config import Settings, get_settings
+from jalsa.errors import UserError
+from jalsa.live.export import FORMATS, export
+from jalsa.live.table import render
+from jalsa.live.tracker import Tracker
+from jalsa.platforms.registry import CONNECTORS, connector_for
+from jalsa.store import Store
+from jalsa.store.repo import add_stream, create_event, get_event, list_events
+from jalsa.timeutil import parse_duration, parse_local, show
+
+console = Console()
+err = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Turns a UserError anywhere below into one message and a non-zero exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="jalsa: command center for virtual rallies. `jalsa demo` shows everything offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+event_app = typer.Typer(help="Create and list events.", no_args_is_help=True)
+stream_app = typer.Typer(help="Attach platform streams to an event.", no_args_is_help=True)
+app.add_typer(event_app, name="event")
+app.add_typer(stream_app, name="stream")
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    settings = settings or get_settings()
+    return Store(settings.effective_database_url)
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+@event_app.command("create")
+def event_create(
+    name: Annotated[str, typer.Argument(help="Event name, e.g. 'PTI virtual jalsa'.")],
+    starts: Annotated[str, typer.Option(help="Start in event local time: 'YYYY-MM-DD HH:MM'.")],
+    duration: Annotated[str, typer.Option(help="Expected length: 2h, 90m, 1h30m.")] = "2h",
+    tz: Annotated[str | None, typer.Option(help="IANA time zone (default JALSA_TIMEZONE).")] = None,
+    hashtag: Annotated[
+        list[str] | None, typer.Option("--hashtag", "-h", help="Event hashtag; repeatable.")
+    ] = None,
+    slug: Annotated[str | None, typer.Option(help="Short id used in commands and URLs.")] = None,
+) -> None:
+    """Create an event."""
+    settings = get_settings()
+    timezone = tz or settings.timezone
+    with open_store(settings).session() as session:
+        event = create_event(
+            session,
+            name=name,
+            starts_at=parse_local(starts, timezone),
+            duration=parse_duration(duration),
+            timezone=timezone,
+            hashtags=hashtag or [],
+            slug=slug,
+        )
+        console.print(
+            f"created event [bold]{event.slug}[/bold]: {event.name}, "
+            f"{show(event.starts_at, timezone)} – {show(event.ends_at, timezone, '%H:%M %Z')}"
+        )
+        console.print(f"next: jalsa stream add {event.slug} youtube VIDEO_ID")
+
+
+@event_app.command("list")
+def event_list() -> None:
+    """List events, newest first."""
+    with open_store().session() as session:
+        events = list_events(session)
+        if not events:
+            console.print("no events yet: jalsa event create NAME --starts 'YYYY-MM-DD HH:MM'")
+            return
+        table = Table("Slug", "Name", "Starts", "Streams", "Hashtags")
+        for e in events:
+            table.add_row(
+                e.slug,
+                e.name,
+                show(e.starts_at, e.timezone),
+                str(len(e.streams)),
+                " ".join(e.hashtags),
+            )
+        console.print(table)
+
+
+@event_app.command("show")
+def event_show(event: Annotated[str, typer.Argument(help="Event slug or id.")]) -> None:
+    """Show an event and its streams."""
+    with open_store().session() as session:
+        e = get_event(session, event)
+        console.print(f"[bold]{e.name}[/bold] ({e.slug})")
+        console.print(f"  {show(e.starts_at, e.timezone)} – {show(e.ends_at, e.timezone)}")
+        console.print(f"  hashtags: {' '.join(e.hashtags) or '—'}")
+        table = Table("Id", "Kind", "Platform id", "Label")
+        for s in e.streams:
+            table.add_row(str(s.id), s.kind, s.external_id, s.label)
+        console.print(table)
+
+
+# -- streams ------------------------------------------------------------------------------
+
+
+def _kinds_help() -> str:
+    return "; ".join(f"{k}: {c.id_help}" for k, c in CONNECTORS.items())
+
+
+@stream_app.command("add")
+def stream_add(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    kind: Annotated[str, typer.Argument(help=f"Stream kind. {_kinds_help()}")],
+    external_id: Annotated[str, typer.Argument(help="The platform's id for the stream.")],
+    label: Annotated[str, typer.Option(help="A name to show for the stream.")] = "",
+) -> None:
+    """Attach a stream to an event (adding it twice is harmless)."""
+    connector_for(kind)
+    with open_store().session() as session:
+        e = get_event(session, event)
+        stream = add_stream(session, e, kind=kind, external_id=external_id, label=label)
+        console.print(f"stream {stream.id}: {kind} {stream.external_id} on {e.slug}")
+
+
+# -- metrics ------------------------------------------------------------------------------
+
+
+@app.command("metrics")
+def metrics_list() -> None:
+    """Print the metric catalogue: what every number means and where it comes from."""
+    for m in metrics.CATALOGUE:
+        console.print(f"[bold]{m.name}[/bold] — {m.label} [{m.unit}, {m.kind.value}]")
+        console.print(f"  {m.definition}", highlight=False)
+        console.print(f"  source: {m.source}", style="dim", highlight=False)
+
+
+# -- tracking -----------------------------------------------------------------------------
+
+
+def _missing_credentials(settings: Settings, kinds: set[str]) -> list[str]:
+    missing = []
+    for kind in sorted(kinds):
+        setting = connector_for(kind).credential_setting
+        if getattr(settings, setting) is None:
+            missing.append(f"JALSA_{setting.upper()} ({kind})")
+    return missing
+
+
+async def run_tracker(
+    tracker: Tracker,
+    *,
+    until: Any,
+    title: str,
+    settings: Settings,
+    live: bool,
+) -> None:
+    """Run the tracker with the live table; Ctrl-C stops it cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(tracker.run(until=until, stop=stop))
+    tz = tracker.event.timezone
+
+    def table() -> Table:
+        return render(
+            tracker.snapshot(), title=title, tz=tz, youtube_quota=settings.youtube_daily_quota
+        )
+
+    if live:
+        with Live(table(), console=console, refresh_per_second=2) as view:
+            while not task.done():
+                await asyncio.sleep(0.5)
+                view.update(table())
+    else:
+        while not task.done():
+            await asyncio.wait({task}, timeout=30)
+            if not task.done():
+                console.print(table())
+    await task
+    if not live:
+        console.print(table())
+
+
+@app.command("track")
+def track(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    minutes: Annotated[
+        float | None, typer.Option(help="Stop after N minutes (default: 15 min after the end).")
+    ] = None,
+) -> None:
+    """Poll every stream of the event live, store every sample, show the live table."""
+    settings = get_settings()
+    store = open_store(settings)
+    tracker = Tracker(store, event, settings)
+    if not tracker._streams:
+        raise UserError(f"event {event!r} has no streams: jalsa stream add {event} KIND ID")
+    missing = _missing_credentials(settings, {s.kind for s in tracker._streams})
+    if missing:
+        err.print(
+            f"[yellow]warning:[/yellow] no credential in {', '.join(missing)}; "
+            "those streams will show auth_failed"
+        )
+    now = tracker.clock.now()
+    until = (
+        now + timedelta(minutes=minutes)
+        if minutes is not None
+        else tracker.event.ends_at + timedelta(minutes=15)
+    )
+    if until <= now:
+        raise UserError("the event ended more than 15 minutes ago; pass --minutes to track anyway")
+    asyncio.run(
+        run_tracker(
+            tracker,
+            until=until,
+            title=tracker.event.name,
+            settings=settings,
+            live=console.is_terminal,
+        )
+    )
+    console.print(
+        f"stored {tracker.written:,} polls; export with: jalsa export {event} --format csv"
+    )
+
+
+@app.command("export")
+def export_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or parquet.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export the whole sample timeline of an event."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    store = open_store()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=output is None,
+    ) as progress:
+        task = progress.add_task("exporting", total=None)
+        where, count = export(
+            store,
+            event,
+            fmt,
+            output,
+            progress=lambda n: progress.update(task, description=f"{n:,} samples"),
+        )
+    if where is not None:
+        err.print(f"wrote {count:,} samples to {where}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

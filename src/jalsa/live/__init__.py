@@ -1,0 +1,1 @@
+"""Live tracking: scheduling polls, storing samples, live aggregates and the event bus."""

@@ -1,0 +1,201 @@
+"""Live figures for one event: per stream the latest reading, the peak so far and its time, the
+stream's health and API spend with a forecast; and the combined concurrent audience.
+
+Only catalogue metrics of kind CONCURRENT enter the combined figure, and only while their latest
+sample is fresh; the figure says which streams it includes, so a stale or failing stream makes
+it visibly partial instead of silently lower.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jalsa import metrics
+from jalsa.platforms.base import StreamStatus, Usage
+
+FRESH_INTERVALS = 3  # a concurrent reading counts in the combined figure for 3 poll intervals
+
+
+@dataclass
+class Point:
+    at: datetime
+    value: int
+
+
+@dataclass
+class StreamState:
+    stream_id: int
+    kind: str
+    platform: str
+    label: str
+    external_id: str
+    interval: float  # seconds of clock time
+    expected_usage: Usage
+    audience_metric: str | None  # the concurrent-audience metric, if the platform has one
+    status: StreamStatus = StreamStatus.PENDING
+    detail: str = ""
+    last_poll_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    consecutive_errors: int = 0
+    errors: int = 0
+    polls: int = 0
+    spent: Usage = field(default_factory=Usage)
+    latest: dict[str, Point] = field(default_factory=dict)
+    peak: dict[str, Point] = field(default_factory=dict)
+
+    def fresh_audience(self, now: datetime) -> Point | None:
+        name = self.audience_metric
+        point = self.latest.get(name) if name else None
+        if point is None or self.status is StreamStatus.NOT_LIVE:
+            return None
+        if now - point.at > timedelta(seconds=self.interval * FRESH_INTERVALS):
+            return None
+        return point
+
+    def forecast(self, now: datetime, ends_at: datetime) -> Usage:
+        """Spend so far plus the expected spend of the polls left until the event ends."""
+        remaining = max(0.0, (ends_at - now).total_seconds())
+        polls_left = math.ceil(remaining / self.interval) if self.interval > 0 else 0
+        total = Usage(**vars(self.spent))
+        per_poll = self.expected_usage
+        total.add(
+            Usage(
+                requests=per_poll.requests * polls_left,
+                quota_units=per_poll.quota_units * polls_left,
+                billed_resources=per_poll.billed_resources * polls_left,
+                cost_usd=per_poll.cost_usd * polls_left,
+            )
+        )
+        return total
+
+
+@dataclass
+class Combined:
+    value: int
+    included: list[int]
+    excluded: list[int]  # streams with an audience metric but no fresh reading
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.excluded)
+
+
+class LiveAggregate:
+    def __init__(self, ends_at: datetime, timezone: str) -> None:
+        self.ends_at = ends_at
+        self.timezone = timezone
+        self.streams: dict[int, StreamState] = {}
+        self.peak_of_sum: Point | None = None
+
+    def add(self, state: StreamState) -> None:
+        self.streams[state.stream_id] = state
+
+    def seed(self, stream_id: int, metric: str, latest: Point | None, peak: Point | None) -> None:
+        """Restore figures from stored samples after a restart."""
+        state = self.streams[stream_id]
+        if latest is not None:
+            state.latest[metric] = latest
+        if peak is not None:
+            state.peak[metric] = peak
+
+    def apply(
+        self,
+        stream_id: int,
+        *,
+        finished_at: datetime,
+        status: StreamStatus,
+        detail: str,
+        usage: Usage,
+        readings: list[tuple[str, datetime, int]],
+    ) -> None:
+        state = self.streams[stream_id]
+        state.polls += 1
+        state.last_poll_at = finished_at
+        state.status = status
+        state.detail = detail
+        state.spent.add(usage)
+        if status.is_failure:
+            state.errors += 1
+        else:
+            state.last_ok_at = finished_at
+        for name, at, value in readings:
+            current = state.latest.get(name)
+            if current is None or at >= current.at:
+                state.latest[name] = Point(at, value)
+            best = state.peak.get(name)
+            if best is None or value > best.value:
+                state.peak[name] = Point(at, value)
+        combined = self.combined(finished_at)
+        if combined.included and (
+            self.peak_of_sum is None or combined.value > self.peak_of_sum.value
+        ):
+            self.peak_of_sum = Point(finished_at, combined.value)
+
+    def combined(self, now: datetime) -> Combined:
+        value, included, excluded = 0, [], []
+        for state in self.streams.values():
+            if state.audience_metric is None:
+                continue
+            point = state.fresh_audience(now)
+            if point is None:
+                excluded.append(state.stream_id)
+            else:
+                value += point.value
+                included.append(state.stream_id)
+        return Combined(value, included, excluded)
+
+    def stream_snapshot(self, state: StreamState, now: datetime) -> dict[str, Any]:
+        audience = state.audience_metric
+        now_point = state.fresh_audience(now)
+        peak = state.peak.get(audience) if audience else None
+        forecast = state.forecast(now, self.ends_at)
+        return {
+            "stream_id": state.stream_id,
+            "kind": state.kind,
+            "platform": state.platform,
+            "label": state.label,
+            "external_id": state.external_id,
+            "status": state.status.value,
+            "detail": state.detail,
+            "audience_metric": audience,
+            "now": now_point.value if now_point else None,
+            "now_at": _iso(now_point.at) if now_point else None,
+            "peak": peak.value if peak else None,
+            "peak_at": _iso(peak.at) if peak else None,
+            "latest": {k: {"value": p.value, "at": _iso(p.at)} for k, p in state.latest.items()},
+            "last_poll_at": _iso(state.last_poll_at),
+            "next_poll_at": _iso(state.next_poll_at),
+            "errors": state.errors,
+            "consecutive_errors": state.consecutive_errors,
+            "polls": state.polls,
+            "spent": vars(state.spent).copy(),
+            "forecast": vars(forecast).copy(),
+        }
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        combined = self.combined(now)
+        return {
+            "at": _iso(now),
+            "combined": {
+                "metric": "combined.concurrent_now",
+                "value": combined.value if combined.included else None,
+                "included": combined.included,
+                "excluded": combined.excluded,
+                "partial": combined.partial,
+                "label": metrics.get("combined.concurrent_now").label,
+            },
+            "peak_of_sum": (
+                {"value": self.peak_of_sum.value, "at": _iso(self.peak_of_sum.at)}
+                if self.peak_of_sum
+                else None
+            ),
+            "streams": [self.stream_snapshot(s, now) for s in self.streams.values()],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,344 @@
+"""The tracker: one asyncio task per stream polls on its grid, one writer task stores results
+in batches and only then updates the live aggregate and publishes on the bus, so nothing is
+shown that is not stored."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from jalsa import metrics
+from jalsa.clock import Clock, SystemClock
+from jalsa.config import Settings
+from jalsa.live.aggregate import FRESH_INTERVALS, LiveAggregate, Point, StreamState
+from jalsa.live.bus import EventBus
+from jalsa.live.schedule import backoff, next_slot, phase
+from jalsa.platforms.base import Connector, PollError, PollResult, StreamStatus, Target, Usage
+from jalsa.platforms.registry import connector_for
+from jalsa.store import Store
+from jalsa.store.models import Event, Sample, Stream
+from jalsa.store.repo import (
+    PollRecord,
+    get_event,
+    latest_samples,
+    peak_samples,
+    stream_totals,
+    write_polls,
+)
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 2_000
+WRITE_EVERY = 0.2  # seconds (wall clock) a batch may wait to fill
+
+
+@dataclass
+class _Job:
+    state: StreamState
+    connector: Connector
+    stream: Stream
+    offset: float
+
+
+class Tracker:
+    def __init__(
+        self,
+        store: Store,
+        event_ref: str,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        client: httpx.AsyncClient | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.bus = bus or EventBus()
+        self._client = client
+        self._own_client = client is None
+        with store.session() as session:
+            self.event: Event = get_event(session, event_ref)
+            streams = list(self.event.streams)
+        self.aggregate = LiveAggregate(self.event.ends_at, self.event.timezone)
+        self.lateness: deque[float] = deque(maxlen=100_000)  # wall-clock seconds
+        self.written = 0
+        self._queue: asyncio.Queue[PollRecord] = asyncio.Queue()
+        self._jobs: list[_Job] = []
+        self._streams = streams
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _build_jobs(self, client: httpx.AsyncClient) -> None:
+        for stream in self._streams:
+            cls = connector_for(stream.kind)
+            connector = cls.from_settings(client, self.settings)
+            interval = float(getattr(self.settings, cls.interval_setting))
+            audience = [m for m in cls.metrics if metrics.get(m).is_audience]
+            state = StreamState(
+                stream_id=stream.id,
+                kind=stream.kind,
+                platform=cls.platform,
+                label=stream.label or cls.title,
+                external_id=stream.external_id,
+                interval=interval,
+                expected_usage=connector.expected_usage(),
+                audience_metric=audience[0] if audience else None,
+            )
+            self.aggregate.add(state)
+            self._jobs.append(_Job(state, connector, stream, phase(stream.id, interval)))
+
+    def _restore(self) -> None:
+        """After a restart: figures, peaks and spend come back from the store."""
+        ids = [s.id for s in self._streams]
+        if not ids:
+            return
+        with self.store.session() as session:
+            latest = latest_samples(session, ids)
+            peaks = peak_samples(session, ids)
+            totals = stream_totals(session, ids)
+            audience = {
+                j.state.stream_id: j.state.audience_metric
+                for j in self._jobs
+                if j.state.audience_metric
+            }
+            history = _audience_history(session, audience)
+        for sample in latest:
+            self.aggregate.seed(
+                sample.stream_id, sample.metric, Point(sample.observed_at, sample.value), None
+            )
+        for sample in peaks:
+            self.aggregate.seed(
+                sample.stream_id, sample.metric, None, Point(sample.observed_at, sample.value)
+            )
+        for sid, total in totals.items():
+            state = self.aggregate.streams[sid]
+            state.polls = total.polls
+            state.spent.requests = total.requests
+            state.spent.quota_units = total.quota_units
+            state.spent.billed_resources = total.billed_resources
+            state.spent.cost_usd = total.cost_usd
+            state.last_poll_at = total.last_scheduled_at
+        intervals = {j.state.stream_id: j.state.interval for j in self._jobs}
+        self.aggregate.peak_of_sum = peak_of_sum(history, intervals)
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(
+        self, *, until: datetime | None = None, stop: asyncio.Event | None = None
+    ) -> None:
+        """Poll every stream until `until` (clock time) or until `stop` is set."""
+        client = self._client or httpx.AsyncClient(
+            timeout=self.settings.http_timeout,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            headers={"User-Agent": "jalsa-tracker"},
+        )
+        self._build_jobs(client)
+        await asyncio.to_thread(self._restore)
+        writer = asyncio.create_task(self._writer(), name="jalsa-writer")
+        pollers = [
+            asyncio.create_task(self._poll_loop(job), name=f"poll-{job.stream.id}")
+            for job in self._jobs
+        ]
+        stop = stop or asyncio.Event()
+        try:
+            waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+            if until is not None:
+                waiters.append(asyncio.create_task(self._sleep_until(until)))
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        finally:
+            for task in pollers:
+                task.cancel()
+            await asyncio.gather(*pollers, return_exceptions=True)
+            await self._queue.join()
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            if self._own_client:
+                await client.aclose()
+
+    async def _sleep_until(self, when: datetime) -> None:
+        while (remaining := (when - self.clock.now()).total_seconds()) > 0:
+            await self.clock.sleep(min(remaining, 60.0))
+
+    async def _poll_loop(self, job: _Job) -> None:
+        state = job.state
+        slot = next_slot(self.clock.now(), state.interval, job.offset)
+        while True:
+            state.next_poll_at = slot
+            delay = (slot - self.clock.now()).total_seconds()
+            if delay > 0:
+                await self.clock.sleep(delay)
+            self.lateness.append(
+                max(0.0, (self.clock.now() - slot).total_seconds()) / self.clock.speed
+            )
+            record, retry_after = await self._poll_once(job, slot)
+            await self._queue.put(record)
+            status = StreamStatus(record.status)
+            state.consecutive_errors = state.consecutive_errors + 1 if status.is_failure else 0
+            wait = backoff(status, state.consecutive_errors, state.interval, retry_after)
+            earliest = max(slot, self.clock.now() + timedelta(seconds=wait))
+            if wait > 0:  # a little randomness so streams backing off do not retry in step
+                earliest += timedelta(seconds=random.uniform(0, state.interval / 4))
+            slot = next_slot(earliest, state.interval, job.offset)
+
+    def _target(self, job: _Job) -> Target:
+        if job.stream.kind != "x_counts":
+            return Target(job.stream.external_id)
+        last = job.state.latest.get("x.posts_per_minute")
+        # Re-read the last two buckets: X revises a bucket while it is still open.
+        since = (
+            last.at - timedelta(minutes=2) if last else self.event.starts_at - timedelta(minutes=30)
+        )
+        return Target(job.stream.external_id, query=self.event.x_query, since=since)
+
+    async def _poll_once(self, job: _Job, slot: datetime) -> tuple[PollRecord, float | None]:
+        retry_after: float | None = None
+        http_status: int | None = None
+        try:
+            result = await asyncio.wait_for(
+                job.connector.poll(self._target(job), slot),
+                timeout=self.settings.http_timeout * 3,
+            )
+        except PollError as exc:
+            result = PollResult(exc.status, usage=exc.usage, detail=exc.detail)
+            retry_after, http_status = exc.retry_after, exc.http_status
+        except TimeoutError:
+            result = PollResult(StreamStatus.TIMEOUT, detail="poll took too long")
+        except Exception as exc:  # a connector bug must not stop the other streams
+            log.exception("poll of stream %s failed", job.stream.id)
+            result = PollResult(StreamStatus.BAD_RESPONSE, detail=f"internal error: {exc!r}")
+        finished = self.clock.now()
+        samples = tuple((r.metric, r.observed_at or slot, r.value) for r in result.readings)
+        record = PollRecord(
+            stream_id=job.stream.id,
+            scheduled_at=slot,
+            finished_at=finished,
+            status=result.status.value,
+            detail=result.detail,
+            http_status=http_status,
+            requests=result.usage.requests,
+            quota_units=result.usage.quota_units,
+            billed_resources=result.usage.billed_resources,
+            cost_usd=result.usage.cost_usd,
+            samples=samples,
+        )
+        return record, retry_after
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            deadline = asyncio.get_running_loop().time() + WRITE_EVERY
+            while len(batch) < WRITE_BATCH:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            try:
+                await asyncio.to_thread(self._write, batch)
+                self._publish(batch)
+            except Exception:
+                log.exception("writing %d polls failed; retrying", len(batch))
+                for record in batch:  # keep them: they are retried with the next batch
+                    self._queue.put_nowait(record)
+                await asyncio.sleep(1.0)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _write(self, batch: list[PollRecord]) -> None:
+        with self.store.session() as session:
+            write_polls(session, batch)
+        self.written += len(batch)
+
+    def _publish(self, batch: list[PollRecord]) -> None:
+        for record in batch:
+            state = self.aggregate.streams[record.stream_id]
+            self.aggregate.apply(
+                record.stream_id,
+                finished_at=record.finished_at,
+                status=StreamStatus(record.status),
+                detail=record.detail,
+                usage=Usage(
+                    record.requests, record.quota_units, record.billed_resources, record.cost_usd
+                ),
+                readings=list(record.samples),
+            )
+            snapshot = self.aggregate.stream_snapshot(state, record.finished_at)
+            combined = self.aggregate.combined(record.finished_at)
+            self.bus.publish(
+                "poll",
+                {
+                    "event": self.event.slug,
+                    "stream": snapshot,
+                    "samples": [
+                        {"metric": m, "at": at.isoformat(), "value": v}
+                        for m, at, v in record.samples
+                    ],
+                    "combined": {
+                        "value": combined.value if combined.included else None,
+                        "partial": combined.partial,
+                        "at": record.finished_at.isoformat(),
+                    },
+                },
+            )
+
+    def snapshot(self) -> dict[str, object]:
+        return self.aggregate.snapshot(self.clock.now())
+
+
+def _audience_history(
+    session: Session, audience: dict[int, str]
+) -> list[tuple[datetime, int, int]]:
+    """Every stored concurrent-audience sample of the given streams, in time order."""
+    if not audience:
+        return []
+    query = (
+        select(Sample.observed_at, Sample.stream_id, Sample.value)
+        .where(
+            or_(*[(Sample.stream_id == sid) & (Sample.metric == m) for sid, m in audience.items()])
+        )
+        .order_by(Sample.observed_at)
+    )
+    return [(at, sid, value) for at, sid, value in session.execute(query)]
+
+
+def peak_of_sum(
+    history: list[tuple[datetime, int, int]], intervals: dict[int, float]
+) -> Point | None:
+    """Replay stored samples and return the highest combined concurrent audience, with the same
+    freshness rule the live figure uses (a reading counts for FRESH_INTERVALS intervals)."""
+    total = 0
+    current: dict[int, tuple[datetime, int]] = {}
+    expiries: list[tuple[datetime, int, datetime]] = []
+    best: Point | None = None
+    for at, sid, value in history:
+        while expiries and expiries[0][0] < at:
+            _, old_sid, old_at = heapq.heappop(expiries)
+            held = current.get(old_sid)
+            if held and held[0] == old_at:
+                total -= held[1]
+                del current[old_sid]
+        if sid in current:
+            total -= current[sid][1]
+        current[sid] = (at, value)
+        total += value
+        fresh = timedelta(seconds=intervals[sid] * FRESH_INTERVALS)
+        heapq.heappush(expiries, (at + fresh, sid, at))
+        if best is None or total > best.value:
+            best = Point(at, total)
+    return best

@@ -1,0 +1,278 @@
+"""X (Twitter) API v2: live listeners of a Space, and posts per minute matching the event's
+hashtags.
+
+Requests (app-only Bearer token in the Authorization header):
+  GET {base}/spaces/{space_id}?space.fields=state,participant_count,subscriber_count,started_at,
+      ended_at,title
+  GET {base}/tweets/counts/recent?query={q}&granularity=minute&start_time={iso}[&next_token=..]
+
+X bills pay-per-use: a price per request plus a price per resource returned (a Space looked up,
+a count bucket); both prices come from Settings so the spend forecast matches the team's plan.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from jalsa.config import Settings
+from jalsa.platforms.base import (
+    Connector,
+    PollError,
+    PollResult,
+    Reading,
+    StreamStatus,
+    Target,
+    Usage,
+    as_count,
+    charge_errors,
+    parse_retry_after,
+    shape_error,
+)
+
+_PRICE_FIELDS = Settings.model_fields
+DEFAULT_USD_PER_REQUEST: float = _PRICE_FIELDS["x_usd_per_request"].default
+DEFAULT_USD_PER_RESOURCE: float = _PRICE_FIELDS["x_usd_per_resource"].default
+
+
+class XConnector(Connector):
+    """Base of the X connectors: Bearer auth, X's error bodies and pay-per-use billing."""
+
+    platform = "x"
+    credential_setting = "x_bearer_token"
+    base_url_setting = "x_base_url"
+    # What a 400 "invalid-request" means for this connector's only user input.
+    invalid_request_status = StreamStatus.BAD_RESPONSE
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        credential: str | None,
+        *,
+        usd_per_request: float = DEFAULT_USD_PER_REQUEST,
+        usd_per_resource: float = DEFAULT_USD_PER_RESOURCE,
+    ) -> None:
+        super().__init__(client, base_url, credential)
+        self.usd_per_request = usd_per_request
+        self.usd_per_resource = usd_per_resource
+
+    @classmethod
+    def settings_options(cls, settings: Settings) -> dict[str, Any]:
+        return {
+            "usd_per_request": settings.x_usd_per_request,
+            "usd_per_resource": settings.x_usd_per_resource,
+        }
+
+    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        return {"Authorization": f"Bearer {self.credential}"}, {}
+
+    @abstractmethod
+    def billed_resources(self, payload: Any) -> int:
+        """Resources X bills for one successful answer."""
+
+    def priced(self, requests: int, resources: int) -> Usage:
+        return Usage(
+            requests=requests,
+            billed_resources=resources,
+            cost_usd=requests * self.usd_per_request + resources * self.usd_per_resource,
+        )
+
+    def request_usage(self, payload: Any) -> Usage:
+        resources = self.billed_resources(payload) if payload is not None else 0
+        return self.priced(1, resources)
+
+    def platform_error(
+        self, status_code: int, payload: Any, headers: httpx.Headers
+    ) -> PollError | None:
+        if not isinstance(payload, dict):
+            return None
+        errors = [e for e in payload.get("errors") or [] if isinstance(e, dict)]
+        first = errors[0] if errors else {}
+        problem = str(payload.get("type") or first.get("type") or "")
+        said = str(
+            payload.get("detail") or first.get("detail") or first.get("message") or ""
+        ).strip()
+        env = f"JALSA_{self.credential_setting.upper()}"
+        if status_code == 200:
+            if "data" in payload or not errors:
+                return None
+            return self.missing_resource(first)
+        if status_code == 401:
+            return PollError(
+                StreamStatus.AUTH_FAILED,
+                f"X rejected the bearer token (401 {said or 'Unauthorized'}): "
+                f"set {env} to your X app's bearer token",
+            )
+        if status_code == 403:
+            return PollError(
+                StreamStatus.AUTH_FAILED,
+                f"X refused access (403 {payload.get('title') or 'Forbidden'}): {said} "
+                "Check that the app is in a project and its plan includes this endpoint.",
+            )
+        if problem.endswith("/usage-capped"):
+            return PollError(
+                StreamStatus.QUOTA_EXCEEDED,
+                f"X usage cap reached: {said}",
+                retry_after=parse_retry_after(headers),
+            )
+        if status_code == 400 and errors:
+            # The top-level detail is generic; each error names the parameter at fault.
+            why = "; ".join(str(e.get("message") or e.get("detail") or "") for e in errors)
+            return PollError(self.invalid_request_status, f"X rejected the request: {why}")
+        return None
+
+    def missing_resource(self, error: dict[str, Any]) -> PollError:
+        """HTTP 200 with `errors` and no `data`: what was asked for is not there."""
+        said = error.get("detail") or error.get("title") or "not found"
+        return PollError(StreamStatus.NOT_FOUND, f"X: {said}")
+
+
+class XSpaceConnector(XConnector):
+    kind = "x_space"
+    title = "X Space"
+    id_help = "the Space id: the part after /i/spaces/ in its URL, e.g. 1YqJDqWYNQDGW"
+    metrics = ("x_space.participant_count", "x_space.subscriber_count")
+    interval_setting = "x_space_interval"
+    invalid_request_status = StreamStatus.NOT_FOUND
+    fields = "state,participant_count,subscriber_count,started_at,ended_at,title"
+
+    def billed_resources(self, payload: Any) -> int:
+        return 1 if isinstance(payload, dict) and isinstance(payload.get("data"), dict) else 0
+
+    def missing_resource(self, error: dict[str, Any]) -> PollError:
+        said = error.get("detail") or error.get("title") or "not found"
+        return PollError(
+            StreamStatus.NOT_FOUND,
+            f"X: {said} Check the id; X removes a Space from the API soon after it ends.",
+        )
+
+    def expected_usage(self) -> Usage:
+        return self.priced(1, 1)
+
+    async def poll(self, target: Target, now: datetime) -> PollResult:
+        usage = Usage()
+        with charge_errors(usage):
+            payload = await self.fetch(
+                usage,
+                "/spaces/" + quote(target.external_id.strip(), safe=""),
+                {"space.fields": self.fields},
+            )
+            space = payload.get("data") if isinstance(payload, dict) else None
+            if not isinstance(space, dict):
+                raise shape_error("Space lookup has no data object")
+            state = space.get("state")
+            if not isinstance(state, str):
+                raise shape_error("Space has no state")
+            readings: list[Reading] = []
+            if state == "live":
+                count = as_count(space.get("participant_count"), "participant_count")
+                readings.append(Reading("x_space.participant_count", count))
+            if "subscriber_count" in space:
+                subscribers = as_count(space["subscriber_count"], "subscriber_count")
+                readings.append(Reading("x_space.subscriber_count", subscribers))
+        if state == "live":
+            return PollResult(StreamStatus.OK, readings, usage)
+        when = space.get("ended_at") if state == "ended" else None
+        detail = f"the Space is {state}" + (f" (ended at {when})" if when else "")
+        return PollResult(StreamStatus.NOT_LIVE, readings, usage, detail)
+
+
+class XCountsConnector(XConnector):
+    kind = "x_counts"
+    title = "X posts per minute"
+    id_help = "a name for the query stream; the query itself is the event's hashtags"
+    metrics = ("x.posts_per_minute",)
+    interval_setting = "x_counts_interval"
+
+    path = "/tweets/counts/recent"
+    max_pages = 5
+    # X's recent endpoint covers the last 7 days; stay a minute inside for clock skew.
+    window = timedelta(days=7) - timedelta(minutes=1)
+    # X wants end_time at least 10 s before the request and defaults it to 30 s before; the
+    # start must precede it, so keep the start a minute back, which also absorbs clock skew.
+    min_age = timedelta(seconds=60)
+    # Without `target.since`, count this far back.
+    default_lookback = timedelta(minutes=15)
+    # Forecast: the tracker re-reads from two minutes before its latest bucket (X revises a
+    # bucket while it is open), so a poll returns about three buckets.
+    expected_buckets = 3
+
+    def billed_resources(self, payload: Any) -> int:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        return len(data) if isinstance(data, list) else 0
+
+    def expected_usage(self) -> Usage:
+        return self.priced(1, self.expected_buckets)
+
+    def start_time(self, since: datetime | None, now: datetime) -> datetime:
+        """The start_time to send: `since`, kept inside X's recent window and in the past."""
+        start = since if since is not None else now - self.default_lookback
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        start = min(max(start, now - self.window), now - self.min_age)
+        return start.astimezone(UTC).replace(microsecond=0)
+
+    async def poll(self, target: Target, now: datetime) -> PollResult:
+        if not target.query or not target.query.strip():
+            raise PollError(
+                StreamStatus.NOT_FOUND,
+                "this X posts-per-minute stream has no query: give the event its hashtags",
+            )
+        start = self.start_time(target.since, now)
+        params = {
+            "query": target.query.strip(),
+            "granularity": "minute",
+            "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        usage = Usage()
+        readings: list[Reading] = []
+        detail = ""
+        with charge_errors(usage):
+            for _ in range(self.max_pages):
+                payload = await self.fetch(usage, self.path, params)
+                if not isinstance(payload, dict):
+                    raise shape_error("counts answer is not an object")
+                readings.extend(self._buckets(payload.get("data", [])))
+                meta = payload.get("meta")
+                token = meta.get("next_token") if isinstance(meta, dict) else None
+                if not token:
+                    break
+                params = {**params, "next_token": str(token)}
+            else:
+                detail = f"stopped after {self.max_pages} pages; older buckets not fetched"
+        return PollResult(StreamStatus.OK, readings, usage, detail)
+
+    @staticmethod
+    def _buckets(data: Any) -> list[Reading]:
+        if not isinstance(data, list):
+            raise shape_error("counts data is not a list")
+        readings = []
+        for i, bucket in enumerate(data):
+            if not isinstance(bucket, dict):
+                raise shape_error(f"counts data[{i}] is not an object")
+            readings.append(
+                Reading(
+                    "x.posts_per_minute",
+                    as_count(bucket.get("tweet_count"), f"data[{i}].tweet_count"),
+                    observed_at=_parse_time(bucket.get("start"), f"data[{i}].start"),
+                )
+            )
+        return readings
+
+
+def _parse_time(value: Any, what: str) -> datetime:
+    """An aware UTC datetime from X's `2023-12-17T15:00:00.000Z`."""
+    if not isinstance(value, str):
+        raise shape_error(f"{what} is not a timestamp")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise shape_error(f"{what} is not a timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise shape_error(f"{what} has no time zone: {value!r}")
+    return parsed.astimezone(UTC)

@@ -1,0 +1,168 @@
+"""YouTube Live: concurrent viewers and views of a broadcast, from the YouTube Data API v3.
+
+Request (API key in the `key` query parameter; costs 1 quota unit, even when it fails):
+  GET {base}/videos?part=liveStreamingDetails,statistics&id={video_id}&key={api_key}
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from jalsa.platforms.base import (
+    Connector,
+    PollError,
+    PollResult,
+    Reading,
+    StreamStatus,
+    Target,
+    Usage,
+    as_count,
+    charge_errors,
+    parse_retry_after,
+    shape_error,
+    utc_now,
+)
+
+# YouTube's daily quota resets at midnight Pacific time.
+QUOTA_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+QUOTA_UNITS_PER_REQUEST = 1  # videos.list
+
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+AUTH_REASONS = frozenset(
+    {"keyInvalid", "keyExpired", "authError", "ipRefererBlocked", "accessNotConfigured"}
+)
+# google.rpc.ErrorInfo reasons in `error.details` of newer error bodies.
+AUTH_DETAIL_REASONS = frozenset(
+    {"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED", "SERVICE_DISABLED"}
+)
+
+
+def seconds_until_quota_reset(now: datetime) -> float:
+    """Seconds from `now` to the next midnight in America/Los_Angeles."""
+    local = now.astimezone(QUOTA_TIME_ZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=QUOTA_TIME_ZONE)
+    return (midnight - now).total_seconds()
+
+
+def _plain(message: str) -> str:
+    """YouTube's quota message carries an HTML link; the team sees plain text."""
+    return re.sub(r"<[^>]+>", "", message).strip()
+
+
+class YouTubeConnector(Connector):
+    kind = "youtube"
+    platform = "youtube"
+    title = "YouTube Live"
+    id_help = "the video id of the live broadcast: the 11 characters after v= in its watch URL"
+    metrics = ("youtube.concurrent_viewers", "youtube.view_count")
+    base_url_setting = "youtube_base_url"
+    credential_setting = "youtube_api_key"
+    interval_setting = "youtube_interval"
+
+    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        return {}, {"key": self.credential or ""}
+
+    def request_usage(self, payload: Any) -> Usage:
+        # YouTube charges invalid requests too, so every request that got an answer costs.
+        return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
+
+    def expected_usage(self) -> Usage:
+        return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
+
+    def platform_error(
+        self, status_code: int, payload: Any, headers: httpx.Headers
+    ) -> PollError | None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
+            return None
+        error = payload["error"]
+        reasons = {str(e.get("reason")) for e in error.get("errors") or [] if isinstance(e, dict)}
+        details = {str(d.get("reason")) for d in error.get("details") or [] if isinstance(d, dict)}
+        message = _plain(str(error.get("message") or ""))
+        env = f"JALSA_{self.credential_setting.upper()}"
+        if reasons & QUOTA_REASONS:
+            return PollError(
+                StreamStatus.QUOTA_EXCEEDED,
+                "YouTube daily quota used up; it resets at midnight Pacific time. "
+                "Poll less often or use a key from another project.",
+                retry_after=seconds_until_quota_reset(utc_now()),
+            )
+        if reasons & RATE_REASONS:
+            wait = parse_retry_after(headers)
+            return PollError(
+                StreamStatus.RATE_LIMITED,
+                f"YouTube is rate limiting this key: {message}",
+                retry_after=wait if wait is not None else 60.0,
+            )
+        key_rejected = (
+            bool(reasons & AUTH_REASONS)
+            or bool(details & AUTH_DETAIL_REASONS)
+            or status_code == 401
+            or ("badRequest" in reasons and "api key" in message.lower())
+        )
+        if key_rejected:
+            if "accessNotConfigured" in reasons or "SERVICE_DISABLED" in details:
+                hint = "enable the YouTube Data API v3 in the key's Google Cloud project"
+            elif "keyExpired" in reasons or "API_KEY_EXPIRED" in details:
+                hint = f"the API key has expired: renew it and set {env}"
+            else:
+                hint = f"check the API key in {env}"
+            return PollError(
+                StreamStatus.AUTH_FAILED, f"YouTube refused the key ({message}): {hint}"
+            )
+        if "videoNotFound" in reasons:
+            return PollError(StreamStatus.NOT_FOUND, f"YouTube: {message}")
+        return None
+
+    async def poll(self, target: Target, now: datetime) -> PollResult:
+        usage = Usage()
+        try:
+            with charge_errors(usage):
+                return self._read(await self._fetch_video(target, usage), target, usage)
+        except PollError as exc:
+            if exc.status is StreamStatus.QUOTA_EXCEEDED:
+                exc.retry_after = seconds_until_quota_reset(now)  # in the poller's time
+            raise
+
+    async def _fetch_video(self, target: Target, usage: Usage) -> Any:
+        params = {"part": "liveStreamingDetails,statistics", "id": target.external_id.strip()}
+        return await self.fetch(usage, "/videos", params)
+
+    def _read(self, payload: Any, target: Target, usage: Usage) -> PollResult:
+        items = payload.get("items") if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            raise shape_error("videos.list answer has no items list")
+        if not items:
+            raise PollError(
+                StreamStatus.NOT_FOUND,
+                f"YouTube has no video {target.external_id!r}: check the id; private and "
+                "deleted videos are not returned",
+            )
+        item = items[0]
+        if not isinstance(item, dict) or not isinstance(item.get("statistics"), dict):
+            raise shape_error("items[0].statistics missing")
+        views = as_count(item["statistics"].get("viewCount"), "statistics.viewCount")
+        readings = [Reading("youtube.view_count", views)]
+        live = item.get("liveStreamingDetails")
+        if not isinstance(live, dict):
+            why = "the video is not a live broadcast"
+        elif live.get("actualEndTime"):
+            why = f"the broadcast ended at {live['actualEndTime']}"
+        elif "concurrentViewers" in live:
+            viewers = as_count(live["concurrentViewers"], "liveStreamingDetails.concurrentViewers")
+            readings.insert(0, Reading("youtube.concurrent_viewers", viewers))
+            return PollResult(StreamStatus.OK, readings, usage)
+        elif not live.get("actualStartTime"):
+            when = live.get("scheduledStartTime") or "an unknown time"
+            why = f"the broadcast has not started (scheduled for {when})"
+        else:
+            why = (
+                "the broadcast is live but YouTube gives no concurrent viewer count "
+                "(the owner hid it, or nobody is watching)"
+            )
+        return PollResult(StreamStatus.NOT_LIVE, readings, usage, why)
