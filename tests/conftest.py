@@ -3,7 +3,6 @@ JALSA_TEST_POSTGRES_URL points at a server (CI starts one), on PostgreSQL too.""
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,12 +15,7 @@ import pytest
 os.environ["COLUMNS"] = "200"
 os.environ.setdefault("NO_COLOR", "1")
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("JALSA_TEST_POSTGRES_URL")
-
-
-def load_fixture(platform: str, name: str) -> Any:
-    return json.loads((FIXTURES / platform / name).read_text(encoding="utf-8"))
 
 
 def _postgres_database() -> Iterator[str]:
@@ -64,56 +58,3 @@ def store(database_url: str) -> Iterator[Any]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jalsa.db'}"
-
-
-# --- platform connectors: serve fixtures through httpx.MockTransport -------------------------
-
-BASE_URLS = {
-    "youtube": "https://www.googleapis.com/youtube/v3",
-    "facebook": "https://graph.facebook.com/v21.0",
-    "instagram": "https://graph.facebook.com/v21.0",
-    "x": "https://api.x.com/2",
-}
-
-
-def fixture_response(
-    platform: str, name: str, status: int = 200, headers: dict[str, str] | None = None
-) -> Any:
-    """An httpx.Response whose body is the fixture file byte for byte."""
-    import httpx
-
-    body = (FIXTURES / platform / name).read_bytes()
-    return httpx.Response(
-        status, content=body, headers={"content-type": "application/json", **(headers or {})}
-    )
-
-
-class MockApi:
-    """Answers requests in order from a queue (a Response, an exception to raise, or a function
-    of the request) and records every request, so tests can check what the connector sent."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.requests: list[Any] = []
-
-    def _handle(self, request: Any) -> Any:
-        self.requests.append(request)
-        if not self.answers:
-            raise AssertionError(f"unexpected request: {request.method} {request.url}")
-        answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer(request) if callable(answer) else answer
-
-    def client(self) -> Any:
-        import httpx
-
-        return httpx.AsyncClient(transport=httpx.MockTransport(self._handle))
-
-    def connector(self, cls: Any, credential: str | None = "test-token", **options: Any) -> Any:
-        platform = cls.platform if cls.platform in BASE_URLS else cls.kind
-        return cls(self.client(), BASE_URLS[platform], credential, **options)
-
-    @property
-    def last(self) -> Any:
-        return self.requests[-1]

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MockApi
 from jalsa.config import Settings
 from jalsa.platforms.base import (
     Connector,
@@ -25,6 +24,7 @@ from jalsa.platforms.base import (
     shape_error,
 )
 from jalsa.platforms.registry import CONNECTORS
+from testkit import MockApi
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 

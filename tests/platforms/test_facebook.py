@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from conftest import MockApi, fixture_response
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
 from jalsa.platforms.facebook import FacebookConnector
+from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 LIVE_ID = "1071398870644579"

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from conftest import MockApi, fixture_response
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
 from jalsa.platforms.graph import GraphConnector
 from jalsa.platforms.instagram import InstagramConnector
+from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 IG_USER = "17841405822304914"

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conftest import MockApi, fixture_response
 from jalsa.config import Settings
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
 from jalsa.platforms.x import XCountsConnector, XSpaceConnector
+from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 SPACE = Target("1YqJDqWYNQDGW")

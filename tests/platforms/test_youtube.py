@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from conftest import MockApi, fixture_response
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
 from jalsa.platforms.youtube import YouTubeConnector, seconds_until_quota_reset
+from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 TARGET = Target("jLs4Dc17Lhr")
