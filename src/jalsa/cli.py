@@ -19,7 +19,9 @@ from typer.core import TyperGroup
 from jalsa import metrics
 from jalsa.config import Settings, get_settings
 from jalsa.errors import UserError
+from jalsa.live.aggregate import Point
 from jalsa.live.export import FORMATS, export
+from jalsa.live.summary import Summary, summarize
 from jalsa.live.table import render
 from jalsa.live.tracker import Tracker
 from jalsa.platforms.registry import CONNECTORS, connector_for
@@ -281,6 +283,109 @@ def export_cmd(
         )
     if where is not None:
         err.print(f"wrote {count:,} samples to {where}")
+
+
+def print_summary(summary: Summary, peak_of_sum: Point | None) -> None:
+    tz = summary.timezone
+    table = Table(
+        "Stream",
+        "Peak concurrent (from our samples)",
+        "Samples",
+        "Polls",
+        "Problems",
+        title="Summary",
+    )
+    for s in summary.streams:
+        peaks = ", ".join(
+            f"{p.value:,} {metrics.get(m).unit} at {show(p.at, tz, '%H:%M')}"
+            for m, p in s.peaks.items()
+        ) or ("audience unknown (no viewer count in the API)" if s.kind == "instagram" else "—")
+        problems = ", ".join(
+            f"{k} ×{n}" for k, n in s.statuses.most_common() if k not in ("ok", "not_live")
+        )
+        table.add_row(
+            f"{s.label} ({s.kind})", peaks, f"{s.samples:,}", f"{s.polls:,}", problems or "none"
+        )
+    console.print(table)
+    if peak_of_sum is not None:
+        console.print(
+            f"Peak of the combined concurrent audience: {peak_of_sum.value:,} at "
+            f"{show(peak_of_sum.at, tz, '%H:%M')} — a sum across platforms (a person on two "
+            "platforms counts twice), not unique people."
+        )
+    console.print(f"Stored {summary.samples:,} samples from {summary.polls:,} polls.")
+
+
+@app.command("sim")
+def sim_cmd(
+    scenario: Annotated[
+        str | None, typer.Option(help="Scenario file or built-in name (default: 17 Dec 2023).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8900,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    streams: Annotated[
+        int | None, typer.Option(help="Serve N synthetic streams instead (benchmarks).")
+    ] = None,
+) -> None:
+    """Serve the platform simulator: the real APIs' paths and shapes, no credentials needed."""
+    from jalsa.sim import SimServer, load_scenario, scenario_with_streams
+
+    if speed <= 0:
+        raise UserError("--speed must be more than zero")
+    chosen = load_scenario(scenario)
+    if streams is not None:
+        if streams < 1:
+            raise UserError("--streams must be at least 1")
+        chosen = scenario_with_streams(streams, chosen, faults=False)
+    server = SimServer(chosen, port=port, speed=speed)
+
+    def ready(url: str) -> None:
+        console.print(f"simulating [bold]{chosen.name}[/bold] at {url} (Ctrl-C stops)")
+        for setting, base in server.base_urls.items():
+            console.print(f"export JALSA_{setting.upper()}={base}", highlight=False)
+
+    server.serve_forever(on_ready=ready)
+
+
+@app.command("demo")
+def demo_cmd(
+    minutes: Annotated[
+        float, typer.Option(help="Real minutes the whole simulated rally takes; then exit.")
+    ] = 4.0,
+    scenario: Annotated[
+        str | None, typer.Option(help="Scenario file or built-in name (default: 17 Dec 2023).")
+    ] = None,
+) -> None:
+    """Run a simulated rally end to end: simulator, tracker, live table, summary."""
+    from jalsa.sim import load_scenario
+    from jalsa.sim.demo import prepare
+
+    settings = get_settings()
+    demo = prepare(load_scenario(scenario), settings, minutes)
+    sc = demo.scenario
+    console.print(
+        f"[bold]{sc.name}[/bold]: {show(sc.start_utc, sc.timezone)}, "
+        f"{sc.duration_minutes} min compressed {demo.speed:.0f}× into {minutes:g} real minutes."
+    )
+    console.print(f"simulator: {demo.sim.url}   store: {demo.database}")
+    try:
+        asyncio.run(
+            run_tracker(
+                demo.tracker,
+                until=demo.until,
+                title=f"{sc.name} — simulated",
+                settings=demo.settings,
+                live=console.is_terminal,
+            )
+        )
+    finally:
+        demo.sim.stop()
+    print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
+    console.print(
+        f"Export the timeline: JALSA_DATABASE_URL=sqlite:///{demo.database} "
+        "jalsa export demo --format csv",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -50,7 +50,22 @@ def test_combined_sums_fresh_concurrent_audiences_only() -> None:
     assert (now.value, now.included, now.partial) == (140, [1, 2], False)
     # YouTube's reading goes stale after 3 intervals: the figure says it is partial
     later = agg.combined(T0 + timedelta(seconds=31))
-    assert (later.value, later.excluded, later.partial) == (40, [1], True)
+    assert (later.value, later.stale, later.partial) == (40, [1], True)
+
+
+def test_a_broadcast_that_is_not_live_is_not_stale() -> None:
+    agg = _agg()
+    _ok(agg, 1, T0, "youtube.concurrent_viewers", 100)
+    agg.apply(
+        2,
+        finished_at=T0,
+        status=StreamStatus.NOT_LIVE,
+        detail="ended",
+        usage=Usage(requests=1),
+        readings=[],
+    )
+    now = agg.combined(T0)
+    assert (now.value, now.included, now.not_live, now.partial) == (100, [1], [2], False)
 
 
 def test_peak_keeps_the_first_time_of_the_highest_value() -> None:

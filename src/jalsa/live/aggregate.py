@@ -48,6 +48,7 @@ class StreamState:
     peak: dict[str, Point] = field(default_factory=dict)
 
     def fresh_audience(self, now: datetime) -> Point | None:
+        """The latest audience reading if it is recent enough to be shown as "now"."""
         name = self.audience_metric
         point = self.latest.get(name) if name else None
         if point is None or self.status is StreamStatus.NOT_LIVE:
@@ -77,11 +78,12 @@ class StreamState:
 class Combined:
     value: int
     included: list[int]
-    excluded: list[int]  # streams with an audience metric but no fresh reading
+    stale: list[int]  # live or failing streams whose audience reading is not fresh
+    not_live: list[int]  # streams whose platform says the broadcast is not live
 
     @property
     def partial(self) -> bool:
-        return bool(self.excluded)
+        return bool(self.stale)
 
 
 class LiveAggregate:
@@ -136,17 +138,19 @@ class LiveAggregate:
             self.peak_of_sum = Point(finished_at, combined.value)
 
     def combined(self, now: datetime) -> Combined:
-        value, included, excluded = 0, [], []
+        value, included, stale, not_live = 0, [], [], []
         for state in self.streams.values():
             if state.audience_metric is None:
                 continue
             point = state.fresh_audience(now)
-            if point is None:
-                excluded.append(state.stream_id)
-            else:
+            if point is not None:
                 value += point.value
                 included.append(state.stream_id)
-        return Combined(value, included, excluded)
+            elif state.status is StreamStatus.NOT_LIVE:
+                not_live.append(state.stream_id)
+            else:
+                stale.append(state.stream_id)
+        return Combined(value, included, stale, not_live)
 
     def stream_snapshot(self, state: StreamState, now: datetime) -> dict[str, Any]:
         audience = state.audience_metric
@@ -184,7 +188,8 @@ class LiveAggregate:
                 "metric": "combined.concurrent_now",
                 "value": combined.value if combined.included else None,
                 "included": combined.included,
-                "excluded": combined.excluded,
+                "stale": combined.stale,
+                "not_live": combined.not_live,
                 "partial": combined.partial,
                 "label": metrics.get("combined.concurrent_now").label,
             },

@@ -85,13 +85,15 @@ def render(snapshot: dict[str, Any], *, title: str, tz: str, youtube_quota: int)
 
 def _caption(snapshot: dict[str, Any], tz: str) -> str:
     combined = snapshot["combined"]
-    value = _count(combined["value"])
-    partial = (
-        f" — partial: {len(combined['excluded'])} stream(s) stale" if combined["partial"] else ""
-    )
+    if combined["value"] is None:
+        value = "no stream live" if combined["not_live"] and not combined["stale"] else "unknown"
+    else:
+        value = f"{combined['value']:,}"
+    if combined["partial"]:
+        value += f" — partial: {len(combined['stale'])} stream(s) without a fresh reading"
     peak = snapshot["peak_of_sum"]
     peak_text = f"{peak['value']:,} at {_time(peak['at'], tz)}" if peak else "—"
     return (
-        f"Combined now (sum of concurrent audiences, not unique people): {value}{partial}\n"
+        f"Combined now (sum of concurrent audiences, not unique people): {value}\n"
         f"Peak of the sum (from our samples): {peak_text}    as of {_time(snapshot['at'], tz)}"
     )
