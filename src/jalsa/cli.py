@@ -224,9 +224,9 @@ def track(
     settings = get_settings()
     store = open_store(settings)
     tracker = Tracker(store, event, settings)
-    if not tracker._streams:
+    if not tracker.streams:
         raise UserError(f"event {event!r} has no streams: jalsa stream add {event} KIND ID")
-    missing = _missing_credentials(settings, {s.kind for s in tracker._streams})
+    missing = _missing_credentials(settings, {s.kind for s in tracker.streams})
     if missing:
         err.print(
             f"[yellow]warning:[/yellow] no credential in {', '.join(missing)}; "
@@ -326,9 +326,16 @@ def sim_cmd(
     streams: Annotated[
         int | None, typer.Option(help="Serve N synthetic streams instead (benchmarks).")
     ] = None,
+    at_minute: Annotated[
+        float | None,
+        typer.Option(
+            help="Start the simulated clock at this minute of the rally (default: "
+            "the scenario's lead-in before the start)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform simulator: the real APIs' paths and shapes, no credentials needed."""
-    from jalsa.sim import SimServer, load_scenario, scenario_with_streams
+    from jalsa.sim import SimServer, load_scenario, make_clock, scenario_with_streams
 
     if speed <= 0:
         raise UserError("--speed must be more than zero")
@@ -337,7 +344,8 @@ def sim_cmd(
         if streams < 1:
             raise UserError("--streams must be at least 1")
         chosen = scenario_with_streams(streams, chosen, faults=False)
-    server = SimServer(chosen, port=port, speed=speed)
+    start = chosen.at(at_minute) if at_minute is not None else None
+    server = SimServer(chosen, make_clock(chosen, speed, start=start), port=port)
 
     def ready(url: str) -> None:
         console.print(f"simulating [bold]{chosen.name}[/bold] at {url} (Ctrl-C stops)")

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jalsa.live.aggregate import LiveAggregate, StreamState
-from jalsa.live.tracker import peak_of_sum
 from jalsa.platforms.base import StreamStatus, Usage
 
 T0 = datetime(2023, 12, 17, 15, 0, tzinfo=UTC)
@@ -130,7 +129,16 @@ def test_peak_of_sum_replay_matches_the_live_rule() -> None:
         _ok(agg, sid, at, metric, value)
         history.append((at, sid, value))
         live_best = max(live_best, agg.combined(at).value)
-    replayed = peak_of_sum(history, {1: 10.0, 2: 10.0})
+    restarted = _agg()
+    restarted.replay(history)
+    replayed = restarted.peak_of_sum
     assert replayed is not None
-    assert replayed.value == live_best == 200
+    assert (
+        (replayed.value, replayed.at)
+        == (live_best, T0 + timedelta(seconds=45))
+        == (
+            200,
+            T0 + timedelta(seconds=45),
+        )
+    )
     assert agg.peak_of_sum is not None and agg.peak_of_sum.value == 200

@@ -177,6 +177,17 @@ async def test_faults_show_as_statuses_and_other_streams_keep_polling(store: Sto
     minutes_seen = {int(scenario.minutes(at)) // 5 for at, _, _ in rows}
     assert {14, 15, 18} <= minutes_seen  # minutes 70-79 and 90-94: bursts and expiry over
     assert tracker.written == sum(statuses.values())
+    # the two YouTube streams share one videos.list request per slot: one quota unit, not two
+    youtube_ids = [by_stream[k] for k in by_stream if k[0] == "youtube"]
+    with store.session() as s:
+        rows = s.execute(
+            select(Poll.scheduled_at, Poll.requests, Poll.quota_units).where(
+                Poll.stream_id.in_(youtube_ids)
+            )
+        ).all()
+    slots = Counter(at for at, _, _ in rows)
+    assert set(slots.values()) == {2}
+    assert sum(q for _, _, q in rows) == sum(r for _, r, _ in rows) == len(slots)
 
 
 async def test_restart_resumes_on_the_same_grid_without_duplicates(store: Store) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from jalsa.config import Settings
 from jalsa.platforms.base import (
+    BatchConnector,
     Connector,
     PollError,
     PollResult,
@@ -46,7 +47,7 @@ class EchoConnector(Connector):
         payload = await self.fetch(usage, f"/echo/{target.external_id}")
         return PollResult(StreamStatus.OK, usage=usage, detail=str(payload))
 
-    def expected_usage(self) -> Usage:
+    def expected_usage(self, batch: int = 1) -> Usage:
         return Usage(requests=1)
 
 
@@ -211,6 +212,43 @@ def test_as_count_rejects_everything_else(value: Any) -> None:
     assert caught.value.status is StreamStatus.BAD_RESPONSE
 
 
+# --- poll_many of a connector that polls one target at a time -------------------------------
+
+
+def test_a_connector_polls_one_target_unless_it_says_otherwise() -> None:
+    assert EchoConnector.batch_size == 1
+
+
+async def test_poll_many_of_one_target_is_its_poll() -> None:
+    api = MockApi(httpx.Response(200, json={"ok": True}))
+    outcomes, usage = await echo(api).poll_many([Target("42")], NOW)
+
+    (outcome,) = outcomes
+    assert isinstance(outcome, PollResult)
+    assert outcome.status is StreamStatus.OK
+    assert outcome.detail == "{'ok': True}"
+    assert usage == Usage(requests=1)
+    assert str(api.last.url) == "https://api.example/v1/echo/42"
+
+
+async def test_poll_many_returns_a_failure_as_the_outcome() -> None:
+    api = MockApi(httpx.Response(503, text="Service Unavailable"))
+    outcomes, usage = await echo(api).poll_many([Target("42")], NOW)
+
+    (outcome,) = outcomes
+    assert isinstance(outcome, PollError)
+    assert outcome.status is StreamStatus.SERVER_ERROR
+    assert usage == Usage(requests=1)
+
+
+@pytest.mark.parametrize("count", [0, 2])
+async def test_poll_many_refuses_anything_but_one_target(count: int) -> None:
+    api = MockApi()
+    with pytest.raises(ValueError, match="one target at a time"):
+        await echo(api).poll_many([Target(str(i)) for i in range(count)], NOW)
+    assert api.requests == []
+
+
 def test_from_settings_reads_the_declared_settings() -> None:
     settings = Settings(x_base_url="http://sim.local/2/", x_bearer_token="secret-bearer")
     connector = EchoConnector.from_settings(httpx.AsyncClient(), settings)
@@ -260,3 +298,27 @@ async def test_every_connector_reports_transport_faults(kind: str, fault: str) -
     assert len(api.requests) == 1
     if expected == "rate_limited":
         assert caught.value.retry_after == 30.0
+
+
+BATCHING = sorted(kind for kind, cls in CONNECTORS.items() if cls.batch_size > 1)
+
+
+def test_the_batching_connectors_are_youtube_and_x_spaces() -> None:
+    assert BATCHING == ["x_space", "youtube"]
+    for kind in BATCHING:
+        assert issubclass(CONNECTORS[kind], BatchConnector)
+    for kind in set(CONNECTORS) - set(BATCHING):
+        assert not issubclass(CONNECTORS[kind], BatchConnector)
+
+
+@pytest.mark.parametrize("kind", BATCHING)
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_a_transport_fault_is_every_batched_targets_outcome(kind: str, fault: str) -> None:
+    make, expected = FAULTS[fault]
+    api = MockApi(make())
+    targets = [Target("123"), Target("456")]
+    outcomes, usage = await real(CONNECTORS[kind], api).poll_many(targets, NOW)
+
+    assert len(api.requests) == 1
+    assert [o.status for o in outcomes] == [expected, expected]
+    assert usage.requests == (0 if fault == "connect" else 1)

@@ -85,6 +85,45 @@ async def test_x_space_connector_reads_the_scenario(sim: Sim) -> None:
     }
 
 
+async def test_youtube_connector_reads_several_videos_in_one_request(sim: Sim) -> None:
+    now = sim.at(CALM)
+    stream = sim.scenario.stream("youtube", "vid00000001")
+    assert stream is not None
+    targets = [Target("nope0000000"), Target("vid00000001")]
+    outcomes, usage = await connector(sim, "youtube").poll_many(targets, now)
+    missing, live = outcomes
+    assert missing.status is StreamStatus.NOT_FOUND
+    assert "nope0000000" in missing.detail
+    assert live.status is StreamStatus.OK
+    assert values(live)["youtube.concurrent_viewers"] == sim.scenario.expected_audience(stream, now)
+    assert (usage.requests, usage.quota_units) == (1, 1)
+
+
+async def test_x_space_connector_reads_several_spaces_in_one_request(sim: Sim) -> None:
+    now = sim.at(CALM)
+    stream = sim.scenario.stream("x_space", "1space")
+    assert stream is not None
+    targets = [Target("nope"), Target("1space"), Target("gone")]
+    outcomes, usage = await connector(sim, "x_space").poll_many(targets, now)
+    nope, live, gone = outcomes
+    assert nope.status is StreamStatus.NOT_FOUND
+    assert "[nope]" in nope.detail
+    assert gone.status is StreamStatus.NOT_FOUND
+    assert "[gone]" in gone.detail
+    assert live.status is StreamStatus.OK
+    assert values(live)["x_space.participant_count"] == sim.scenario.expected_audience(stream, now)
+    assert (usage.requests, usage.billed_resources) == (1, 1)
+
+
+async def test_x_space_connector_names_each_unknown_space(sim: Sim) -> None:
+    targets = [Target("nope"), Target("gone")]
+    outcomes, usage = await connector(sim, "x_space").poll_many(targets, sim.at(CALM))
+    assert [o.status for o in outcomes] == [StreamStatus.NOT_FOUND, StreamStatus.NOT_FOUND]
+    assert "[nope]" in outcomes[0].detail
+    assert "[gone]" in outcomes[1].detail
+    assert (usage.requests, usage.billed_resources) == (1, 0)
+
+
 async def test_x_counts_connector_reads_the_scenario(sim: Sim) -> None:
     now = sim.at(CALM + 0.25)
     stream = sim.scenario.streams_of("x_counts")[0]

@@ -304,7 +304,25 @@ async def test_x_needs_a_bearer_token(sim: Sim) -> None:
 async def test_x_spaces_batch_lookup(sim: Sim) -> None:
     body = (await sim.x("/x/2/spaces", ids="1space,nope")).json()
     assert [d["id"] for d in body["data"]] == ["1space"]
-    assert body["errors"][0]["resource_id"] == "nope"
+    assert body["errors"] == [
+        {
+            "value": "nope",
+            "detail": "Could not find space with ids: [nope].",
+            "title": "Not Found Error",
+            "resource_type": "space",
+            "parameter": "ids",
+            "resource_id": "nope",
+            "type": "https://api.twitter.com/2/problems/resource-not-found",
+        }
+    ]
+
+
+async def test_x_spaces_batch_lookup_with_nothing_found_has_only_errors(sim: Sim) -> None:
+    response = await sim.x("/x/2/spaces", ids="nope,gone")
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == ["errors"]
+    assert [e["value"] for e in body["errors"]] == ["nope", "gone"]
 
 
 # --- X counts -------------------------------------------------------------------------------

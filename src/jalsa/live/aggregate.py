@@ -8,6 +8,7 @@ it visibly partial instead of silently lower.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -86,23 +87,76 @@ class Combined:
         return bool(self.stale)
 
 
+class RunningSum:
+    """The combined figure, kept incrementally: the sum over streams of each stream's latest
+    audience reading while it is fresh. The live figure and the replay after a restart both use
+    it, so the rule lives in one place; a reading older than its stream's current one is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.fresh_for: dict[int, timedelta] = {}
+        self.current: dict[int, Point] = {}
+        self.peak: Point | None = None
+        self._expiries: list[tuple[datetime, int, datetime]] = []
+
+    def track(self, stream_id: int, interval: float) -> None:
+        self.fresh_for[stream_id] = timedelta(seconds=interval * FRESH_INTERVALS)
+
+    def expire(self, now: datetime) -> None:
+        while self._expiries and self._expiries[0][0] < now:
+            _, sid, at = heapq.heappop(self._expiries)
+            held = self.current.get(sid)
+            if held is not None and held.at == at:
+                self.drop(sid)
+
+    def drop(self, stream_id: int) -> None:
+        held = self.current.pop(stream_id, None)
+        if held is not None:
+            self.total -= held.value
+
+    def set(self, stream_id: int, at: datetime, value: int) -> None:
+        self.expire(at)
+        held = self.current.get(stream_id)
+        if held is not None and held.at > at:
+            return
+        self.drop(stream_id)
+        self.current[stream_id] = Point(at, value)
+        self.total += value
+        heapq.heappush(self._expiries, (at + self.fresh_for[stream_id], stream_id, at))
+        if self.peak is None or self.total > self.peak.value:
+            self.peak = Point(at, self.total)
+
+
 class LiveAggregate:
     def __init__(self, ends_at: datetime, timezone: str) -> None:
         self.ends_at = ends_at
         self.timezone = timezone
         self.streams: dict[int, StreamState] = {}
-        self.peak_of_sum: Point | None = None
+        self.sum = RunningSum()
+
+    @property
+    def peak_of_sum(self) -> Point | None:
+        return self.sum.peak
 
     def add(self, state: StreamState) -> None:
         self.streams[state.stream_id] = state
+        if state.audience_metric is not None:
+            self.sum.track(state.stream_id, state.interval)
 
     def seed(self, stream_id: int, metric: str, latest: Point | None, peak: Point | None) -> None:
-        """Restore figures from stored samples after a restart."""
+        """Restore a stream's figures from stored samples after a restart."""
         state = self.streams[stream_id]
         if latest is not None:
             state.latest[metric] = latest
         if peak is not None:
             state.peak[metric] = peak
+
+    def replay(self, history: list[tuple[datetime, int, int]]) -> None:
+        """Feed stored audience samples (at, stream id, value), in time order, to the sum."""
+        for at, stream_id, value in history:
+            if stream_id in self.sum.fresh_for:
+                self.sum.set(stream_id, at, value)
 
     def apply(
         self,
@@ -131,26 +185,23 @@ class LiveAggregate:
             best = state.peak.get(name)
             if best is None or value > best.value:
                 state.peak[name] = Point(at, value)
-        combined = self.combined(finished_at)
-        if combined.included and (
-            self.peak_of_sum is None or combined.value > self.peak_of_sum.value
-        ):
-            self.peak_of_sum = Point(finished_at, combined.value)
+            if name == state.audience_metric:
+                self.sum.set(stream_id, at, value)
+        if status is StreamStatus.NOT_LIVE:
+            self.sum.drop(stream_id)
 
     def combined(self, now: datetime) -> Combined:
-        value, included, stale, not_live = 0, [], [], []
+        self.sum.expire(now)
+        included = sorted(self.sum.current)
+        stale, not_live = [], []
         for state in self.streams.values():
-            if state.audience_metric is None:
+            if state.audience_metric is None or state.stream_id in self.sum.current:
                 continue
-            point = state.fresh_audience(now)
-            if point is not None:
-                value += point.value
-                included.append(state.stream_id)
-            elif state.status is StreamStatus.NOT_LIVE:
+            if state.status is StreamStatus.NOT_LIVE:
                 not_live.append(state.stream_id)
             else:
                 stale.append(state.stream_id)
-        return Combined(value, included, stale, not_live)
+        return Combined(self.sum.total, included, stale, not_live)
 
     def stream_snapshot(self, state: StreamState, now: datetime) -> dict[str, Any]:
         audience = state.audience_metric

@@ -19,7 +19,7 @@ class Message:
 
 
 class EventBus:
-    def __init__(self, history: int = 50_000) -> None:
+    def __init__(self, history: int = 10_000) -> None:
         self._history: deque[Message] = deque(maxlen=history)
         self._subscribers: set[asyncio.Queue[Message]] = set()
         self._seq = 0

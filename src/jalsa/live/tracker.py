@@ -5,7 +5,6 @@ shown that is not stored."""
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import random
 from collections import deque
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 from jalsa import metrics
 from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
-from jalsa.live.aggregate import FRESH_INTERVALS, LiveAggregate, Point, StreamState
+from jalsa.live.aggregate import LiveAggregate, Point, StreamState
 from jalsa.live.bus import EventBus
 from jalsa.live.schedule import backoff, next_slot, phase
 from jalsa.platforms.base import Connector, PollError, PollResult, StreamStatus, Target, Usage
@@ -39,15 +38,26 @@ from jalsa.store.repo import (
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 2_000
-WRITE_EVERY = 0.2  # seconds (wall clock) a batch may wait to fill
+WRITE_EVERY = 0.5  # seconds (wall clock) a batch may wait to fill
 
 
 @dataclass
-class _Job:
-    state: StreamState
-    connector: Connector
+class _Member:
     stream: Stream
+    state: StreamState
+
+
+@dataclass
+class _Group:
+    """Streams polled together: one connector call per slot. A platform whose API reads many
+    ids in one request (YouTube, X Spaces) gets up to `batch_size` streams per group, which
+    also saves quota; every other stream is a group of one."""
+
+    connector: Connector
+    members: list[_Member]
+    interval: float
     offset: float
+    consecutive_errors: int = 0
 
 
 class Tracker:
@@ -69,38 +79,47 @@ class Tracker:
         self._own_client = client is None
         with store.session() as session:
             self.event: Event = get_event(session, event_ref)
-            streams = list(self.event.streams)
+            self.streams: list[Stream] = list(self.event.streams)
         self.aggregate = LiveAggregate(self.event.ends_at, self.event.timezone)
         self.lateness: deque[float] = deque(maxlen=100_000)  # wall-clock seconds
         self.written = 0
         self._queue: asyncio.Queue[PollRecord] = asyncio.Queue()
-        self._jobs: list[_Job] = []
-        self._streams = streams
+        self._groups: list[_Group] = []
 
     # -- setup ------------------------------------------------------------------------------
 
-    def _build_jobs(self, client: httpx.AsyncClient) -> None:
-        for stream in self._streams:
-            cls = connector_for(stream.kind)
-            connector = cls.from_settings(client, self.settings)
+    def _build_groups(self, client: httpx.AsyncClient) -> None:
+        by_kind: dict[str, list[Stream]] = {}
+        for stream in sorted(self.streams, key=lambda s: s.id):
+            by_kind.setdefault(stream.kind, []).append(stream)
+        for kind, streams in by_kind.items():
+            cls = connector_for(kind)
             interval = float(getattr(self.settings, cls.interval_setting))
             audience = [m for m in cls.metrics if metrics.get(m).is_audience]
-            state = StreamState(
-                stream_id=stream.id,
-                kind=stream.kind,
-                platform=cls.platform,
-                label=stream.label or cls.title,
-                external_id=stream.external_id,
-                interval=interval,
-                expected_usage=connector.expected_usage(),
-                audience_metric=audience[0] if audience else None,
-            )
-            self.aggregate.add(state)
-            self._jobs.append(_Job(state, connector, stream, phase(stream.id, interval)))
+            for start in range(0, len(streams), cls.batch_size):
+                chunk = streams[start : start + cls.batch_size]
+                connector = cls.from_settings(client, self.settings)
+                shares = connector.expected_usage(len(chunk)).share(len(chunk))
+                members = []
+                for stream, share in zip(chunk, shares, strict=True):
+                    state = StreamState(
+                        stream_id=stream.id,
+                        kind=stream.kind,
+                        platform=cls.platform,
+                        label=stream.label or cls.title,
+                        external_id=stream.external_id,
+                        interval=interval,
+                        expected_usage=share,
+                        audience_metric=audience[0] if audience else None,
+                    )
+                    self.aggregate.add(state)
+                    members.append(_Member(stream, state))
+                offset = phase(chunk[0].id, interval)
+                self._groups.append(_Group(connector, members, interval, offset))
 
     def _restore(self) -> None:
         """After a restart: figures, peaks and spend come back from the store."""
-        ids = [s.id for s in self._streams]
+        ids = [s.id for s in self.streams]
         if not ids:
             return
         with self.store.session() as session:
@@ -108,9 +127,9 @@ class Tracker:
             peaks = peak_samples(session, ids)
             totals = stream_totals(session, ids)
             audience = {
-                j.state.stream_id: j.state.audience_metric
-                for j in self._jobs
-                if j.state.audience_metric
+                state.stream_id: state.audience_metric
+                for state in self.aggregate.streams.values()
+                if state.audience_metric
             }
             history = _audience_history(session, audience)
         for sample in latest:
@@ -129,8 +148,7 @@ class Tracker:
             state.spent.billed_resources = total.billed_resources
             state.spent.cost_usd = total.cost_usd
             state.last_poll_at = total.last_scheduled_at
-        intervals = {j.state.stream_id: j.state.interval for j in self._jobs}
-        self.aggregate.peak_of_sum = peak_of_sum(history, intervals)
+        self.aggregate.replay(history)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -143,12 +161,12 @@ class Tracker:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             headers={"User-Agent": "jalsa-tracker"},
         )
-        self._build_jobs(client)
+        self._build_groups(client)
         await asyncio.to_thread(self._restore)
         writer = asyncio.create_task(self._writer(), name="jalsa-writer")
         pollers = [
-            asyncio.create_task(self._poll_loop(job), name=f"poll-{job.stream.id}")
-            for job in self._jobs
+            asyncio.create_task(self._poll_loop(group), name=f"poll-{group.members[0].stream.id}")
+            for group in self._groups
         ]
         stop = stop or asyncio.Event()
         try:
@@ -172,69 +190,92 @@ class Tracker:
         while (remaining := (when - self.clock.now()).total_seconds()) > 0:
             await self.clock.sleep(min(remaining, 60.0))
 
-    async def _poll_loop(self, job: _Job) -> None:
-        state = job.state
-        slot = next_slot(self.clock.now(), state.interval, job.offset)
+    async def _poll_loop(self, group: _Group) -> None:
+        slot = next_slot(self.clock.now(), group.interval, group.offset)
         while True:
-            state.next_poll_at = slot
+            for member in group.members:
+                member.state.next_poll_at = slot
             delay = (slot - self.clock.now()).total_seconds()
             if delay > 0:
                 await self.clock.sleep(delay)
             self.lateness.append(
                 max(0.0, (self.clock.now() - slot).total_seconds()) / self.clock.speed
             )
-            record, retry_after = await self._poll_once(job, slot)
-            await self._queue.put(record)
-            status = StreamStatus(record.status)
-            state.consecutive_errors = state.consecutive_errors + 1 if status.is_failure else 0
-            wait = backoff(status, state.consecutive_errors, state.interval, retry_after)
+            records, failure, retry_after = await self._poll_once(group, slot)
+            for record in records:
+                await self._queue.put(record)
+            # Back off only when the poll as a whole failed (one stream's unknown id in a batch
+            # must not slow down the others).
+            group.consecutive_errors = group.consecutive_errors + 1 if failure else 0
+            wait = backoff(
+                failure or StreamStatus.OK, group.consecutive_errors, group.interval, retry_after
+            )
             earliest = max(slot, self.clock.now() + timedelta(seconds=wait))
             if wait > 0:  # a little randomness so streams backing off do not retry in step
-                earliest += timedelta(seconds=random.uniform(0, state.interval / 4))
-            slot = next_slot(earliest, state.interval, job.offset)
+                earliest += timedelta(seconds=random.uniform(0, group.interval / 4))
+            slot = next_slot(earliest, group.interval, group.offset)
 
-    def _target(self, job: _Job) -> Target:
-        if job.stream.kind != "x_counts":
-            return Target(job.stream.external_id)
-        last = job.state.latest.get("x.posts_per_minute")
+    def _target(self, member: _Member) -> Target:
+        stream = member.stream
+        if stream.kind != "x_counts":
+            return Target(stream.external_id)
+        last = member.state.latest.get("x.posts_per_minute")
         # Re-read the last two buckets: X revises a bucket while it is still open.
         since = (
             last.at - timedelta(minutes=2) if last else self.event.starts_at - timedelta(minutes=30)
         )
-        return Target(job.stream.external_id, query=self.event.x_query, since=since)
+        return Target(stream.external_id, query=self.event.x_query, since=since)
 
-    async def _poll_once(self, job: _Job, slot: datetime) -> tuple[PollRecord, float | None]:
-        retry_after: float | None = None
-        http_status: int | None = None
+    async def _poll_once(
+        self, group: _Group, slot: datetime
+    ) -> tuple[list[PollRecord], StreamStatus | None, float | None]:
+        """Poll the group once. Returns a record per stream, the status of the poll when it
+        failed as a whole (else None), and how long the platform asked us to wait."""
+        targets = [self._target(m) for m in group.members]
+        outcomes: list[PollResult | PollError]
         try:
-            result = await asyncio.wait_for(
-                job.connector.poll(self._target(job), slot),
+            outcomes, usage = await asyncio.wait_for(
+                group.connector.poll_many(targets, slot),
                 timeout=self.settings.http_timeout * 3,
             )
-        except PollError as exc:
-            result = PollResult(exc.status, usage=exc.usage, detail=exc.detail)
-            retry_after, http_status = exc.retry_after, exc.http_status
         except TimeoutError:
-            result = PollResult(StreamStatus.TIMEOUT, detail="poll took too long")
+            failed = PollError(StreamStatus.TIMEOUT, "poll took too long")
+            outcomes, usage = [failed] * len(targets), Usage()
         except Exception as exc:  # a connector bug must not stop the other streams
-            log.exception("poll of stream %s failed", job.stream.id)
-            result = PollResult(StreamStatus.BAD_RESPONSE, detail=f"internal error: {exc!r}")
+            log.exception("poll of streams %s failed", [m.stream.id for m in group.members])
+            failed = PollError(StreamStatus.BAD_RESPONSE, f"internal error: {exc!r}")
+            outcomes, usage = [failed] * len(targets), Usage()
         finished = self.clock.now()
-        samples = tuple((r.metric, r.observed_at or slot, r.value) for r in result.readings)
-        record = PollRecord(
-            stream_id=job.stream.id,
-            scheduled_at=slot,
-            finished_at=finished,
-            status=result.status.value,
-            detail=result.detail,
-            http_status=http_status,
-            requests=result.usage.requests,
-            quota_units=result.usage.quota_units,
-            billed_resources=result.usage.billed_resources,
-            cost_usd=result.usage.cost_usd,
-            samples=samples,
-        )
-        return record, retry_after
+        records = []
+        for member, outcome, share in zip(
+            group.members, outcomes, usage.share(len(outcomes)), strict=True
+        ):
+            state = member.state
+            status = outcome.status
+            state.consecutive_errors = state.consecutive_errors + 1 if status.is_failure else 0
+            readings = outcome.readings if isinstance(outcome, PollResult) else []
+            records.append(
+                PollRecord(
+                    stream_id=member.stream.id,
+                    scheduled_at=slot,
+                    finished_at=finished,
+                    status=status.value,
+                    detail=outcome.detail,
+                    http_status=getattr(outcome, "http_status", None),
+                    requests=share.requests,
+                    quota_units=share.quota_units,
+                    billed_resources=share.billed_resources,
+                    cost_usd=share.cost_usd,
+                    samples=tuple((r.metric, r.observed_at or slot, r.value) for r in readings),
+                )
+            )
+        failures = [o for o in outcomes if isinstance(o, PollError)]
+        if len(failures) == len(outcomes) and len({f.status for f in failures}) == 1:
+            retry = max(
+                (f.retry_after for f in failures if f.retry_after is not None), default=None
+            )
+            return records, failures[0].status, retry
+        return records, None, None
 
     async def _writer(self) -> None:
         while True:
@@ -315,30 +356,3 @@ def _audience_history(
         .order_by(Sample.observed_at)
     )
     return [(at, sid, value) for at, sid, value in session.execute(query)]
-
-
-def peak_of_sum(
-    history: list[tuple[datetime, int, int]], intervals: dict[int, float]
-) -> Point | None:
-    """Replay stored samples and return the highest combined concurrent audience, with the same
-    freshness rule the live figure uses (a reading counts for FRESH_INTERVALS intervals)."""
-    total = 0
-    current: dict[int, tuple[datetime, int]] = {}
-    expiries: list[tuple[datetime, int, datetime]] = []
-    best: Point | None = None
-    for at, sid, value in history:
-        while expiries and expiries[0][0] < at:
-            _, old_sid, old_at = heapq.heappop(expiries)
-            held = current.get(old_sid)
-            if held and held[0] == old_at:
-                total -= held[1]
-                del current[old_sid]
-        if sid in current:
-            total -= current[sid][1]
-        current[sid] = (at, value)
-        total += value
-        fresh = timedelta(seconds=intervals[sid] * FRESH_INTERVALS)
-        heapq.heappush(expiries, (at + fresh, sid, at))
-        if best is None or total > best.value:
-            best = Point(at, total)
-    return best

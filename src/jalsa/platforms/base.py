@@ -11,7 +11,7 @@ import email.utils
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
+
+from jalsa import redact
 
 if TYPE_CHECKING:
     from jalsa.config import Settings
@@ -58,6 +60,22 @@ class Usage:
         self.quota_units += other.quota_units
         self.billed_resources += other.billed_resources
         self.cost_usd += other.cost_usd
+
+    def share(self, n: int) -> list[Usage]:
+        """Split the spend of a poll that served `n` streams, so that the parts add up exactly
+        to the whole (counts are spread as evenly as integers allow)."""
+
+        def spread(total: int) -> list[int]:
+            base, extra = divmod(total, n)
+            return [base + (1 if i < extra else 0) for i in range(n)]
+
+        parts = zip(
+            spread(self.requests),
+            spread(self.quota_units),
+            spread(self.billed_resources),
+            strict=True,
+        )
+        return [Usage(r, q, b, self.cost_usd / n) for r, q, b in parts]
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,9 @@ class PollError(Exception):
         self.http_status = http_status
 
 
+redact.install()
+
+
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
     """Seconds to wait from `Retry-After` (seconds or HTTP date) or X's `x-rate-limit-reset`
     (epoch seconds). None when neither header is usable."""
@@ -139,6 +160,7 @@ class Connector(ABC):
     base_url_setting: ClassVar[str]  # Settings attribute holding the API base URL
     credential_setting: ClassVar[str]  # Settings attribute holding the token or key
     interval_setting: ClassVar[str]  # Settings attribute holding the poll interval (s)
+    batch_size: ClassVar[int] = 1  # targets one poll can cover (one request for several ids)
 
     def __init__(self, client: httpx.AsyncClient, base_url: str, credential: str | None) -> None:
         self.client = client
@@ -163,9 +185,22 @@ class Connector(ABC):
     async def poll(self, target: Target, now: datetime) -> PollResult:
         """Fetch the current readings for `target`. Raises PollError on any failure."""
 
+    async def poll_many(
+        self, targets: Sequence[Target], now: datetime
+    ) -> tuple[list[PollResult | PollError], Usage]:
+        """Poll up to `batch_size` targets: one outcome per target, and the spend of the whole
+        poll (shared by the targets). Connectors that batch override this."""
+        if len(targets) != 1:
+            raise ValueError(f"{type(self).__name__} polls one target at a time")
+        try:
+            result = await self.poll(targets[0], now)
+        except PollError as exc:
+            return [exc], exc.usage
+        return [result], result.usage
+
     @abstractmethod
-    def expected_usage(self) -> Usage:
-        """Usage of one successful poll, for the spend forecast."""
+    def expected_usage(self, batch: int = 1) -> Usage:
+        """Usage of one successful poll of `batch` targets, for the spend forecast."""
 
     def request_usage(self, payload: Any) -> Usage:
         """Usage of one request given its parsed body (None when the request failed).
@@ -289,6 +324,25 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
+
+
+class BatchConnector(Connector):
+    """A connector whose API reads many ids in one request (YouTube videos.list, X Spaces
+    lookup): it implements `poll_many`, and `poll` is a batch of one."""
+
+    async def poll(self, target: Target, now: datetime) -> PollResult:
+        outcomes, usage = await self.poll_many([target], now)
+        outcome = outcomes[0]
+        outcome.usage = usage
+        if isinstance(outcome, PollError):
+            raise outcome
+        return outcome
+
+    @abstractmethod
+    async def poll_many(
+        self, targets: Sequence[Target], now: datetime
+    ) -> tuple[list[PollResult | PollError], Usage]:
+        """One request for all `targets`; a failure of the request is every target's outcome."""
 
 
 def shape_error(what: str) -> PollError:

@@ -95,7 +95,7 @@ class FacebookConnector(GraphConnector):
             detail="; ".join(notes),
         )
 
-    def expected_usage(self) -> Usage:
+    def expected_usage(self, batch: int = 1) -> Usage:
         return Usage(requests=2)
 
 

@@ -72,5 +72,5 @@ class InstagramConnector(GraphConnector):
                 detail = "comments_count missing from the live media; comments unknown"
         return PollResult(StreamStatus.OK, readings, usage, detail)
 
-    def expected_usage(self) -> Usage:
+    def expected_usage(self, batch: int = 1) -> Usage:
         return Usage(requests=1)

@@ -2,8 +2,8 @@
 hashtags.
 
 Requests (app-only Bearer token in the Authorization header):
-  GET {base}/spaces/{space_id}?space.fields=state,participant_count,subscriber_count,started_at,
-      ended_at,title
+  GET {base}/spaces?ids={id1},{id2},..&space.fields=state,participant_count,subscriber_count,
+      started_at,ended_at,title            (up to 100 Spaces in one request)
   GET {base}/tweets/counts/recent?query={q}&granularity=minute&start_time={iso}[&next_token=..]
 
 X bills pay-per-use: a price per request plus a price per resource returned (a Space looked up,
@@ -12,15 +12,17 @@ a count bucket); both prices come from Settings so the spend forecast matches th
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from jalsa.config import Settings
 from jalsa.platforms.base import (
+    BatchConnector,
     Connector,
     PollError,
     PollResult,
@@ -37,6 +39,9 @@ from jalsa.platforms.base import (
 _PRICE_FIELDS = Settings.model_fields
 DEFAULT_USD_PER_REQUEST: float = _PRICE_FIELDS["x_usd_per_request"].default
 DEFAULT_USD_PER_RESOURCE: float = _PRICE_FIELDS["x_usd_per_resource"].default
+
+# What X accepts as a Space id; one id that does not match fails the whole lookup with a 400.
+SPACE_ID = re.compile(r"[a-zA-Z0-9]{1,13}")
 
 
 class XConnector(Connector):
@@ -132,54 +137,117 @@ class XConnector(Connector):
         return PollError(StreamStatus.NOT_FOUND, f"X: {said}")
 
 
-class XSpaceConnector(XConnector):
+class XSpaceConnector(XConnector, BatchConnector):
     kind = "x_space"
     title = "X Space"
     id_help = "the Space id: the part after /i/spaces/ in its URL, e.g. 1YqJDqWYNQDGW"
     metrics = ("x_space.participant_count", "x_space.subscriber_count")
     interval_setting = "x_space_interval"
+    batch_size = 100  # GET /2/spaces takes up to 100 ids
     invalid_request_status = StreamStatus.NOT_FOUND
     fields = "state,participant_count,subscriber_count,started_at,ended_at,title"
 
     def billed_resources(self, payload: Any) -> int:
-        return 1 if isinstance(payload, dict) and isinstance(payload.get("data"), dict) else 0
+        data = payload.get("data") if isinstance(payload, dict) else None
+        return len(data) if isinstance(data, list) else 0
+
+    def platform_error(
+        self, status_code: int, payload: Any, headers: httpx.Headers
+    ) -> PollError | None:
+        # A 200 with `errors` names the ids X does not know, one error each (and has no `data`
+        # when it knows none of them): per-id outcomes, read in `poll_many`, not a failure of
+        # the whole request that would tell every stream about the first unknown id.
+        if status_code == 200:
+            return None
+        return super().platform_error(status_code, payload, headers)
 
     def missing_resource(self, error: dict[str, Any]) -> PollError:
         said = error.get("detail") or error.get("title") or "not found"
         return PollError(
             StreamStatus.NOT_FOUND,
             f"X: {said} Check the id; X removes a Space from the API soon after it ends.",
+            http_status=200,
         )
 
-    def expected_usage(self) -> Usage:
-        return self.priced(1, 1)
+    def malformed_id(self, space_id: str) -> PollError:
+        return PollError(
+            StreamStatus.NOT_FOUND,
+            f"{space_id!r} does not match X's Space id pattern (1 to 13 letters and digits), "
+            f"so it was not sent to X: give {self.id_help}",
+        )
 
-    async def poll(self, target: Target, now: datetime) -> PollResult:
+    def expected_usage(self, batch: int = 1) -> Usage:
+        return self.priced(1, batch)
+
+    async def poll_many(
+        self, targets: Sequence[Target], now: datetime
+    ) -> tuple[list[PollResult | PollError], Usage]:
+        """One Spaces lookup for up to 100 ids; ids X does not know come back in `errors`.
+        Ids X would reject are kept out of the request, so they cannot fail the others."""
         usage = Usage()
-        with charge_errors(usage):
-            payload = await self.fetch(
-                usage,
-                "/spaces/" + quote(target.external_id.strip(), safe=""),
-                {"space.fields": self.fields},
-            )
-            space = payload.get("data") if isinstance(payload, dict) else None
-            if not isinstance(space, dict):
-                raise shape_error("Space lookup has no data object")
-            state = space.get("state")
-            if not isinstance(state, str):
-                raise shape_error("Space has no state")
-            readings: list[Reading] = []
-            if state == "live":
-                count = as_count(space.get("participant_count"), "participant_count")
-                readings.append(Reading("x_space.participant_count", count))
-            if "subscriber_count" in space:
-                subscribers = as_count(space["subscriber_count"], "subscriber_count")
-                readings.append(Reading("x_space.subscriber_count", subscribers))
+        ids = [t.external_id.strip() for t in targets]
+        sent = [i for i in dict.fromkeys(ids) if SPACE_ID.fullmatch(i)]
+        spaces: list[Any] = []
+        errors: list[Any] = []
+        if sent:
+            try:
+                with charge_errors(usage):
+                    payload = await self.fetch(
+                        usage, "/spaces", {"ids": ",".join(sent), "space.fields": self.fields}
+                    )
+                    spaces, errors = self._lookup(payload)
+            except PollError as exc:
+                wanted = set(sent)
+                failed: list[PollResult | PollError] = [
+                    exc if i in wanted else self.malformed_id(i) for i in ids
+                ]
+                return failed, exc.usage
+        by_id = {space.get("id"): space for space in spaces if isinstance(space, dict)}
+        missing = {
+            str(e.get("value") or e.get("resource_id")): e for e in errors if isinstance(e, dict)
+        }
+        outcomes: list[PollResult | PollError] = []
+        for space_id in ids:
+            if not SPACE_ID.fullmatch(space_id):
+                outcomes.append(self.malformed_id(space_id))
+                continue
+            space = by_id.get(space_id)
+            if space is None:
+                outcomes.append(self.missing_resource(missing.get(space_id, {})))
+                continue
+            try:
+                outcomes.append(self._read(space))
+            except PollError as exc:
+                outcomes.append(exc)
+        return outcomes, usage
+
+    @staticmethod
+    def _lookup(payload: Any) -> tuple[list[Any], list[Any]]:
+        """(data, errors) of a Spaces lookup; `data` is absent when no id was found."""
+        if not isinstance(payload, dict):
+            raise shape_error("Spaces lookup answer is not an object")
+        errors = payload.get("errors") or []
+        spaces = payload.get("data", [] if errors else None)
+        if not isinstance(spaces, list) or not isinstance(errors, list):
+            raise shape_error("Spaces lookup has no data list")
+        return spaces, errors
+
+    def _read(self, space: dict[str, Any]) -> PollResult:
+        state = space.get("state")
+        if not isinstance(state, str):
+            raise shape_error("Space has no state")
+        readings: list[Reading] = []
         if state == "live":
-            return PollResult(StreamStatus.OK, readings, usage)
+            count = as_count(space.get("participant_count"), "participant_count")
+            readings.append(Reading("x_space.participant_count", count))
+        if "subscriber_count" in space:
+            subscribers = as_count(space["subscriber_count"], "subscriber_count")
+            readings.append(Reading("x_space.subscriber_count", subscribers))
+        if state == "live":
+            return PollResult(StreamStatus.OK, readings)
         when = space.get("ended_at") if state == "ended" else None
         detail = f"the Space is {state}" + (f" (ended at {when})" if when else "")
-        return PollResult(StreamStatus.NOT_LIVE, readings, usage, detail)
+        return PollResult(StreamStatus.NOT_LIVE, readings, detail=detail)
 
 
 class XCountsConnector(XConnector):
@@ -206,7 +274,7 @@ class XCountsConnector(XConnector):
         data = payload.get("data") if isinstance(payload, dict) else None
         return len(data) if isinstance(data, list) else 0
 
-    def expected_usage(self) -> Usage:
+    def expected_usage(self, batch: int = 1) -> Usage:
         return self.priced(1, self.expected_buckets)
 
     def start_time(self, since: datetime | None, now: datetime) -> datetime:

@@ -7,6 +7,7 @@ Request (API key in the `key` query parameter; costs 1 quota unit, even when it 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from jalsa.platforms.base import (
-    Connector,
+    BatchConnector,
     PollError,
     PollResult,
     Reading,
@@ -55,7 +56,7 @@ def _plain(message: str) -> str:
     return re.sub(r"<[^>]+>", "", message).strip()
 
 
-class YouTubeConnector(Connector):
+class YouTubeConnector(BatchConnector):
     kind = "youtube"
     platform = "youtube"
     title = "YouTube Live"
@@ -64,6 +65,7 @@ class YouTubeConnector(Connector):
     base_url_setting = "youtube_base_url"
     credential_setting = "youtube_api_key"
     interval_setting = "youtube_interval"
+    batch_size = 50  # videos.list takes up to 50 ids
 
     def auth(self) -> tuple[dict[str, str], dict[str, str]]:
         return {}, {"key": self.credential or ""}
@@ -72,7 +74,7 @@ class YouTubeConnector(Connector):
         # YouTube charges invalid requests too, so every request that got an answer costs.
         return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
 
-    def expected_usage(self) -> Usage:
+    def expected_usage(self, batch: int = 1) -> Usage:
         return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
 
     def platform_error(
@@ -119,33 +121,45 @@ class YouTubeConnector(Connector):
             return PollError(StreamStatus.NOT_FOUND, f"YouTube: {message}")
         return None
 
-    async def poll(self, target: Target, now: datetime) -> PollResult:
+    async def poll_many(
+        self, targets: Sequence[Target], now: datetime
+    ) -> tuple[list[PollResult | PollError], Usage]:
+        """One videos.list request for up to 50 ids: it costs 1 quota unit however many."""
         usage = Usage()
+        ids = [t.external_id.strip() for t in targets]
+        params = {"part": "liveStreamingDetails,statistics", "id": ",".join(ids)}
         try:
             with charge_errors(usage):
-                return self._read(await self._fetch_video(target, usage), target, usage)
+                payload = await self.fetch(usage, "/videos", params)
+                items = payload.get("items") if isinstance(payload, dict) else None
+                if not isinstance(items, list):
+                    raise shape_error("videos.list answer has no items list")
         except PollError as exc:
             if exc.status is StreamStatus.QUOTA_EXCEEDED:
                 exc.retry_after = seconds_until_quota_reset(now)  # in the poller's time
-            raise
+            return [exc] * len(ids), exc.usage
+        by_id = {item.get("id"): item for item in items if isinstance(item, dict)}
+        outcomes: list[PollResult | PollError] = []
+        for video_id in ids:
+            item = by_id.get(video_id)
+            if item is None:
+                outcomes.append(
+                    PollError(
+                        StreamStatus.NOT_FOUND,
+                        f"YouTube has no video {video_id!r}: check the id; private and "
+                        "deleted videos are not returned",
+                    )
+                )
+                continue
+            try:
+                outcomes.append(self._read(item))
+            except PollError as exc:
+                outcomes.append(exc)
+        return outcomes, usage
 
-    async def _fetch_video(self, target: Target, usage: Usage) -> Any:
-        params = {"part": "liveStreamingDetails,statistics", "id": target.external_id.strip()}
-        return await self.fetch(usage, "/videos", params)
-
-    def _read(self, payload: Any, target: Target, usage: Usage) -> PollResult:
-        items = payload.get("items") if isinstance(payload, dict) else None
-        if not isinstance(items, list):
-            raise shape_error("videos.list answer has no items list")
-        if not items:
-            raise PollError(
-                StreamStatus.NOT_FOUND,
-                f"YouTube has no video {target.external_id!r}: check the id; private and "
-                "deleted videos are not returned",
-            )
-        item = items[0]
-        if not isinstance(item, dict) or not isinstance(item.get("statistics"), dict):
-            raise shape_error("items[0].statistics missing")
+    def _read(self, item: dict[str, Any]) -> PollResult:
+        if not isinstance(item.get("statistics"), dict):
+            raise shape_error("items[].statistics missing")
         views = as_count(item["statistics"].get("viewCount"), "statistics.viewCount")
         readings = [Reading("youtube.view_count", views)]
         live = item.get("liveStreamingDetails")
@@ -156,7 +170,7 @@ class YouTubeConnector(Connector):
         elif "concurrentViewers" in live:
             viewers = as_count(live["concurrentViewers"], "liveStreamingDetails.concurrentViewers")
             readings.insert(0, Reading("youtube.concurrent_viewers", viewers))
-            return PollResult(StreamStatus.OK, readings, usage)
+            return PollResult(StreamStatus.OK, readings)
         elif not live.get("actualStartTime"):
             when = live.get("scheduledStartTime") or "an unknown time"
             why = f"the broadcast has not started (scheduled for {when})"
@@ -165,4 +179,4 @@ class YouTubeConnector(Connector):
                 "the broadcast is live but YouTube gives no concurrent viewer count "
                 "(the owner hid it, or nobody is watching)"
             )
-        return PollResult(StreamStatus.NOT_LIVE, readings, usage, why)
+        return PollResult(StreamStatus.NOT_LIVE, readings, detail=why)

@@ -550,7 +550,7 @@ class Simulator:
         for space_id in (i.strip() for i in raw.split(",") if i.strip()):
             stream = self.scenario.stream("x_space", space_id)
             if stream is None:
-                errors.append(x_not_found(space_id))
+                errors.append(x_not_found(space_id, "ids"))
             else:
                 data.append(pick(self.space(stream, now), wanted, ("id", "state")))
         body: dict[str, Any] = {}
@@ -729,13 +729,14 @@ def youtube_key_invalid() -> Reply:
     return reply
 
 
-def x_not_found(space_id: str) -> dict[str, str]:
+def x_not_found(space_id: str, parameter: str = "id") -> dict[str, str]:
+    """X's error for an unknown Space; `parameter` is `ids` in the multi-Space lookup."""
     return {
         "value": space_id,
-        "detail": f"Could not find space with id: [{space_id}].",
+        "detail": f"Could not find space with {parameter}: [{space_id}].",
         "title": "Not Found Error",
         "resource_type": "space",
-        "parameter": "id",
+        "parameter": parameter,
         "resource_id": space_id,
         "type": "https://api.twitter.com/2/problems/resource-not-found",
     }

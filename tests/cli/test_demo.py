@@ -1,0 +1,62 @@
+"""`jalsa demo --minutes N`: the whole simulated rally, then a summary and exit 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jalsa.store import Store
+from jalsa.store.repo import get_event
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JALSA_")} | {
+        "JALSA_DATA_DIR": str(tmp_path),
+        "COLUMNS": "160",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "jalsa.cli", "demo", "--minutes", "0.3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Peak of the combined concurrent audience" in out
+    assert "not unique people" in out
+    assert "audience unknown" in out  # Instagram has no viewer count
+    database = tmp_path / "demo" / "jalsa-demo.db"
+    assert f"sqlite:///{database}" in out
+    store = Store(f"sqlite:///{database}")
+    with store.session() as s:
+        event = get_event(s, "demo")
+        assert {st.kind for st in event.streams} == {
+            "youtube",
+            "facebook",
+            "x_space",
+            "instagram",
+            "x_counts",
+        }
+    stored = int(out.split("Stored ")[1].split(" samples")[0].replace(",", ""))
+    assert stored > 500
+    store.dispose()
+
+
+def test_demo_refuses_a_bad_minutes_value(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jalsa.cli", "demo", "--minutes", "0"],
+        env=os.environ | {"JALSA_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--minutes" in done.stderr and "Traceback" not in done.stderr
