@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from jalsa import metrics
 from jalsa.config import Settings, get_settings
+from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.live.aggregate import Point
 from jalsa.live.export import FORMATS, export
@@ -221,8 +222,8 @@ def track(
     ] = None,
 ) -> None:
     """Poll every stream of the event live, store every sample, show the live table."""
-    settings = get_settings()
-    store = open_store(settings)
+    store = open_store()
+    settings = with_stored_credentials(get_settings(), store)
     tracker = Tracker(store, event, settings)
     if not tracker.streams:
         raise UserError(f"event {event!r} has no streams: jalsa stream add {event} KIND ID")

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
 
     http_timeout: float = 10.0
 
+    # The web app.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Key that encrypts platform credentials at rest (Fernet, url-safe base64 of 32 bytes).
+    # Unset: a key file is created in the data directory, readable by its owner only.
+    secret_key: SecretStr | None = None
+    # Send the session cookie only over HTTPS. Unset: decided per request from its scheme.
+    cookie_secure: bool | None = None
+    session_hours: float = 12.0
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -8,30 +8,23 @@ import asyncio
 import logging
 import random
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from jalsa import metrics
 from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
-from jalsa.live.aggregate import LiveAggregate, Point, StreamState
+from jalsa.live.aggregate import LiveAggregate
 from jalsa.live.bus import EventBus
-from jalsa.live.schedule import backoff, next_slot, phase
-from jalsa.platforms.base import Connector, PollError, PollResult, StreamStatus, Target, Usage
-from jalsa.platforms.registry import connector_for
+from jalsa.live.plan import Group, Member, plan_groups, restore
+from jalsa.live.schedule import backoff, next_slot
+from jalsa.platforms.base import PollError, PollResult, StreamStatus, Target, Usage
 from jalsa.store import Store
-from jalsa.store.models import Event, Sample, Stream
+from jalsa.store.models import Event, Stream
 from jalsa.store.repo import (
     PollRecord,
     get_event,
-    latest_samples,
-    peak_samples,
-    stream_totals,
     write_polls,
 )
 
@@ -39,25 +32,6 @@ log = logging.getLogger(__name__)
 
 WRITE_BATCH = 2_000
 WRITE_EVERY = 0.5  # seconds (wall clock) a batch may wait to fill
-
-
-@dataclass
-class _Member:
-    stream: Stream
-    state: StreamState
-
-
-@dataclass
-class _Group:
-    """Streams polled together: one connector call per slot. A platform whose API reads many
-    ids in one request (YouTube, X Spaces) gets up to `batch_size` streams per group, which
-    also saves quota; every other stream is a group of one."""
-
-    connector: Connector
-    members: list[_Member]
-    interval: float
-    offset: float
-    consecutive_errors: int = 0
 
 
 class Tracker:
@@ -84,71 +58,19 @@ class Tracker:
         self.lateness: deque[float] = deque(maxlen=100_000)  # wall-clock seconds
         self.written = 0
         self._queue: asyncio.Queue[PollRecord] = asyncio.Queue()
-        self._groups: list[_Group] = []
+        self._groups: list[Group] = []
 
     # -- setup ------------------------------------------------------------------------------
 
     def _build_groups(self, client: httpx.AsyncClient) -> None:
-        by_kind: dict[str, list[Stream]] = {}
-        for stream in sorted(self.streams, key=lambda s: s.id):
-            by_kind.setdefault(stream.kind, []).append(stream)
-        for kind, streams in by_kind.items():
-            cls = connector_for(kind)
-            interval = float(getattr(self.settings, cls.interval_setting))
-            audience = [m for m in cls.metrics if metrics.get(m).is_audience]
-            for start in range(0, len(streams), cls.batch_size):
-                chunk = streams[start : start + cls.batch_size]
-                connector = cls.from_settings(client, self.settings)
-                shares = connector.expected_usage(len(chunk)).share(len(chunk))
-                members = []
-                for stream, share in zip(chunk, shares, strict=True):
-                    state = StreamState(
-                        stream_id=stream.id,
-                        kind=stream.kind,
-                        platform=cls.platform,
-                        label=stream.label or cls.title,
-                        external_id=stream.external_id,
-                        interval=interval,
-                        expected_usage=share,
-                        audience_metric=audience[0] if audience else None,
-                    )
-                    self.aggregate.add(state)
-                    members.append(_Member(stream, state))
-                offset = phase(chunk[0].id, interval)
-                self._groups.append(_Group(connector, members, interval, offset))
+        self._groups = plan_groups(self.streams, self.settings, client)
+        for group in self._groups:
+            for member in group.members:
+                self.aggregate.add(member.state)
 
     def _restore(self) -> None:
         """After a restart: figures, peaks and spend come back from the store."""
-        ids = [s.id for s in self.streams]
-        if not ids:
-            return
-        with self.store.session() as session:
-            latest = latest_samples(session, ids)
-            peaks = peak_samples(session, ids)
-            totals = stream_totals(session, ids)
-            audience = {
-                state.stream_id: state.audience_metric
-                for state in self.aggregate.streams.values()
-                if state.audience_metric
-            }
-            history = _audience_history(session, audience)
-        for sample in latest:
-            self.aggregate.seed(
-                sample.stream_id, sample.metric, Point(sample.observed_at, sample.value), None
-            )
-        for sample in peaks:
-            self.aggregate.seed(
-                sample.stream_id, sample.metric, None, Point(sample.observed_at, sample.value)
-            )
-        for sid, total in totals.items():
-            state = self.aggregate.streams[sid]
-            state.polls = total.polls
-            state.spent.requests = total.requests
-            state.spent.quota_units = total.quota_units
-            state.spent.billed_resources = total.billed_resources
-            state.spent.cost_usd = total.cost_usd
-            state.last_poll_at = total.last_scheduled_at
-        self.aggregate.replay(history)
+        restore(self.store, self.aggregate)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -190,7 +112,7 @@ class Tracker:
         while (remaining := (when - self.clock.now()).total_seconds()) > 0:
             await self.clock.sleep(min(remaining, 60.0))
 
-    async def _poll_loop(self, group: _Group) -> None:
+    async def _poll_loop(self, group: Group) -> None:
         slot = next_slot(self.clock.now(), group.interval, group.offset)
         while True:
             for member in group.members:
@@ -215,7 +137,7 @@ class Tracker:
                 earliest += timedelta(seconds=random.uniform(0, group.interval / 4))
             slot = next_slot(earliest, group.interval, group.offset)
 
-    def _target(self, member: _Member) -> Target:
+    def _target(self, member: Member) -> Target:
         stream = member.stream
         if stream.kind != "x_counts":
             return Target(stream.external_id)
@@ -227,7 +149,7 @@ class Tracker:
         return Target(stream.external_id, query=self.event.x_query, since=since)
 
     async def _poll_once(
-        self, group: _Group, slot: datetime
+        self, group: Group, slot: datetime
     ) -> tuple[list[PollRecord], StreamStatus | None, float | None]:
         """Poll the group once. Returns a record per stream, the status of the poll when it
         failed as a whole (else None), and how long the platform asked us to wait."""
@@ -340,19 +262,3 @@ class Tracker:
 
     def snapshot(self) -> dict[str, object]:
         return self.aggregate.snapshot(self.clock.now())
-
-
-def _audience_history(
-    session: Session, audience: dict[int, str]
-) -> list[tuple[datetime, int, int]]:
-    """Every stored concurrent-audience sample of the given streams, in time order."""
-    if not audience:
-        return []
-    query = (
-        select(Sample.observed_at, Sample.stream_id, Sample.value)
-        .where(
-            or_(*[(Sample.stream_id == sid) & (Sample.metric == m) for sid, m in audience.items()])
-        )
-        .order_by(Sample.observed_at)
-    )
-    return [(at, sid, value) for at, sid, value in session.execute(query)]

@@ -162,13 +162,15 @@ class Connector(ABC):
     interval_setting: ClassVar[str]  # Settings attribute holding the poll interval (s)
     batch_size: ClassVar[int] = 1  # targets one poll can cover (one request for several ids)
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, credential: str | None) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient | None, base_url: str, credential: str | None
+    ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.credential = credential
 
     @classmethod
-    def from_settings(cls, client: httpx.AsyncClient, settings: Settings) -> Self:
+    def from_settings(cls, client: httpx.AsyncClient | None, settings: Settings) -> Self:
         """Build the connector from Settings through its declared setting names, so callers
         never need to know which URL or token a platform uses."""
         base_url = getattr(settings, cls.base_url_setting)
@@ -228,6 +230,8 @@ class Connector(ABC):
         query = {**(params or {}), **auth_params}
         url = f"{self.base_url}{path}"
         try:
+            if self.client is None:
+                raise RuntimeError("this connector was built without an HTTP client")
             response = await self.client.get(url, params=query, headers=headers)
         except httpx.TimeoutException:
             raise PollError(

@@ -245,3 +245,17 @@ def peak_samples(session: Session, stream_ids: Sequence[int]) -> list[Sample]:
     )
     query = select(Sample).join(ranked, Sample.id == ranked.c.id).where(ranked.c.rank == 1)
     return list(session.scalars(query))
+
+
+def last_polls(session: Session, stream_ids: Sequence[int]) -> dict[int, Poll]:
+    """The most recent poll of each stream: its status, detail and time."""
+    newest = (
+        select(Poll.stream_id, func.max(Poll.scheduled_at).label("at"))
+        .where(Poll.stream_id.in_(stream_ids))
+        .group_by(Poll.stream_id)
+        .subquery()
+    )
+    query = select(Poll).join(
+        newest, (Poll.stream_id == newest.c.stream_id) & (Poll.scheduled_at == newest.c.at)
+    )
+    return {poll.stream_id: poll for poll in session.scalars(query)}

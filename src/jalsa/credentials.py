@@ -1,0 +1,63 @@
+"""Platform credentials: from the environment (JALSA_*) or entered in the web app and kept
+encrypted in the store. The environment wins, so an operator can always override."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jalsa.config import Settings
+from jalsa.errors import UserError
+from jalsa.platforms.registry import CONNECTORS
+from jalsa.store import Store
+from jalsa.store.models import Credential
+from jalsa.timeutil import utc_now
+from jalsa.vault import Vault, hint
+
+
+def credential_names() -> list[str]:
+    """Settings attributes that hold platform credentials, one per platform API."""
+    return sorted({c.credential_setting for c in CONNECTORS.values()})
+
+
+def set_credential(
+    session: Session, vault: Vault, name: str, value: str, user_id: int | None
+) -> Credential:
+    if name not in credential_names():
+        raise UserError(f"unknown credential {name!r}; known: {', '.join(credential_names())}")
+    value = value.strip()
+    if not value:
+        raise UserError("the credential is empty")
+    row = session.get(Credential, name) or Credential(name=name)
+    row.ciphertext = vault.encrypt(value)
+    row.hint = hint(value)
+    row.updated_at = utc_now()
+    row.updated_by = user_id
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_credential(session: Session, name: str) -> bool:
+    row = session.get(Credential, name)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def stored_credentials(session: Session) -> list[Credential]:
+    return list(session.scalars(select(Credential).order_by(Credential.name)))
+
+
+def with_stored_credentials(settings: Settings, store: Store) -> Settings:
+    """Settings whose missing credentials are filled from the encrypted store."""
+    with store.session() as session:
+        rows = stored_credentials(session)
+    missing = {r.name: r for r in rows if getattr(settings, r.name) is None}
+    if not missing:
+        return settings
+    vault = Vault.from_settings(settings)
+    filled = {name: vault.decrypt(row.ciphertext) for name, row in missing.items()}
+    return settings.model_copy(update={k: SecretStr(v) for k, v in filled.items()})

@@ -1,0 +1,268 @@
+"""Team accounts: passwords (argon2), browser sessions, one-time invitations, API tokens, the
+login rate limit and the audit log. Only hashes of sessions, invitations and tokens are stored:
+a copy of the database opens no account."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jalsa.errors import UserError
+from jalsa.store.models import ApiToken, AuditEntry, Invitation, User, WebSession
+from jalsa.timeutil import utc_now
+from jalsa.web.permissions import Role
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password, used to keep timing equal")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "jls_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_username(username: str) -> str:
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise UserError(
+            "a username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+def create_user(
+    session: Session, *, username: str, password: str, role: str, display_name: str = ""
+) -> User:
+    username = check_username(username)
+    try:
+        Role(role)
+    except ValueError:
+        raise UserError(
+            f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}"
+        ) from None
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserError(f"the username {username!r} is taken")
+    user = User(
+        username=username,
+        display_name=display_name.strip()[:200],
+        password_hash=_hasher.hash(check_password(password)),
+        role=role,
+        active=True,
+        created_at=utc_now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, else None (same work either way)."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utc_now()
+    return user
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def create_session(session: Session, user: User, hours: float) -> tuple[str, str]:
+    """A new browser session: (cookie value, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utc_now()
+    session.add(
+        WebSession(
+            token_hash=digest(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    return token, csrf
+
+
+def lookup_session(session: Session, token: str) -> tuple[User, WebSession] | None:
+    row = session.get(WebSession, digest(token))
+    if row is None or row.expires_at < utc_now():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, token: str) -> None:
+    row = session.get(WebSession, digest(token))
+    if row is not None:
+        session.delete(row)
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+def create_invitation(
+    session: Session, *, role: str, created_by: int | None, note: str = "", hours: float = 72
+) -> str:
+    Role(role)
+    token = secrets.token_urlsafe(24)
+    now = utc_now()
+    session.add(
+        Invitation(
+            token_hash=digest(token),
+            role=role,
+            note=note.strip()[:200],
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def open_invitation(session: Session, token: str) -> Invitation:
+    invitation = session.get(Invitation, digest(token))
+    if invitation is None or invitation.used_at is not None:
+        raise UserError("this invitation link is not valid or was already used")
+    if invitation.expires_at < utc_now():
+        raise UserError("this invitation link has expired; ask for a new one")
+    return invitation
+
+
+def accept_invitation(
+    session: Session, token: str, *, username: str, password: str, display_name: str = ""
+) -> User:
+    invitation = open_invitation(session, token)
+    user = create_user(
+        session,
+        username=username,
+        password=password,
+        role=invitation.role,
+        display_name=display_name,
+    )
+    invitation.used_at = utc_now()
+    invitation.used_by = user.id
+    return user
+
+
+# -- API tokens ----------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    name = name.strip()[:100]
+    if not name:
+        raise UserError("give the token a name, e.g. the machine it is for")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=digest(plaintext),
+        prefix=plaintext[:10],
+        created_at=utc_now(),
+    )
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def lookup_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(plaintext)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = utc_now()
+    return user, row
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    ip: str = "",
+) -> None:
+    """Record a write. Never pass a secret in `details`."""
+    session.add(
+        AuditEntry(
+            at=utc_now(),
+            user_id=actor.id if actor else None,
+            actor=actor.username if actor else "anonymous",
+            action=action,
+            target=target[:200],
+            details=details or {},
+            ip=ip[:64],
+        )
+    )
+
+
+# -- login rate limit ----------------------------------------------------------------------
+
+
+@dataclass
+class LoginLimiter:
+    """At most `attempts` failed logins per `window` seconds per client address and per
+    username; in memory, which suits the one-process server."""
+
+    attempts: int = 5
+    window: float = 900.0
+
+    def __post_init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures[key]
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, *keys: str) -> float | None:
+        """Seconds until another attempt is allowed, or None if it is allowed now."""
+        now = time.monotonic()
+        waits = [
+            failures[0] + self.window - now
+            for key in keys
+            if len(failures := self._recent(key, now)) >= self.attempts
+        ]
+        return max(waits) if waits else None
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._recent(key, now).append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self._failures.pop(key, None)

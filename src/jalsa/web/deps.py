@@ -1,0 +1,96 @@
+"""Request dependencies: who is calling (session cookie or API token), whether their role
+allows the route, CSRF for cookie-authenticated writes, and the open store."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from jalsa.store import Store
+from jalsa.store.models import User
+from jalsa.web.auth import lookup_api_token, lookup_session
+from jalsa.web.permissions import Perm, allowed
+
+SESSION_COOKIE = "jalsa_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotLoggedIn(Exception):
+    """No valid session or token: pages redirect to the login form, the API answers 401."""
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def db(request: Request) -> Iterator[Session]:
+    """A session in a transaction for the request: committed if the handler succeeds."""
+    with get_store(request).session() as session:
+        yield session
+
+
+@dataclass
+class Caller:
+    user: User
+    csrf_token: str | None  # None for API-token callers (no cookie, so no CSRF risk)
+    via_token: bool
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def _csrf_from(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def caller(request: Request, session: Session = Depends(db)) -> Caller:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        found = lookup_api_token(session, auth[7:].strip())
+        if found is None:
+            raise NotLoggedIn("invalid or revoked API token")
+        return Caller(found[0], None, via_token=True)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    found_session = lookup_session(session, cookie) if cookie else None
+    if found_session is None:
+        raise NotLoggedIn("not logged in")
+    user, web_session = found_session
+    if request.method not in SAFE_METHODS:
+        sent = await _csrf_from(request)
+        if not sent or not hmac.compare_digest(sent, web_session.csrf_token):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+    return Caller(user, web_session.csrf_token, via_token=False)
+
+
+class Requires:
+    """`Depends(Requires(Perm.X))`: the caller, if their role has permission X; else 403.
+    The permission is kept on the object so tests can read every route's requirement."""
+
+    def __init__(self, perm: Perm) -> None:
+        self.perm = perm
+
+    async def __call__(self, who: Caller = Depends(caller)) -> Caller:
+        if not allowed(who.role, self.perm):
+            raise HTTPException(403, f"your role ({who.role}) may not do this ({self.perm})")
+        return who

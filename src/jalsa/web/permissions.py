@@ -1,0 +1,90 @@
+"""Who may do what: the one written permission matrix. Every route names the permission it
+needs; docs/permissions.md is generated from this table and a test keeps them equal."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    MODERATOR = "moderator"
+    VOLUNTEER = "volunteer"
+    VIEWER = "viewer"
+
+
+class Perm(StrEnum):
+    VIEW_EVENTS = "events:view"  # event list, live dashboard, timeline, stream health
+    EDIT_EVENTS = "events:edit"  # create and edit events, attach streams
+    VIEW_CREDENTIALS = "credentials:view"  # which platform credentials are set (hints only)
+    EDIT_CREDENTIALS = "credentials:edit"  # enter or remove platform credentials
+    VIEW_USERS = "users:view"  # the team list
+    INVITE = "users:invite"  # invite volunteers, moderators and viewers
+    MANAGE_USERS = "users:manage"  # invite any role, change roles, deactivate accounts
+    VIEW_AUDIT = "audit:view"  # the audit log
+    OWN_TOKENS = "tokens:own"  # create and revoke one's own API tokens
+
+
+_EVERYONE = {Perm.VIEW_EVENTS}
+MATRIX: dict[Role, frozenset[Perm]] = {
+    Role.VIEWER: frozenset(_EVERYONE),
+    Role.VOLUNTEER: frozenset(_EVERYONE | {Perm.OWN_TOKENS}),
+    Role.MODERATOR: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.VIEW_USERS}),
+    Role.COORDINATOR: frozenset(
+        _EVERYONE
+        | {
+            Perm.OWN_TOKENS,
+            Perm.EDIT_EVENTS,
+            Perm.VIEW_CREDENTIALS,
+            Perm.EDIT_CREDENTIALS,
+            Perm.VIEW_USERS,
+            Perm.INVITE,
+            Perm.VIEW_AUDIT,
+        }
+    ),
+    Role.ADMIN: frozenset(Perm),
+}
+
+# Roles a user may hand out by invitation: coordinators invite the field team, admins anyone.
+INVITABLE: dict[Role, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.COORDINATOR: frozenset({Role.VOLUNTEER, Role.MODERATOR, Role.VIEWER}),
+}
+
+
+def allowed(role: str, perm: Perm) -> bool:
+    try:
+        return perm in MATRIX[Role(role)]
+    except ValueError:
+        return False
+
+
+def can_invite(inviter: str, role: str) -> bool:
+    try:
+        return Role(role) in INVITABLE.get(Role(inviter), frozenset())
+    except ValueError:
+        return False
+
+
+def matrix_markdown() -> str:
+    """The matrix as a Markdown table (docs/permissions.md)."""
+    roles = list(Role)
+    lines = [
+        "# Permission matrix",
+        "",
+        "Generated from `src/jalsa/web/permissions.py`; a test keeps this file equal to it.",
+        "",
+        "| permission | " + " | ".join(r.value for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for perm in Perm:
+        cells = ["yes" if perm in MATRIX[r] else "—" for r in roles]
+        lines.append(f"| `{perm.value}` | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Invitations: an admin may invite any role; a coordinator may invite "
+        "volunteers, moderators and viewers.",
+        "",
+    ]
+    return "\n".join(lines)
