@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -359,41 +360,159 @@ def sim_cmd(
 @app.command("demo")
 def demo_cmd(
     minutes: Annotated[
-        float, typer.Option(help="Real minutes the whole simulated rally takes; then exit.")
-    ] = 4.0,
+        float | None,
+        typer.Option(help="Compress the rally into N real minutes, then exit (for scripts)."),
+    ] = None,
     scenario: Annotated[
         str | None, typer.Option(help="Scenario file or built-in name (default: 17 Dec 2023).")
     ] = None,
+    port: Annotated[int | None, typer.Option(help="Dashboard port (default 8080).")] = None,
 ) -> None:
-    """Run a simulated rally end to end: simulator, tracker, live table, summary."""
+    """Run a simulated rally end to end: simulator, tracker, dashboard, live table, summary.
+    Without --minutes the rally takes 4 minutes and the dashboard stays open until Ctrl-C."""
     from jalsa.sim import load_scenario
-    from jalsa.sim.demo import prepare
+    from jalsa.sim.demo import DEFAULT_MINUTES, prepare
 
     settings = get_settings()
-    demo = prepare(load_scenario(scenario), settings, minutes)
+    real_minutes = DEFAULT_MINUTES if minutes is None else minutes
+    demo = prepare(load_scenario(scenario), settings, real_minutes)
     sc = demo.scenario
     console.print(
-        f"[bold]{sc.name}[/bold]: {show(sc.start_utc, sc.timezone)}, "
-        f"{sc.duration_minutes} min compressed {demo.speed:.0f}× into {minutes:g} real minutes."
+        f"[bold]{sc.name}[/bold]: {show(sc.start_utc, sc.timezone)}, {sc.duration_minutes} min "
+        f"compressed {demo.speed:.0f}× into {real_minutes:g} real minutes."
     )
-    console.print(f"simulator: {demo.sim.url}   store: {demo.database}")
     try:
-        asyncio.run(
-            run_tracker(
-                demo.tracker,
-                until=demo.until,
-                title=f"{sc.name} — simulated",
-                settings=demo.settings,
-                live=console.is_terminal,
-            )
-        )
+        asyncio.run(_run_demo(demo, port or settings.port, keep_open=minutes is None))
     finally:
         demo.sim.stop()
-    print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
+
+
+async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
+    from jalsa.web.app import create_app
+    from jalsa.web.server import WebServer
+
+    web = WebServer(create_app(demo.store, demo.settings), "127.0.0.1", port)
+    url = await web.start()
     console.print(
-        f"Export the timeline: JALSA_DATABASE_URL=sqlite:///{demo.database} "
-        "jalsa export demo --format csv",
+        f"dashboard: {url}/events/demo   log in as [bold]demo[/bold] / "
+        f"[bold]{demo.password}[/bold]",
         highlight=False,
+    )
+    console.print(f"simulator: {demo.sim.url}   store: {demo.database}", highlight=False)
+    try:
+        await run_tracker(
+            demo.tracker,
+            until=demo.until,
+            title=f"{demo.scenario.name} — simulated",
+            settings=demo.settings,
+            live=console.is_terminal,
+        )
+        print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
+        console.print(
+            f"Export the timeline: JALSA_DATABASE_URL=sqlite:///{demo.database} "
+            "jalsa export demo --format csv",
+            highlight=False,
+        )
+        if keep_open:
+            console.print(f"The dashboard stays open at {url}/events/demo — Ctrl-C stops.")
+            await _until_interrupted()
+    finally:
+        await web.stop()
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+user_app = typer.Typer(help="Team accounts for the web app.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '.', '_', '-'.")],
+    role: Annotated[str, typer.Option(help="admin, coordinator, moderator, volunteer, viewer")],
+    display_name: Annotated[str, typer.Option(help="Name shown to the team.")] = "",
+) -> None:
+    """Create an account; the password is asked for (or read from standard input)."""
+    from jalsa.web.auth import audit, create_user
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    with open_store().session() as session:
+        user = create_user(
+            session, username=username, password=password, role=role, display_name=display_name
+        )
+        audit(
+            session,
+            actor=None,
+            action="user.create",
+            target=user.username,
+            details={"role": role, "via": "cli"},
+        )
+    console.print(f"created {user.username} ({role})")
+
+
+@user_app.command("invite")
+def user_invite(
+    role: Annotated[str, typer.Option(help="admin, coordinator, moderator, volunteer, viewer")],
+    base_url: Annotated[
+        str | None, typer.Option(help="The address volunteers open (default: from settings).")
+    ] = None,
+    hours: Annotated[float, typer.Option(help="The link expires after this long.")] = 72,
+) -> None:
+    """Print a one-time invitation link for a new team member."""
+    from jalsa.web.auth import audit, create_invitation
+    from jalsa.web.permissions import Role
+
+    if role not in {r.value for r in Role}:
+        raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}")
+    settings = get_settings()
+    with open_store(settings).session() as session:
+        token = create_invitation(session, role=role, created_by=None, hours=hours)
+        audit(session, actor=None, action="invitation.create", details={"role": role, "via": "cli"})
+    root = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    console.print(f"{root}/invite/{token}", highlight=False, soft_wrap=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the command center web app."""
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from jalsa.store.models import User
+    from jalsa.web.app import create_app
+    from jalsa.web.auth import create_invitation
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    store = open_store(settings)
+    with store.session() as session:
+        if not session.scalar(select(func.count()).select_from(User)):
+            token = create_invitation(session, role="admin", created_by=None, hours=24)
+            console.print("No accounts yet. Open this one-time link to create the first admin:")
+            console.print(f"  http://{host}:{port}/invite/{token}", highlight=False)
+    console.print(f"jalsa is serving on http://{host}:{port}", highlight=False)
+    # Open dashboards keep their event streams open: give them 3 s to go on shutdown.
+    uvicorn.run(
+        create_app(store, settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        timeout_graceful_shutdown=3,
     )
 
 

@@ -32,6 +32,7 @@ def parse_local(text: str, tz: str) -> datetime:
     return value.astimezone(UTC)
 
 
+MAX_EVENT_MINUTES = 7 * 24 * 60
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 
 
@@ -47,6 +48,8 @@ def parse_duration(text: str) -> timedelta:
         minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
     if minutes <= 0:
         raise UserError(f"the duration {text!r} must be longer than zero")
+    if minutes > MAX_EVENT_MINUTES:
+        raise UserError(f"the duration {text!r} is longer than a week; split the event")
     return timedelta(minutes=minutes)
 
 

@@ -193,3 +193,11 @@ def test_bad_database_url_is_a_user_error() -> None:
     with pytest.raises(UserError) as info:
         Store("postgresql://nobody:secret@127.0.0.1:1/none")
     assert "secret" not in str(info.value)
+
+
+def test_healthy_statuses_agree_with_the_stream_status_rule() -> None:
+    from jalsa.platforms.base import StreamStatus
+    from jalsa.store.repo import HEALTHY
+
+    healthy = {s.value for s in StreamStatus if not s.is_failure} - {StreamStatus.PENDING.value}
+    assert healthy == set(HEALTHY)

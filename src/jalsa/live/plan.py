@@ -105,6 +105,7 @@ def restore(store: Store, aggregate: LiveAggregate) -> None:
     for sid, total in totals.items():
         state = aggregate.streams[sid]
         state.polls = total.polls
+        state.errors = total.errors
         state.spent.requests = total.requests
         state.spent.quota_units = total.quota_units
         state.spent.billed_resources = total.billed_resources

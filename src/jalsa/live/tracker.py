@@ -17,6 +17,7 @@ from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
 from jalsa.live.aggregate import LiveAggregate
 from jalsa.live.bus import EventBus
+from jalsa.live.messages import poll_message
 from jalsa.live.plan import Group, Member, plan_groups, restore
 from jalsa.live.schedule import backoff, next_slot
 from jalsa.platforms.base import PollError, PollResult, StreamStatus, Target, Usage
@@ -230,7 +231,6 @@ class Tracker:
 
     def _publish(self, batch: list[PollRecord]) -> None:
         for record in batch:
-            state = self.aggregate.streams[record.stream_id]
             self.aggregate.apply(
                 record.stream_id,
                 finished_at=record.finished_at,
@@ -241,23 +241,17 @@ class Tracker:
                 ),
                 readings=list(record.samples),
             )
-            snapshot = self.aggregate.stream_snapshot(state, record.finished_at)
-            combined = self.aggregate.combined(record.finished_at)
+            if not self.bus.has_subscribers:
+                continue  # nobody in this process listens: skip building the message
             self.bus.publish(
                 "poll",
-                {
-                    "event": self.event.slug,
-                    "stream": snapshot,
-                    "samples": [
-                        {"metric": m, "at": at.isoformat(), "value": v}
-                        for m, at, v in record.samples
-                    ],
-                    "combined": {
-                        "value": combined.value if combined.included else None,
-                        "partial": combined.partial,
-                        "at": record.finished_at.isoformat(),
-                    },
-                },
+                poll_message(
+                    self.aggregate,
+                    self.event.slug,
+                    record.stream_id,
+                    record.finished_at,
+                    record.samples,
+                ),
             )
 
     def snapshot(self) -> dict[str, object]:

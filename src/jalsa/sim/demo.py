@@ -5,6 +5,7 @@ The demo keeps its own SQLite file (replaced on every run) so it never mixes wit
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from jalsa.sim.runner import SimServer, make_clock
 from jalsa.sim.scenario import Scenario
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event
+from jalsa.web.auth import create_user
 
 DEMO_CREDENTIALS = {
     "youtube_api_key": "demo-key",
@@ -25,6 +27,7 @@ DEMO_CREDENTIALS = {
     "x_bearer_token": "demo-token",
 }
 TAIL_MINUTES = 10  # keep tracking a little after the rally ends
+DEFAULT_MINUTES = 4.0
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Demo:
     database: Path
     until: datetime
     speed: float
+    password: str  # of the demo's admin account "demo"
 
 
 def total_minutes(scenario: Scenario) -> float:
@@ -83,6 +87,14 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
             add_stream(
                 session, event, kind=stream.platform, external_id=stream.id, label=stream.label
             )
+        password = secrets.token_urlsafe(9)
+        create_user(
+            session,
+            username="demo",
+            password=password,
+            role="admin",
+            display_name="Demo coordinator",
+        )
     tracker = Tracker(store, "demo", settings, clock=clock)
     until = scenario.end_utc + timedelta(minutes=TAIL_MINUTES)
-    return Demo(scenario, settings, store, tracker, sim, database, until, speed)
+    return Demo(scenario, settings, store, tracker, sim, database, until, speed, password)

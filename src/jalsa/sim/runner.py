@@ -9,16 +9,16 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
 import uvicorn
 
 from jalsa.clock import Clock, CompressedClock
-from jalsa.errors import UserError
 from jalsa.sim.scenario import Scenario, load_scenario
 from jalsa.sim.server import Simulator, create_app, sim_base_urls
+from jalsa.web.server import EmbeddedServer, bind
 
 
 def make_clock(
@@ -38,14 +38,6 @@ class _DropResetNoise(logging.Filter):
 
 
 _FILTER = _DropResetNoise()
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to its host program."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class SimServer:
@@ -95,18 +87,7 @@ class SimServer:
         return sim_base_urls(self.url)
 
     def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise UserError(
-                f"the simulator cannot listen on {self.host}:{self.port} ({exc.strerror}); "
-                "choose another port"
-            ) from None
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         return sock
 
@@ -120,7 +101,7 @@ class SimServer:
             lifespan="off",
             timeout_graceful_shutdown=1,
         )
-        return _EmbeddedServer(config) if embedded else uvicorn.Server(config)
+        return EmbeddedServer(config) if embedded else uvicorn.Server(config)
 
     # -- background thread --
 

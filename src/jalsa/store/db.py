@@ -31,10 +31,11 @@ def make_engine(url: str) -> Engine:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 30})
+            # Threads of the web app and the tracker's writer share the pool: room for all.
+            engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=50)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
     except (ArgumentError, ImportError) as exc:
         raise UserError(f"cannot use database URL {_redact(url)}: {exc}") from None
     return engine

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from jalsa.errors import NotFound, UserError
@@ -16,7 +16,11 @@ from jalsa.store.db import upsert
 from jalsa.store.models import Event, Poll, Sample, Stream
 from jalsa.timeutil import utc_now, zone
 
+# Poll statuses that are not errors (the platform answered; the stream may just not be live).
+HEALTHY = ("ok", "not_live")
 _HASHTAG = re.compile(r"^#\w{1,139}$")
+# Slugs that would shadow a fixed web path (/events/new).
+RESERVED_SLUGS = frozenset({"new"})
 
 
 def slugify(name: str) -> str:
@@ -53,8 +57,13 @@ def create_event(
     slug = slug or slugify(name) or f"event-{starts_at:%Y%m%d-%H%M}"
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
         raise UserError(f"the slug {slug!r} may hold only a-z, 0-9 and '-'")
+    if slug in RESERVED_SLUGS:
+        raise UserError(f"the slug {slug!r} is reserved; choose another")
     if session.scalar(select(Event.id).where(Event.slug == slug)) is not None:
-        raise UserError(f"an event with the slug {slug!r} exists; pass --slug to choose another")
+        raise UserError(
+            f"an event with the slug {slug!r} exists; choose another slug "
+            "(--slug, or the short name in the web form)"
+        )
     event = Event(
         slug=slug,
         name=name,
@@ -67,6 +76,46 @@ def create_event(
     session.add(event)
     session.flush()
     return event
+
+
+def update_event(
+    session: Session,
+    event: Event,
+    *,
+    name: str | None = None,
+    starts_at: datetime | None = None,
+    duration: timedelta | None = None,
+    hashtags: Sequence[str] | None = None,
+) -> list[str]:
+    """Change what is given (the slug and time zone stay); moving the start keeps the duration
+    unless a new one is given. Everything is checked before anything changes. Returns the
+    names of the fields that changed."""
+    new_name = event.name if name is None else name.strip()
+    if not new_name:
+        raise UserError("the event needs a name")
+    start = event.starts_at if starts_at is None else starts_at
+    length = event.ends_at - event.starts_at if duration is None else duration
+    if length <= timedelta(0):
+        raise UserError("the duration must be longer than zero")
+    tags = list(event.hashtags) if hashtags is None else normalise_hashtags(hashtags)
+    changed = [
+        field
+        for field, old, new in (
+            ("name", event.name, new_name),
+            ("starts_at", event.starts_at, start),
+            ("ends_at", event.ends_at, start + length),
+            ("hashtags", list(event.hashtags), tags),
+        )
+        if old != new
+    ]
+    event.name, event.starts_at, event.ends_at, event.hashtags = (
+        new_name,
+        start,
+        start + length,
+        tags,
+    )
+    session.flush()
+    return changed
 
 
 def get_event(session: Session, ref: str) -> Event:
@@ -171,6 +220,7 @@ class StreamTotals:
     billed_resources: int
     cost_usd: float
     last_scheduled_at: datetime | None
+    errors: int
 
 
 def stream_totals(session: Session, stream_ids: Sequence[int]) -> dict[int, StreamTotals]:
@@ -184,13 +234,14 @@ def stream_totals(session: Session, stream_ids: Sequence[int]) -> dict[int, Stre
             func.coalesce(func.sum(Poll.billed_resources), 0),
             func.coalesce(func.sum(Poll.cost_usd), 0.0),
             func.max(Poll.scheduled_at),
+            func.coalesce(func.sum(case((Poll.status.in_(HEALTHY), 0), else_=1)), 0),
         )
         .where(Poll.stream_id.in_(stream_ids))
         .group_by(Poll.stream_id)
     )
     out = {}
-    for sid, n, req, units, res, cost, last in rows:
-        out[sid] = StreamTotals(n, int(req), int(units), int(res), float(cost), last)
+    for sid, n, req, units, res, cost, last, errors in rows:
+        out[sid] = StreamTotals(n, int(req), int(units), int(res), float(cost), last, int(errors))
     return out
 
 

@@ -64,7 +64,15 @@ async def _csrf_from(request: Request) -> str | None:
     return None
 
 
-async def caller(request: Request, session: Session = Depends(db)) -> Caller:
+def caller(request: Request) -> Caller:
+    """Who is calling. A plain function, so FastAPI runs it in a worker thread (database work
+    must never block the event loop), with its own short transaction: a live stream that runs
+    for hours must not hold a database connection."""
+    with get_store(request).session() as session:
+        return _identify(request, session)
+
+
+def _identify(request: Request, session: Session) -> Caller:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = lookup_api_token(session, auth[7:].strip())
@@ -76,10 +84,6 @@ async def caller(request: Request, session: Session = Depends(db)) -> Caller:
     if found_session is None:
         raise NotLoggedIn("not logged in")
     user, web_session = found_session
-    if request.method not in SAFE_METHODS:
-        sent = await _csrf_from(request)
-        if not sent or not hmac.compare_digest(sent, web_session.csrf_token):
-            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
     return Caller(user, web_session.csrf_token, via_token=False)
 
 
@@ -90,7 +94,11 @@ class Requires:
     def __init__(self, perm: Perm) -> None:
         self.perm = perm
 
-    async def __call__(self, who: Caller = Depends(caller)) -> Caller:
+    async def __call__(self, request: Request, who: Caller = Depends(caller)) -> Caller:
+        if not who.via_token and request.method not in SAFE_METHODS:
+            sent = await _csrf_from(request)
+            if not sent or not hmac.compare_digest(sent, who.csrf_token or ""):
+                raise HTTPException(403, "missing or wrong CSRF token; reload the page")
         if not allowed(who.role, self.perm):
             raise HTTPException(403, f"your role ({who.role}) may not do this ({self.perm})")
         return who

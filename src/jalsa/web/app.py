@@ -1,0 +1,116 @@
+"""The command center web app: FastAPI, server-rendered pages with light JavaScript, live
+updates by Server-Sent Events. Everything it serves comes from this package; no page loads
+anything from another host, because the team may sit behind a firewall that blocks them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from jalsa import __version__
+from jalsa.config import Settings
+from jalsa.errors import NotFound, UserError
+from jalsa.store import Store
+from jalsa.web.auth import LoginLimiter
+from jalsa.web.deps import NotLoggedIn
+from jalsa.web.feed import Feeds
+
+WEB = Path(str(resources.files("jalsa.web")))
+templates = Jinja2Templates(directory=WEB / "templates")
+templates.env.globals["version"] = __version__
+
+# Security headers on every response; the CSP is why no page can load anything from elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(store: Store, settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.feeds.close()
+
+    app = FastAPI(
+        title="jalsa",
+        version=__version__,
+        description="Command center for virtual rallies. Every call needs a session cookie or "
+        "an API token (`Authorization: Bearer jls_...`) and is checked against the caller's "
+        "role; see docs/permissions.md.",
+        lifespan=lifespan,
+        # The schema only: the interactive docs pages load their code from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.state.feeds = Feeds(store, settings)
+    app.state.login_limiter = LoginLimiter()
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(NotLoggedIn)
+    async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
+
+    from jalsa.web.routes import register
+
+    register(app)
+    return app
+
+
+def _error(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "user": None},
+        status_code=status,
+        headers=headers,
+    )

@@ -1,0 +1,215 @@
+"""The live feed of one event for the web app. It follows the store, not a tracker process:
+whichever process polls (`jalsa track` on another machine, or the demo in this one), every
+poll it stores reaches the dashboards. Message numbers are poll ids, so a browser that drops
+its connection resumes with `Last-Event-ID` and gets exactly what it missed, even across a
+restart of the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from jalsa.config import Settings
+from jalsa.live.aggregate import LiveAggregate
+from jalsa.live.bus import EventBus, Message, Subscription
+from jalsa.live.messages import poll_message
+from jalsa.live.plan import plan_groups, restore
+from jalsa.platforms.base import StreamStatus, Usage
+from jalsa.store import Poll, Sample, Store
+from jalsa.store.repo import get_event
+
+log = logging.getLogger(__name__)
+FOLLOW_EVERY = 0.25  # seconds between looks at the store
+BATCH = 5_000
+
+
+class EventFeed:
+    def __init__(self, store: Store, slug: str, settings: Settings) -> None:
+        self.store = store
+        self.slug = slug
+        self.settings = settings
+        with store.session() as session:
+            event = get_event(session, slug)
+            streams = list(event.streams)
+            self.stream_ids = [s.id for s in streams]
+            self.cursor = (
+                session.scalar(select(func.max(Poll.id)).where(Poll.stream_id.in_(self.stream_ids)))
+                or 0
+            )
+        self.aggregate = LiveAggregate(event.ends_at, event.timezone)
+        for group in plan_groups(streams, settings, None):
+            for member in group.members:
+                self.aggregate.add(member.state)
+        restore(store, self.aggregate)
+        self.bus = EventBus(history=5_000)
+        self.bus.start_at(self.cursor)
+        self._task: asyncio.Task[None] | None = None
+        self.stale = False
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(), name=f"feed-{self.slug}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        return self.aggregate.snapshot(now)
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                if self.stale:
+                    self.stale = False
+                    await asyncio.to_thread(self.refresh)
+                polls = await asyncio.to_thread(self._fetch, self.cursor)
+            except Exception:  # the database may be restarting; try again shortly
+                log.exception("reading new polls of %s failed", self.slug)
+                polls = []
+            for poll, samples in polls:
+                self.aggregate.apply(
+                    poll.stream_id,
+                    finished_at=poll.finished_at,
+                    status=StreamStatus(poll.status),
+                    detail=poll.detail,
+                    usage=Usage(
+                        poll.requests, poll.quota_units, poll.billed_resources, poll.cost_usd
+                    ),
+                    readings=samples,
+                )
+                message = poll_message(
+                    self.aggregate, self.slug, poll.stream_id, poll.finished_at, samples
+                )
+                self.bus.publish("poll", message, seq=poll.id)
+                self.cursor = poll.id
+            if len(polls) < BATCH:
+                await asyncio.sleep(FOLLOW_EVERY)
+
+    def _fetch(
+        self, after: int, until: int | None = None
+    ) -> list[tuple[Poll, list[tuple[str, datetime, int]]]]:
+        """Stored polls of this event after poll id `after` (and up to `until`), in id order,
+        each with the samples it wrote."""
+        if not self.stream_ids:
+            return []
+        where = [Poll.stream_id.in_(self.stream_ids), Poll.id > after]
+        if until is not None:
+            where.append(Poll.id <= until)
+        with self.store.session() as session:
+            polls = list(session.scalars(select(Poll).where(*where).order_by(Poll.id).limit(BATCH)))
+            if not polls:
+                return []
+            rows = session.execute(
+                select(Poll.id, Sample.metric, Sample.observed_at, Sample.value)
+                .join(
+                    Sample,
+                    and_(
+                        Sample.stream_id == Poll.stream_id,
+                        Sample.fetched_at == Poll.finished_at,
+                    ),
+                )
+                .where(Poll.id.in_([p.id for p in polls]))
+            ).all()
+        samples: dict[int, list[tuple[str, datetime, int]]] = {p.id: [] for p in polls}
+        for poll_id, metric, at, value in rows:
+            samples[poll_id].append((metric, at, value))
+        return [(p, samples[p.id]) for p in polls]
+
+    async def stored_after(self, after: int) -> AsyncIterator[Message]:
+        """Messages rebuilt from the store for polls after `after` up to what the feed has
+        published: for a client that was away longer than the bus remembers. They carry the
+        points; the stream's figures in them are the current ones."""
+        until = self.cursor
+        while after < until:
+            polls = await asyncio.to_thread(self._fetch, after, until)
+            if not polls:
+                return
+            for poll, samples in polls:
+                message = poll_message(
+                    self.aggregate, self.slug, poll.stream_id, poll.finished_at, samples
+                )
+                yield Message(poll.id, "poll", message)
+                after = poll.id
+
+    def messages(self, last_event_id: int | None) -> AsyncIterator[Message]:
+        """What a client should receive: what it missed since `last_event_id` (from the bus,
+        or from the store when the bus no longer has it), then everything new. Subscribes at
+        once, so a snapshot taken right after this call misses nothing."""
+        subscription = self.bus.subscribe(self.bus.last_seq)
+        missed: list[Message] | None = []
+        if last_event_id is not None and last_event_id < self.bus.last_seq:
+            missed = self.bus.missed(last_event_id)
+        return self._deliver(subscription, missed, last_event_id)
+
+    async def _deliver(
+        self, subscription: Subscription, missed: list[Message] | None, after: int | None
+    ) -> AsyncIterator[Message]:
+        try:
+            if missed is None and after is not None:
+                async for message in self.stored_after(after):
+                    yield message
+            for message in missed or []:
+                yield message
+            async for message in subscription:
+                yield message
+        finally:
+            subscription.close()
+
+    def refresh(self) -> None:
+        """Take in streams added to the event and a changed end time, keeping the bus (and so
+        every open dashboard's subscription) and the cursor."""
+        with self.store.session() as session:
+            event = get_event(session, self.slug)
+            streams = list(event.streams)
+        self.aggregate.ends_at = event.ends_at
+        new = [s for s in streams if s.id not in self.aggregate.streams]
+        if not new:
+            return
+        for group in plan_groups(streams, self.settings, None):
+            for member in group.members:
+                if member.stream.id not in self.aggregate.streams:
+                    self.aggregate.add(member.state)
+        self.stream_ids = [s.id for s in streams]
+
+
+class Feeds:
+    """One feed per event, started when a dashboard first asks for it."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._feeds: dict[str, EventFeed] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, slug: str) -> EventFeed:
+        """The event's feed, built (from the store, in a worker thread: database work must
+        never block the event loop) on first use."""
+        feed = self._feeds.get(slug)
+        if feed is not None:
+            return feed
+        async with self._lock:
+            feed = self._feeds.get(slug)
+            if feed is None:
+                feed = await asyncio.to_thread(EventFeed, self.store, slug, self.settings)
+                self._feeds[slug] = feed
+                feed.start()
+        return feed
+
+    def refresh(self, slug: str) -> None:
+        """The event's streams or times changed: let its feed (if any) take them in."""
+        feed = self._feeds.get(slug)
+        if feed is not None:
+            feed.stale = True  # taken in by the follow loop, after the change is committed
+
+    async def close(self) -> None:
+        for feed in self._feeds.values():
+            await feed.stop()
+        self._feeds.clear()

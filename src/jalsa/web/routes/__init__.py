@@ -1,0 +1,18 @@
+"""Routes, one module per area. Every route depends on `Requires(Perm.X)`, except the few
+public ones below; a test checks that no other route lacks a permission."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/invite/{token}", "/healthz"})
+
+
+def register(app: FastAPI) -> None:
+    from jalsa.web.routes.live import router as live_router
+    from jalsa.web.routes.pages import register as register_pages
+    from jalsa.web.routes.session import router as session_router
+
+    app.include_router(session_router)
+    app.include_router(live_router)
+    register_pages(app)

@@ -1,0 +1,171 @@
+"""What the page and API modules share: rendering a page with the caller and their notices,
+post/redirect/get, reading a form into the same pydantic model the JSON API takes, and the
+template helpers (permission checks, times in an event's time zone)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Path, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from jalsa.errors import UserError
+from jalsa.timeutil import show
+from jalsa.web.app import templates
+from jalsa.web.auth import digest
+from jalsa.web.deps import SESSION_COOKIE, Caller, client_ip
+from jalsa.web.permissions import Perm, allowed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# The errors every API route may answer with, so the OpenAPI schema documents them. (422,
+# input that does not match the schema, FastAPI documents by itself.)
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The input cannot be used; `detail` says why."},
+    401: {"model": ErrorOut, "description": "No valid session cookie or API token."},
+    403: {"model": ErrorOut, "description": "Your role may not do this (or no CSRF token)."},
+    404: {"model": ErrorOut, "description": "No such event, user, token or credential."},
+}
+
+# Row ids in paths: bounded so an absurd number is a 422, not a database overflow.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+NOTICE_SECONDS = 600.0  # a notice not shown within this time is dropped (with its secret)
+NOTICES_PER_SESSION = 5
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the next page after a redirect. `secret` (an invitation link, a new API
+    token) is shown on that one page and then forgotten: it is never stored anywhere else."""
+
+    text: str
+    secret: str | None = None
+    secret_id: str = "one-time-secret"  # the element id browser tests read the secret from
+    created: float = field(default_factory=time.monotonic)
+
+
+class Notices:
+    """Per browser session, in memory (the server is one process). Keyed by a hash of the
+    session cookie, so a secret only ever reaches the browser whose request created it."""
+
+    def __init__(self) -> None:
+        self._by_session: dict[str, deque[Notice]] = {}
+
+    @staticmethod
+    def _key(request: Request) -> str | None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        return digest(cookie) if cookie else None
+
+    def add(self, request: Request, notice: Notice) -> None:
+        key = self._key(request)
+        if key is None:  # an API-token caller posting a form has no page to see it on
+            return
+        self._expire()
+        self._by_session.setdefault(key, deque(maxlen=NOTICES_PER_SESSION)).append(notice)
+
+    def take(self, request: Request) -> list[Notice]:
+        key = self._key(request)
+        if key is None:
+            return []
+        self._expire()
+        return list(self._by_session.pop(key, ()))
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - NOTICE_SECONDS
+        for key in list(self._by_session):
+            kept = deque(
+                (n for n in self._by_session[key] if n.created > cutoff), NOTICES_PER_SESSION
+            )
+            if kept:
+                self._by_session[key] = kept
+            else:
+                del self._by_session[key]
+
+
+def notices(request: Request) -> Notices:
+    found: Notices | None = getattr(request.app.state, "notices", None)
+    if found is None:
+        found = request.app.state.notices = Notices()
+    return found
+
+
+def page(
+    request: Request, name: str, who: Caller, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """Render a page for the caller: every page gets the user (for the nav), the CSRF token
+    for its forms and the notices left by the previous request."""
+    full = {
+        "user": who.user,
+        "csrf_token": who.csrf_token or "",
+        "notices": notices(request).take(request),
+        "error": None,
+        "user_tz": request.app.state.settings.timezone,  # for times not tied to an event
+        **context,
+    }
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    if any(n.secret for n in full["notices"]):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def done(
+    request: Request,
+    target: str,
+    text: str,
+    *,
+    secret: str | None = None,
+    secret_id: str = "one-time-secret",
+) -> Response:
+    """Post/redirect/get: leave a notice for the next page and send the browser there."""
+    notices(request).add(request, Notice(text, secret, secret_id))
+    return RedirectResponse(target, status_code=303)
+
+
+def from_form(model: type[M], data: dict[str, Any]) -> M:
+    """Validate form fields with the model the JSON API uses, so both follow one rule; a
+    problem becomes a UserError whose message names the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(validation_message(exc)) from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "input"
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where.replace('_', ' ')}: {message}")
+    return "; ".join(parts)
+
+
+def ip(request: Request) -> str:
+    return client_ip(request)
+
+
+# -- template helpers ----------------------------------------------------------------------
+
+
+def _can(user: Any, perm: Perm | str) -> bool:
+    return user is not None and allowed(user.role, Perm(perm))
+
+
+def _local(value: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return show(value, tz, fmt)
+
+
+templates.env.globals["can"] = _can
+templates.env.globals["Perm"] = Perm
+templates.env.filters["local"] = _local

@@ -1,0 +1,142 @@
+"""The live dashboard's data: a snapshot, the timeline of stored samples, and the
+Server-Sent Events stream that keeps a dashboard current and lets it resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jalsa import metrics
+from jalsa.live.bus import Message
+from jalsa.store.models import Sample
+from jalsa.store.repo import get_event
+from jalsa.timeutil import utc_now
+from jalsa.web.deps import Caller, Requires, db
+from jalsa.web.permissions import Perm
+from jalsa.web.routes.common import API_ERRORS
+
+router = APIRouter(responses=API_ERRORS)
+KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the connection open
+
+
+@router.get("/api/metrics", tags=["live"])
+async def metric_catalogue(
+    who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
+) -> list[dict[str, str]]:
+    """Every metric's definition, unit and source field."""
+    return [
+        {
+            "name": m.name,
+            "label": m.label,
+            "unit": m.unit,
+            "kind": m.kind.value,
+            "definition": m.definition,
+            "source": m.source,
+        }
+        for m in metrics.CATALOGUE
+    ]
+
+
+@router.get("/api/events/{slug}/live", tags=["live"])
+async def live_snapshot(
+    slug: str, request: Request, who: Caller = Depends(Requires(Perm.VIEW_EVENTS))
+) -> dict[str, Any]:
+    """The live figures now: per stream the audience, peak, status and spend; the combined
+    sum of concurrent audiences (not unique people). `seq` is the last message included."""
+    feed = await request.app.state.feeds.get(slug)
+    return {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
+
+
+@router.get("/api/events/{slug}/timeline", tags=["live"])
+async def timeline(
+    slug: str,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
+    since: Annotated[datetime | None, Query(description="Only samples after this time")] = None,
+    metric: Annotated[str | None, Query(description="Only this catalogue metric")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 20_000,
+) -> dict[str, Any]:
+    """Stored samples of the event in time order, for charts: `[observed_at, value]` per
+    stream and metric."""
+    event = get_event(session, slug)
+    ids = {s.id: s for s in event.streams}
+    query = select(Sample.stream_id, Sample.metric, Sample.observed_at, Sample.value).where(
+        Sample.stream_id.in_(list(ids))
+    )
+    if since is not None:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=utc_now().tzinfo)
+        query = query.where(Sample.observed_at > since)
+    if metric is not None:
+        query = query.where(Sample.metric == metric)
+    series: dict[str, dict[str, Any]] = {}
+    count = 0
+    for sid, name, at, value in session.execute(query.order_by(Sample.observed_at).limit(limit)):
+        key = f"{sid}:{name}"
+        entry = series.setdefault(
+            key, {"stream_id": sid, "metric": name, "unit": metrics.get(name).unit, "points": []}
+        )
+        entry["points"].append([at.isoformat(), value])
+        count += 1
+    return {
+        "event": slug,
+        "samples": count,
+        "truncated": count == limit,
+        "series": list(series.values()),
+    }
+
+
+def _sse(message: Message) -> str:
+    data = json.dumps(message.data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {message.seq}\nevent: {message.topic}\ndata: {data}\n\n"
+
+
+@router.get("/api/events/{slug}/stream", tags=["live"], include_in_schema=False)
+async def live_stream(
+    slug: str,
+    request: Request,
+    who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(description="Resume after this message id")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `snapshot` first, then a `poll` message for every stored poll.
+    Reconnecting with `Last-Event-ID` (browsers do it by themselves) replays what was missed.
+    Not in the OpenAPI schema: it never ends."""
+    feed = await request.app.state.feeds.get(slug)
+    resume = after
+    if last_event_id and last_event_id.strip().isdigit():
+        resume = int(last_event_id)
+
+    async def events() -> AsyncIterator[str]:
+        messages = feed.messages(resume).__aiter__()
+        if resume is None:
+            snapshot = {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
+            yield _sse(Message(feed.bus.last_seq, "snapshot", snapshot))
+        yield "retry: 2000\n\n"
+        pending: asyncio.Task[Message] | None = None
+        try:
+            while not await request.is_disconnected():
+                pending = pending or asyncio.ensure_future(messages.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE)
+                if pending in done:
+                    yield _sse(pending.result())
+                    pending = None
+                else:
+                    yield ": keepalive\n\n"
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,26 @@
+"""The pages and the JSON API of the command center, one router per area."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from jalsa.web.routes import (
+    audit,
+    credentials,
+    dashboard,
+    events,
+    metrics_page,
+    streams,
+    team,
+    tokens,
+)
+from jalsa.web.routes.common import Notices
+
+# Order matters where paths overlap: /events/new before /events/{slug}.
+ROUTERS = (events, dashboard, streams, credentials, team, audit, tokens, metrics_page)
+
+
+def register(app: FastAPI) -> None:
+    app.state.notices = Notices()
+    for module in ROUTERS:
+        app.include_router(module.router)

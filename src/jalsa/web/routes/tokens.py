@@ -1,0 +1,180 @@
+"""API tokens for scripts and vantage agents: each user manages their own. A new token is
+shown once; only its hash is kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jalsa.errors import NotFound, UserError
+from jalsa.store.models import ApiToken
+from jalsa.timeutil import utc_now
+from jalsa.web.auth import audit, create_api_token
+from jalsa.web.deps import Caller, Requires, db
+from jalsa.web.permissions import Perm
+from jalsa.web.routes.common import API_ERRORS, RowId, done, from_form, ip, page
+
+router = APIRouter(responses=API_ERRORS)
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(
+        min_length=1, max_length=100, description="What it is for, e.g. 'probe in Karachi'."
+    )
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The token itself; shown only in this answer.")
+
+
+def own_tokens(session: Session, who: Caller) -> list[ApiToken]:
+    query = (
+        select(ApiToken)
+        .where(ApiToken.user_id == who.user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def make_token(request: Request, session: Session, who: Caller, data: TokenCreate) -> TokenCreated:
+    row, plaintext = create_api_token(session, who.user, data.name)
+    audit(
+        session,
+        actor=who.user,
+        action="token.create",
+        target=row.name,
+        details={"token_id": row.id},
+        ip=ip(request),
+    )
+    return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=plaintext)
+
+
+def revoke_token(request: Request, session: Session, who: Caller, token_id: int) -> ApiToken:
+    """Revoke one of the caller's own tokens; someone else's is "not found" to them."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != who.user.id:
+        raise NotFound(f"you have no API token with id {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utc_now()
+        audit(
+            session,
+            actor=who.user,
+            action="token.revoke",
+            target=row.name,
+            details={"token_id": row.id},
+            ip=ip(request),
+        )
+    return row
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def _tokens_page(
+    request: Request,
+    session: Session,
+    who: Caller,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return page(
+        request,
+        "tokens.html",
+        who,
+        {"tokens": own_tokens(session, who), "error": error},
+        status_code,
+    )
+
+
+@router.get("/tokens", response_class=HTMLResponse, include_in_schema=False)
+def tokens_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> Response:
+    return _tokens_page(request, session, who)
+
+
+@router.post("/tokens", include_in_schema=False)
+def token_create_form(
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> Response:
+    try:
+        made = make_token(request, session, who, from_form(TokenCreate, {"name": name}))
+    except UserError as exc:
+        return _tokens_page(request, session, who, error=str(exc), status_code=400)
+    return done(
+        request,
+        "/tokens",
+        f"Token {made.name} created. Copy it now: it is shown only once.",
+        secret=made.token,
+        secret_id="new-token",
+    )
+
+
+@router.post("/tokens/{token_id}/revoke", include_in_schema=False)
+def token_revoke_form(
+    request: Request,
+    token_id: RowId,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> Response:
+    row = revoke_token(request, session, who, token_id)
+    return done(request, "/tokens", f"Token {row.name} is revoked.")
+
+
+# -- JSON API ------------------------------------------------------------------------------
+
+
+@router.get("/api/tokens", tags=["tokens"])
+def api_tokens(
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> list[TokenOut]:
+    """Your API tokens (never the tokens themselves)."""
+    return [TokenOut.model_validate(t) for t in own_tokens(session, who)]
+
+
+@router.post("/api/tokens", tags=["tokens"], status_code=201)
+def api_token_create(
+    request: Request,
+    data: TokenCreate,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> TokenCreated:
+    """Create an API token for `Authorization: Bearer ...`. The token is in this answer only."""
+    return make_token(request, session, who, data)
+
+
+@router.delete("/api/tokens/{token_id}", tags=["tokens"])
+def api_token_revoke(
+    request: Request,
+    token_id: RowId,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
+) -> TokenOut:
+    """Revoke one of your tokens; it stops working at once. Revoking twice is harmless."""
+    return TokenOut.model_validate(revoke_token(request, session, who, token_id))

@@ -1,0 +1,464 @@
+"""The permission matrix, table-driven: every route the app serves x every role (and no one).
+
+The routes are discovered from the app, not listed here: a route without a `Requires`
+dependency must be one of the few public ones, and every guarded route is called by every
+role with its path filled with real objects and a valid body. Anonymous callers are sent to
+the login form (pages) or get 401 (API); a role without the permission gets 403; a role with
+it gets through, and its writes leave an audit entry."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import secrets
+import tempfile
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from webkit import (
+    ROLES,
+    RouteInfo,
+    Site,
+    WebClient,
+    asgi_call,
+    csrf_in_page,
+    discover_routes,
+    make_member,
+    other_routes,
+)
+
+from jalsa.config import load_settings
+from jalsa.credentials import credential_names, set_credential
+from jalsa.store import Store
+from jalsa.store.models import AuditEntry
+from jalsa.timeutil import utc_now
+from jalsa.vault import Vault
+from jalsa.web.app import create_app
+from jalsa.web.auth import create_api_token, create_invitation
+from jalsa.web.deps import SESSION_COOKIE
+from jalsa.web.permissions import MATRIX, Role, matrix_markdown
+from jalsa.web.routes import PUBLIC_PATHS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+
+
+def _routes() -> list[RouteInfo]:
+    """The routes of an app built only to be looked at (at collection time)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(f"sqlite:///{folder}/routes.db")
+        try:
+            return discover_routes(_app_for_inspection(store, Path(folder)))
+        finally:
+            store.dispose()
+
+
+def _app_for_inspection(store: Store, folder: Path) -> Any:
+    return create_app(store, load_settings(data_dir=folder / "data"))
+
+
+ROUTES = _routes()
+GUARDED = [r for r in ROUTES if r.perms]
+WRITES = [r for r in GUARDED if not r.safe]
+STREAMING = {"/api/events/{slug}/stream"}  # answers with a stream that never ends
+CALLERS = ["anonymous", *ROLES]
+
+# -- valid bodies: each call gets fresh values, so repeating a write never collides -------------
+
+
+def _uid() -> str:
+    return secrets.token_hex(4)
+
+
+JSON_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
+    "EventCreate": lambda: {
+        "name": f"Event {_uid()}",
+        "starts": "2030-03-01 18:00",
+        "duration": "2h",
+        "timezone": "Asia/Karachi",
+        "hashtags": ["#jalsa"],
+    },
+    "EventUpdate": lambda: {"name": f"Virtual jalsa {_uid()}"},
+    "StreamCreate": lambda: {"kind": "youtube", "external_id": f"vid{_uid()}", "label": "Main"},
+    "CredentialValue": lambda: {"value": f"credential-value-{_uid()}"},
+    "InvitationCreate": lambda: {"role": "volunteer", "note": "Lahore", "hours": 24},
+    "UserUpdate": lambda: {"role": "viewer"},
+    "TokenCreate": lambda: {"name": f"probe {_uid()}"},
+}
+FORM_BODIES: dict[str, Callable[[], dict[str, str]]] = {
+    "/events/new": lambda: {
+        "name": f"Event {_uid()}",
+        "starts": "2030-03-01 18:00",
+        "duration": "2h",
+        "timezone": "Asia/Karachi",
+        "hashtags": "#jalsa",
+        "slug": "",
+    },
+    "/events/{slug}/edit": lambda: {
+        "name": f"Virtual jalsa {_uid()}",
+        "starts": _local_now(minutes=-30),
+        "duration": "3h",
+        "hashtags": "#jalsa",
+    },
+    "/events/{slug}/streams": lambda: {"kind": "youtube", "external_id": f"vid{_uid()}"},
+    "/credentials/{name}": lambda: {"value": f"credential-value-{_uid()}"},
+    "/users/invite": lambda: {"role": "volunteer", "note": "Lahore", "hours": "24"},
+    "/users/{user_id}": lambda: {"role": "viewer"},
+    "/tokens": lambda: {"name": f"probe {_uid()}"},
+}
+
+
+def _local_now(minutes: float = 0) -> str:
+    """A start time in the seeded event's zone, as the form shows it."""
+    at = utc_now() + timedelta(minutes=minutes)
+    return at.astimezone(ZoneInfo("Asia/Karachi")).strftime("%Y-%m-%d %H:%M")
+
+
+def _placeholder_json(model: type[BaseModel]) -> dict[str, Any]:
+    """A guess for a body model nobody taught this test: required fields only."""
+    guesses: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required():
+            annotation = info.annotation
+            guesses[name] = 1 if annotation in (int, float) else "x"
+    return guesses
+
+
+def body_for(route: RouteInfo) -> tuple[dict[str, Any] | None, dict[str, str] | None, bool]:
+    """(JSON body, form body, whether the body is known to be valid)."""
+    if route.json_model is not None:
+        builder = JSON_BODIES.get(route.json_model.__name__)
+        if builder is not None:
+            return builder(), None, True
+        warnings.warn(f"{route}: no valid body known; add one to JSON_BODIES", stacklevel=1)
+        return _placeholder_json(route.json_model), None, False
+    if route.form_fields:
+        form_builder = FORM_BODIES.get(route.path)
+        if form_builder is not None:
+            return None, form_builder(), True
+        warnings.warn(f"{route}: no valid form known; add one to FORM_BODIES", stacklevel=1)
+        return None, dict.fromkeys(route.form_fields, "x"), False
+    return None, ({} if not route.api and not route.safe else None), True
+
+
+# -- path parameters: real objects, fresh where the call changes or removes them ----------------
+
+
+def _fresh_user(site: Site) -> str:
+    return str(make_member(site.store, "volunteer").user_id)
+
+
+def _own_token(site: Site, owner_id: int) -> str:
+    from jalsa.store.models import User
+
+    with site.store.session() as session:
+        user = session.get(User, owner_id)
+        assert user is not None
+        row, _ = create_api_token(session, user, f"to revoke {_uid()}")
+        return str(row.id)
+
+
+def _stored_credential(site: Site) -> str:
+    name = credential_names()[0]
+    with site.store.session() as session:
+        set_credential(
+            session, Vault.from_settings(site.settings), name, f"stored-{_uid()}-value", None
+        )
+    return name
+
+
+def path_value(site: Site, route: RouteInfo, param: str, caller_id: int) -> str:
+    path = route.path
+    if param in ("slug", "event"):
+        return site.event.slug
+    if param == "user_id" or (param == "id" and "/users/" in path):
+        return _fresh_user(site)
+    if param == "token_id" or (param == "id" and "/tokens/" in path):
+        return _own_token(site, caller_id)
+    if param == "name" and "/credentials/" in path:
+        return _stored_credential(site)
+    if param == "stream_id":
+        return str(site.event.stream_ids[0])
+    if param == "token" and path.startswith("/invite/"):
+        with site.store.session() as session:
+            return create_invitation(session, role="viewer", created_by=None)
+    pytest.fail(f"{route}: no real value for the path parameter {{{param}}}; teach path_value")
+
+
+def fill(site: Site, route: RouteInfo, caller_id: int) -> str:
+    path = route.path
+    for param in route.params:
+        path = path.replace(f"{{{param}}}", path_value(site, route, param, caller_id))
+    return path
+
+
+def audit_count(site: Site, user_id: int) -> int:
+    with site.store.session() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.user_id == user_id)
+            )
+            or 0
+        )
+
+
+def call(client: WebClient, route: RouteInfo, path: str) -> tuple[int, dict[str, str], bool]:
+    """(status, headers, whether the body sent is known to be valid)."""
+    if route.path in STREAMING:
+        with client.http.stream(route.method, path) as response:
+            return response.status_code, dict(response.headers), True
+    if route.safe:
+        response = client.get(path)
+        return response.status_code, dict(response.headers), True
+    json_body, form, valid = body_for(route)
+    response = client.send(route.method, path, json_body=json_body, form=form)
+    return response.status_code, dict(response.headers), valid
+
+
+def modes_for(route: RouteInfo) -> list[str]:
+    """API routes are called with an API token and with a browser session (the dashboard's
+    scripts use the cookie); pages with a browser session."""
+    return ["token", "cookie"] if route.api else ["cookie"]
+
+
+@pytest.fixture(scope="module")
+def clients(module_site: Site) -> Any:
+    made: dict[tuple[str, str], WebClient] = {}
+    for role in ROLES:
+        for mode in ("token", "cookie"):
+            made[(role, mode)] = module_site.client(role, mode)
+    made[("anonymous", "anonymous")] = module_site.client(None)
+    yield made
+    for client in made.values():
+        client.close()
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+def test_routes_were_discovered() -> None:
+    paths = {r.path for r in ROUTES}
+    assert {"/login", "/api/events/{slug}/live", "/api/events/{slug}/stream"} <= paths
+    assert len(GUARDED) >= 5
+
+
+def test_every_route_without_a_permission_is_public() -> None:
+    """A route that forgot its `Requires` would be open to anyone: it must be listed."""
+    unguarded = sorted(str(r) for r in ROUTES if not r.perms and r.path not in PUBLIC_PATHS)
+    assert not unguarded, f"routes without Requires(...) and not in PUBLIC_PATHS: {unguarded}"
+
+
+def test_public_paths_exist_and_need_no_permission() -> None:
+    served = {r.path for r in ROUTES}
+    assert set(PUBLIC_PATHS) <= served, f"stale PUBLIC_PATHS: {set(PUBLIC_PATHS) - served}"
+    assert not [str(r) for r in ROUTES if r.path in PUBLIC_PATHS and r.perms]
+
+
+def test_nothing_else_is_served_around_the_checks(tmp_path: Path) -> None:
+    """Only the schema and the static files are served outside FastAPI's routes."""
+    store = Store(f"sqlite:///{tmp_path / 'routes.db'}")
+    try:
+        served = set(other_routes(_app_for_inspection(store, tmp_path)))
+    finally:
+        store.dispose()
+    assert served <= {"/api/openapi.json", "/static"}
+
+
+def test_docs_permissions_md_is_generated_from_the_matrix() -> None:
+    assert DOCS.read_text(encoding="utf-8") == matrix_markdown(), (
+        "docs/permissions.md is out of date: write matrix_markdown() into it"
+    )
+
+
+def test_matrix_covers_every_role_and_admin_has_everything() -> None:
+    assert set(MATRIX) == set(Role)
+    assert all(MATRIX[Role.ADMIN] >= perms for perms in MATRIX.values())
+
+
+@pytest.mark.parametrize("route", GUARDED, ids=str)
+def test_route_x_role(module_site: Site, clients: Any, route: RouteInfo) -> None:
+    site = module_site
+    problems: list[str] = []
+    for caller in CALLERS:
+        modes = ["anonymous"] if caller == "anonymous" else modes_for(route)
+        for mode in modes:
+            client = clients[(caller, mode)]
+            member = site.team.get(caller)
+            owner = member.user_id if member else site.team["admin"].user_id
+            path = fill(site, route, owner)
+            before = audit_count(site, member.user_id) if member else 0
+            status, headers, valid = call(client, route, path)
+            who = f"{caller} ({mode}) {route.method} {path}: {status}"
+            if caller == "anonymous":
+                if route.api:
+                    if status != 401:
+                        problems.append(f"{who}, expected 401")
+                elif status != 303 or not headers.get("location", "").startswith("/login"):
+                    problems.append(f"{who} -> {headers.get('location')}, expected 303 to /login")
+                continue
+            assert member is not None
+            allowed = all(p in MATRIX[Role(caller)] for p in route.perms)
+            if not allowed:
+                if status != 403:
+                    problems.append(f"{who}, expected 403 ({sorted(route.perms)})")
+                elif audit_count(site, member.user_id) != before:
+                    problems.append(f"{who}: a refused call wrote to the audit log")
+                continue
+            if status in (401, 403) or status >= 500:
+                problems.append(f"{who}, expected to be let through")
+            elif valid and status >= 400:
+                problems.append(f"{who}, expected success with a valid body")
+            elif not route.safe and status < 400 and audit_count(site, member.user_id) <= before:
+                problems.append(f"{who}: a write left no audit entry")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("route", WRITES, ids=str)
+def test_cookie_writes_need_the_csrf_token(
+    module_site: Site, clients: Any, route: RouteInfo
+) -> None:
+    """With the session cookie alone (no token, or a wrong one) a write is refused and
+    changes nothing; with an API token no CSRF token is needed."""
+    site = module_site
+    admin = site.team["admin"]
+    client = clients[("admin", "cookie")]
+    for csrf in (False, "wrong-" + (client.csrf or "")):
+        path = fill(site, route, admin.user_id)
+        json_body, form, _ = body_for(route)
+        before = audit_count(site, admin.user_id)
+        response = client.send(route.method, path, json_body=json_body, form=form, csrf=csrf)
+        label = "no CSRF token" if csrf is False else "a wrong CSRF token"
+        assert response.status_code == 403, f"{route} with {label}: {response.status_code}"
+        assert audit_count(site, admin.user_id) == before
+    if route.api:
+        path = fill(site, route, admin.user_id)
+        json_body, _, valid = body_for(route)
+        before = audit_count(site, admin.user_id)
+        response = clients[("admin", "token")].send(
+            route.method, path, json_body=json_body, csrf=False
+        )
+        assert response.status_code not in (401, 403), (str(route), response.status_code)
+        if valid:
+            assert response.status_code < 400, (str(route), response.text[:300])
+            assert audit_count(site, admin.user_id) > before
+
+
+class _Forms(html.parser.HTMLParser):
+    """The POST forms of a page: their action and the names of their fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+        self._current: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form" and values.get("method", "get").lower() == "post":
+            self._current = {"action": values.get("action", ""), "fields": {}}
+            self.forms.append(self._current)
+        elif self._current is not None and tag in ("input", "button", "select", "textarea"):
+            name = values.get("name")
+            if name:
+                self._current["fields"][name] = values.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+PAGES = [r for r in GUARDED if r.safe and not r.api]
+
+
+@pytest.mark.parametrize("route", PAGES, ids=str)
+def test_every_form_on_every_page_carries_the_csrf_token(
+    module_site: Site, clients: Any, route: RouteInfo
+) -> None:
+    """A page form without the token would be refused when submitted; the token handed out
+    is the one of the session (so the browser tests can submit forms)."""
+    client = clients[("admin", "cookie")]
+    response = client.get(fill(module_site, route, module_site.team["admin"].user_id))
+    assert response.status_code == 200, response.text[:300]
+    parser = _Forms()
+    parser.feed(response.text)
+    for form in parser.forms:
+        if form["action"] in ("/logout", "/login") or form["action"].startswith("/invite/"):
+            continue
+        assert form["fields"].get("csrf_token") == client.csrf, (
+            f"{route}: the form posting to {form['action']!r} lacks the session's CSRF token"
+        )
+    found = csrf_in_page(response.text)
+    if found is not None:
+        assert found == client.csrf
+
+
+def test_a_page_exposes_the_session_csrf_token(module_site: Site, clients: Any) -> None:
+    client = clients[("admin", "cookie")]
+    response = client.get("/events/new")
+    assert response.status_code == 200
+    assert csrf_in_page(response.text) == client.csrf
+
+
+def test_public_routes_answer_anyone(module_site: Site, clients: Any) -> None:
+    anonymous = clients[("anonymous", "anonymous")]
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+    assert anonymous.get("/login").status_code == 200
+    with module_site.store.session() as session:
+        token = create_invitation(session, role="viewer", created_by=None)
+    assert anonymous.get(f"/invite/{token}").status_code == 200
+
+
+def test_an_unknown_role_is_allowed_nothing() -> None:
+    from jalsa.web.permissions import Perm, allowed
+
+    assert not any(allowed("superuser", p) for p in Perm)
+    assert all(allowed("admin", p) for p in Perm)
+
+
+@pytest.mark.parametrize("route", WRITES, ids=str)
+async def test_a_write_is_stored_before_its_response_starts(
+    module_site: Site, clients: Any, route: RouteInfo
+) -> None:
+    """When the client sees the first byte of a success, the write (and its audit entry) is
+    committed: a browser that follows the redirect at once must see it, and a commit that
+    fails must not have been reported as a success."""
+    site = module_site
+    admin = site.team["admin"]
+    app = create_app(site.store, site.settings)  # its own feeds, in this test's event loop
+    path = fill(site, route, admin.user_id)
+    json_body, form, valid = body_for(route)
+    if route.api:
+        headers = [("authorization", f"Bearer {admin.token}")]
+    else:
+        cookie = clients[("admin", "cookie")]
+        headers = [("cookie", f"{SESSION_COOKIE}={cookie.cookie}")]
+    if form is not None:
+        body = urlencode({**form, "csrf_token": clients[("admin", "cookie")].csrf}).encode()
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+    elif json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers.append(("content-type", "application/json"))
+    else:
+        body = b""
+    before = audit_count(site, admin.user_id)
+    seen: dict[str, int] = {}
+
+    def at_start(message: dict[str, Any]) -> bool:
+        if message["type"] == "http.response.start":
+            seen["status"] = message["status"]
+            seen["audit"] = audit_count(site, admin.user_id)
+            return True
+        return False
+
+    try:
+        await asgi_call(app, route.method, path, headers=headers, body=body, on_send=at_start)
+    finally:
+        await app.state.feeds.close()
+    assert valid and seen["status"] < 400, seen
+    assert seen["audit"] > before, f"{route}: success sent before the write was committed"
