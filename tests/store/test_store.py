@@ -201,3 +201,10 @@ def test_healthy_statuses_agree_with_the_stream_status_rule() -> None:
 
     healthy = {s.value for s in StreamStatus if not s.is_failure} - {StreamStatus.PENDING.value}
     assert healthy == set(HEALTHY)
+
+
+def test_an_in_memory_store_opens() -> None:
+    store = Store("sqlite://")
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Sample)) == 0
+    store.dispose()

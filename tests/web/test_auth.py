@@ -399,3 +399,21 @@ def test_writes_are_audited_with_who_what_and_where(sqlite_site: Site) -> None:
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login")
         )
     assert count == 0  # a token call is not a login
+
+
+def test_one_shared_address_is_not_locked_out_by_five_strangers() -> None:
+    """An internet café shares one address: five people mistyping their own passwords must not
+    lock out the sixth, but one username is still limited to five failures."""
+    from jalsa.web.auth import LoginLimiter
+
+    limiter = LoginLimiter()
+    for name in ("a", "b", "c", "d", "e"):
+        limiter.failed("ip:1.2.3.4", f"user:{name}")
+    assert limiter.retry_after("ip:1.2.3.4", "user:f") is None
+    assert limiter.retry_after("ip:1.2.3.4", "user:a") is None  # one failure each so far
+    for _ in range(4):
+        limiter.failed("ip:1.2.3.4", "user:a")
+    assert limiter.retry_after("ip:1.2.3.4", "user:a") is not None
+    for i in range(30):
+        limiter.failed("ip:5.6.7.8", f"user:x{i}")
+    assert limiter.retry_after("ip:5.6.7.8", "user:new") is not None

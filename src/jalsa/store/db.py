@@ -28,11 +28,14 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
+            path = url.split("///", 1)[-1] if "///" in url else ""
+            in_memory = path in ("", ":memory:")
+            if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Threads of the web app and the tracker's writer share the pool: room for all.
-            engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=50)
+            # (An in-memory database is one connection, with a pool that takes no sizes.)
+            pool: dict[str, int] = {} if in_memory else {"pool_size": 10, "max_overflow": 50}
+            engine = create_engine(url, connect_args={"timeout": 30}, **pool)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)

@@ -236,10 +236,12 @@ def audit(
 
 @dataclass
 class LoginLimiter:
-    """At most `attempts` failed logins per `window` seconds per client address and per
-    username; in memory, which suits the one-process server."""
+    """At most `attempts` failed logins per `window` seconds per username, and
+    `address_attempts` per client address (more: a whole internet café may share one
+    address); in memory, which suits the one-process server."""
 
     attempts: int = 5
+    address_attempts: int = 30
     window: float = 900.0
 
     def __post_init__(self) -> None:
@@ -257,9 +259,12 @@ class LoginLimiter:
         waits = [
             failures[0] + self.window - now
             for key in keys
-            if len(failures := self._recent(key, now)) >= self.attempts
+            if len(failures := self._recent(key, now)) >= self._limit(key)
         ]
         return max(waits) if waits else None
+
+    def _limit(self, key: str) -> int:
+        return self.address_attempts if key.startswith("ip:") else self.attempts
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
