@@ -20,7 +20,6 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from jalsa.config import load_settings
 from jalsa.live.tracker import Tracker
+from jalsa.sim.runner import spawn_simulator
 from jalsa.sim.scenario import AUDIENCE_PLATFORMS, synthetic_id
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event
@@ -54,33 +54,9 @@ def cpu_seconds() -> float:
 
 
 def start_simulator(streams: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jalsa.cli",
-            "sim",
-            "--streams",
-            str(streams),
-            "--port",
-            "0",
-            "--at-minute",
-            "30",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    urls: dict[str, str] = {}
-    assert proc.stdout is not None
-    while len(urls) < 4:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator did not start")
-        if line.startswith("export JALSA_"):
-            key, value = line.removeprefix("export JALSA_").strip().split("=", 1)
-            urls[key.lower()] = value
-    return proc, urls
+    """The simulator in its own process; returns Settings overrides (youtube_base_url, ...)."""
+    proc, env = spawn_simulator("--streams", str(streams), "--at-minute", "30")
+    return proc, {k.removeprefix("JALSA_").lower(): v for k, v in env.items()}
 
 
 async def measure(

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jalsa.sim import load_scenario
+from jalsa.sim.runner import spawn_simulator
 from jalsa.store import Poll, Sample, Store
 
 pytestmark = pytest.mark.integration
@@ -29,22 +31,8 @@ def _jalsa(*args: str) -> list[str]:
 
 
 @pytest.fixture
-def simulator() -> dict[str, str]:
-    proc = subprocess.Popen(
-        _jalsa("sim", "--port", "0", "--at-minute", "30"),
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    urls: dict[str, str] = {}
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while len(urls) < 4 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("export "):
-            key, value = line.removeprefix("export ").strip().split("=", 1)
-            urls[key] = value
-    assert len(urls) == 4, "the simulator did not start"
+def simulator() -> Iterator[dict[str, str]]:
+    proc, urls = spawn_simulator("--at-minute", "30")
     yield urls
     proc.terminate()
     proc.wait(10)

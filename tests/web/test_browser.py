@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from webkit import PASSWORD, free_port, make_member
 
 from jalsa.sim import load_scenario
+from jalsa.sim.runner import spawn_simulator
 from jalsa.store import Poll, Sample, Store
 from jalsa.store.repo import add_stream, create_event
 from jalsa.timeutil import utc_now
@@ -132,21 +133,7 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[dict[str, str]]:
     _need_browser()
-    proc = subprocess.Popen(
-        _jalsa("sim", "--port", "0", "--at-minute", "30"),
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    urls: dict[str, str] = {}
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while len(urls) < 4 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("export "):
-            key, value = line.removeprefix("export ").strip().split("=", 1)
-            urls[key] = value
-    assert len(urls) == 4, "the simulator did not start"
+    proc, urls = spawn_simulator("--at-minute", "30")
     yield urls
     _stop(proc)
 

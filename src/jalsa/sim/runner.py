@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -200,3 +203,30 @@ class SimServer:
             self._server.run(sockets=[sock])
         finally:
             self._server = None
+
+
+def spawn_simulator(
+    *args: str, timeout: float = 30.0
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start `jalsa sim --port 0 ARGS` as its own process (tests and benchmarks that need real
+    processes) and return it with the environment it printed: JALSA_*_BASE_URL -> URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jalsa.cli", "sim", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(urls) < len(sim_base_urls("")) and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("export "):
+            key, value = line.removeprefix("export ").strip().split("=", 1)
+            urls[key] = value
+    if len(urls) < len(sim_base_urls("")):
+        proc.kill()
+        raise RuntimeError("the simulator did not start")
+    return proc, urls
