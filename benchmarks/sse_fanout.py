@@ -173,7 +173,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             for _ in range(args.clients)
         ]
         await asyncio.sleep(2)
-        write_task = asyncio.create_task(writer(store, ids, args.interval, stop, committed))
+        stop_writing = asyncio.Event()
+        write_task = asyncio.create_task(writer(store, ids, args.interval, stop_writing, committed))
         memory: list[tuple[float, float]] = []
         start = time.monotonic()
         end = start + args.minutes * 60
@@ -181,8 +182,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             memory.append((time.monotonic() - start, rss_mb(server.pid)))
             await asyncio.sleep(min(args.memory_every, max(0.0, end - time.monotonic())))
         memory.append((time.monotonic() - start, rss_mb(server.pid)))
+        stop_writing.set()
+        await asyncio.sleep(3)  # let the last polls reach every client
         stop.set()
-        await asyncio.sleep(2)
         for task in [*clients, write_task]:
             task.cancel()
         outcomes = await asyncio.gather(*clients, write_task, return_exceptions=True)
@@ -201,6 +203,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     if not delays:
         raise SystemExit(f"no poll reached a client ({polls} stored, {len(received)} received)")
     half = memory[len(memory) // 2 :]
+    warm = next((m for t, m in memory if t >= args.warmup * 60), memory[-1][1])
     return {
         "clients": args.clients,
         "streams": args.streams,
@@ -216,6 +219,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         },
         "server_rss_mb": {
             "first": round(memory[0][1], 1),
+            f"after_{args.warmup:g}_min": round(warm, 1),
+            "max_after_warmup": round(
+                max((m for t, m in memory if t >= args.warmup * 60), default=warm), 1
+            ),
             "last": round(memory[-1][1], 1),
             "slope_second_half_mb_per_hour": round(
                 statistics.linear_regression([t for t, _ in half], [m for _, m in half]).slope
@@ -233,6 +240,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--memory-every", type=float, default=10.0)
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="minutes until the feed's history is full"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     result = asyncio.run(run(args))

@@ -5,8 +5,10 @@ gets exactly the messages it missed."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -15,6 +17,12 @@ class Message:
     seq: int
     topic: str
     data: dict[str, Any]
+
+    @cached_property
+    def sse(self) -> str:
+        """The message as one Server-Sent Event, encoded once however many clients get it."""
+        data = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        return f"id: {self.seq}\nevent: {self.topic}\ndata: {data}\n\n"
 
 
 class EventBus:

@@ -26,6 +26,9 @@ from jalsa.store.repo import get_event
 log = logging.getLogger(__name__)
 FOLLOW_EVERY = 0.25  # seconds between looks at the store
 BATCH = 5_000
+# Recent messages kept for clients that reconnect (about four minutes of a 20-stream event);
+# a client away longer gets what it missed from the store instead.
+HISTORY = 1_000
 
 
 class EventFeed:
@@ -46,7 +49,7 @@ class EventFeed:
             for member in group.members:
                 self.aggregate.add(member.state)
         restore(store, self.aggregate)
-        self.bus = EventBus(history=5_000)
+        self.bus = EventBus(history=HISTORY)
         self.bus.start_at(self.cursor)
         self._task: asyncio.Task[None] | None = None
         self.stale = False

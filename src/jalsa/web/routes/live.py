@@ -4,7 +4,6 @@ Server-Sent Events stream that keeps a dashboard current and lets it resume."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -94,11 +93,6 @@ async def timeline(
     }
 
 
-def _sse(message: Message) -> str:
-    data = json.dumps(message.data, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {message.seq}\nevent: {message.topic}\ndata: {data}\n\n"
-
-
 @router.get("/api/events/{slug}/stream", tags=["live"], include_in_schema=False)
 async def live_stream(
     slug: str,
@@ -119,7 +113,7 @@ async def live_stream(
         messages = feed.messages(resume).__aiter__()
         if resume is None:
             snapshot = {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
-            yield _sse(Message(feed.bus.last_seq, "snapshot", snapshot))
+            yield Message(feed.bus.last_seq, "snapshot", snapshot).sse
         yield "retry: 2000\n\n"
         pending: asyncio.Task[Message] | None = None
         try:
@@ -127,7 +121,7 @@ async def live_stream(
                 pending = pending or asyncio.ensure_future(messages.__anext__())
                 done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE)
                 if pending in done:
-                    yield _sse(pending.result())
+                    yield pending.result().sse
                     pending = None
                 else:
                     yield ": keepalive\n\n"
