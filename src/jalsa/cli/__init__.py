@@ -318,8 +318,16 @@ def print_summary(summary: Summary, peak_of_sum: Point | None) -> None:
     console.print(f"Stored {summary.samples:,} samples from {summary.polls:,} polls.")
 
 
-@app.command("sim")
+sim_app = typer.Typer(
+    help="The platform simulator, and generated data for tests and benchmarks.",
+    invoke_without_command=True,
+)
+app.add_typer(sim_app, name="sim")
+
+
+@sim_app.callback()
 def sim_cmd(
+    ctx: typer.Context,
     scenario: Annotated[
         str | None, typer.Option(help="Scenario file or built-in name (default: 17 Dec 2023).")
     ] = None,
@@ -337,6 +345,8 @@ def sim_cmd(
     ] = None,
 ) -> None:
     """Serve the platform simulator: the real APIs' paths and shapes, no credentials needed."""
+    if ctx.invoked_subcommand is not None:
+        return
     from jalsa.sim import SimServer, load_scenario, make_clock, scenario_with_streams
 
     if speed <= 0:
@@ -514,6 +524,9 @@ def serve(
         proxy_headers=True,
         timeout_graceful_shutdown=3,
     )
+
+
+from jalsa.cli import conversation as _conversation  # noqa: E402,F401  (registers its commands)
 
 
 def main() -> None:

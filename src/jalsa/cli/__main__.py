@@ -1,0 +1,3 @@
+from jalsa.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Commands for the conversation: ingest posts, trends, analysis, generated posts."""
+
+from __future__ import annotations

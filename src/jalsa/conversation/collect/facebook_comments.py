@@ -1,0 +1,185 @@
+"""Facebook comments: every page of a live video's (or a post's) comments edge into
+`facebook-comments-<id>.jsonl`.
+
+Request (Graph API, token in `access_token`; Graph error codes mapped by
+`jalsa.platforms.graph`):
+  GET {base}/{object_id}/comments?fields=id,message,created_time,from{id,name},parent{id},
+      like_count,comment_count&order=reverse_chronological&filter=stream
+      &live_filter=no_filter&limit=100[&since={unix}][&after={cursor}]
+
+A round pages from the newest comment back with `paging.cursors.after` while the page has
+`paging.next`; the next round asks only for comments from the newest one seen (`since`, a
+second's resolution, inclusive, so a comment of that same second is not missed: it comes again,
+and ingestion keeps one per comment id). `filter=stream` includes replies (with `parent`);
+`live_filter=no_filter` keeps the comments Facebook would hide as low quality, for the team
+to moderate.
+
+The `paging.next`/`previous` URLs Graph returns carry the access token: it is replaced by `***`
+before the page is written. Everything else is as Graph sent it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jalsa.clock import Clock
+from jalsa.config import Settings
+from jalsa.conversation.collect.base import Collector, CollectResult
+from jalsa.conversation.collect.rawlog import source_name
+from jalsa.platforms.base import PollError, shape_error
+from jalsa.platforms.facebook import FacebookConnector
+from jalsa.platforms.graph import graph_path
+from jalsa.redact import redact
+
+FIELDS = "id,message,created_time,from{id,name},parent{id},like_count,comment_count"
+
+
+class FacebookCommentsApi(FacebookConnector):
+    """The Facebook connector's token and Graph error mapping, for the comments edge."""
+
+    title = "Facebook comments"
+    id_help = "the LiveVideo id (or post id) whose comments to collect"
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """Graph's `2023-12-17T15:00:00+0000`."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def without_token(page: Any) -> Any:
+    """The page with the credential in its paging URLs replaced by `***`."""
+    if not isinstance(page, dict) or not isinstance(page.get("paging"), dict):
+        return page
+    paging = dict(page["paging"])
+    for name in ("next", "previous"):
+        if isinstance(paging.get(name), str):
+            paging[name] = redact(paging[name])
+    return {**page, "paging": paging}
+
+
+class FacebookCommentsCollector(Collector):
+    """Comments of one Graph object (`object_id`: a LiveVideo id or a post id). `since`
+    bounds the first round (default: every comment)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        access_token: str | None,
+        object_id: str,
+        *,
+        dataset_dir: Path,
+        since: datetime | None = None,
+        interval: float = 15.0,
+        max_pages: int = 50,
+        limit: int = 100,
+        live_filter: str = "no_filter",
+        clock: Clock | None = None,
+        on_result: Callable[[CollectResult], None] | None = None,
+    ) -> None:
+        object_id = object_id.strip()
+        if not object_id:
+            raise ValueError("the Facebook object id is empty")
+        if live_filter not in ("no_filter", "filter_low_quality"):
+            raise ValueError("live_filter must be no_filter or filter_low_quality")
+        source = source_name("facebook-comments", object_id)
+        super().__init__(self.log_for(dataset_dir, source), clock=clock, on_result=on_result)
+        self.api = FacebookCommentsApi(client, base_url, access_token)
+        self.object_id = object_id
+        self.since = since
+        self.interval = interval
+        self.max_pages = max_pages
+        self.limit = limit
+        self.live_filter = live_filter
+
+    @classmethod
+    def from_settings(
+        cls, client: httpx.AsyncClient, settings: Settings, object_id: str, **options: Any
+    ) -> FacebookCommentsCollector:
+        token = settings.facebook_access_token
+        secret = token.get_secret_value() if token else None
+        kwargs = {"interval": settings.facebook_interval, **options}
+        return cls(client, settings.facebook_base_url, secret, object_id, **kwargs)
+
+    def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
+        since = cursor.get("since")
+        if isinstance(since, int):
+            return {"since": str(since)}
+        if self.since is not None:
+            start = self.since if self.since.tzinfo else self.since.replace(tzinfo=UTC)
+            return {"since": str(int(start.timestamp()))}
+        return {}
+
+    def advance(self, cursor: dict[str, Any], page: Any) -> dict[str, Any]:
+        current = dict(cursor.get("round") or {"params": {}})
+        data = page.get("data") if isinstance(page, dict) else None
+        newest = current.get("newest")
+        for comment in data if isinstance(data, list) else []:
+            when = (
+                parse_graph_time(comment.get("created_time")) if isinstance(comment, dict) else None
+            )
+            if when is not None:
+                stamp = int(when.timestamp())
+                newest = stamp if newest is None else max(newest, stamp)
+        current["newest"] = newest
+        paging = page.get("paging") if isinstance(page, dict) else None
+        paging = paging if isinstance(paging, dict) else {}
+        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if paging.get("next") and after:
+            return {**cursor, "round": {**current, "after": str(after)}}
+        since = cursor.get("since")
+        if newest is not None:
+            since = newest if not isinstance(since, int) else max(since, newest)
+        return {**cursor, "since": since, "round": None}
+
+    async def run_once(self) -> CollectResult:
+        await self.open()
+        result = CollectResult(self.source)
+        cursor = dict(self.cursor)
+        if not cursor.get("round"):
+            cursor["round"] = {"params": self.round_params(cursor)}
+        path = graph_path(self.object_id, "comments")
+        try:
+            for _ in range(self.max_pages):
+                round_ = cursor["round"]
+                params = {
+                    "fields": FIELDS,
+                    "order": "reverse_chronological",
+                    "filter": "stream",
+                    "live_filter": self.live_filter,
+                    "limit": str(self.limit),
+                    **round_["params"],
+                }
+                if round_.get("after"):
+                    params["after"] = round_["after"]
+                page = await self.api.fetch(result.usage, path, params)
+                if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                    raise shape_error("comments answer has no data list")
+                page = without_token(page)
+                cursor = self.advance(cursor, page)
+                await self.commit(page, cursor)
+                result.pages += 1
+                result.items += len(page["data"])
+                if not cursor.get("round"):
+                    break
+            else:
+                result.more = True
+                result.detail = f"stopped after {self.max_pages} pages; the next round goes on"
+        except PollError as exc:
+            result.fail(exc)
+        return result

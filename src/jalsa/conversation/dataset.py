@@ -1,0 +1,109 @@
+"""An event's posts: an append-only Parquet dataset, one file per ingestion (`posts/part-*.parquet`),
+never two records with the same (platform, id). A part appears by an atomic rename after it
+was written and checked against the existing ones under the dataset's lock, so a crash leaves
+either the whole part or none, and ingesting again adds only what is missing.
+
+    <data_dir>/conversation/<event>/
+        posts/part-<time>-<n>.parquet   the posts
+        quarantine/<time>.jsonl          what could not become a post, with line numbers
+        raw/                             API responses as collectors received them
+        ingested.jsonl                   one line per ingestion: files, counts, part
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jalsa.config import Settings
+
+PARTS = "part-*.parquet"
+
+
+class PostDataset:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.posts = root / "posts"
+        self.quarantine = root / "quarantine"
+        self.raw = root / "raw"
+        self.manifest = root / "ingested.jsonl"
+
+    @classmethod
+    def of_event(cls, settings: Settings, slug: str) -> PostDataset:
+        return cls(Path(settings.data_dir) / "conversation" / slug)
+
+    def parts(self) -> list[Path]:
+        return sorted(self.posts.glob(PARTS))
+
+    def exists(self) -> bool:
+        return bool(self.parts())
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Only one writer at a time, across processes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A scratch folder for one ingestion, removed afterwards (and, if a crash left one
+        behind, by the next ingestion: it only ever holds uncommitted work)."""
+        base = self.root / "staging"
+        shutil.rmtree(base, ignore_errors=True)
+        folder = base / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+    def new_part(self) -> tuple[Path, Path]:
+        """A fresh part name and the temporary name to write it under first."""
+        self.posts.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        final = self.posts / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        return final, final.with_suffix(".parquet.tmp")
+
+    def publish(self, temporary: Path, final: Path) -> None:
+        with temporary.open("rb") as f:
+            os.fsync(f.fileno())
+        temporary.rename(final)
+        fd = os.open(self.posts, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def quarantine_file(self) -> Path:
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        return self.quarantine / f"{stamp}-{uuid.uuid4().hex[:6]}.jsonl"
+
+    def record(self, entry: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.manifest.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+    def history(self) -> list[dict[str, Any]]:
+        if not self.manifest.exists():
+            return []
+        out = []
+        for line in self.manifest.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn last line after a crash
+        return out

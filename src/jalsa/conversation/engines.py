@@ -1,0 +1,114 @@
+"""The engines that run the measures over an event's posts: DuckDB in this process (the
+default), or Apache Spark (local mode, or a cluster by its master URL) when the archive
+outgrows one machine. Both see the dataset's Parquet files as the relation `posts` and
+return Arrow tables; Spark gets each measure's SQL transpiled from DuckDB's dialect by
+sqlglot, so a measure is written once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import pyarrow as pa
+import sqlglot
+
+from jalsa.conversation.ingest import connect
+from jalsa.conversation.record import POST_SCHEMA
+from jalsa.errors import UserError
+
+ENGINES = ("duckdb", "spark")
+
+
+class Engine(Protocol):
+    name: ClassVar[str]
+    # relative standard error of approx_count_distinct, as the engine documents it
+    distinct_error: ClassVar[float]
+
+    def table(self, sql: str) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    # DuckDB's approx_count_distinct is a HyperLogLog with 2^6 registers... see decisions
+    distinct_error = 0.0
+
+    def __init__(self, parts: Sequence[Path], threads: int | None = None) -> None:
+        self.con = connect(threads=threads)
+        if parts:
+            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+            self.con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}])")
+        else:
+            self.con.register("posts", POST_SCHEMA.empty_table())
+
+    def table(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class SparkEngine:
+    name = "spark"
+    distinct_error = 0.05  # approx_count_distinct's default relative standard deviation
+
+    def __init__(self, parts: Sequence[Path], master: str | None = None, session: Any = None):
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:  # pragma: no cover - pyspark is a dependency
+            raise UserError("the Spark engine needs pyspark: pip install pyspark") from None
+        self.owned = session is None
+        self.spark = session or spark_session(master)
+        if parts:
+            frame = self.spark.read.parquet(*[str(p) for p in parts])
+        else:
+            frame = self.spark.createDataFrame([], _spark_schema())
+        frame.createOrReplaceTempView("posts")
+        _ = SparkSession  # imported to fail early with a clear message
+
+    def table(self, sql: str) -> pa.Table:
+        spark_sql = transpile(sql)
+        return self.spark.sql(spark_sql).toArrow()
+
+    def close(self) -> None:
+        if self.owned:
+            self.spark.stop()
+
+
+def transpile(sql: str) -> str:
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session in UTC; `local[N]` on this machine unless a master URL is given."""
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.appName("jalsa")
+        .master(master or f"local[{os.cpu_count() or 1}]")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 1) * 2)))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("OFF")  # errors reach the caller as exceptions
+    return session
+
+
+def _spark_schema() -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(POST_SCHEMA)
+
+
+def open_engine(name: str, parts: Sequence[Path], master: str | None = None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine(parts)
+    if name == "spark":
+        return SparkEngine(parts, master)
+    raise UserError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")

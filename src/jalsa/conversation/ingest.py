@@ -1,0 +1,375 @@
+"""Ingestion: files of posts (X API JSONL, collectors' raw logs, CSV / JSONL / Parquet with a
+column mapping, our own Parquet) into an event's dataset. Every line either becomes a post,
+is a duplicate of one already taken, or goes to the quarantine file with its line number and
+the reason; nothing is dropped silently and nothing is taken twice.
+
+DuckDB does the parsing and normalizing (one SQL definition per source format), on large
+blocks of lines read without a Python object per line; see `lines.py`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from jalsa.conversation.dataset import PostDataset
+from jalsa.conversation.lines import open_binary, read_blocks
+from jalsa.conversation.record import COLUMNS, POST_SCHEMA, duckdb_columns
+from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
+from jalsa.conversation.sources.base import RAW_CHARS
+from jalsa.conversation.sources.mapped import Mapping, ident
+from jalsa.errors import UserError
+
+FORMATS = ("auto", *LINE_SOURCES, "posts", "csv", "jsonl", "parquet")
+PARQUET_MAGIC = b"PAR1"
+MAX_SNIFF = 64 << 20  # the longest first line read to tell a file's format
+
+Progress = Callable[[int], None]  # bytes done since the last call
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    bytes: int = 0
+    lines: int = 0
+    posts: int = 0  # records that passed the checks (before removing duplicates)
+    quarantined: int = 0
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+    accepted: int = 0  # new posts written to the dataset
+    duplicates: int = 0  # posts already in the dataset or repeated in the input
+    quarantined: int = 0
+    seconds: float = 0.0
+    part: str | None = None
+    quarantine_file: str | None = None
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def posts(self) -> int:
+        return sum(f.posts for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": [f.__dict__ for f in self.files],
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "part": self.part,
+            "quarantine_file": self.quarantine_file,
+        }
+
+
+def connect(folder: Path | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up the way all conversation work expects: UTC, spilling to
+    `folder` when memory runs short."""
+    con = duckdb.connect(str(folder / "stage.duckdb") if folder else ":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
+    con.execute("SET preserve_insertion_order = false")
+    if folder is not None:
+        con.execute(f"SET temp_directory = '{folder / 'spill'}'")
+    return con
+
+
+def ingest(
+    dataset: PostDataset,
+    paths: Sequence[Path],
+    fmt: str = "auto",
+    mapping: Mapping | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest `paths` into `dataset` as one new part. Raises UserError for input that cannot
+    be read at all (missing file, unknown format); bad lines are quarantined instead."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+    plan = [(path, choose_format(path, fmt, mapping)) for path in paths]
+    started = perf_counter()
+    summary = IngestSummary()
+    with dataset.locked(), dataset.staging() as folder:
+        con = connect(folder)
+        try:
+            con.execute(
+                f"CREATE TABLE staged ({duckdb_columns()}, file INTEGER, line_no BIGINT, "
+                "item INTEGER, problem VARCHAR, raw VARCHAR)"
+            )
+            for number, (path, chosen) in enumerate(plan):
+                result = FileResult(str(path), chosen)
+                _stage_file(con, number, path, chosen, mapping, result, progress)
+                summary.files.append(result)
+            _commit(con, dataset, summary)
+        finally:
+            con.close()
+    summary.seconds = perf_counter() - started
+    dataset.record({"at": _now(), **{k: v for k, v in summary.as_dict().items() if k != "seconds"}})
+    return summary
+
+
+def choose_format(path: Path, fmt: str, mapping: Mapping | None) -> str:
+    """The format to read `path` as: the one asked for, checked against what the file
+    looks like, or the one it looks like."""
+    with open_binary(path) as f:
+        head = f.read(4)
+        first = (head + f.readline(MAX_SNIFF)).lstrip()
+        while not first and head:
+            head = first = f.readline(MAX_SNIFF).lstrip()
+    if head[:4] == PARQUET_MAGIC:
+        looks = "parquet"
+    elif first[:1] in (b"{", b"["):
+        looks = _json_kind(first)
+    else:
+        looks = "csv"
+    if fmt == "auto":
+        if looks == "parquet":
+            return "parquet" if mapping else "posts"
+        if looks == "json":
+            if mapping:
+                return "jsonl"
+            raise UserError(
+                f"{path}: JSON lines of an unknown kind; name the format (--format "
+                f"{'|'.join(LINE_SOURCES)}) or map columns with --format jsonl --map FIELD=COLUMN"
+            )
+        if looks == "csv" and mapping is None:
+            raise UserError(f"{path}: looks like CSV; map its columns: --map text=COLUMN ...")
+        return looks
+    kinds = {"posts": "parquet", "parquet": "parquet", "csv": "csv"}
+    expected = kinds.get(fmt, "json")
+    actual = "json" if looks in (*LINE_SOURCES, "json") else looks
+    if actual != expected:
+        raise UserError(
+            f"{path}: this looks like a {actual.upper()} file, not {fmt}; "
+            "check the file or give --format auto"
+        )
+    if fmt in ("csv", "jsonl", "parquet") and mapping is None:
+        raise UserError(f"--format {fmt} needs a column mapping: --map FIELD=COLUMN")
+    return fmt
+
+
+def _json_kind(line: bytes) -> str:
+    """Which line source the first line of a JSON-lines file is in ("json" if none)."""
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return "json"
+    return next((name for name, s in LINE_SOURCES.items() if s.looks_like(doc)), "json")
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection,
+    number: int,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    result: FileResult,
+    progress: Progress | None,
+) -> None:
+    if fmt in LINE_SOURCES or fmt == "jsonl":
+        _stage_lines(con, number, path, fmt, mapping, result, progress)
+    else:
+        _stage_table(con, number, path, fmt, mapping, result)
+        if progress:
+            progress(result.bytes)
+    counts = con.execute(
+        "SELECT count(*) FILTER (problem IS NULL), count(*) FILTER (problem IS NOT NULL) "
+        "FROM staged WHERE file = ?",
+        [number],
+    ).fetchone()
+    result.posts, result.quarantined = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+
+
+def _stage_lines(
+    con: duckdb.DuckDBPyConnection,
+    number: int,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    result: FileResult,
+    progress: Progress | None,
+) -> None:
+    def sql(tolerant: bool) -> str:
+        if fmt == "jsonl":
+            assert mapping is not None
+            return MappedSource(mapping).jsonl_sql(path.name, tolerant)
+        source: type[LineSource] = LINE_SOURCES[fmt]
+        return source.sql(path.name, tolerant)
+
+    fast, tolerant = sql(False), sql(True)
+    insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
+    for block in read_blocks(path):
+        con.register("lines", block.table())
+        try:
+            try:
+                con.execute(insert.format(fast))
+            except duckdb.Error:  # a malformed line somewhere: find each one
+                con.execute(insert.format(tolerant))
+        finally:
+            con.unregister("lines")
+        if block.bad:
+            con.executemany(
+                "INSERT INTO staged (file, line_no, item, problem, raw) VALUES (?, ?, 0, ?, ?)",
+                [
+                    (number, n, why, raw[:RAW_CHARS].decode("utf-8", "replace"))
+                    for n, why, raw in block.bad
+                ],
+            )
+        result.bytes += block.nbytes
+        result.lines = block.first + len(block.lines) - 1
+        if progress:
+            progress(block.nbytes)
+
+
+def _stage_table(
+    con: duckdb.DuckDBPyConnection,
+    number: int,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    result: FileResult,
+) -> None:
+    result.bytes = path.stat().st_size
+    name = str(path).replace("'", "''")
+    if fmt == "posts":
+        _stage_posts(con, number, path, name, result)
+        return
+    assert mapping is not None
+    if fmt == "csv":
+        reader = (
+            f"read_csv('{name}', header = true, all_varchar = true, store_rejects = true, "
+            "rejects_scan = 'reject_scans', rejects_table = 'reject_errors')"
+        )
+    else:
+        reader = f"read_parquet('{name}')"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as {fmt.upper()}: {_first_line(exc)}") from None
+    types = {str(row[0]): str(row[1]) for row in described}
+    mapping.check(types)
+    select = MappedSource(mapping).select(path.name, types)
+    # CSV: line 1 is the header; a row's line is its number plus one when no field spans
+    # lines (rejected rows carry DuckDB's exact line).
+    first = 2 if fmt == "csv" else 1
+    source = f"(SELECT *, row_number() OVER () - 1 + {first} AS line_no FROM {reader}) src"
+    try:
+        con.execute(
+            f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM "
+            f"({select.replace('FROM src', 'FROM ' + source)})"
+        )
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as {fmt.upper()}: {_first_line(exc)}") from None
+    if fmt == "csv":
+        con.execute(
+            "INSERT INTO staged (file, line_no, item, problem, raw) "
+            f"SELECT {number}, line, 0, 'CSV: ' || error_type || ': ' || error_message, "
+            f"left(csv_line, {RAW_CHARS}) FROM reject_errors"
+        )
+        con.execute("DELETE FROM reject_errors")
+    result.lines = int(con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0])  # type: ignore[index]
+
+
+def _stage_posts(
+    con: duckdb.DuckDBPyConnection, number: int, path: Path, name: str, result: FileResult
+) -> None:
+    """Our own Parquet (the dataset's schema, as `jalsa sim posts` writes it)."""
+    try:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
+    missing = [c for c in COLUMNS if c not in schema.names]
+    if missing:
+        raise UserError(
+            f"{path}: not a jalsa posts file (no column {', '.join(missing)}); to read "
+            "another Parquet file map its columns: --format parquet --map FIELD=COLUMN"
+        )
+    columns = ", ".join(ident(c) for c in COLUMNS)
+    con.execute(
+        f"INSERT INTO staged BY NAME SELECT {columns}, {number} AS file, "
+        "row_number() OVER () AS line_no, 1 AS item, "
+        "CASE WHEN id IS NULL OR author_id IS NULL OR created_at IS NULL OR text IS NULL "
+        "OR platform IS NULL THEN 'a required field is empty' END AS problem, "
+        f"NULL AS raw FROM read_parquet('{name}')"
+    )
+    result.lines = pa.parquet.ParquetFile(path).metadata.num_rows
+
+
+def _commit(con: duckdb.DuckDBPyConnection, dataset: PostDataset, summary: IngestSummary) -> None:
+    """Write the new posts (first occurrence of each (platform, id), none already in the
+    dataset) as one part, and the quarantine file."""
+    quarantined = int(
+        con.execute("SELECT count(*) FROM staged WHERE problem IS NOT NULL").fetchone()[0]
+    )  # type: ignore[index]
+    if quarantined:
+        target = dataset.quarantine_file()
+        files = ", ".join(f"({i}, '{_sql_str(f.path)}')" for i, f in enumerate(summary.files))
+        con.execute(
+            f"COPY (SELECT f.path AS file, line_no AS line, item, problem AS reason, raw "
+            f"FROM staged JOIN (VALUES {files}) f(n, path) ON f.n = staged.file "
+            f"WHERE problem IS NOT NULL ORDER BY file, line_no, item) "
+            f"TO '{_sql_str(str(target))}' (FORMAT json)"
+        )
+        summary.quarantine_file = str(target)
+    summary.quarantined = quarantined
+    parts = dataset.parts()
+    existing = (
+        "SELECT platform, id FROM read_parquet(["
+        + ", ".join(f"'{_sql_str(str(p))}'" for p in parts)
+        + "])"
+        if parts
+        else "SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS id WHERE false"
+    )
+    columns = ", ".join(ident(c) for c in COLUMNS)
+    fresh = f"""
+        SELECT {columns} FROM staged s
+        WHERE problem IS NULL
+            AND NOT EXISTS (SELECT 1 FROM ({existing}) e WHERE e.platform = s.platform AND e.id = s.id)
+        QUALIFY row_number() OVER (PARTITION BY platform, id ORDER BY file, line_no, item) = 1
+    """
+    final, temporary = dataset.new_part()
+    written = con.execute(
+        f"COPY ({fresh}) TO '{_sql_str(str(temporary))}' "
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)"
+    ).fetchone()
+    summary.accepted = int(written[0]) if written else 0
+    summary.duplicates = summary.posts - summary.accepted
+    if summary.accepted:
+        dataset.publish(temporary, final)
+        summary.part = final.name
+    else:
+        temporary.unlink(missing_ok=True)
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+assert POST_SCHEMA.names == list(COLUMNS)

@@ -1,0 +1,86 @@
+"""Read a line-oriented file (JSONL, the raw logs collectors write) in large blocks, as Arrow
+string arrays with their line numbers, without a Python object per line: the newline
+positions are found with numpy and the block's bytes become the array's data buffer. Lines
+that are not UTF-8 are taken out (replaced by empty lines) and reported with their numbers."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+BLOCK_BYTES = 32 << 20
+NOT_UTF8 = "not UTF-8 text (bytes that are not valid UTF-8)"
+
+
+@dataclass
+class LineBlock:
+    first: int  # line number of the block's first line (1-based)
+    lines: pa.Array  # large_string, each line with its trailing newline
+    nbytes: int  # bytes of the file this block covers
+    bad: list[tuple[int, str, bytes]] = field(default_factory=list)  # (line, reason, raw)
+
+    def table(self) -> pa.Table:
+        numbers = np.arange(self.first, self.first + len(self.lines), dtype=np.int64)
+        return pa.table({"line_no": numbers, "line": self.lines})
+
+
+def open_binary(path: Path) -> BinaryIO:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def read_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[LineBlock]:
+    """The file's lines in blocks of about `block_bytes`; a last line without a newline is
+    included. Line numbers count every line, blank ones too, as an editor shows them."""
+    first = 1
+    rest = b""
+    with open_binary(path) as f:
+        while True:
+            chunk = f.read(block_bytes)
+            data = rest + chunk
+            if not chunk:
+                if data:
+                    yield _block(first, data + b"\n", len(data))
+                return
+            end = data.rfind(b"\n") + 1
+            if end == 0:  # one line longer than a block: read on
+                rest = data
+                continue
+            body, rest = data[:end], data[end:]
+            block = _block(first, body, len(body))
+            first += len(block.lines)
+            yield block
+
+
+def _block(first: int, body: bytes, nbytes: int) -> LineBlock:
+    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    lines = pa.Array.from_buffers(
+        pa.large_string(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
+    )
+    try:
+        lines.validate(full=True)
+        return LineBlock(first, lines, nbytes)
+    except pa.ArrowInvalid:
+        return _repair(first, body, offsets, nbytes)
+
+
+def _repair(first: int, body: bytes, offsets: np.ndarray, nbytes: int) -> LineBlock:
+    """The slow path for a block with bytes that are not UTF-8: find the lines, blank them."""
+    good: list[str] = []
+    bad: list[tuple[int, str, bytes]] = []
+    for i in range(len(offsets) - 1):
+        raw = body[offsets[i] : offsets[i + 1]]
+        try:
+            good.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            good.append("\n")
+            bad.append((first + i, NOT_UTF8, raw))
+    return LineBlock(first, pa.array(good, pa.large_string()), nbytes, bad)

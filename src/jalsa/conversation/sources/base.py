@@ -1,0 +1,80 @@
+"""What every source format provides: SQL (DuckDB) that turns its input into post records,
+one row per post, plus a `problem` for anything that cannot become a post, so the caller
+can quarantine it with its line number."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from jalsa.conversation.record import COLUMNS
+
+# Columns every source's SQL yields: the post record, where it came from, what is wrong.
+EXTRA = ("line_no", "item", "problem", "raw")
+OUTPUT = (*COLUMNS, *EXTRA)
+RAW_CHARS = 2_000  # how much of a bad line or item the quarantine keeps
+NOT_JSON = "not valid JSON (a truncated or damaged line)"
+
+
+def structure(shape: dict[str, Any] | list[Any]) -> str:
+    """A `json_transform` structure as an SQL string literal."""
+    return quote(json.dumps(shape, separators=(",", ":")))
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def parse(shape: dict[str, Any] | list[Any], tolerant: bool, what: str = "line") -> str:
+    """Parse `what` by `shape`; on the tolerant path a malformed document gives NULL instead
+    of failing the whole query."""
+    call = f"json_transform({what}, {structure(shape)})"
+    return f"TRY({call})" if tolerant else call
+
+
+def first_problem(*checks: tuple[str, str]) -> str:
+    """An SQL CASE naming the first failed check, NULL when all pass."""
+    whens = " ".join(f"WHEN {cond} THEN {quote(reason)}" for cond, reason in checks)
+    return f"CASE {whens} END"
+
+
+class Source:
+    name: ClassVar[str]
+    platform: ClassVar[str]
+    description: ClassVar[str]
+
+
+class LineSource(Source):
+    """A format of one JSON document per line (API response pages, stream lines). Its SQL
+    reads the relation `lines(line_no, line)` and yields the OUTPUT columns; `tolerant` is
+    False for the fast path, which fails on the first malformed line, and True for the path
+    that reports each one."""
+
+    @classmethod
+    def sql(cls, source: str, tolerant: bool) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def looks_like(cls, doc: Any) -> bool:
+        """Whether one parsed line of a file is in this format (to choose a format)."""
+        raise NotImplementedError
+
+
+def tags_in(text: str) -> tuple[str, str, str]:
+    """SQL for the hashtags, mentions and URLs written in a text column, for platforms that
+    do not give them as entities (lower case, without '#' or '@')."""
+    return (
+        rf"list_transform(regexp_extract_all({text}, '#([\pL\pN_]+)', 1), lambda h: lower(h))",
+        rf"list_transform(regexp_extract_all({text}, '@([\pL\pN_.]+)', 1), lambda m: lower(m))",
+        rf"regexp_extract_all({text}, 'https?://[^\s]+')",
+    )
+
+
+def line_problem_rows(condition: str, reason: str, doc: str = "d") -> str:
+    """Rows for whole lines that cannot hold posts: malformed JSON (on the tolerant path)
+    or a document of another kind."""
+    return f"""
+SELECT line_no, 0 AS item,
+    CASE WHEN {doc} IS NULL THEN {quote(NOT_JSON)} ELSE {quote(reason)} END AS problem,
+    left(line, {RAW_CHARS}) AS raw
+FROM docs WHERE {doc} IS NULL OR ({condition})"""

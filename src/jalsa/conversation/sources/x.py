@@ -1,0 +1,147 @@
+"""X API v2 tweets, in every shape they are saved in: recent/full-archive search pages
+(`data` list + `includes.users`, one page per line, as twarc and our collector write them),
+filtered-stream lines (`data` object + `includes`), and one tweet per line (with an embedded
+`author`, as twarc2's flattened output has). Hashtags and mentions come from `entities`, the
+reply/repost/quote links from `referenced_tweets`, the account from `includes.users`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jalsa.conversation.sources.base import (
+    NOT_JSON,
+    RAW_CHARS,
+    LineSource,
+    first_problem,
+    parse,
+    quote,
+)
+
+USER = {"id": "VARCHAR", "username": "VARCHAR", "created_at": "VARCHAR"}
+TWEET = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "author_id": "VARCHAR",
+    "created_at": "VARCHAR",
+    "lang": "VARCHAR",
+    "entities": {
+        "hashtags": [{"tag": "VARCHAR"}],
+        "mentions": [{"username": "VARCHAR"}],
+        "urls": [{"url": "VARCHAR", "expanded_url": "VARCHAR"}],
+    },
+    "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
+    "public_metrics": {
+        "retweet_count": "BIGINT",
+        "reply_count": "BIGINT",
+        "like_count": "BIGINT",
+        "quote_count": "BIGINT",
+        "impression_count": "BIGINT",
+    },
+    "author": USER,
+}
+PAGE = {
+    "data": [TWEET],
+    "includes": {"users": [USER]},
+    "meta": {"result_count": "BIGINT"},
+    "errors": [{"title": "VARCHAR", "detail": "VARCHAR"}],
+    "id": "VARCHAR",
+}
+STREAM = {"data": TWEET, "includes": {"users": [USER]}}
+
+
+def _ref(kind: str) -> str:
+    return f"list_filter(t.referenced_tweets, lambda r: r.type = '{kind}')[1].id"
+
+
+class XApiV2(LineSource):
+    name = "x"
+    platform = "x"
+    description = "X API v2 JSONL: search pages, filtered-stream lines or one tweet per line"
+
+    @classmethod
+    def looks_like(cls, doc: Any) -> bool:
+        if not isinstance(doc, dict):
+            return False
+        data = doc.get("data")
+        tweet = data[0] if isinstance(data, list) and data else data
+        if isinstance(tweet, dict):
+            return "author_id" in tweet or "edit_history_tweet_ids" in tweet
+        return "author_id" in doc and "text" in doc and "id" in doc
+
+    @classmethod
+    def sql(cls, source: str, tolerant: bool) -> str:
+        stream = parse(STREAM, False)
+        single = parse(TWEET, False)
+        return f"""
+WITH docs AS MATERIALIZED (
+    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE trim(line) <> ''
+),
+streamed AS MATERIALIZED (
+    SELECT line_no, {stream} AS s FROM docs
+    WHERE d IS NOT NULL AND d.data IS NULL AND d.id IS NULL AND d.meta IS NULL
+        AND d.errors IS NULL AND json_type(line, '$.data') = 'OBJECT'
+),
+tweets AS (
+    SELECT line_no, unnest(d.data) AS t, generate_subscripts(d.data, 1) AS item
+    FROM docs WHERE d.data IS NOT NULL
+    UNION ALL
+    SELECT line_no, {single} AS t, 1 AS item FROM docs WHERE d.data IS NULL AND d.id IS NOT NULL
+    UNION ALL
+    SELECT line_no, s.data AS t, 1 AS item FROM streamed WHERE s.data IS NOT NULL
+),
+users AS (
+    SELECT line_no AS u_line, unnest(d.includes.users) AS u FROM docs WHERE d.data IS NOT NULL
+    UNION ALL
+    SELECT line_no, unnest(s.includes.users) FROM streamed WHERE s.data IS NOT NULL
+),
+authors AS (
+    SELECT u_line, u.id AS u_id, any_value(u.username) AS username,
+        any_value(u.created_at) AS created_at
+    FROM users GROUP BY ALL
+)
+SELECT
+    'x' AS platform, t.id, t.author_id,
+    coalesce(a.username, t.author.username) AS author_handle,
+    TRY_CAST(coalesce(a.created_at, t.author.created_at) AS TIMESTAMPTZ) AS author_created_at,
+    TRY_CAST(t.created_at AS TIMESTAMPTZ) AS created_at,
+    t.text, t.lang,
+    coalesce(list_transform(t.entities.hashtags, lambda h: lower(h.tag)), []) AS hashtags,
+    coalesce(list_transform(t.entities.mentions, lambda m: lower(m.username)), []) AS mentions,
+    coalesce(list_transform(t.entities.urls, lambda u: coalesce(u.expanded_url, u.url)), [])
+        AS urls,
+    {_ref("replied_to")} AS reply_to,
+    {_ref("retweeted")} AS repost_of,
+    {_ref("quoted")} AS quote_of,
+    t.public_metrics.like_count AS like_count,
+    t.public_metrics.retweet_count AS repost_count,
+    t.public_metrics.reply_count AS reply_count,
+    t.public_metrics.quote_count AS quote_count,
+    t.public_metrics.impression_count AS view_count,
+    {quote(source)} AS source,
+    line_no, item,
+    {
+            first_problem(
+                ("t.id IS NULL", "tweet without an id"),
+                ("t.author_id IS NULL", "tweet without an author_id"),
+                (
+                    "TRY_CAST(t.created_at AS TIMESTAMPTZ) IS NULL",
+                    "created_at missing or not a time",
+                ),
+                ("t.text IS NULL", "tweet without text"),
+            )
+        } AS problem,
+    CASE WHEN t.id IS NULL OR t.author_id IS NULL OR t.text IS NULL
+        OR TRY_CAST(t.created_at AS TIMESTAMPTZ) IS NULL
+        THEN left(to_json(t)::VARCHAR, {RAW_CHARS}) END AS raw
+FROM tweets LEFT JOIN authors a ON a.u_line = tweets.line_no AND a.u_id = t.author_id
+UNION ALL BY NAME
+SELECT docs.line_no, 0 AS item,
+    CASE WHEN d IS NULL THEN {quote(NOT_JSON)}
+         WHEN d.errors IS NOT NULL THEN 'an X API error response without posts: '
+             || coalesce(d.errors[1].title, '') || ' ' || coalesce(d.errors[1].detail, '')
+         ELSE 'not an X API v2 page, stream line or tweet' END AS problem,
+    left(line, {RAW_CHARS}) AS raw
+FROM docs LEFT JOIN streamed USING (line_no)
+WHERE d IS NULL OR (d.data IS NULL AND d.id IS NULL AND d.meta IS NULL
+    AND (streamed.s IS NULL OR streamed.s.data IS NULL))
+"""
