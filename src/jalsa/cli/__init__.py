@@ -527,6 +527,7 @@ def serve(
 
 
 from jalsa.cli import conversation as _conversation  # noqa: E402,F401  (registers its commands)
+from jalsa.cli import posts as _posts  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
-"""An event's posts: an append-only Parquet dataset, one file per ingestion (`posts/part-*.parquet`),
-never two records with the same (platform, id). A part appears by an atomic rename after it
-was written and checked against the existing ones under the dataset's lock, so a crash leaves
-either the whole part or none, and ingesting again adds only what is missing.
+"""An event's posts: an append-only Parquet dataset, one file per ingestion
+(`posts/part-*.parquet`), never two records with the same (platform, id). A part appears by
+an atomic rename after it was written and checked against the existing ones under the
+dataset's lock, so a crash leaves either the whole part or none, and ingesting again adds
+only what is missing.
 
     <data_dir>/conversation/<event>/
         posts/part-<time>-<n>.parquet   the posts
@@ -70,12 +71,13 @@ class PostDataset:
         finally:
             shutil.rmtree(base, ignore_errors=True)
 
-    def new_part(self) -> tuple[Path, Path]:
-        """A fresh part name and the temporary name to write it under first."""
+    def new_part(self, staging: Path) -> tuple[Path, Path]:
+        """A fresh part name, and where to write it first (in the staging folder, so an
+        unfinished part never shows among the posts)."""
         self.posts.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         final = self.posts / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-        return final, final.with_suffix(".parquet.tmp")
+        return final, staging / final.name
 
     def publish(self, temporary: Path, final: Path) -> None:
         with temporary.open("rb") as f:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -18,10 +19,11 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.lines import open_binary, read_blocks
-from jalsa.conversation.record import COLUMNS, POST_SCHEMA, duckdb_columns
+from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
 from jalsa.conversation.sources.mapped import Mapping, ident
@@ -115,7 +117,7 @@ def ingest(
                 result = FileResult(str(path), chosen)
                 _stage_file(con, number, path, chosen, mapping, result, progress)
                 summary.files.append(result)
-            _commit(con, dataset, summary)
+            _commit(con, dataset, folder, summary)
         finally:
             con.close()
     summary.seconds = perf_counter() - started
@@ -187,12 +189,11 @@ def _stage_file(
         _stage_table(con, number, path, fmt, mapping, result)
         if progress:
             progress(result.bytes)
-    counts = con.execute(
+    result.posts, result.quarantined = con.execute(
         "SELECT count(*) FILTER (problem IS NULL), count(*) FILTER (problem IS NOT NULL) "
         "FROM staged WHERE file = ?",
         [number],
-    ).fetchone()
-    result.posts, result.quarantined = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    ).fetchall()[0]
 
 
 def _stage_lines(
@@ -282,7 +283,7 @@ def _stage_table(
             f"left(csv_line, {RAW_CHARS}) FROM reject_errors"
         )
         con.execute("DELETE FROM reject_errors")
-    result.lines = int(con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0])  # type: ignore[index]
+    result.lines = _count(con, f"SELECT count(*) FROM {reader}")
 
 
 def _stage_posts(
@@ -290,8 +291,6 @@ def _stage_posts(
 ) -> None:
     """Our own Parquet (the dataset's schema, as `jalsa sim posts` writes it)."""
     try:
-        import pyarrow.parquet as pq
-
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
@@ -309,15 +308,15 @@ def _stage_posts(
         "OR platform IS NULL THEN 'a required field is empty' END AS problem, "
         f"NULL AS raw FROM read_parquet('{name}')"
     )
-    result.lines = pa.parquet.ParquetFile(path).metadata.num_rows
+    result.lines = pq.ParquetFile(path).metadata.num_rows
 
 
-def _commit(con: duckdb.DuckDBPyConnection, dataset: PostDataset, summary: IngestSummary) -> None:
+def _commit(
+    con: duckdb.DuckDBPyConnection, dataset: PostDataset, folder: Path, summary: IngestSummary
+) -> None:
     """Write the new posts (first occurrence of each (platform, id), none already in the
     dataset) as one part, and the quarantine file."""
-    quarantined = int(
-        con.execute("SELECT count(*) FROM staged WHERE problem IS NOT NULL").fetchone()[0]
-    )  # type: ignore[index]
+    quarantined = _count(con, "SELECT count(*) FROM staged WHERE problem IS NOT NULL")
     if quarantined:
         target = dataset.quarantine_file()
         files = ", ".join(f"({i}, '{_sql_str(f.path)}')" for i, f in enumerate(summary.files))
@@ -341,21 +340,27 @@ def _commit(con: duckdb.DuckDBPyConnection, dataset: PostDataset, summary: Inges
     fresh = f"""
         SELECT {columns} FROM staged s
         WHERE problem IS NULL
-            AND NOT EXISTS (SELECT 1 FROM ({existing}) e WHERE e.platform = s.platform AND e.id = s.id)
+            AND NOT EXISTS (
+                SELECT 1 FROM ({existing}) e WHERE e.platform = s.platform AND e.id = s.id
+            )
         QUALIFY row_number() OVER (PARTITION BY platform, id ORDER BY file, line_no, item) = 1
     """
-    final, temporary = dataset.new_part()
-    written = con.execute(
+    final, temporary = dataset.new_part(folder)
+    summary.accepted = _count(
+        con,
         f"COPY ({fresh}) TO '{_sql_str(str(temporary))}' "
-        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)"
-    ).fetchone()
-    summary.accepted = int(written[0]) if written else 0
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)",
+    )
     summary.duplicates = summary.posts - summary.accepted
     if summary.accepted:
         dataset.publish(temporary, final)
         summary.part = final.name
     else:
         temporary.unlink(missing_ok=True)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
 
 
 def _sql_str(text: str) -> str:
@@ -367,9 +372,4 @@ def _first_line(exc: Exception) -> str:
 
 
 def _now() -> str:
-    from datetime import UTC, datetime
-
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-assert POST_SCHEMA.names == list(COLUMNS)

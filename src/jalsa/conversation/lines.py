@@ -81,6 +81,6 @@ def _repair(first: int, body: bytes, offsets: np.ndarray, nbytes: int) -> LineBl
         try:
             good.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            good.append("\n")
+            good.append("")
             bad.append((first + i, NOT_UTF8, raw))
     return LineBlock(first, pa.array(good, pa.large_string()), nbytes, bad)

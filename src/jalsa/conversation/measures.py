@@ -245,7 +245,8 @@ TAG_SPIKES = Measure(
     "{window} minutes predicts. expected = uses of all hashtags in the minute x the tag's "
     "share of all hashtag uses in the previous {window} minutes; score = (count - expected) "
     "/ sqrt(expected + 1) (a Poisson z-score); a spike minute has score >= {threshold} and "
-    "count >= {min_count}. A tag with no uses in the window has expected 0.",
+    "count >= {min_count}. A tag with no uses in the window has expected 0; minutes with no "
+    "hashtag use at all in the window before (the start of the data) are not scored.",
     f"""
 WITH uses AS (
     SELECT tag, {MINUTE} AS m, count(*) AS n FROM posts, unnest(hashtags) AS t(tag) GROUP BY 1, 2
@@ -257,7 +258,7 @@ totals AS (
     FROM (SELECT m, sum(n) AS total FROM uses GROUP BY 1)
 ),
 expected AS (
-    SELECT u.tag, u.m, u.n,
+    SELECT u.tag, u.m, u.n, t.all_before,
         CASE WHEN t.all_before > 0 THEN t.total * coalesce(sum(u.n) OVER (
             PARTITION BY u.tag ORDER BY u.m RANGE BETWEEN {{window}} PRECEDING AND 1 PRECEDING
         ), 0) / t.all_before ELSE 0 END AS expected
@@ -265,7 +266,8 @@ expected AS (
 )
 SELECT tag, m AS minute, n AS posts, expected, (n - expected) / sqrt(expected + 1) AS score
 FROM expected
-WHERE n >= {{min_count}} AND (n - expected) / sqrt(expected + 1) >= {{threshold}}
+WHERE all_before > 0 AND n >= {{min_count}}
+    AND (n - expected) / sqrt(expected + 1) >= {{threshold}}
 ORDER BY tag, minute""",
     {"window": 15, "threshold": 6, "min_count": 30},
 )

@@ -14,6 +14,7 @@ EXTRA = ("line_no", "item", "problem", "raw")
 OUTPUT = (*COLUMNS, *EXTRA)
 RAW_CHARS = 2_000  # how much of a bad line or item the quarantine keeps
 NOT_JSON = "not valid JSON (a truncated or damaged line)"
+NOT_BLANK = "trim(line, E' \\t\\r\\n') <> ''"  # blank lines (stream keep-alives) are no posts
 
 
 def structure(shape: dict[str, Any] | list[Any]) -> str:

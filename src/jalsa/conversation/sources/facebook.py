@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jalsa.conversation.sources.base import (
+    NOT_BLANK,
     RAW_CHARS,
     LineSource,
     first_problem,
@@ -47,7 +48,7 @@ class FacebookComments(LineSource):
         created = "TRY_CAST(c.created_time AS TIMESTAMPTZ)"
         return f"""
 WITH docs AS MATERIALIZED (
-    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE trim(line) <> ''
+    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
 ),
 comments AS (
     SELECT line_no, unnest(d.data) AS c, generate_subscripts(d.data, 1) AS item

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from jalsa.conversation.record import COLUMNS, PLATFORMS
 from jalsa.conversation.sources.base import (
+    NOT_BLANK,
     NOT_JSON,
     RAW_CHARS,
     Source,
@@ -136,7 +137,7 @@ FROM src"""
         columns = ", ".join(f"d.{ident(c)} AS {ident(c)}" for c in shape)
         return f"""
 WITH docs AS MATERIALIZED (
-    SELECT line_no, line, {parse(shape, tolerant)} AS d FROM lines WHERE trim(line) <> ''
+    SELECT line_no, line, {parse(shape, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
 ),
 src AS (SELECT line_no, {columns} FROM docs WHERE d IS NOT NULL)
 {self.select(source, {})}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jalsa.conversation.sources.base import (
+    NOT_BLANK,
     NOT_JSON,
     RAW_CHARS,
     LineSource,
@@ -74,7 +75,7 @@ class XApiV2(LineSource):
         single = parse(TWEET, False)
         return f"""
 WITH docs AS MATERIALIZED (
-    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE trim(line) <> ''
+    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
 ),
 streamed AS MATERIALIZED (
     SELECT line_no, {stream} AS s FROM docs

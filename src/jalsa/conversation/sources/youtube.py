@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jalsa.conversation.sources.base import (
+    NOT_BLANK,
     RAW_CHARS,
     LineSource,
     first_problem,
@@ -53,7 +54,7 @@ class YouTubeChat(LineSource):
         published = "TRY_CAST(m.snippet.publishedAt AS TIMESTAMPTZ)"
         return f"""
 WITH docs AS MATERIALIZED (
-    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE trim(line) <> ''
+    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
 ),
 messages AS (
     SELECT line_no, unnest(d.items) AS m, generate_subscripts(d.items, 1) AS item

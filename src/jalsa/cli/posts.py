@@ -1,0 +1,186 @@
+"""Commands over an event's posts: `jalsa ingest`, `jalsa trends`, `jalsa analyze`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from jalsa.cli import app, console, err, open_store
+from jalsa.config import get_settings
+from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
+from jalsa.conversation.dataset import PostDataset
+from jalsa.conversation.engines import ENGINES, open_engine
+from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
+from jalsa.conversation.sources.mapped import Mapping
+from jalsa.errors import UserError
+from jalsa.store.repo import get_event
+
+
+def event_dataset(event: str) -> PostDataset:
+    settings = get_settings()
+    store = open_store(settings)
+    try:
+        with store.session() as session:
+            slug = get_event(session, event).slug
+    finally:
+        store.dispose()
+    return PostDataset.of_event(settings, slug)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files of posts (.jsonl, .gz, .csv ...).")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "auto",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN for CSV/JSONL/Parquet files (repeat)."),
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Platform of every post in a mapped file.")
+    ] = None,
+) -> None:
+    """Add posts to the event's dataset: new ones are kept, repeats skipped, bad lines
+    quarantined with their line numbers."""
+    dataset = event_dataset(event)
+    mapped = Mapping.parse(mapping or [], platform) if mapping or platform else None
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("ingest", total=total)
+        summary = ingest(dataset, paths, fmt, mapped, lambda n: bar.advance(task, n))
+    print_ingest(summary)
+    if summary.quarantined and not summary.posts:
+        raise UserError(
+            f"no posts found: all {summary.quarantined} lines or items were quarantined "
+            f"({summary.quarantine_file}); is this the right --format?"
+        )
+
+
+def print_ingest(summary: IngestSummary) -> None:
+    for f in summary.files:
+        console.print(
+            f"{f.path}: {f.format}, {f.lines:,} lines, {f.posts:,} posts, "
+            f"{f.quarantined:,} quarantined",
+            highlight=False,
+        )
+    mb = summary.bytes / 1e6
+    rate = mb / summary.seconds if summary.seconds else 0.0
+    console.print(
+        f"[bold]{summary.accepted:,} new posts[/bold], {summary.duplicates:,} already there "
+        f"or repeated, {summary.quarantined:,} quarantined; {mb:,.1f} MB in "
+        f"{summary.seconds:.1f} s ({rate:,.0f} MB/s)",
+        highlight=False,
+    )
+    if summary.quarantine_file:
+        console.print(f"quarantine: {summary.quarantine_file}", highlight=False)
+
+
+EngineOpt = Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")]
+MasterOpt = Annotated[
+    str | None, typer.Option(help="Spark master URL (default: local, all cores).")
+]
+
+
+def _run(event: str, engine: str, master: str | None, **kwargs: Any) -> Analysis:
+    dataset = event_dataset(event)
+    if not dataset.exists():
+        raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
+    runner = open_engine(engine, dataset.parts(), master)
+    try:
+        with console.status("analysing", spinner="dots") as status:
+            return analyze(runner, step=lambda title: status.update(title), **kwargs)
+    finally:
+        runner.close()
+
+
+@app.command("trends")
+def trends_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    engine: EngineOpt = "duckdb",
+    master: MasterOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Hashtag spikes, explained: when, how far above what was expected, and who and what
+    was behind each."""
+    result = _run(event, engine, master, only=("tag_spikes", "spike_evidence", "top_hashtags"))
+    if as_json:
+        console.print_json(json.dumps({"spikes": result.spikes}, default=str))
+        return
+    console.print(result.as_dict()["definitions"]["tag_spikes"], style="dim", highlight=False)
+    table = Table("tag", "from", "to", "posts", "peak", "expected", "score", "top accounts")
+    for s in result.spikes:
+        peak = s["peak"]
+        table.add_row(
+            "#" + s["tag"],
+            f"{minute_time(s['first_minute']):%H:%M}",
+            f"{minute_time(s['last_minute']):%H:%M}",
+            f"{s['posts']:,}",
+            f"{peak['posts']:,}",
+            f"{peak['expected']:.1f}",
+            f"{peak['score']:.1f}",
+            ", ".join(a["text"] or a["id"] for a in s.get("top_accounts", [])),
+        )
+    console.print(table if result.spikes else "no spikes")
+
+
+@app.command("analyze")
+def analyze_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    engine: EngineOpt = "duckdb",
+    master: MasterOpt = None,
+    voice: Annotated[
+        list[str] | None,
+        typer.Option(help="Share of voice: NAME=#hashtag,phrase,... (repeat)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the whole analysis as JSON.")] = None,
+) -> None:
+    """Every conversation figure with its definition: volume, authors, top hashtags, words,
+    links and accounts, spikes, share of voice and signs of coordination."""
+    result = _run(event, engine, master, voices=Voices.parse(voice or []))
+    data = result.as_dict()
+    if out:
+        out.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    overview = result.results["overview"][0]
+    total = overview["posts"]
+    console.print(
+        f"[bold]{total:,} posts[/bold] by {overview['authors']:,} accounts "
+        f"(sketch: {overview['authors_approx']:,}); {overview['originals']:,} originals, "
+        f"{overview['reposts']:,} reposts, {overview['replies']:,} replies, "
+        f"{overview['quotes']:,} quotes. Engine: {result.engine}.",
+        highlight=False,
+    )
+    for name in ("top_hashtags", "top_terms", "top_urls", "top_authors"):
+        rows = result.results[name][:10]
+        items = ", ".join(f"{r['item']} ({r['posts']:,})" for r in rows)
+        console.print(f"{name.replace('_', ' ')}: {items or '-'}", highlight=False)
+    for row in result.results.get("share_of_voice", []):
+        console.print(
+            f"share of voice {row['voice']}: {row['share']:.1%} ({row['posts']:,} posts)",
+            highlight=False,
+        )
+    console.print(f"spikes: {len(result.spikes)} (see `jalsa trends`)", highlight=False)
+    c = result.coordination
+    if c:
+        console.print(
+            f"signs of coordination: {c['any']['accounts']:,} accounts, "
+            f"{c['any']['share_of_posts']:.2%} of posts "
+            f"(near-identical text {c['copied_text']['share_of_posts']:.2%}, inhuman rate "
+            f"{c['fast_posting']['share_of_posts']:.2%}, new-account bursts "
+            f"{c['new_account_burst']['share_of_posts']:.2%}); signs, not proof.",
+            highlight=False,
+        )
+    if out:
+        console.print(f"written: {out}", highlight=False)
