@@ -11,7 +11,6 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from testkit import load_fixture
 
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import choose_format, ingest
@@ -20,6 +19,7 @@ from jalsa.conversation.record import POST_SCHEMA
 from jalsa.conversation.sources.base import NOT_JSON
 from jalsa.conversation.sources.mapped import Mapping
 from jalsa.errors import UserError
+from testkit import load_fixture
 
 
 @pytest.fixture

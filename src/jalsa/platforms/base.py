@@ -168,6 +168,7 @@ class Connector(ABC):
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.credential = credential
+        self.last_headers: httpx.Headers | None = None  # of the latest answer
 
     @classmethod
     def from_settings(cls, client: httpx.AsyncClient | None, settings: Settings) -> Self:
@@ -221,18 +222,42 @@ class Connector(ABC):
 
     async def get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
         """GET base_url+path and return parsed JSON, or raise PollError with a clear status."""
+        return await self.request_json("GET", path, params)
+
+    async def post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
+        """POST a JSON body to base_url+path (X stream rules); answers are read as for GET."""
+        return await self.request_json("POST", path, params, json_body=body)
+
+    def require_credential(self) -> None:
+        """Raise AUTH_FAILED, naming the variable to set, when there is no credential."""
         if not self.credential:
             raise PollError(
                 StreamStatus.AUTH_FAILED,
                 f"no credential: set JALSA_{self.credential_setting.upper()}",
             )
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        json_body: Any = None,
+    ) -> Any:
+        """Send one request with the credential and return its parsed JSON answer, or raise
+        PollError with a clear status (transport faults here, answers in `read_response`)."""
+        self.require_credential()
         headers, auth_params = self.auth()
         query = {**(params or {}), **auth_params}
-        url = f"{self.base_url}{path}"
         try:
             if self.client is None:
                 raise RuntimeError("this connector was built without an HTTP client")
-            response = await self.client.get(url, params=query, headers=headers)
+            response = await self.client.request(
+                method, self.url(path), params=query, headers=headers, json=json_body
+            )
         except httpx.TimeoutException:
             raise PollError(
                 StreamStatus.TIMEOUT, "no answer in time", usage=Usage(requests=1)
@@ -241,6 +266,13 @@ class Connector(ABC):
             raise PollError(
                 StreamStatus.NETWORK_ERROR, f"cannot reach {self.base_url}: {type(exc).__name__}"
             ) from None
+        return self.read_response(response)
+
+    def read_response(self, response: httpx.Response) -> Any:
+        """The parsed JSON of a complete answer, or the PollError it means: the platform's own
+        error bodies first, then the faults every platform shares. Its headers are kept in
+        `last_headers` (X's rate-limit headers say when the next request may go)."""
+        self.last_headers = response.headers
         payload = _parse_json(response.content)
         parsed = None if payload is _NOT_JSON else payload
         usage = self.request_usage(parsed if response.is_success else None)

@@ -50,7 +50,8 @@ PATHS = {
     "x_base_url": "/x/2",
 }
 X_WINDOW_SECONDS = 15 * 60
-X_LIMITS = {"spaces": 300, "counts": 300}  # requests per 15-minute window (app auth)
+# Requests per 15-minute window (app auth), per endpoint family.
+X_LIMITS = {"spaces": 300, "counts": 300, "search": 450, "stream": 50, "rules": 450}
 X_COUNTS_LOOKBACK = timedelta(days=7)
 FACEBOOK_STOPPED_MINUTES = 10  # LIVE_STOPPED this long after the end, then VOD
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -157,9 +158,11 @@ class Simulator:
 
     # -- plumbing --
 
-    async def handle(self, request: Request, platform: str, handler: Handler) -> Response:
+    async def handle(
+        self, request: Request, platform: str, handler: Handler, family: str | None = None
+    ) -> Response:
         """Run one platform request through the network, the gates, the endpoint and the
-        garbling step."""
+        garbling step. `family` names X's rate-limit window when it is not the platform's."""
         now = self.clock.now()
         minutes = self.scenario.minutes(now)
         blocking = self.scenario.blocking(platform, minutes)
@@ -168,9 +171,9 @@ class Simulator:
             return Unanswered(self.hang_seconds if blocking == "unreachable" else 0.0)
         number = self.requests
         self.requests += 1
-        reply = self.gate(request, platform, now) or handler(request, now)
+        reply = self.gate(request, platform, now, family) or handler(request, now)
         if platform.startswith("x_"):
-            reply.headers = {**self.x_rate_headers(request, platform, now), **reply.headers}
+            reply.headers = {**self.x_rate_headers(request, platform, now, family), **reply.headers}
         return self.render(reply, number)
 
     def render(self, reply: Reply, number: int) -> Response:
@@ -187,7 +190,9 @@ class Simulator:
             return Response(BLOCK_PAGE_HTML, 200, media_type="text/html")
         return Response(body, reply.status, reply.headers, media_type=JSON_TYPE)
 
-    def gate(self, request: Request, platform: str, now: datetime) -> Reply | None:
+    def gate(
+        self, request: Request, platform: str, now: datetime, family: str | None = None
+    ) -> Reply | None:
         """The credential and throttling checks every endpoint of a platform shares."""
         service = SERVICE_OF[platform]
         minutes = self.scenario.minutes(now)
@@ -251,7 +256,7 @@ class Simulator:
         burst = self.scenario.burst(service, minutes)
         if burst is not None:
             reset = time.time() + (burst.end_minutes - minutes) * 60.0
-            limit = X_LIMITS[x_family(platform)]
+            limit = X_LIMITS[family or x_family(platform)]
             return Reply(
                 429,
                 {
@@ -268,9 +273,11 @@ class Simulator:
             )
         return None
 
-    def x_rate_headers(self, request: Request, platform: str, now: datetime) -> dict[str, str]:
+    def x_rate_headers(
+        self, request: Request, platform: str, now: datetime, family: str | None = None
+    ) -> dict[str, str]:
         """X's per-endpoint rate-limit headers, counted in 15-minute windows of clock time."""
-        family = x_family(platform)
+        family = family or x_family(platform)
         epoch = now.timestamp()
         window = int(epoch // X_WINDOW_SECONDS)
         seen_window, used = self._x_windows.get(family, (window, 0))
