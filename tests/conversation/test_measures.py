@@ -211,3 +211,13 @@ def test_empty_dataset(tmp_path: Path) -> None:
     result = analyze(empty)
     assert result.results["overview"][0]["posts"] == 0
     assert result.spikes == [] and result.coordination["any"]["share_of_posts"] is None
+
+
+def test_tag_minutes_of_the_top_tags(engine: DuckDBEngine, rows: list[Row]) -> None:
+    tags = Counter(t for r in rows for t in set(r["hashtags"]))
+    top = sorted(tags, key=lambda t: (-tags[t], t))[:2]
+    per: Counter[tuple[str, int]] = Counter(
+        (t, minute(r)) for r in rows for t in set(r["hashtags"]) if t in top
+    )
+    expected = [{"tag": t, "minute": k, "posts": n} for (t, k), n in sorted(per.items())]
+    assert run(engine, m.TAG_MINUTES, top=2) == expected

@@ -186,6 +186,21 @@ GROUP BY 1 ORDER BY posts DESC, item LIMIT {limit}""",
     {"limit": 25},
 )
 
+TAG_MINUTES = Measure(
+    "tag_minutes",
+    "Hashtag volume per minute",
+    "posts per minute that carry each of the {top} most used hashtags (once per post).",
+    f"""
+WITH tagged AS (
+    SELECT DISTINCT platform, id, tag, {MINUTE} AS minute
+    FROM posts, unnest(hashtags) AS t(tag)
+),
+top AS (SELECT tag FROM tagged GROUP BY tag ORDER BY count(*) DESC, tag LIMIT {{top}})
+SELECT t.tag, t.minute, count(*) AS posts
+FROM tagged t JOIN top USING (tag) GROUP BY 1, 2 ORDER BY 1, 2""",
+    {"top": 5},
+)
+
 TOP_MENTIONS = Measure(
     "top_mentions",
     "Most mentioned accounts",
@@ -453,6 +468,7 @@ ALL = (
     OVERVIEW,
     PER_MINUTE,
     TOP_HASHTAGS,
+    TAG_MINUTES,
     TOP_MENTIONS,
     TOP_URLS,
     TOP_AUTHORS,
