@@ -19,17 +19,20 @@ from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
 from jalsa.conversation.sources.mapped import Mapping
 from jalsa.errors import UserError
 from jalsa.store.repo import get_event
+from jalsa.timeutil import show
 
 
-def event_dataset(event: str) -> PostDataset:
+def event_dataset(event: str) -> tuple[PostDataset, str]:
+    """The event's post dataset and its time zone."""
     settings = get_settings()
     store = open_store(settings)
     try:
         with store.session() as session:
-            slug = get_event(session, event).slug
+            found = get_event(session, event)
+            slug, tz = found.slug, found.timezone
     finally:
         store.dispose()
-    return PostDataset.of_event(settings, slug)
+    return PostDataset.of_event(settings, slug), tz
 
 
 @app.command("ingest")
@@ -47,7 +50,7 @@ def ingest_cmd(
 ) -> None:
     """Add posts to the event's dataset: new ones are kept, repeats skipped, bad lines
     quarantined with their line numbers."""
-    dataset = event_dataset(event)
+    dataset, _ = event_dataset(event)
     mapped = Mapping.parse(mapping or [], platform) if mapping or platform else None
     total = sum(p.stat().st_size for p in paths if p.is_file())
     with Progress(
@@ -94,8 +97,11 @@ MasterOpt = Annotated[
 ]
 
 
-def _run(event: str, engine: str, master: str | None, **kwargs: Any) -> Analysis:
-    dataset = event_dataset(event)
+def _run(
+    dataset: PostDataset, event: str, engine: str, master: str | None, **kwargs: Any
+) -> Analysis:
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if not dataset.exists():
         raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
     runner = open_engine(engine, dataset.parts(), master)
@@ -115,7 +121,8 @@ def trends_cmd(
 ) -> None:
     """Hashtag spikes, explained: when, how far above what was expected, and who and what
     was behind each."""
-    result = _run(event, engine, master, only=("tag_spikes", "spike_evidence", "top_hashtags"))
+    dataset, tz = event_dataset(event)
+    result = _run(dataset, event, engine, master, only=("tag_spikes", "spike_evidence"))
     if as_json:
         console.print_json(json.dumps({"spikes": result.spikes}, default=str))
         return
@@ -125,8 +132,8 @@ def trends_cmd(
         peak = s["peak"]
         table.add_row(
             "#" + s["tag"],
-            f"{minute_time(s['first_minute']):%H:%M}",
-            f"{minute_time(s['last_minute']):%H:%M}",
+            show(minute_time(s["first_minute"]), tz, "%H:%M"),
+            show(minute_time(s["last_minute"]), tz, "%H:%M"),
             f"{s['posts']:,}",
             f"{peak['posts']:,}",
             f"{peak['expected']:.1f}",
@@ -149,7 +156,7 @@ def analyze_cmd(
 ) -> None:
     """Every conversation figure with its definition: volume, authors, top hashtags, words,
     links and accounts, spikes, share of voice and signs of coordination."""
-    result = _run(event, engine, master, voices=Voices.parse(voice or []))
+    result = _run(event_dataset(event)[0], event, engine, master, voices=Voices.parse(voice or []))
     data = result.as_dict()
     if out:
         out.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
