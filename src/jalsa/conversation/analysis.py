@@ -147,11 +147,12 @@ def attach_evidence(spikes: list[dict[str, Any]], rows: list[dict[str, Any]]) ->
         spike["top_accounts"] = found["account"]
 
 
-SIGNS = ("copied_text", "fast_posting", "new_account_burst")
+SIGNS = ("copied_text", "fast_posting", "new_account_burst", "coordinated")
 
 
 def summarize_coordination(accounts: list[dict[str, Any]], total_posts: int) -> dict[str, Any]:
-    """Shares of all posts made by accounts with each sign, and with any sign."""
+    """Shares of all posts made by accounts with each sign, with any sign, and by the
+    accounts marked coordinated (see measures.COORDINATED_ACCOUNTS)."""
 
     def share(rows: list[dict[str, Any]]) -> dict[str, Any]:
         posts = sum(int(r["posts"]) for r in rows)

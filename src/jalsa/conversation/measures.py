@@ -16,11 +16,12 @@ from sqlglot import exp
 
 MINUTE = "CAST(epoch(date_trunc('minute', created_at)) AS BIGINT) // 60"
 IS_ORIGINAL = "repost_of IS NULL AND reply_to IS NULL AND quote_of IS NULL"
-# Text with links, mentions, digits and everything but letters and spaces taken out, in lower
-# case: two posts with the same key are "near-identical" (they differ only in those).
+# Text with links, mentions, hashtags, digits and everything but letters and spaces taken
+# out, in lower case: two posts with the same key are "near-identical" (they differ only in
+# those; a campaign varies them to look organic).
 NEAR_TEXT = (
     r"trim(regexp_replace(regexp_replace(lower(text), "
-    r"'https?://[^ ]+|@[A-Za-z0-9_]+|[^\pL ]+', ' ', 'g'), ' +', ' ', 'g'))"
+    r"'https?://[^ ]+|[@#][\pL\pN_]+|[^\pL ]+', ' ', 'g'), ' +', ' ', 'g'))"
 )
 STOP_WORDS = [
     "the",
@@ -92,6 +93,11 @@ STOP_WORDS = [
     "بھی",
     "تو",
     "ہم",
+    "رہے",
+    "رہی",
+    "رہا",
+    "تھا",
+    "تھے",
 ]
 
 
@@ -384,28 +390,28 @@ accounts AS (
 ),
 days AS (
     SELECT CAST(epoch(created) AS BIGINT) // 86400 AS day, count(*) AS accounts,
-        sum(posts) AS posts
+        CAST(sum(posts) AS BIGINT) AS posts
     FROM accounts GROUP BY 1
 ),
 scored_days AS (
     SELECT day, accounts, posts,
-        coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 30 PRECEDING AND 1 PRECEDING),
-            0) / 30.0 AS usual
+        coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING AND 1 PRECEDING),
+            0) / 7.0 AS usual
     FROM days
 ),
 burst_days AS (
     SELECT day, accounts, posts, usual FROM scored_days
-    WHERE accounts >= {burst_accounts} AND accounts >= {burst_factor} * usual
+    WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {burst_score}
         AND day >= (SELECT CAST(epoch(min(created_at)) AS BIGINT) // 86400 FROM posts)
             - {recent_days}
 )"""
-_BURST_PARAMS = {"recent_days": 90, "burst_accounts": 20, "burst_factor": 5}
+_BURST_PARAMS = {"recent_days": 90, "burst_accounts": 20, "burst_score": 6}
 
 COPIED_TEXT = Measure(
     "copied_text",
     "Near-identical text from many accounts",
-    "original posts whose text, with links, mentions, digits, punctuation and emoji taken "
-    "out and in lower case, is the same and at least {min_letters} characters long, posted "
+    "original posts whose text, with links, mentions, hashtags, digits, punctuation and "
+    "emoji taken out and in lower case, is the same and at least {min_letters} characters long, posted "
     "by at least {min_accounts} accounts, each post within {window_seconds} s of the previous "
     "one with that text (a run). Short slogans that many people type on their own fall under "
     "the length limit.",
@@ -425,8 +431,9 @@ NEW_ACCOUNT_BURSTS = Measure(
     "new_account_bursts",
     "Bursts of new accounts",
     "days in the {recent_days} days before the first post on which at least "
-    "{burst_accounts} of the posting accounts were created, and at least {burst_factor} "
-    "times as many as on an average day of the 30 days before.",
+    "{burst_accounts} of the posting accounts were created, far more than on an average day "
+    "of the week before (usual): (accounts - usual) / sqrt(usual + 1) >= {burst_score}, "
+    "the same Poisson z-score as hashtag spikes.",
     f"WITH {_BURSTS}\nSELECT * FROM burst_days ORDER BY day",
     _BURST_PARAMS,
 )
@@ -436,8 +443,9 @@ COORDINATED_ACCOUNTS = Measure(
     "Accounts with signs of coordination",
     "accounts with at least one sign: they posted in a run of near-identical text (see "
     "copied_text), they posted at an inhuman rate (see fast_posters), or they were created "
-    "on a burst day (see new_account_bursts); with their posts. A sign is not proof: people "
-    "share slogans, and new supporters open accounts before a rally.",
+    "on a burst day (see new_account_bursts); with their posts. `coordinated` marks the "
+    "accounts whose signs agree: a run of near-identical text, or both other signs. A sign "
+    "is not proof: people share slogans, and new supporters open accounts before a rally.",
     f"""
 WITH {_COPIED_RUNS}, {_FAST}, {_BURSTS},
 copied_accounts AS (
@@ -452,15 +460,21 @@ flagged AS (
     SELECT author_id FROM copied_accounts UNION SELECT author_id FROM fast
     UNION SELECT author_id FROM burst_accounts
 ),
+signs AS (
+    SELECT f.author_id,
+        f.author_id IN (SELECT author_id FROM copied_accounts) AS copied_text,
+        f.author_id IN (SELECT author_id FROM fast) AS fast_posting,
+        f.author_id IN (SELECT author_id FROM burst_accounts) AS new_account_burst
+    FROM flagged f
+),
 volume AS (
     SELECT author_id, count(*) AS posts FROM posts
     WHERE author_id IN (SELECT author_id FROM flagged) GROUP BY 1
 )
-SELECT v.author_id, v.posts,
-    v.author_id IN (SELECT author_id FROM copied_accounts) AS copied_text,
-    v.author_id IN (SELECT author_id FROM fast) AS fast_posting,
-    v.author_id IN (SELECT author_id FROM burst_accounts) AS new_account_burst
-FROM volume v ORDER BY v.posts DESC, v.author_id""",
+SELECT s.author_id, v.posts, s.copied_text, s.fast_posting, s.new_account_burst,
+    s.copied_text OR (s.fast_posting AND s.new_account_burst) AS coordinated
+FROM signs s JOIN volume v ON v.author_id = s.author_id
+ORDER BY v.posts DESC, s.author_id""",
     {**_COPIED_PARAMS, "per_minute": 10, **_BURST_PARAMS},
 )
 
