@@ -167,9 +167,9 @@ async def test_a_restart_resumes_mid_round_without_fetching_a_page_twice(tmp_pat
         load_fixture("x", "search_page1.json"),
         load_fixture("x", "search_page2.json"),
     ]
-    assert restarted.cursor["since_id"] == load_fixture("x", "search_page1.json")["meta"][
-        "newest_id"
-    ]
+    assert (
+        restarted.cursor["since_id"] == load_fixture("x", "search_page1.json")["meta"]["newest_id"]
+    )
 
 
 async def test_a_crash_between_the_page_and_the_state_does_not_refetch_it(tmp_path: Path) -> None:
@@ -202,7 +202,11 @@ async def test_429_waits_until_x_says_the_window_resets(tmp_path: Path) -> None:
             "x",
             "too_many_requests.json",
             429,
-            {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset},
+            {
+                "x-rate-limit-limit": "450",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": reset,
+            },
         ),
         fixture_response("x", "search_page2.json"),
     )
@@ -228,7 +232,9 @@ async def test_a_used_up_window_ends_the_round_early_and_the_next_goes_on(tmp_pa
     reset = str(int(time.time()) + 300)
     api = MockApi(
         fixture_response(
-            "x", "search_page1.json", headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+            "x",
+            "search_page1.json",
+            headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset},
         ),
         fixture_response("x", "search_page2.json"),
     )
@@ -325,7 +331,9 @@ async def test_counts_pages_are_logged_and_the_open_minute_is_read_again(tmp_pat
 # --- the filtered stream --------------------------------------------------------------------
 
 
-def stream_collector(api: MockApi, tmp_path: Path, clock: FakeClock | None = None, **kw: Any) -> Any:
+def stream_collector(
+    api: MockApi, tmp_path: Path, clock: FakeClock | None = None, **kw: Any
+) -> Any:
     return XStreamCollector(
         api.client(),
         BASE,
@@ -536,3 +544,23 @@ async def test_rules_dry_run_and_duplicates(tmp_path: Path) -> None:
     assert params(api.last) == {"dry_run": "true"}
     assert json.loads(api.last.content) == {"add": [{"value": "#PTIVirtualJalsa"}]}
     assert answer["errors"][0]["title"] == "DuplicateRule"
+
+
+def test_collectors_take_their_url_token_and_prices_from_settings(tmp_path: Path) -> None:
+    from jalsa.config import Settings
+
+    settings = Settings(
+        x_bearer_token="AAAA-from-env",
+        x_base_url="http://127.0.0.1:8765/x/2",
+        x_usd_per_request=0.02,
+        x_usd_per_resource=0.001,
+        x_counts_interval=30.0,
+    )
+    client = httpx.AsyncClient()
+    found = XSearchCollector.from_settings(client, settings, QUERY, dataset_dir=tmp_path)
+    assert found.api.base_url == "http://127.0.0.1:8765/x/2"
+    assert found.api.credential == "AAAA-from-env" and found.api.usd_per_request == 0.02
+    counts = XCountsCollector.from_settings(client, settings, QUERY, dataset_dir=tmp_path)
+    assert counts.interval == 30.0 and counts.source == "x-counts"
+    stream = XStreamCollector.from_settings(client, settings, dataset_dir=tmp_path)
+    assert stream.rules_api.credential == "AAAA-from-env" and stream.source == "x-stream"

@@ -189,7 +189,11 @@ async def test_the_active_chat_of_a_video(tmp_path: Path) -> None:
     usage = Usage()
     found = await active_live_chat_id(api.client(), BASE, "test-key", "jalsaSIM001", usage)
     assert found == CHAT and usage == Usage(requests=1, quota_units=1)
-    assert params(api.last) == {"part": "liveStreamingDetails", "id": "jalsaSIM001", "key": "test-key"}
+    assert params(api.last) == {
+        "part": "liveStreamingDetails",
+        "id": "jalsaSIM001",
+        "key": "test-key",
+    }
 
     api = MockApi(fixture_response("youtube", "video_active_chat.json"))
     collector = await YouTubeChatCollector.for_video(
@@ -208,3 +212,15 @@ async def test_the_active_chat_of_a_video(tmp_path: Path) -> None:
         await YouTubeChatCollector.for_video(
             unknown.client(), BASE, "test-key", "nope", dataset_dir=tmp_path
         )
+
+
+def test_the_collector_takes_its_url_and_key_from_settings(tmp_path: Path) -> None:
+    from jalsa.config import Settings
+
+    settings = Settings(youtube_api_key="key-from-env", youtube_base_url="http://sim/youtube/v3")
+    collector = YouTubeChatCollector.from_settings(
+        httpx.AsyncClient(), settings, CHAT, dataset_dir=tmp_path
+    )
+    assert collector.api.credential == "key-from-env"
+    assert collector.api.base_url == "http://sim/youtube/v3"
+    assert collector.log.path == tmp_path / "raw" / f"{SOURCE}.jsonl"

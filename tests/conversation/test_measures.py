@@ -38,7 +38,7 @@ def minute(row: Row) -> int:
 
 
 def near_text(text: str) -> str:
-    text = re.sub(r"https?://[^ ]+|@[A-Za-z0-9_]+", " ", text.lower())
+    text = re.sub(r"https?://[^ ]+|[@#]\w+", " ", text.lower())
     text = "".join(ch if ch.isalpha() or ch == " " else " " for ch in text)
     return " ".join(text.split())
 
