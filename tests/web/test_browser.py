@@ -1,9 +1,10 @@
 """The command center in a real browser: Playwright driving Debian's Chromium against a real
 `jalsa serve` process on loopback, whose store is fed by a real `jalsa track` polling the
 simulator (`jalsa sim`). Logging in, creating an event through the form, live figures that
-change without a reload, a page a role may not open, a dropped connection that catches up
-with every missed point, Urdu shown right to left, nothing loaded from another host, no
-console errors. Screenshots (desktop 1280x800 and phone 390x844) go to test-artifacts/."""
+change without a reload, the conversation panel over the event's collected posts, a page a
+role may not open, a dropped connection that catches up with every missed point, Urdu shown
+right to left, nothing loaded from another host, no console errors. Screenshots (desktop
+1280x800 and phone 390x844) go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from postkit import T0, post, rally, write
 from sqlalchemy import func, select
 from webkit import PASSWORD, free_port, make_member
 
+from jalsa.conversation.dataset import PostDataset
 from jalsa.sim import load_scenario
 from jalsa.sim.runner import spawn_simulator
 from jalsa.store import Poll, Sample, Store
@@ -234,6 +237,29 @@ def _poll_ids_after(served: Served, after: int) -> list[int]:
         )
 
 
+URDU_TAG = "جلسہ"
+
+
+def write_posts(served: Served) -> None:
+    """The conversation dataset of the served event, as `jalsa ingest` leaves it: half an
+    hour of a small rally (with a #shutdown spike) and posts in Urdu with an Urdu hashtag,
+    moved to the first half hour of the event."""
+    start = utc_now().replace(second=0, microsecond=0) - timedelta(minutes=30)
+    rows = rally() + [
+        post(
+            10_000 + i,
+            f"u{i % 7}",
+            T0 + timedelta(minutes=i // 2, seconds=i),
+            "جلسہ جاری ہے، سب دیکھیں",
+            [URDU_TAG],
+        )
+        for i in range(60)
+    ]
+    for row in rows:
+        row["created_at"] = start + (row["created_at"] - T0)
+    write(rows, PostDataset(served.tmp / "data" / "conversation" / SLUG).posts)
+
+
 # -- the browser --------------------------------------------------------------------------------
 
 
@@ -304,6 +330,12 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def shot_of(page: Any, selector: str, name: str) -> None:
+    """A screenshot of one part of the page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(selector).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def direction(page: Any, selector: str) -> str:
     value: str = page.eval_on_selector(selector, "e => getComputedStyle(e).direction")
     return value
@@ -356,10 +388,24 @@ def test_log_in_and_create_an_event_through_the_form(
 def test_live_figures_change_without_a_reload(
     open_page: Callable[..., tuple[Any, Watch]], served: Served, tracker: Any
 ) -> None:
+    write_posts(served)
     page, watch = open_page("viewer")
     page.goto(f"{served.url}/events/{SLUG}")
     page.evaluate("window.__sameDocument = true")
     page.wait_for_selector('#conn[data-state="live"]')
+    page.wait_for_selector('#conversation[data-state="measured"]')
+    assert page.get_attribute("#top-hashtags li:first-child", "data-tag") == "pti"
+    assert page.inner_text("#top-hashtags li:first-child .tag") == "#pti"
+    spike = '#spikes li[data-tag="shutdown"]'
+    assert "#shutdown" in page.inner_text(spike) and "expected" in page.inner_text(spike)
+    assert "h_s" in page.inner_text(f"{spike} .spike-accounts")
+    assert int(page.get_attribute("#conv-posts", "data-value") or 0) == 531 + 60
+    assert page.locator("#conversation-chart .u-legend .u-series").count() == 1 + 4
+    assert direction(page, f'#top-hashtags li[data-tag="{URDU_TAG}"] .tag') == "rtl"
+    assert page.evaluate(MISPLACED_HASHES) == []
+    page.click("#spike-definition summary")
+    assert "Poisson" in page.inner_text("#def-spikes")
+    shot_of(page, "#conversation", "conversation-desktop")
     page.wait_for_function(
         "() => Number(document.querySelector('#point-count').dataset.points) > 0"
     )
@@ -379,6 +425,13 @@ def test_live_figures_change_without_a_reload(
     page.set_viewport_size(SIZES["phone"])
     page.wait_for_timeout(500)
     shot(page, "dashboard-phone")
+    shot_of(page, "#conversation", "conversation-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= SIZES["phone"]["width"] + 1, f"the dashboard is {width} px wide at 390 px"
+    chart = page.eval_on_selector(
+        "#conversation-chart canvas", "c => c.getBoundingClientRect().width"
+    )
+    assert chart <= SIZES["phone"]["width"], chart
     assert not watch.errors, watch.errors
     assert not watch.foreign(), watch.foreign()
 

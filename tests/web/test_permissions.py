@@ -44,7 +44,7 @@ from jalsa.vault import Vault
 from jalsa.web.app import create_app
 from jalsa.web.auth import create_api_token, create_invitation
 from jalsa.web.deps import SESSION_COOKIE
-from jalsa.web.permissions import MATRIX, Role, matrix_markdown
+from jalsa.web.permissions import ALLOWS, MATRIX, Perm, Role, matrix_markdown
 from jalsa.web.routes import PUBLIC_PATHS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
@@ -245,8 +245,22 @@ def clients(module_site: Site) -> Any:
 
 def test_routes_were_discovered() -> None:
     paths = {r.path for r in ROUTES}
-    assert {"/login", "/api/events/{slug}/live", "/api/events/{slug}/stream"} <= paths
+    assert {
+        "/login",
+        "/api/events/{slug}/live",
+        "/api/events/{slug}/stream",
+        "/api/events/{slug}/conversation",
+    } <= paths
     assert len(GUARDED) >= 5
+
+
+def test_the_conversation_needs_what_the_live_figures_need() -> None:
+    """Whoever may see an event's live figures may see the conversation about it, and no
+    one else."""
+    perms = {r.path: r.perms for r in ROUTES if r.method == "GET"}
+    live = perms["/api/events/{slug}/live"]
+    assert live == {Perm.VIEW_EVENTS}
+    assert perms["/api/events/{slug}/conversation"] == live
 
 
 def test_every_route_without_a_permission_is_public() -> None:
@@ -279,6 +293,7 @@ def test_docs_permissions_md_is_generated_from_the_matrix() -> None:
 
 def test_matrix_covers_every_role_and_admin_has_everything() -> None:
     assert set(MATRIX) == set(Role)
+    assert set(ALLOWS) == set(Perm), "say in ALLOWS what every permission allows"
     assert all(MATRIX[Role.ADMIN] >= perms for perms in MATRIX.values())
 
 
@@ -415,7 +430,7 @@ def test_public_routes_answer_anyone(module_site: Site, clients: Any) -> None:
 
 
 def test_an_unknown_role_is_allowed_nothing() -> None:
-    from jalsa.web.permissions import Perm, allowed
+    from jalsa.web.permissions import allowed
 
     assert not any(allowed("superuser", p) for p in Perm)
     assert all(allowed("admin", p) for p in Perm)

@@ -15,15 +15,30 @@ class Role(StrEnum):
 
 
 class Perm(StrEnum):
-    VIEW_EVENTS = "events:view"  # event list, live dashboard, timeline, stream health
-    EDIT_EVENTS = "events:edit"  # create and edit events, attach streams
-    VIEW_CREDENTIALS = "credentials:view"  # which platform credentials are set (hints only)
-    EDIT_CREDENTIALS = "credentials:edit"  # enter or remove platform credentials
-    VIEW_USERS = "users:view"  # the team list
-    INVITE = "users:invite"  # invite volunteers, moderators and viewers
-    MANAGE_USERS = "users:manage"  # invite any role, change roles, deactivate accounts
-    VIEW_AUDIT = "audit:view"  # the audit log
-    OWN_TOKENS = "tokens:own"  # create and revoke one's own API tokens
+    VIEW_EVENTS = "events:view"
+    EDIT_EVENTS = "events:edit"
+    VIEW_CREDENTIALS = "credentials:view"
+    EDIT_CREDENTIALS = "credentials:edit"
+    VIEW_USERS = "users:view"
+    INVITE = "users:invite"
+    MANAGE_USERS = "users:manage"
+    VIEW_AUDIT = "audit:view"
+    OWN_TOKENS = "tokens:own"
+
+
+# What each permission lets a role see or do (the first column of docs/permissions.md).
+ALLOWS: dict[Perm, str] = {
+    Perm.VIEW_EVENTS: "event list, live dashboard, timeline, stream health, conversation "
+    "figures (posts, hashtags, spikes)",
+    Perm.EDIT_EVENTS: "create and edit events, attach streams",
+    Perm.VIEW_CREDENTIALS: "which platform credentials are set (hints only)",
+    Perm.EDIT_CREDENTIALS: "enter or remove platform credentials",
+    Perm.VIEW_USERS: "the team list",
+    Perm.INVITE: "invite volunteers, moderators and viewers",
+    Perm.MANAGE_USERS: "invite any role, change roles, deactivate accounts",
+    Perm.VIEW_AUDIT: "the audit log",
+    Perm.OWN_TOKENS: "create and revoke one's own API tokens",
+}
 
 
 _EVERYONE = {Perm.VIEW_EVENTS}
@@ -75,12 +90,12 @@ def matrix_markdown() -> str:
         "",
         "Generated from `src/jalsa/web/permissions.py`; a test keeps this file equal to it.",
         "",
-        "| permission | " + " | ".join(r.value for r in roles) + " |",
-        "|---|" + "---|" * len(roles),
+        "| permission | allows | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
     ]
     for perm in Perm:
         cells = ["yes" if perm in MATRIX[r] else "—" for r in roles]
-        lines.append(f"| `{perm.value}` | " + " | ".join(cells) + " |")
+        lines.append(f"| `{perm.value}` | {ALLOWS[perm]} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Invitations: an admin may invite any role; a coordinator may invite "

@@ -9,10 +9,12 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/invite/{token}", "/healthz"})
 
 
 def register(app: FastAPI) -> None:
+    from jalsa.web.routes.conversation import router as conversation_router
     from jalsa.web.routes.live import router as live_router
     from jalsa.web.routes.pages import register as register_pages
     from jalsa.web.routes.session import router as session_router
 
     app.include_router(session_router)
     app.include_router(live_router)
+    app.include_router(conversation_router)
     register_pages(app)

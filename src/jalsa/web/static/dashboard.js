@@ -465,6 +465,239 @@
     }
   }, 5000);
 
+  // ---- the conversation: posts, hashtags and spikes, fetched every 30 s ------------------------
+  /* The figures come from the conversation API, which computes them again only when new
+     posts were collected; a failed refresh keeps what is on screen and says so. */
+
+  var CONVERSATION_EVERY = 30000;
+  var TAG_COLORS = ["#0b5d3b", "#c4302b", "#1565c0", "#8e24aa", "#b25e00"];
+  var conversation = byId("conversation");
+  var conversationChart = null;
+  var conversationTags = "";
+  var conversationAt = 0;
+  var conversationTimer = null;
+  var conversationBusy = false;
+  var decimalFormat = new Intl.NumberFormat("en", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  /* A hashtag or any text that may be Urdu: isolated, its direction taken from its own
+     first letter, so the '#' stays at the start of the word on either side. */
+  function bidi(text, cls) {
+    var attrs = { dir: "auto" };
+    if (cls) { attrs["class"] = cls; }
+    return el("bdi", attrs, text);
+  }
+
+  function clock(epoch) { return clockFormat.format(new Date(epoch * 1000)); }
+
+  function setText(id, text) { byId(id).textContent = text || ""; }
+
+  /* Columns for uPlot, with a null between minutes that are not next to each other, so a
+     minute without any of these hashtags is a gap rather than a line through it. */
+  function volumeColumns(volume) {
+    var xs = [];
+    var ys = volume.series.map(function () { return []; });
+    volume.epochs.forEach(function (t, i) {
+      if (i > 0 && t - volume.epochs[i - 1] > 60) {
+        xs.push(t - 30);
+        ys.forEach(function (col) { col.push(null); });
+      }
+      xs.push(t);
+      volume.series.forEach(function (s, k) { ys[k].push(s.posts[i]); });
+    });
+    return [xs].concat(ys);
+  }
+
+  function drawVolume(volume) {
+    var box = byId("conversation-chart");
+    var tags = volume.series.map(function (s) { return s.tag; }).join("\n");
+    var columns = volumeColumns(volume);
+    if (conversationChart && tags === conversationTags) {
+      conversationChart.setData(columns);
+      return;
+    }
+    if (conversationChart) { conversationChart.destroy(); }
+    conversationTags = tags;
+    var opts = {
+      width: Math.max(200, box.clientWidth),
+      height: 220,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(5, max * 1.15)]; } } },
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      series: [{ value: function (u, v) { return v === null ? "—" : clock(v); } }].concat(
+        volume.series.map(function (s, k) {
+          var color = TAG_COLORS[k % TAG_COLORS.length];
+          return {
+            label: "#" + s.tag,
+            stroke: color,
+            width: 2,
+            points: { show: volume.epochs.length < 40 },
+            value: function (u, v) { return v === null ? "—" : fmtNum(v); },
+          };
+        })
+      ),
+      axes: [
+        {
+          stroke: "#333333",
+          grid: { stroke: "#e3e3e3" },
+          values: function (u, splits) { return splits.map(clock); },
+        },
+        {
+          stroke: "#333333",
+          grid: { stroke: "#e3e3e3" },
+          size: 48,
+          values: function (u, vals) { return vals.map(function (v) { return compactFormat.format(v); }); },
+        },
+      ],
+    };
+    conversationChart = new uPlot(opts, columns, box);
+    // Hashtags in the legend may be Urdu: let each label take its own direction.
+    conversationChart.root.querySelectorAll(".u-legend .u-series .u-label").forEach(function (label) {
+      label.setAttribute("dir", "auto");
+    });
+  }
+
+  function showTopHashtags(top) {
+    var list = byId("top-hashtags");
+    list.textContent = "";
+    top.slice(0, 10).forEach(function (t) {
+      var item = el("li", { "data-tag": t.tag });
+      item.appendChild(bidi("#" + t.tag, "tag"));
+      item.appendChild(el("span", { "class": "muted" }, " " + fmtNum(t.posts) + " posts · " + fmtNum(t.authors) + " accounts"));
+      list.appendChild(item);
+    });
+  }
+
+  function spikeItem(s) {
+    var item = el("li", { "class": "spike", "data-tag": s.tag, "data-score": String(s.peak.score) });
+    var head = el("p", { "class": "spike-head" });
+    head.appendChild(bidi("#" + s.tag, "tag"));
+    var when = s.minutes > 1 ? clock(s.first_epoch) + "–" + clock(s.last_epoch) : clock(s.first_epoch);
+    head.appendChild(el("span", { "class": "spike-time" }, " " + when));
+    item.appendChild(head);
+    item.appendChild(el("p", { "class": "spike-figures" },
+      (s.minutes > 1 ? "Peak minute " + clock(s.peak.epoch) + ": " : "") +
+      fmtNum(s.peak.posts) + " posts vs " + decimalFormat.format(s.peak.expected) + " expected · score " +
+      decimalFormat.format(s.peak.score) + " (spike from " + fmtNum(s.threshold) + ")" +
+      (s.minutes > 1 ? " · " + fmtNum(s.posts) + " posts in " + s.minutes + " minutes" : "")));
+    if (s.top_accounts.length) {
+      var who = el("p", { "class": "spike-accounts" }, "Top accounts: ");
+      s.top_accounts.forEach(function (a, i) {
+        if (i) { who.appendChild(document.createTextNode(", ")); }
+        who.appendChild(bidi(a.handle || a.id, "account"));
+        who.appendChild(document.createTextNode(" (" + fmtNum(a.posts) + ")"));
+      });
+      item.appendChild(who);
+    }
+    if (s.top_posts.length) {
+      var more = el("details", { "class": "spike-posts" });
+      more.appendChild(el("summary", {}, "Top posts"));
+      var posts = el("ul", {});
+      s.top_posts.forEach(function (p) {
+        var line = el("li", {});
+        line.appendChild(bidi(p.text, "post-text"));
+        line.appendChild(el("span", { "class": "muted" }, " · " + fmtNum(p.engagement) + " likes + reposts"));
+        posts.appendChild(line);
+      });
+      more.appendChild(posts);
+      item.appendChild(more);
+    }
+    return item;
+  }
+
+  function showSpikes(spikes) {
+    var list = byId("spikes");
+    list.textContent = "";
+    spikes.forEach(function (s) { list.appendChild(spikeItem(s)); });
+    byId("no-spikes").hidden = spikes.length > 0;
+  }
+
+  function showConversation(body) {
+    conversationAt = Date.now();
+    var measured = body.measured && body.overview;
+    conversation.setAttribute("data-state", measured ? "measured" : "not-measured");
+    var note = byId("conversation-note");
+    note.hidden = measured;
+    note.textContent = measured ? "" : body.note;
+    byId("conversation-body").hidden = !measured;
+    var computed = body.computed_at ? timeFormat.format(new Date(body.computed_at)) : "—";
+    setText("conversation-status", measured
+      ? "From " + fmtNum(body.overview.posts) + " collected posts, computed at " + computed + "; refreshed every 30 s."
+      : "Nothing measured yet; looking again every 30 s.");
+    var defs = body.definitions || {};
+    setText("def-overview", defs.overview);
+    setText("def-tag-minutes", defs.tag_minutes);
+    setText("def-spikes", defs.tag_spikes);
+    setText("def-evidence", defs.spike_evidence);
+    if (!measured) { return; }
+    var o = body.overview;
+    var posts = byId("conv-posts");
+    posts.textContent = fmtNum(o.posts);
+    posts.setAttribute("data-value", String(o.posts));
+    byId("conv-authors").textContent = fmtNum(o.authors);
+    setText("conv-kinds", fmtNum(o.originals) + " originals · " + fmtNum(o.reposts) + " reposts · " +
+      fmtNum(o.replies) + " replies · " + fmtNum(o.quotes) + " quotes");
+    showTopHashtags(body.top_hashtags);
+    setText("volume-note", body.tag_volume ? body.tag_volume.note : "");
+    var tagged = body.tag_volume && body.tag_volume.series.length > 0;
+    byId("conversation-chart").parentNode.hidden = !tagged;
+    byId("no-hashtags").hidden = tagged;
+    if (tagged) { drawVolume(body.tag_volume); }
+    showSpikes(body.spikes);
+  }
+
+  function loadConversation() {
+    clearTimeout(conversationTimer);
+    if (document.hidden) {  // looked at again when the tab is shown
+      conversationTimer = setTimeout(loadConversation, CONVERSATION_EVERY);
+      return;
+    }
+    if (conversationBusy) { return; }
+    conversationBusy = true;
+    fetch(conversation.getAttribute("data-url"), {
+      credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store",
+    })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(showConversation)
+      .catch(function (err) {
+        var shown = conversation.getAttribute("data-state") === "measured";
+        if (!shown) { conversation.setAttribute("data-state", "error"); }
+        setText("conversation-status", "Could not load the conversation figures (" + err.message + ")" +
+          (shown ? "; the figures shown are from " + timeFormat.format(new Date(conversationAt)) : "") +
+          ". Trying again in 30 s.");
+      })
+      .then(function () {
+        conversationBusy = false;
+        conversationTimer = setTimeout(loadConversation, CONVERSATION_EVERY);
+      });
+  }
+
+  if (conversation) {
+    var chartBox = byId("conversation-chart");
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var w = Math.max(200, chartBox.clientWidth);
+        if (conversationChart && Math.abs(conversationChart.width - w) > 1) {
+          conversationChart.setSize({ width: w, height: 220 });
+        }
+      }).observe(chartBox);
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && Date.now() - conversationAt > CONVERSATION_EVERY) { loadConversation(); }
+    });
+    loadConversation();
+  }
+
   document.querySelectorAll(".chart[data-stream-id]").forEach(makeChart);
   if (data.snapshot) { applySnapshot(data.snapshot); }
   connect();
