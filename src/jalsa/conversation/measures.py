@@ -352,7 +352,7 @@ FROM matched WHERE voice IS NOT NULL GROUP BY voice ORDER BY posts DESC, voice""
 _COPIED_RUNS = f"""
 keyed AS (
     SELECT platform, id, author_id, text, {NEAR_TEXT} AS k,
-        CAST(epoch(created_at) AS BIGINT) AS t
+        CAST(floor(epoch(created_at)) AS BIGINT) AS t
     FROM posts WHERE repost_of IS NULL
 ),
 long_keys AS (SELECT * FROM keyed WHERE length(k) >= {{min_letters}}),
@@ -365,8 +365,8 @@ ordered AS (
     FROM long_keys l JOIN shared s ON s.k = l.k
 ),
 runs AS (
-    SELECT *, sum(starts_run) OVER (PARTITION BY k ORDER BY t, id
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
+    SELECT *, CAST(sum(starts_run) OVER (PARTITION BY k ORDER BY t, id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS run
     FROM ordered
 ),
 copied_runs AS (
@@ -389,20 +389,20 @@ accounts AS (
     FROM posts WHERE author_created_at IS NOT NULL GROUP BY 1
 ),
 days AS (
-    SELECT CAST(epoch(created) AS BIGINT) // 86400 AS day, count(*) AS accounts,
+    SELECT CAST(floor(epoch(created)) AS BIGINT) // 86400 AS day, count(*) AS accounts,
         CAST(sum(posts) AS BIGINT) AS posts
     FROM accounts GROUP BY 1
 ),
 scored_days AS (
     SELECT day, accounts, posts,
-        coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING AND 1 PRECEDING),
-            0) / 7.0 AS usual
+        CAST(coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING
+            AND 1 PRECEDING), 0) AS DOUBLE) / 7 AS usual
     FROM days
 ),
 burst_days AS (
     SELECT day, accounts, posts, usual FROM scored_days
     WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {burst_score}
-        AND day >= (SELECT CAST(epoch(min(created_at)) AS BIGINT) // 86400 FROM posts)
+        AND day >= (SELECT CAST(floor(epoch(min(created_at))) AS BIGINT) // 86400 FROM posts)
             - {recent_days}
 )"""
 _BURST_PARAMS = {"recent_days": 90, "burst_accounts": 20, "burst_score": 6}
@@ -411,10 +411,10 @@ COPIED_TEXT = Measure(
     "copied_text",
     "Near-identical text from many accounts",
     "original posts whose text, with links, mentions, hashtags, digits, punctuation and "
-    "emoji taken out and in lower case, is the same and at least {min_letters} characters long, posted "
-    "by at least {min_accounts} accounts, each post within {window_seconds} s of the previous "
-    "one with that text (a run). Short slogans that many people type on their own fall under "
-    "the length limit.",
+    "emoji taken out and in lower case, is the same and at least {min_letters} characters "
+    "long, posted by at least {min_accounts} accounts, each post within {window_seconds} s of "
+    "the previous one with that text (a run). Short slogans that many people type on their "
+    "own fall under the length limit.",
     f"WITH {_COPIED_RUNS}\nSELECT * FROM copied_runs ORDER BY posts DESC, text_key, run",
     _COPIED_PARAMS,
 )
@@ -454,7 +454,7 @@ copied_accounts AS (
 ),
 burst_accounts AS (
     SELECT a.author_id FROM accounts a
-    JOIN burst_days b ON b.day = CAST(epoch(a.created) AS BIGINT) // 86400
+    JOIN burst_days b ON b.day = CAST(floor(epoch(a.created)) AS BIGINT) // 86400
 ),
 flagged AS (
     SELECT author_id FROM copied_accounts UNION SELECT author_id FROM fast

@@ -1,12 +1,21 @@
 """The simulator's HTTP app: the platforms' own paths, JSON shapes, error bodies and headers.
 
     YouTube   GET /youtube/v3/videos?part=...&id=...&key=...
+              GET /youtube/v3/liveChat/messages?liveChatId=...&part=...[&pageToken=...]
     Facebook  GET /graph/v21.0/{live_video_id}?fields=status,live_views,video
               GET /graph/v21.0/{video_id}/video_insights?metric=...
+              GET /graph/v21.0/{live_video_or_video_id}/comments?fields=...&order=...&after=...
     Instagram GET /graph/v21.0/{ig_user_id}/live_media?fields=...
     X         GET /x/2/spaces/{id}?space.fields=...   GET /x/2/spaces?ids=...
               GET /x/2/tweets/counts/recent?query=...&granularity=minute&start_time=...
+              GET /x/2/tweets/search/recent?query=...[&since_id=..][&next_token=..]
+              GET /x/2/tweets/search/stream (newline-delimited JSON, kept open)
+              GET|POST /x/2/tweets/search/stream/rules
     Simulator GET /_sim/status
+
+Posts, live chat messages and comments are generated per minute: X posts as many as the
+x_counts stream's curve says (so search, stream and counts agree), chat and comments a share of
+the stream's audience; hashtags and authors are drawn with Zipf-like weights.
 
 Every answer is computed from the scenario and the shared clock. Before the endpoint runs, each
 request passes the same gates a real platform has, in this order: network blocking (hang or
@@ -1038,9 +1047,9 @@ class Simulator:
         `stream_seconds` an operational disconnect (X ends connections now and then)."""
         now = self.clock.now()
         platform = "x_counts"
-        if self.scenario.blocking(platform, self.scenario.minutes(now)) is not None:
+        blocking = self.scenario.blocking(platform, self.scenario.minutes(now))
+        if blocking is not None:
             self.blocked += 1
-            blocking = self.scenario.blocking(platform, self.scenario.minutes(now))
             return Unanswered(self.hang_seconds if blocking == "unreachable" else 0.0)
         number = self.requests
         self.requests += 1
