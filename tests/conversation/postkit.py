@@ -72,19 +72,34 @@ def rally(seed_authors: int = 0) -> list[dict[str, Any]]:
         at = T0 + timedelta(minutes=m)
         for i in range(10):
             created = OLD + timedelta(days=(m * 10 + i) * 7)
-            add(f"a{m}_{i}", at + timedelta(seconds=i), f"jalsa minute {m} #PTI", ["pti"],
-                created=created, like_count=i)
+            add(
+                f"a{m}_{i}",
+                at + timedelta(seconds=i),
+                f"jalsa minute {m} #PTI",
+                ["pti"],
+                created=created,
+                like_count=i,
+            )
         for i in range(2):
             add(f"b{i}", at + timedelta(seconds=30 + i), "watching the jalsa #Jalsa", ["jalsa"])
     for i in range(60):
-        add(f"s{i}", T0 + timedelta(minutes=20, seconds=i), f"internet band {i} #Shutdown",
-            ["shutdown"], like_count=100 - i)
+        add(
+            f"s{i}",
+            T0 + timedelta(minutes=20, seconds=i),
+            f"internet band {i} #Shutdown",
+            ["shutdown"],
+            like_count=100 - i,
+        )
     for i in range(40):
         add(f"s{i}", T0 + timedelta(minutes=21, seconds=i), "still down #Shutdown", ["shutdown"])
     copied = "Everyone must join the virtual jalsa tonight at nine sharp"
     for i in range(6):
-        add(f"c{i}", T0 + timedelta(minutes=5, seconds=20 * i),
-            f"{copied}!! {i}{i} https://t.co/x{i} 🇵🇰", [])
+        add(
+            f"c{i}",
+            T0 + timedelta(minutes=5, seconds=20 * i),
+            f"{copied}!! {i}{i} https://t.co/x{i} 🇵🇰",
+            [],
+        )
     for i in range(3):
         add(f"c{i}", T0 + timedelta(minutes=25, seconds=i), f"{copied}.", [])
     for i in range(20):
@@ -93,8 +108,13 @@ def rally(seed_authors: int = 0) -> list[dict[str, Any]]:
         add("fast", T0 + timedelta(minutes=12, seconds=4 * i), f"spam {i} #PTI", ["pti"])
     burst_day = T0 - timedelta(days=7)
     for i in range(25):
-        add(f"new{i}", T0 + timedelta(minutes=15, seconds=i), "first post #PTI", ["pti"],
-            created=burst_day + timedelta(minutes=i))
+        add(
+            f"new{i}",
+            T0 + timedelta(minutes=15, seconds=i),
+            "first post #PTI",
+            ["pti"],
+            created=burst_day + timedelta(minutes=i),
+        )
     for i in range(5):
         add(f"a0_{i}", T0 + timedelta(minutes=29), "RT jalsa", ["pti"], repost_of="1")
     return rows
