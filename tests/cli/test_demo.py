@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from jalsa.store import Store
@@ -48,6 +49,13 @@ def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
     stored = int(out.split("Stored ")[1].split(" samples")[0].replace(",", ""))
     assert stored > 500
     store.dispose()
+    # the conversation was collected from the simulator and ingested as it came
+    collected = int(out.split("Conversation: ")[1].split(" posts")[0].replace(",", ""))
+    parts = list((tmp_path / "conversation" / "demo" / "posts").glob("part-*.parquet"))
+    table = pq.ParquetDataset([str(p) for p in parts]).read(columns=["platform", "id"])
+    assert collected > 1000 and table.num_rows == collected
+    assert len(set(zip(*table.to_pydict().values(), strict=True))) == collected
+    assert set(table.column("platform").to_pylist()) >= {"x", "facebook"}
 
 
 def test_demo_refuses_a_bad_minutes_value(tmp_path: Path) -> None:

@@ -409,6 +409,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
         highlight=False,
     )
     console.print(f"simulator: {demo.sim.url}   store: {demo.database}", highlight=False)
+    conversation = asyncio.Event()
+    gathering = demo_gathering(demo)
+    gathered = asyncio.create_task(gathering.run(conversation))
     try:
         await run_tracker(
             demo.tracker,
@@ -417,7 +420,15 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
             settings=demo.settings,
             live=console.is_terminal,
         )
+        conversation.set()
+        totals = await gathered
         print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
+        console.print(
+            f"Conversation: {totals.posts:,} posts, chat messages and comments collected; "
+            "the dashboard shows the trends, and so does: "
+            f"JALSA_DATABASE_URL=sqlite:///{demo.database} jalsa trends demo",
+            highlight=False,
+        )
         console.print(
             f"Export the timeline: JALSA_DATABASE_URL=sqlite:///{demo.database} "
             "jalsa export demo --format csv",
@@ -427,7 +438,21 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
             console.print(f"The dashboard stays open at {url}/events/demo — Ctrl-C stops.")
             await _until_interrupted()
     finally:
+        conversation.set()
+        await asyncio.gather(gathered, return_exceptions=True)
         await web.stop()
+
+
+def demo_gathering(demo: Any) -> Any:
+    """The demo's conversation: X search, YouTube chat and Facebook comments from the
+    simulator, on the demo's clock, ingested every few seconds."""
+    from jalsa.conversation.dataset import PostDataset
+    from jalsa.conversation.gather import Gathering, Plan
+
+    with demo.store.session() as session:
+        plan = Plan.for_event(get_event(session, "demo"))
+    dataset = PostDataset.of_event(demo.settings, "demo")
+    return Gathering(dataset, plan, demo.settings, every=3.0, clock=demo.tracker.clock)
 
 
 async def _until_interrupted() -> None:

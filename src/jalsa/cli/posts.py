@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -15,8 +20,10 @@ from jalsa.config import get_settings
 from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import ENGINES, open_engine
+from jalsa.conversation.gather import Gathering, Plan, Totals
 from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
 from jalsa.conversation.sources.mapped import Mapping
+from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
@@ -191,3 +198,112 @@ def analyze_cmd(
         )
     if out:
         console.print(f"written: {out}", highlight=False)
+
+
+@app.command("collect")
+def collect_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    x_query: Annotated[
+        str | None, typer.Option(help="X search query (default: the event's hashtags, OR-ed).")
+    ] = None,
+    x_stream: Annotated[
+        bool, typer.Option(help="Also read X's filtered stream (its rules are yours to set).")
+    ] = False,
+    youtube: Annotated[
+        list[str] | None, typer.Option(help="More YouTube video ids whose live chat to read.")
+    ] = None,
+    facebook: Annotated[
+        list[str] | None, typer.Option(help="More Facebook live video or post ids.")
+    ] = None,
+    every: Annotated[float, typer.Option(help="Seconds between ingestions.")] = 15.0,
+    minutes: Annotated[float | None, typer.Option(help="Stop after N minutes.")] = None,
+) -> None:
+    """Collect the event's conversation live (X search on its hashtags, the live chat of its
+    YouTube streams, comments on its Facebook live videos) into its dataset; Ctrl-C stops."""
+    settings = get_settings()
+    store = open_store(settings)
+    try:
+        settings = with_stored_credentials(settings, store)
+        with store.session() as session:
+            found = get_event(session, event)
+            plan = Plan.for_event(found, x_stream=x_stream)
+            slug = found.slug
+    finally:
+        store.dispose()
+    if x_query is not None:
+        plan.x_query = x_query.strip() or None
+    plan.youtube_videos += youtube or []
+    plan.facebook_objects += facebook or []
+    if plan.is_empty() and not plan.x_stream:
+        raise UserError(
+            f"nothing to collect for {event!r}: give it hashtags (jalsa event create "
+            "--hashtag) or streams, or pass --x-query / --youtube / --facebook"
+        )
+    if every <= 0 or (minutes is not None and minutes <= 0):
+        raise UserError("--every and --minutes must be more than zero")
+    gathering = Gathering(PostDataset.of_event(settings, slug), plan, settings, every=every)
+    totals = asyncio.run(_gather(gathering, minutes))
+    console.print(
+        f"[bold]{totals.posts:,} new posts[/bold], {totals.duplicates:,} repeats skipped, "
+        f"{totals.quarantined:,} quarantined; see them with: jalsa trends {slug}",
+        highlight=False,
+    )
+    if totals.last_error:
+        raise UserError(totals.last_error)
+
+
+async def _gather(gathering: Gathering, minutes: float | None) -> Totals:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if minutes is not None:
+        loop.call_later(minutes * 60, stop.set)
+    task = asyncio.create_task(gathering.run(stop))
+    if console.is_terminal:
+        with Live(sources_table(gathering.totals), console=console, refresh_per_second=2) as view:
+            while not task.done():
+                await asyncio.sleep(0.5)
+                view.update(sources_table(gathering.totals))
+    else:
+        gathering.on_change = _print_progress()
+    return await task
+
+
+def _print_progress() -> Callable[[Totals], None]:
+    seen = [0]
+
+    def show_round(totals: Totals) -> None:
+        if totals.rounds != seen[0]:
+            seen[0] = totals.rounds
+            console.print(sources_table(totals))
+
+    return show_round
+
+
+def sources_table(totals: Totals) -> Table:
+    table = Table(
+        "source",
+        "status",
+        "pages",
+        "items",
+        "requests",
+        "quota",
+        "US$",
+        "detail",
+        title=f"{totals.posts:,} new posts, {totals.duplicates:,} repeats, "
+        f"{totals.quarantined:,} quarantined",
+    )
+    for s in totals.sources.values():
+        table.add_row(
+            s.name,
+            s.status,
+            f"{s.pages:,}",
+            f"{s.items:,}",
+            f"{s.requests:,}",
+            f"{s.quota_units:,}",
+            f"{s.cost_usd:.2f}",
+            s.detail[:60],
+        )
+    return table

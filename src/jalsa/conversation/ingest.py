@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PostDataset
-from jalsa.conversation.lines import open_binary, read_blocks
+from jalsa.conversation.lines import Piece, open_binary, read_blocks
 from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
@@ -91,19 +91,21 @@ def connect(folder: Path | None = None, threads: int | None = None) -> duckdb.Du
 
 def ingest(
     dataset: PostDataset,
-    paths: Sequence[Path],
+    paths: Sequence[Path | Piece],
     fmt: str = "auto",
     mapping: Mapping | None = None,
     progress: Progress | None = None,
 ) -> IngestSummary:
-    """Ingest `paths` into `dataset` as one new part. Raises UserError for input that cannot
-    be read at all (missing file, unknown format); bad lines are quarantined instead."""
+    """Ingest `paths` (files, or pieces of line files) into `dataset` as one new part. Raises
+    UserError for input that cannot be read at all (missing file, unknown format); bad lines
+    are quarantined instead."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
-    for path in paths:
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
-    plan = [(path, choose_format(path, fmt, mapping)) for path in paths]
+    pieces = [p if isinstance(p, Piece) else Piece(p) for p in paths]
+    for piece in pieces:
+        if not piece.path.is_file():
+            raise UserError(f"{piece.path}: no such file")
+    plan = [(piece, piece.format or choose_format(piece.path, fmt, mapping)) for piece in pieces]
     started = perf_counter()
     summary = IngestSummary()
     with dataset.locked(), dataset.staging() as folder:
@@ -113,9 +115,9 @@ def ingest(
                 f"CREATE TABLE staged ({duckdb_columns()}, file INTEGER, line_no BIGINT, "
                 "item INTEGER, problem VARCHAR, raw VARCHAR)"
             )
-            for number, (path, chosen) in enumerate(plan):
-                result = FileResult(str(path), chosen)
-                _stage_file(con, number, path, chosen, mapping, result, progress)
+            for number, (piece, chosen) in enumerate(plan):
+                result = FileResult(str(piece.path), chosen)
+                _stage_file(con, number, piece, chosen, mapping, result, progress)
                 summary.files.append(result)
             _commit(con, dataset, folder, summary)
         finally:
@@ -177,16 +179,16 @@ def _json_kind(line: bytes) -> str:
 def _stage_file(
     con: duckdb.DuckDBPyConnection,
     number: int,
-    path: Path,
+    piece: Piece,
     fmt: str,
     mapping: Mapping | None,
     result: FileResult,
     progress: Progress | None,
 ) -> None:
     if fmt in LINE_SOURCES or fmt == "jsonl":
-        _stage_lines(con, number, path, fmt, mapping, result, progress)
+        _stage_lines(con, number, piece, fmt, mapping, result, progress)
     else:
-        _stage_table(con, number, path, fmt, mapping, result)
+        _stage_table(con, number, piece.path, fmt, mapping, result)
         if progress:
             progress(result.bytes)
     result.posts, result.quarantined = con.execute(
@@ -199,12 +201,14 @@ def _stage_file(
 def _stage_lines(
     con: duckdb.DuckDBPyConnection,
     number: int,
-    path: Path,
+    piece: Piece,
     fmt: str,
     mapping: Mapping | None,
     result: FileResult,
     progress: Progress | None,
 ) -> None:
+    path = piece.path
+
     def sql(tolerant: bool) -> str:
         if fmt == "jsonl":
             assert mapping is not None
@@ -214,7 +218,7 @@ def _stage_lines(
 
     fast, tolerant = sql(False), sql(True)
     insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
-    for block in read_blocks(path):
+    for block in read_blocks(piece):
         con.register("lines", block.table())
         try:
             try:
@@ -232,7 +236,7 @@ def _stage_lines(
                 ],
             )
         result.bytes += block.nbytes
-        result.lines = block.first + len(block.lines) - 1
+        result.lines += len(block.lines)
         if progress:
             progress(block.nbytes)
 

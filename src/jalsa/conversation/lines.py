@@ -36,14 +36,35 @@ def open_binary(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
-def read_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[LineBlock]:
-    """The file's lines in blocks of about `block_bytes`; a last line without a newline is
-    included. Line numbers count every line, blank ones too, as an editor shows them."""
-    first = 1
+@dataclass(frozen=True)
+class Piece:
+    """A part of a file: from byte `start` (where line `first_line` begins) to byte `end`
+    (just after a newline), or to the end of the file. Raw logs are ingested piece by piece,
+    keeping the line numbers of the whole log."""
+
+    path: Path
+    start: int = 0
+    first_line: int = 1
+    end: int | None = None
+    format: str | None = None  # the source format, when the caller knows it
+
+
+def read_blocks(source: Path | Piece, block_bytes: int | None = None) -> Iterator[LineBlock]:
+    """The lines in blocks of about `block_bytes`; a last line without a newline is included.
+    Line numbers count every line, blank ones too, as an editor shows them."""
+    piece = source if isinstance(source, Piece) else Piece(source)
+    block_bytes = block_bytes or BLOCK_BYTES
+    first = piece.first_line
     rest = b""
-    with open_binary(path) as f:
+    left = None if piece.end is None else piece.end - piece.start
+    with open_binary(piece.path) as f:
+        if piece.start:
+            f.seek(piece.start)
         while True:
-            chunk = f.read(block_bytes)
+            size = block_bytes if left is None else min(block_bytes, left)
+            chunk = f.read(size) if size else b""
+            if left is not None:
+                left -= len(chunk)
             data = rest + chunk
             if not chunk:
                 if data:

@@ -6,12 +6,14 @@ The demo keeps its own SQLite file (replaced on every run) so it never mixes wit
 from __future__ import annotations
 
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from jalsa.config import Settings, load_settings
+from jalsa.conversation.dataset import PostDataset
 from jalsa.errors import UserError
 from jalsa.live.tracker import Tracker
 from jalsa.sim.runner import SimServer, make_clock
@@ -59,6 +61,7 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
     database = folder / "jalsa-demo.db"
     for leftover in folder.glob("jalsa-demo.db*"):
         leftover.unlink()
+    shutil.rmtree(PostDataset.of_event(base, "demo").root, ignore_errors=True)
     sim = SimServer(scenario, clock, hang_seconds=5.0)
     sim.start()
     overrides: dict[str, Any] = {
