@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,8 +121,10 @@ async def client(
     delays: list[float],
     committed: dict[int, float],
     stop: asyncio.Event,
-    received: list[int],
+    seen: Seen,
 ) -> None:
+    """Read the stream; note the snapshot's number (polls up to it are in the snapshot, not
+    sent as messages) and every poll message."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     async with (
         httpx.AsyncClient(timeout=None) as http,
@@ -134,11 +137,26 @@ async def client(
                 return
             if line.startswith("id: "):
                 event_id = int(line[4:])
+            elif line.startswith("event: snapshot") and event_id is not None:
+                seen.snapshot = event_id
             elif line.startswith("event: poll") and event_id is not None:
                 at = committed.get(event_id)
                 if at is not None:
                     delays.append(time.monotonic() - at)
-                received.append(event_id)
+                seen.polls.append(event_id)
+
+
+@dataclass
+class Seen:
+    snapshot: int = 0
+    polls: list[int] = field(default_factory=list)
+
+    def check(self, committed: dict[int, float]) -> tuple[int, int, int]:
+        """(expected, missing, duplicated): every poll committed after the snapshot must
+        arrive exactly once."""
+        expected = {poll for poll in committed if poll > self.snapshot}
+        got = set(self.polls)
+        return len(expected), len(expected - got), len(self.polls) - len(got)
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -166,11 +184,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         stop = asyncio.Event()
         committed: dict[int, float] = {}
         delays: list[float] = []
-        received: list[int] = []
+        seen = [Seen() for _ in range(args.clients)]
         stream_url = f"{base}/api/events/bench/stream"
         clients = [
-            asyncio.create_task(client(stream_url, token, delays, committed, stop, received))
-            for _ in range(args.clients)
+            asyncio.create_task(client(stream_url, token, delays, committed, stop, one))
+            for one in seen
         ]
         await asyncio.sleep(2)
         stop_writing = asyncio.Event()
@@ -201,7 +219,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     delays.sort()
     polls = len(committed)
     if not delays:
-        raise SystemExit(f"no poll reached a client ({polls} stored, {len(received)} received)")
+        raise SystemExit(f"no poll reached a client ({polls} stored)")
+    checks = [one.check(committed) for one in seen]
     half = memory[len(memory) // 2 :]
     warm = next((m for t, m in memory if t >= args.warmup * 60), memory[-1][1])
     return {
@@ -210,8 +229,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "interval_s": args.interval,
         "minutes": args.minutes,
         "polls_stored": polls,
-        "messages_received": len(received),
-        "expected_messages": polls * args.clients,
+        "messages_received": sum(len(one.polls) for one in seen),
+        "expected_messages": sum(c[0] for c in checks),
+        "missing_messages": sum(c[1] for c in checks),
+        "duplicate_messages": sum(c[2] for c in checks),
         "delay_ms": {
             "p50": round(1000 * delays[len(delays) // 2], 1),
             "p99": round(1000 * delays[int(len(delays) * 0.99)], 1),

@@ -97,6 +97,15 @@ class Subscription:
                 self._last = message.seq
                 return message
 
+    async def next(self, timeout: float) -> Message | None:
+        """The next message, or None when none came within `timeout` seconds (nothing is
+        lost: a message that arrives as the wait ends stays queued for the next call)."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.__anext__()
+        except TimeoutError:
+            return None
+
     def close(self) -> None:
         self._bus._subscribers.discard(self._queue)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -142,29 +143,17 @@ class EventFeed:
                 yield Message(poll.id, "poll", message)
                 after = poll.id
 
-    def messages(self, last_event_id: int | None) -> AsyncIterator[Message]:
+    def messages(self, last_event_id: int | None) -> Delivery:
         """What a client should receive: what it missed since `last_event_id` (from the bus,
         or from the store when the bus no longer has it), then everything new. Subscribes at
         once, so a snapshot taken right after this call misses nothing."""
         subscription = self.bus.subscribe(self.bus.last_seq)
-        missed: list[Message] | None = []
-        if last_event_id is not None and last_event_id < self.bus.last_seq:
-            missed = self.bus.missed(last_event_id)
-        return self._deliver(subscription, missed, last_event_id)
-
-    async def _deliver(
-        self, subscription: Subscription, missed: list[Message] | None, after: int | None
-    ) -> AsyncIterator[Message]:
-        try:
-            if missed is None and after is not None:
-                async for message in self.stored_after(after):
-                    yield message
-            for message in missed or []:
-                yield message
-            async for message in subscription:
-                yield message
-        finally:
-            subscription.close()
+        if last_event_id is None or last_event_id >= self.bus.last_seq:
+            return Delivery(subscription)
+        missed = self.bus.missed(last_event_id)
+        if missed is None:
+            return Delivery(subscription, replay=self.stored_after(last_event_id))
+        return Delivery(subscription, missed=missed)
 
     def refresh(self) -> None:
         """Take in streams added to the event and a changed end time, keeping the bus (and so
@@ -181,6 +170,37 @@ class EventFeed:
                 if member.stream.id not in self.aggregate.streams:
                     self.aggregate.add(member.state)
         self.stream_ids = [s.id for s in streams]
+
+
+class Delivery:
+    """One client's messages: first the ones it missed (from the bus's memory, or rebuilt from
+    the store), then new ones as they are published."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        missed: list[Message] | None = None,
+        replay: AsyncIterator[Message] | None = None,
+    ) -> None:
+        self.subscription = subscription
+        self.missed = deque(missed or [])
+        self.replay = replay
+
+    async def next(self, timeout: float) -> Message | None:
+        """The next message, or None when nothing new came within `timeout` seconds."""
+        if self.replay is not None:
+            message = await anext(self.replay, None)
+            if message is not None:
+                return message
+            self.replay = None
+        if self.missed:
+            return self.missed.popleft()
+        return await self.subscription.next(timeout)
+
+    async def close(self) -> None:
+        self.subscription.close()
+        if self.replay is not None and hasattr(self.replay, "aclose"):
+            await self.replay.aclose()
 
 
 class Feeds:

@@ -3,7 +3,6 @@ Server-Sent Events stream that keeps a dashboard current and lets it resume."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -110,24 +109,17 @@ async def live_stream(
         resume = int(last_event_id)
 
     async def events() -> AsyncIterator[str]:
-        messages = feed.messages(resume).__aiter__()
-        if resume is None:
-            snapshot = {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
-            yield Message(feed.bus.last_seq, "snapshot", snapshot).sse
-        yield "retry: 2000\n\n"
-        pending: asyncio.Task[Message] | None = None
+        delivery = feed.messages(resume)
         try:
+            if resume is None:
+                snapshot = {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
+                yield Message(feed.bus.last_seq, "snapshot", snapshot).sse
+            yield "retry: 2000\n\n"
             while not await request.is_disconnected():
-                pending = pending or asyncio.ensure_future(messages.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE)
-                if pending in done:
-                    yield pending.result().sse
-                    pending = None
-                else:
-                    yield ": keepalive\n\n"
+                message = await delivery.next(KEEPALIVE)
+                yield message.sse if message is not None else ": keepalive\n\n"
         finally:
-            if pending is not None:
-                pending.cancel()
+            await delivery.close()
 
     return StreamingResponse(
         events(),
