@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PostDataset
-from jalsa.conversation.lines import Piece, open_binary, read_blocks
+from jalsa.conversation.lines import Piece, open_binary, read_ahead, read_blocks
 from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
@@ -78,9 +78,9 @@ class IngestSummary:
 
 
 def connect(folder: Path | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection set up the way all conversation work expects: UTC, spilling to
-    `folder` when memory runs short."""
-    con = duckdb.connect(str(folder / "stage.duckdb") if folder else ":memory:")
+    """A DuckDB connection set up the way all conversation work expects: UTC, in memory,
+    spilling to `folder` when memory runs short."""
+    con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
     con.execute("SET preserve_insertion_order = false")
@@ -218,7 +218,7 @@ def _stage_lines(
 
     fast, tolerant = sql(False), sql(True)
     insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
-    for block in read_blocks(piece):
+    for block in read_ahead(read_blocks(piece)):
         con.register("lines", block.table())
         try:
             try:
@@ -341,14 +341,15 @@ def _commit(
         else "SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS id WHERE false"
     )
     columns = ", ".join(ident(c) for c in COLUMNS)
-    fresh = f"""
-        SELECT {columns} FROM staged s
-        WHERE problem IS NULL
-            AND NOT EXISTS (
+    fresh = f"SELECT {columns} FROM staged WHERE problem IS NULL"
+    if _has_repeats(con, existing):
+        fresh = f"""
+            SELECT {columns} FROM staged s
+            WHERE problem IS NULL AND NOT EXISTS (
                 SELECT 1 FROM ({existing}) e WHERE e.platform = s.platform AND e.id = s.id
             )
-        QUALIFY row_number() OVER (PARTITION BY platform, id ORDER BY file, line_no, item) = 1
-    """
+            QUALIFY row_number() OVER (PARTITION BY platform, id ORDER BY file, line_no, item) = 1
+        """
     final, temporary = dataset.new_part(folder)
     summary.accepted = _count(
         con,
@@ -361,6 +362,20 @@ def _commit(
         summary.part = final.name
     else:
         temporary.unlink(missing_ok=True)
+
+
+def _has_repeats(con: duckdb.DuckDBPyConnection, existing: str) -> bool:
+    """Whether any staged post repeats another or one already in the dataset (most files
+    repeat nothing; they skip the costly first-of-each-id pass)."""
+    return bool(
+        _count(
+            con,
+            f"""SELECT (SELECT count(*) - count(DISTINCT (platform, id)) FROM staged
+                        WHERE problem IS NULL)
+                 + (SELECT count(*) FROM staged s JOIN ({existing}) e
+                    ON e.platform = s.platform AND e.id = s.id WHERE s.problem IS NULL)""",
+        )
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -5,10 +5,13 @@ that are not UTF-8 are taken out (replaced by empty lines) and reported with the
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Queue
 from typing import BinaryIO
 
 import numpy as np
@@ -105,3 +108,34 @@ def _repair(first: int, body: bytes, offsets: np.ndarray, nbytes: int) -> LineBl
             good.append("")
             bad.append((first + i, NOT_UTF8, raw))
     return LineBlock(first, pa.array(good, pa.large_string()), nbytes, bad)
+
+
+def read_ahead(blocks: Iterator[LineBlock], depth: int = 2) -> Iterator[LineBlock]:
+    """The same blocks, read by a worker thread while the caller works on the previous ones
+    (DuckDB releases the GIL, so reading and parsing overlap)."""
+    queue: Queue[LineBlock | BaseException | None] = Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                if stopped.is_set():
+                    return
+                queue.put(block)
+            queue.put(None)
+        except BaseException as exc:  # handed to the caller, raised there
+            queue.put(exc)
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:  # the caller stopped early: let the worker finish its put and see the flag
+        stopped.set()
+        while worker.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        worker.join()

@@ -40,12 +40,14 @@ TWEET = {
     },
     "author": USER,
 }
+# A line is parsed once, by this shape: a page (`data` list) or a tweet on its own (the tweet's
+# fields at the top level); only stream lines (`data` one object) are parsed a second time.
 PAGE = {
+    **TWEET,
     "data": [TWEET],
     "includes": {"users": [USER]},
     "meta": {"result_count": "BIGINT"},
     "errors": [{"title": "VARCHAR", "detail": "VARCHAR"}],
-    "id": "VARCHAR",
 }
 STREAM = {"data": TWEET, "includes": {"users": [USER]}}
 
@@ -71,16 +73,19 @@ class XApiV2(LineSource):
 
     @classmethod
     def sql(cls, source: str, tolerant: bool) -> str:
-        stream = parse(STREAM, False)
-        single = parse(TWEET, False)
+        single = "struct_pack(" + ", ".join(f"{k} := d.{k}" for k in TWEET) + ")"
         return f"""
 WITH docs AS MATERIALIZED (
-    SELECT line_no, line, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
+    SELECT line_no, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
+),
+odd AS MATERIALIZED (  -- neither a page nor a tweet: a stream line, or no posts at all
+    SELECT line_no, line, d FROM docs JOIN lines USING (line_no)
+    WHERE d IS NULL OR (d.data IS NULL AND d.id IS NULL)
 ),
 streamed AS MATERIALIZED (
-    SELECT line_no, {stream} AS s FROM docs
-    WHERE d IS NOT NULL AND d.data IS NULL AND d.id IS NULL AND d.meta IS NULL
-        AND d.errors IS NULL AND json_type(line, '$.data') = 'OBJECT'
+    SELECT line_no, {parse(STREAM, False)} AS s FROM odd
+    WHERE d IS NOT NULL AND d.meta IS NULL AND d.errors IS NULL
+        AND json_type(line, '$.data') = 'OBJECT'
 ),
 tweets AS (
     SELECT line_no, unnest(d.data) AS t, generate_subscripts(d.data, 1) AS item
@@ -91,14 +96,12 @@ tweets AS (
     SELECT line_no, s.data AS t, 1 AS item FROM streamed WHERE s.data IS NOT NULL
 ),
 users AS (
-    SELECT line_no AS u_line, unnest(d.includes.users) AS u FROM docs WHERE d.data IS NOT NULL
+    SELECT unnest(d.includes.users) AS u FROM docs WHERE d.data IS NOT NULL
     UNION ALL
-    SELECT line_no, unnest(s.includes.users) FROM streamed WHERE s.data IS NOT NULL
+    SELECT unnest(s.includes.users) FROM streamed WHERE s.data IS NOT NULL
 ),
-authors AS (
-    SELECT u_line, u.id AS u_id, any_value(u.username) AS username,
-        any_value(u.created_at) AS created_at
-    FROM users GROUP BY ALL
+authors AS (  -- an account is the same account on every page of the block
+    SELECT DISTINCT ON (u.id) u.id AS u_id, u.username, u.created_at FROM users
 )
 SELECT
     'x' AS platform, t.id, t.author_id,
@@ -134,15 +137,14 @@ SELECT
     CASE WHEN t.id IS NULL OR t.author_id IS NULL OR t.text IS NULL
         OR TRY_CAST(t.created_at AS TIMESTAMPTZ) IS NULL
         THEN left(to_json(t)::VARCHAR, {RAW_CHARS}) END AS raw
-FROM tweets LEFT JOIN authors a ON a.u_line = tweets.line_no AND a.u_id = t.author_id
+FROM tweets LEFT JOIN authors a ON a.u_id = t.author_id
 UNION ALL BY NAME
-SELECT docs.line_no, 0 AS item,
+SELECT odd.line_no, 0 AS item,
     CASE WHEN d IS NULL THEN {quote(NOT_JSON)}
          WHEN d.errors IS NOT NULL THEN 'an X API error response without posts: '
              || coalesce(d.errors[1].title, '') || ' ' || coalesce(d.errors[1].detail, '')
          ELSE 'not an X API v2 page, stream line or tweet' END AS problem,
     left(line, {RAW_CHARS}) AS raw
-FROM docs LEFT JOIN streamed USING (line_no)
-WHERE d IS NULL OR (d.data IS NULL AND d.id IS NULL AND d.meta IS NULL
-    AND (streamed.s IS NULL OR streamed.s.data IS NULL))
+FROM odd LEFT JOIN streamed USING (line_no)
+WHERE d IS NULL OR (d.meta IS NULL AND (streamed.s IS NULL OR streamed.s.data IS NULL))
 """
