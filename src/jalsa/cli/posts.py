@@ -171,7 +171,8 @@ def analyze_cmd(
     total = overview["posts"]
     console.print(
         f"[bold]{total:,} posts[/bold] by {overview['authors']:,} accounts "
-        f"(sketch: {overview['authors_approx']:,}); {overview['originals']:,} originals, "
+        f"(HyperLogLog sketch: {overview['authors_approx']:,}, standard error "
+        f"{result.sketch_error:.1%}); {overview['originals']:,} originals, "
         f"{overview['reposts']:,} reposts, {overview['replies']:,} replies, "
         f"{overview['quotes']:,} quotes. Engine: {result.engine}.",
         highlight=False,

@@ -43,6 +43,7 @@ class Voices:
 @dataclass
 class Analysis:
     engine: str
+    sketch_error: float  # relative standard error of the engine's distinct-count sketch
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     spikes: list[dict[str, Any]] = field(default_factory=list)
@@ -51,12 +52,18 @@ class Analysis:
     def as_dict(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
-            "definitions": {x.name: _definition(x) for x in m.ALL},
+            "sketch_error": self.sketch_error,
+            "definitions": definitions(),
             "results": self.results,
             "spikes": self.spikes,
             "coordination": self.coordination,
             "seconds": self.seconds,
         }
+
+
+def definitions() -> dict[str, str]:
+    """Every measure's definition in words, with its default parameters filled in."""
+    return {x.name: _definition(x) for x in m.ALL}
 
 
 def _definition(measure: m.Measure) -> str:
@@ -80,7 +87,7 @@ def analyze(
 ) -> Analysis:
     """Run the measures (all, or `only` these) and put the spikes and coordination together."""
     wanted = set(only) if only is not None else {x.name for x in m.ALL}
-    out = Analysis(engine.name)
+    out = Analysis(engine.name, engine.distinct_error)
 
     def run(measure: m.Measure, **params: Any) -> list[dict[str, Any]]:
         if step:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from jalsa.config import Settings
 from jalsa.conversation import measures as m
-from jalsa.conversation.analysis import Analysis, analyze, minute_time
+from jalsa.conversation.analysis import analyze, definitions, minute_time
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.store import Store
@@ -158,8 +158,8 @@ def fingerprint(parts: Sequence[Path]) -> Fingerprint:
     return tuple(out)
 
 
-def definitions() -> dict[str, str]:
-    every = Analysis("duckdb").as_dict()["definitions"]
+def panel_definitions() -> dict[str, str]:
+    every = definitions()
     return {name: every[name] for name in MEASURES}
 
 
@@ -185,7 +185,7 @@ def not_measured(slug: str, parts: int = 0, note: str | None = None) -> Conversa
         computed_at=utc_now(),
         parts=parts,
         spike_rule=spike_rule(),
-        definitions=definitions(),
+        definitions=panel_definitions(),
     )
 
 
@@ -278,7 +278,7 @@ def summarize(slug: str, parts: Sequence[Path]) -> ConversationOut:
         tag_volume=tag_volume(result.results["tag_minutes"], [t.tag for t in top]),
         spikes=[spike_out(s, rule.threshold) for s in result.spikes],
         spike_rule=rule,
-        definitions=definitions(),
+        definitions=panel_definitions(),
     )
 
 
