@@ -24,9 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from jalsa.config import Settings
 
 PARTS = "part-*.parquet"
+COMPACTING = "compacting.json"
 
 
 class PostDataset:
@@ -42,7 +45,60 @@ class PostDataset:
         return cls(Path(settings.data_dir) / "conversation" / slug)
 
     def parts(self) -> list[Path]:
-        return sorted(self.posts.glob(PARTS))
+        """The part files, without any that a finished compaction replaced (their removal
+        may not have happened yet if the process stopped in between)."""
+        parts = sorted(self.posts.glob(PARTS))
+        journal = self._journal()
+        if journal and (self.posts / journal["merged"]).exists():
+            replaced = set(journal["replaces"])
+            parts = [p for p in parts if p.name not in replaced]
+        return parts
+
+    def compact(self, small_bytes: int = 16 << 20, at_least: int = 16) -> Path | None:
+        """Merge the small parts (live collection writes one every few seconds) into one,
+        when there are `at_least` of them. A journal names the merged part and the parts it
+        replaces before anything changes, so a crash leaves either the old parts or the new
+        one in `parts()`, never both."""
+        with self.locked():
+            self._finish_compaction()
+            small = [p for p in self.parts() if p.stat().st_size < small_bytes]
+            if len(small) < at_least:
+                return None
+            with self.staging() as folder:
+                final, temporary = self.new_part(folder)
+                files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in small)
+                with duckdb.connect() as con:
+                    con.execute(
+                        f"COPY (SELECT * FROM read_parquet([{files}])) TO "
+                        f"'{str(temporary).replace(chr(39), chr(39) * 2)}' "
+                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)"
+                    )
+                self._write_journal({"merged": final.name, "replaces": [p.name for p in small]})
+                self.publish(temporary, final)
+            self._finish_compaction()
+            return final
+
+    def _journal(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.posts / COMPACTING).read_text())
+            return data if isinstance(data, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _write_journal(self, entry: dict[str, Any]) -> None:
+        tmp = self.posts / (COMPACTING + ".tmp")
+        tmp.write_text(json.dumps(entry))
+        os.replace(tmp, self.posts / COMPACTING)
+
+    def _finish_compaction(self) -> None:
+        """Remove what a published compaction replaced; forget one that never published."""
+        journal = self._journal()
+        if journal is None:
+            return
+        if (self.posts / journal["merged"]).exists():
+            for name in journal["replaces"]:
+                (self.posts / name).unlink(missing_ok=True)
+        (self.posts / COMPACTING).unlink(missing_ok=True)
 
     def exists(self) -> bool:
         return bool(self.parts())

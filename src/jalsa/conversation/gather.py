@@ -145,7 +145,10 @@ class Gathering:
         return self.totals
 
     async def ingest(self) -> None:
+        """Ingest what the collectors wrote since last time; merge the small parts that this
+        leaves behind once there are many."""
         summary = await asyncio.to_thread(ingest_new_lines, self.dataset)
+        await asyncio.to_thread(self.dataset.compact)
         if summary is not None:
             self.totals.add(summary)
             self._changed()
