@@ -146,6 +146,10 @@ def test_copied_text_runs(engine: DuckDBEngine, rows: list[Row]) -> None:
         "Everyone must join the virtual jalsa tonight at nine sharp!! 11 https://t.co/x1 🇵🇰"
     )
     assert run_["text_key"] == "everyone must join the virtual jalsa tonight at nine sharp"
+    # its 6 posts in minutes 5 and 6 are 6 of the 30 posted in those minutes
+    in_minutes = [r for r in rows if minute(r) - minute(rows[0]) in (5, 6)]
+    assert run_["share"] == pytest.approx(6 / len(in_minutes)) == pytest.approx(0.2)
+    assert len(run(engine, m.COPIED_TEXT, min_share=0.21)) == 0
     # the slogan typed by 20 people is under the length limit; the later run has 3 accounts
     looser = run(engine, m.COPIED_TEXT, min_letters=10, min_accounts=3)
     keys = sorted((r["text_key"], r["accounts"]) for r in looser)

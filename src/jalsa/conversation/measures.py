@@ -369,12 +369,21 @@ runs AS (
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS run
     FROM ordered
 ),
-copied_runs AS (
+candidate_runs AS (
     SELECT k AS text_key, run, min(text) AS example, count(*) AS posts,
         count(DISTINCT author_id) AS accounts, min(t) AS first_second, max(t) AS last_second
     FROM runs GROUP BY k, run HAVING count(DISTINCT author_id) >= {{min_accounts}}
+),
+minute_totals AS (SELECT {MINUTE} AS m, count(*) AS n FROM posts GROUP BY 1),
+copied_runs AS (
+    SELECT c.text_key, c.run, c.example, c.posts, c.accounts, c.first_second, c.last_second,
+        c.posts / sum(mt.n) AS share
+    FROM candidate_runs c JOIN minute_totals mt
+        ON mt.m >= c.first_second // 60 AND mt.m <= c.last_second // 60
+    GROUP BY c.text_key, c.run, c.example, c.posts, c.accounts, c.first_second, c.last_second
+    HAVING c.posts >= {{min_share}} * sum(mt.n)
 )"""
-_COPIED_PARAMS = {"min_letters": 40, "min_accounts": 5, "window_seconds": 300}
+_COPIED_PARAMS = {"min_letters": 40, "min_accounts": 5, "window_seconds": 300, "min_share": 0.005}
 
 _FAST = f"""
 per_minute AS (SELECT author_id, {MINUTE} AS m, count(*) AS n FROM posts GROUP BY 1, 2),
@@ -413,8 +422,10 @@ COPIED_TEXT = Measure(
     "original posts whose text, with links, mentions, hashtags, digits, punctuation and "
     "emoji taken out and in lower case, is the same and at least {min_letters} characters "
     "long, posted by at least {min_accounts} accounts, each post within {window_seconds} s of "
-    "the previous one with that text (a run). Short slogans that many people type on their "
-    "own fall under the length limit.",
+    "the previous one with that text (a run), and taking at least {min_share} of all posts "
+    "published in the minutes of the run (share). Short slogans that many people type on "
+    "their own fall under the length limit; a quote of the speech that people share on "
+    "their own is a far smaller share of the traffic than a campaign's wave.",
     f"WITH {_COPIED_RUNS}\nSELECT * FROM copied_runs ORDER BY posts DESC, text_key, run",
     _COPIED_PARAMS,
 )
