@@ -69,6 +69,7 @@ NEAR_RE = r"https?://[^ ]+|[@#][\pL\pN_]+|[^\pL ]+"
 TOP, TAG_MINUTE_TOP = 25, 5
 SPIKE_WINDOW, SPIKE_THRESHOLD, SPIKE_MIN = 15, 6, 30
 MIN_LETTERS, MIN_ACCOUNTS, RUN_SECONDS = 40, 5, 300
+SHARE_OF = 200  # a run takes at least 1/200 (0.005) of all posts in its minutes
 FAST_PER_MINUTE = 10
 RECENT_DAYS, BURST_ACCOUNTS, BURST_SCORE, USUAL_DAYS = 90, 20, 6, 7
 
@@ -137,7 +138,7 @@ PEAKS = Peaks()
 
 
 def run_ours(
-    parts: list[Path], voices: Voices, memory_limit: str | None
+    parts: list[Path], voices: Voices, opts: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, float]]:
     from jalsa.conversation import measures as m
     from jalsa.conversation.analysis import analyze
@@ -150,11 +151,10 @@ def run_ours(
         PEAKS.mark(current[0])
         current[0] = names[title]
 
-    engine = DuckDBEngine(parts)
-    if memory_limit:  # the engine sets none: DuckDB's default is 80% of the machine's RAM
-        engine.con.execute(f"SET memory_limit = {_q(memory_limit)}")
+    engine = DuckDBEngine(parts, memory_limit=opts.memory_limit)
+    wanted = [x.name for x in m.ALL if x.name not in opts.skip]
     try:
-        result = analyze(engine, voices=voices, step=step)
+        result = analyze(engine, voices=voices, only=wanted, step=step)
         PEAKS.mark(current[0])
     finally:
         engine.close()
@@ -186,7 +186,7 @@ def _list(values: list[str] | tuple[str, ...]) -> str:
 
 
 def run_hand(
-    parts: list[Path], voices: Voices, memory_limit: str | None
+    parts: list[Path], voices: Voices, opts: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, float]]:
     import os
 
@@ -198,8 +198,8 @@ def run_hand(
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {os.cpu_count() or 1}")
     con.execute("SET preserve_insertion_order = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = {_q(memory_limit)}")
+    if opts.memory_limit:
+        con.execute(f"SET memory_limit = {_q(opts.memory_limit)}")
     files = ", ".join(_q(str(p)) for p in parts)
     con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}])")
     out: dict[str, Any] = {}
@@ -207,6 +207,8 @@ def run_hand(
 
     def step(name: str, *statements: str) -> list[dict[str, Any]]:
         """Run the statements; the last one's rows are the figure `name` (if it returns)."""
+        if name in opts.skip:
+            return []
         started = time.perf_counter()
         rows: list[dict[str, Any]] = []
         for sql in statements:
@@ -361,13 +363,20 @@ def run_hand(
             cases.append(f"CASE WHEN {' OR '.join(tests)} THEN {_q(name)} END")
         step(
             "share_of_voice",
-            f"""SELECT voice, count(*) AS posts, count(DISTINCT author_id) AS authors,
-                count(*) / sum(count(*)) OVER () AS share
-            FROM (
-                SELECT author_id, unnest([{", ".join(cases)}]) AS voice
-                FROM (SELECT author_id, hashtags, lower(text) AS low FROM posts)
+            f"""CREATE TEMP TABLE voiced AS
+            SELECT * FROM (
+                SELECT author_id, m, unnest([{", ".join(cases)}]) AS voice
+                FROM (SELECT author_id, {minute} AS m, hashtags, lower(text) AS low FROM posts)
             )
-            WHERE voice IS NOT NULL GROUP BY voice ORDER BY posts DESC, voice""",
+            WHERE voice IS NOT NULL""",
+            """SELECT voice, count(*) AS posts, count(DISTINCT author_id) AS authors,
+                count(*) / sum(count(*)) OVER () AS share
+            FROM voiced GROUP BY voice ORDER BY posts DESC, voice""",
+        )
+        step(
+            "voice_minutes",
+            """SELECT voice, m AS minute, count(*) AS posts FROM voiced
+            GROUP BY 1, 2 ORDER BY 1, 2""",
         )
     # The near-identical text key, once, for every original.
     near = (
@@ -408,11 +417,25 @@ def run_hand(
         )
         SELECT * FROM runs QUALIFY count(DISTINCT author_id) OVER (PARTITION BY k, run)
             >= {MIN_ACCOUNTS}""",
-        """SELECT r.k AS text_key, r.run, min(p.text) AS example, count(*) AS posts,
-            count(DISTINCT r.author_id) AS accounts, min(r.t) AS first_second,
-            max(r.t) AS last_second
-        FROM run_posts r JOIN posts p USING (platform, id)
-        GROUP BY r.k, r.run ORDER BY posts DESC, text_key, run""",
+        f"""CREATE TEMP TABLE copied_runs AS
+        WITH c AS (
+            SELECT k, run, count(*) AS posts, count(DISTINCT author_id) AS accounts,
+                min(t) AS first_second, max(t) AS last_second
+            FROM run_posts GROUP BY k, run
+        )
+        SELECT c.*, c.posts / sum(mi.posts) AS share
+        FROM c JOIN minutes mi ON mi.m BETWEEN c.first_second // 60 AND c.last_second // 60
+        GROUP BY c.k, c.run, c.posts, c.accounts, c.first_second, c.last_second
+        HAVING c.posts * {SHARE_OF} >= sum(mi.posts)""",
+        """WITH examples AS (
+            SELECT r.k, r.run, min(p.text) AS example
+            FROM (SELECT * FROM run_posts SEMI JOIN copied_runs USING (k, run)) r
+            JOIN posts p USING (platform, id) GROUP BY r.k, r.run
+        )
+        SELECT c.k AS text_key, c.run, e.example, c.posts, c.accounts, c.first_second,
+            c.last_second, c.share
+        FROM copied_runs c JOIN examples e USING (k, run)
+        ORDER BY posts DESC, text_key, run""",
     )
     step(
         "fast_posters",
@@ -448,7 +471,9 @@ def run_hand(
     )
     step(
         "coordinated_accounts",
-        f"""WITH copied AS (SELECT DISTINCT author_id FROM run_posts),
+        f"""WITH copied AS (
+            SELECT DISTINCT author_id FROM run_posts SEMI JOIN copied_runs USING (k, run)
+        ),
         burst AS (
             SELECT author_id FROM accounts
             WHERE created IS NOT NULL AND {day} IN (SELECT day FROM bursts)
@@ -469,7 +494,7 @@ def run_hand(
     )
     con.close()
     for helper in ("accounts", "tag_uses", "text_key"):
-        out.pop(helper)
+        out.pop(helper, None)
     return out, seconds
 
 
@@ -479,7 +504,7 @@ def run_hand(
 
 
 def run_pandas(
-    parts: list[Path], voices: Voices, memory_limit: str | None
+    parts: list[Path], voices: Voices, opts: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, float]]:
     import numpy as np
     import pandas as pd
@@ -608,11 +633,15 @@ def run_pandas(
         .str.strip(" "),
         t=created_us[originals.index] // 1_000_000,
     )
-    words = originals[["platform", "id", "author_id"]].assign(word=originals["k"].str.split(" "))
-    words = words.explode("word")
-    words = words[(words["word"].str.len() >= 3) & ~words["word"].isin(STOP_WORDS)]
-    out["top_terms"] = top(words, "word")
-    done("top_terms")
+    if "top_terms" not in opts.skip:
+        words = originals[["platform", "id", "author_id"]].assign(
+            word=originals["k"].str.split(" ")
+        )
+        words = words.explode("word")
+        words = words[(words["word"].str.len() >= 3) & ~words["word"].isin(STOP_WORDS)]
+        out["top_terms"] = top(words, "word")
+        del words
+        done("top_terms")
 
     # Spikes: hashtag uses (not once per post) on a dense tag x minute grid.
     uses = tags.groupby(["tag", "minute"]).size().rename("n")
@@ -699,7 +728,7 @@ def run_pandas(
             hit = df.index.isin(tags.index[tags["tag"].isin(voice_tags)])
             for phrase in (t for t in terms if not t.startswith("#")):
                 hit |= lower.str.contains(phrase, regex=False)
-            found.append(df.loc[hit, ["author_id"]].assign(voice=name))
+            found.append(df.loc[hit, ["author_id", "minute"]].assign(voice=name))
         matched = pd.concat(found)
         voice = (
             matched.groupby("voice")
@@ -710,7 +739,12 @@ def run_pandas(
         out["share_of_voice"] = records(
             voice.sort_values(["posts", "voice"], ascending=[False, True])
         )
-    done("share_of_voice")
+        done("share_of_voice")
+        per_minute_voice = matched.groupby(["voice", "minute"]).size().rename("posts")
+        out["voice_minutes"] = records(
+            per_minute_voice.reset_index().sort_values(["voice", "minute"])
+        )
+        done("voice_minutes")
 
     long = originals[originals["k"].str.len() >= MIN_LETTERS]
     shared = long.groupby("k")["author_id"].nunique()
@@ -730,7 +764,17 @@ def run_pandas(
         .reset_index()
         .rename(columns={"k": "text_key"})
     )
-    runs = runs[runs["accounts"] >= MIN_ACCOUNTS].sort_values(
+    runs = runs[runs["accounts"] >= MIN_ACCOUNTS]
+    # posts in the run's minutes: cumulative posts over a dense minute grid
+    per_min = df.groupby("minute").size()
+    cum = per_min.reindex(range(per_min.index.min() - 1, per_min.index.max() + 1), fill_value=0)
+    cum = cum.cumsum()
+    in_minutes = (
+        cum.reindex(runs["last_second"] // 60).to_numpy()
+        - cum.reindex(runs["first_second"] // 60 - 1).to_numpy()
+    )
+    runs = runs.assign(share=runs["posts"] / in_minutes)
+    runs = runs[runs["posts"] * SHARE_OF >= in_minutes].sort_values(
         ["posts", "text_key", "run"], ascending=[False, True, True]
     )
     out["copied_text"] = records(runs)
@@ -806,14 +850,14 @@ def _py(value: Any) -> Any:
 RUNNERS = {"ours": run_ours, "hand": run_hand, "pandas": run_pandas}
 
 
-def child(engine: str, folder: Path, voices: Voices, out: Path, memory_limit: str | None) -> None:
+def child(engine: str, folder: Path, voices: Voices, out: Path, opts: argparse.Namespace) -> None:
     parts = sorted(folder.glob("part-*.parquet"))
     # If the machine runs out of memory, the kernel kills this benchmark before anyone's work.
     with contextlib.suppress(OSError):
         Path("/proc/self/oom_score_adj").write_text("1000")
     PEAKS.mark("startup")
     started = time.perf_counter()
-    figures, seconds = RUNNERS[engine](parts, voices, memory_limit)
+    figures, seconds = RUNNERS[engine](parts, voices, opts)
     wall = time.perf_counter() - started
     plain = {
         name: [{k: _py(v) for k, v in row.items()} for row in rows]
@@ -836,6 +880,7 @@ def run_child(
     cmd += [a for v in args.voice for a in ("--voice", v)] + ["--child-out", str(out)]
     if args.memory_limit and engine != "pandas":
         cmd += ["--memory-limit", args.memory_limit]
+    cmd += [a for name in args.skip for a in ("--skip", name)]
     out.unlink(missing_ok=True)
     log = out.with_suffix(".log")
     started = time.perf_counter()
@@ -875,6 +920,7 @@ def run_child(
     process_seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "engine": engine,
+        "code": _code_version(),
         "posts": None,
         "ok": proc.returncode == 0 and out.exists(),
         "peak_mb": round(usage.ru_maxrss / 1024, 1),
@@ -917,6 +963,7 @@ COMPARED = (
     "spikes",
     "spike_evidence",
     "share_of_voice",
+    "voice_minutes",
     "copied_text",
     "fast_posters",
     "new_account_bursts",
@@ -1014,6 +1061,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "code": _code_version(),
         "duckdb_memory_limit": args.memory_limit or "DuckDB default (80% of RAM)",
+        "skipped": args.skip,
         "cpus": os.cpu_count(),
         "seed": args.seed,
         "voices": args.voice,
@@ -1135,6 +1183,9 @@ def main() -> int:
         "--memory-limit",
         help="SET memory_limit for both DuckDB runs, e.g. 5GB (default: DuckDB's, 80%% of RAM)",
     )
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave this measure out (all engines)"
+    )
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds per run")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--child-dir", type=Path, help=argparse.SUPPRESS)
@@ -1143,7 +1194,7 @@ def main() -> int:
     args.voice = args.voice or DEFAULT_VOICES
     voices = Voices.parse(args.voice)
     if args.child:
-        child(args.child, args.child_dir, voices, args.child_out, args.memory_limit)
+        child(args.child, args.child_dir, voices, args.child_out, args)
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.check:

@@ -187,18 +187,24 @@ def test_coordination_summary_and_precision_recall(engine: DuckDBEngine, rows: l
     assert scores["recall"] == pytest.approx(7 / 8)
 
 
-def test_share_of_voice(engine: DuckDBEngine, rows: list[Row]) -> None:
+def test_share_of_voice_and_voices_per_minute(engine: DuckDBEngine, rows: list[Row]) -> None:
     voices = Voices.parse(["Party=#pti,imran khan", "Outage=#shutdown,internet band"])
-    result = analyze(engine, voices=voices, only=("share_of_voice",))
+    result = analyze(engine, voices=voices, only=("share_of_voice", "voice_minutes"))
     got = {r["voice"]: r for r in result.results["share_of_voice"]}
+    terms = {"Party": ({"pti"}, ["imran khan"]), "Outage": ({"shutdown"}, ["internet band"])}
 
-    def mentions(row: Row, tags: set[str], phrases: list[str]) -> bool:
+    def mentions(row: Row, voice: str) -> bool:
+        tags, phrases = terms[voice]
         return bool(tags & set(row["hashtags"])) or any(p in row["text"].lower() for p in phrases)
 
-    party = sum(mentions(r, {"pti"}, ["imran khan"]) for r in rows)
-    outage = sum(mentions(r, {"shutdown"}, ["internet band"]) for r in rows)
+    party = sum(mentions(r, "Party") for r in rows)
+    outage = sum(mentions(r, "Outage") for r in rows)
+    assert party and outage
     assert got["Party"]["posts"] == party and got["Outage"]["posts"] == outage
     assert got["Party"]["share"] == pytest.approx(party / (party + outage))
+    per = Counter((v, minute(r)) for r in rows for v in terms if mentions(r, v))
+    expected = [{"voice": v, "minute": k, "posts": n} for (v, k), n in sorted(per.items())]
+    assert result.results["voice_minutes"] == expected
 
 
 def test_parameters_are_literals_not_sql(engine: DuckDBEngine) -> None:

@@ -102,16 +102,25 @@ EngineOpt = Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")]
 MasterOpt = Annotated[
     str | None, typer.Option(help="Spark master URL (default: local, all cores).")
 ]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(help="DuckDB's memory limit, e.g. 5GB (default: 80% of this machine's)."),
+]
 
 
 def _run(
-    dataset: PostDataset, event: str, engine: str, master: str | None, **kwargs: Any
+    dataset: PostDataset,
+    event: str,
+    engine: str,
+    master: str | None,
+    memory_limit: str | None = None,
+    **kwargs: Any,
 ) -> Analysis:
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if not dataset.exists():
         raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
-    runner = open_engine(engine, dataset.parts(), master)
+    runner = open_engine(engine, dataset.parts(), master, dataset.root, memory_limit)
     try:
         with console.status("analysing", spinner="dots") as status:
             return analyze(runner, step=lambda title: status.update(title), **kwargs)
@@ -160,10 +169,12 @@ def analyze_cmd(
         typer.Option(help="Share of voice: NAME=#hashtag,phrase,... (repeat)."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the whole analysis as JSON.")] = None,
+    memory_limit: MemoryOpt = None,
 ) -> None:
     """Every conversation figure with its definition: volume, authors, top hashtags, words,
     links and accounts, spikes, share of voice and signs of coordination."""
-    result = _run(event_dataset(event)[0], event, engine, master, voices=Voices.parse(voice or []))
+    voices = Voices.parse(voice or [])
+    result = _run(event_dataset(event)[0], event, engine, master, memory_limit, voices=voices)
     data = result.as_dict()
     if out:
         out.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))

@@ -67,7 +67,7 @@ def definitions() -> dict[str, str]:
 
 
 def _definition(measure: m.Measure) -> str:
-    plain = {k: v for k, v in measure.params.items() if not isinstance(v, m.Rows)}
+    plain = {k: v for k, v in measure.defaults.items() if not isinstance(v, m.Rows)}
     return measure.definition.format_map(_Keep(plain))
 
 
@@ -85,37 +85,65 @@ def analyze(
     only: Iterable[str] | None = None,
     step: Step | None = None,
 ) -> Analysis:
-    """Run the measures (all, or `only` these) and put the spikes and coordination together."""
+    """Run the measures (all, or `only` these) and put the spikes and coordination together.
+    Each stage the measures start from is kept as a table from the first measure that reads
+    it to the last, so the posts are read for it once."""
     wanted = set(only) if only is not None else {x.name for x in m.ALL}
+    if not (voices and voices.terms):
+        wanted -= {m.SHARE_OF_VOICE.name, m.VOICE_MINUTES.name}
+    if m.TAG_SPIKES.name not in wanted:
+        wanted.discard(m.SPIKE_EVIDENCE.name)
+    order = [x for x in m.ALL if x.name in wanted]
+    last_use = {s.name: i for i, measure in enumerate(order) for s in measure.stages}
     out = Analysis(engine.name, engine.distinct_error)
-
-    def run(measure: m.Measure, **params: Any) -> list[dict[str, Any]]:
-        if step:
-            step(measure.title)
-        started = perf_counter()
-        rows = engine.table(m.render(measure, **params)).to_pylist()
-        out.seconds[measure.name] = round(perf_counter() - started, 3)
-        out.results[measure.name] = rows
-        return rows
-
-    for measure in m.ALL:
-        if measure.name in wanted and measure not in (m.SPIKE_EVIDENCE, m.SHARE_OF_VOICE):
-            run(measure)
-    if "share_of_voice" in wanted and voices and voices.terms:
-        tags, phrases = voices.rows()
-        run(m.SHARE_OF_VOICE, tags=tags, phrases=phrases)
-    if "tag_spikes" in wanted:
-        out.spikes = join_spikes(out.results["tag_spikes"])
-        if "spike_evidence" in wanted and out.spikes:
-            rows = m.Rows(
-                3, tuple((s["tag"], s["first_minute"], s["last_minute"]) for s in out.spikes)
-            )
-            attach_evidence(out.spikes, run(m.SPIKE_EVIDENCE, spikes=rows))
+    kept: list[str] = []
+    try:
+        for i, measure in enumerate(order):
+            if step:
+                step(measure.title)
+            started = perf_counter()
+            params = _params(measure, out, voices)
+            out.results[measure.name] = []
+            if params is not None:
+                for stage in measure.stages:
+                    if stage.name not in kept:
+                        engine.keep(stage.name, m.render_stage(stage, **params))
+                        kept.append(stage.name)
+                sql = m.render(measure, kept, **params)
+                out.results[measure.name] = engine.table(sql).to_pylist()
+            for name in [k for k in kept if last_use[k] == i]:
+                engine.drop(name)
+                kept.remove(name)
+            out.seconds[measure.name] = round(perf_counter() - started, 3)
+            if measure is m.TAG_SPIKES:
+                out.spikes = join_spikes(out.results[measure.name])
+            if measure is m.SPIKE_EVIDENCE:
+                attach_evidence(out.spikes, out.results[measure.name])
+    finally:
+        for name in kept:
+            engine.drop(name)
     if "coordinated_accounts" in wanted and "overview" in wanted:
         out.coordination = summarize_coordination(
             out.results["coordinated_accounts"], out.results["overview"][0]["posts"]
         )
     return out
+
+
+def _params(measure: m.Measure, done: Analysis, voices: Voices | None) -> dict[str, Any] | None:
+    """What a measure needs from the run so far (None: nothing to look at)."""
+    if m.VOICE_POSTS in measure.stages and voices:
+        tags, phrases = voices.rows()
+        return {"tags": tags, "phrases": phrases}
+    if measure is m.SPIKE_EVIDENCE:
+        if not done.spikes:
+            return None
+        spikes = [(s["tag"], s["first_minute"], s["last_minute"]) for s in done.spikes]
+        return {
+            "spikes": m.Rows(3, tuple(spikes)),
+            "since": min(s[1] for s in spikes) * 60,
+            "until": (max(s[2] for s in spikes) + 1) * 60,
+        }
+    return {}
 
 
 def join_spikes(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:

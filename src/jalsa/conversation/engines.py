@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import duckdb
 import pyarrow as pa
 import sqlglot
 
@@ -31,6 +32,11 @@ class Engine(Protocol):
 
     def table(self, sql: str) -> pa.Table: ...
 
+    def keep(self, name: str, sql: str) -> None:
+        """Compute `sql` once and keep it as the relation `name` until dropped."""
+
+    def drop(self, name: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -38,8 +44,21 @@ class DuckDBEngine:
     name: ClassVar[str] = "duckdb"
     distinct_error: ClassVar[float] = DUCKDB_HLL_ERROR
 
-    def __init__(self, parts: Sequence[Path], threads: int | None = None) -> None:
-        self.con = connect(threads=threads)
+    def __init__(
+        self,
+        parts: Sequence[Path],
+        threads: int | None = None,
+        spill: Path | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        """`spill`: a folder for what does not fit in memory; `memory_limit`: DuckDB's, such
+        as "5GB" (default: 80% of the machine's memory)."""
+        self.con = connect(spill, threads=threads)
+        if memory_limit:
+            try:
+                self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+            except duckdb.Error as error:
+                raise UserError(f"memory limit {memory_limit!r}: {error}; write e.g. 5GB") from None
         if parts:
             files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
             self.con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}])")
@@ -48,6 +67,12 @@ class DuckDBEngine:
 
     def table(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
+
+    def keep(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def close(self) -> None:
         self.con.close()
@@ -64,6 +89,7 @@ class SparkEngine:
         except ImportError:  # pragma: no cover - pyspark is a dependency
             raise UserError("the Spark engine needs pyspark: pip install pyspark") from None
         self.owned = session is None
+        self.kept: dict[str, Any] = {}
         self.spark = session or spark_session(master)
         if parts:
             frame = self.spark.read.parquet(*[str(p) for p in parts])
@@ -75,6 +101,17 @@ class SparkEngine:
     def table(self, sql: str) -> pa.Table:
         spark_sql = transpile(sql)
         return self.spark.sql(spark_sql).toArrow()
+
+    def keep(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(transpile(sql)).persist()
+        frame.createOrReplaceTempView(name)
+        self.kept[name] = frame
+
+    def drop(self, name: str) -> None:
+        frame = self.kept.pop(name, None)
+        if frame is not None:
+            self.spark.catalog.dropTempView(name)
+            frame.unpersist()
 
     def close(self) -> None:
         if self.owned:
@@ -109,9 +146,15 @@ def _spark_schema() -> Any:
     return from_arrow_schema(POST_SCHEMA)
 
 
-def open_engine(name: str, parts: Sequence[Path], master: str | None = None) -> Engine:
+def open_engine(
+    name: str,
+    parts: Sequence[Path],
+    master: str | None = None,
+    spill: Path | None = None,
+    memory_limit: str | None = None,
+) -> Engine:
     if name == "duckdb":
-        return DuckDBEngine(parts)
+        return DuckDBEngine(parts, spill=spill, memory_limit=memory_limit)
     if name == "spark":
         return SparkEngine(parts, master)
     raise UserError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")

@@ -8,13 +8,14 @@ string pasting of user text."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
-MINUTE = "CAST(epoch(date_trunc('minute', created_at)) AS BIGINT) // 60"
+MINUTE = "CAST(floor(epoch(created_at) / 60) AS BIGINT)"
 IS_ORIGINAL = "repost_of IS NULL AND reply_to IS NULL AND quote_of IS NULL"
 # Text with links, mentions, hashtags, digits and everything but letters and spaces taken
 # out, in lower case: two posts with the same key are "near-identical" (they differ only in
@@ -102,12 +103,55 @@ STOP_WORDS = [
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A relation several measures start from (totals per minute, per account, ...), defined
+    once. `analyze` keeps each stage it needs as a table for the length of the run, so the
+    posts are read for it once; a measure rendered on its own gets its stages as CTEs."""
+
+    name: str
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)  # defaults
+    needs: tuple[Stage, ...] = ()
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return defaults_of(self.needs, self.params)
+
+
+@dataclass(frozen=True)
 class Measure:
     name: str
     title: str
     definition: str
     sql: str
-    params: dict[str, Any] = field(default_factory=dict)  # defaults
+    params: dict[str, Any] = field(default_factory=dict)  # defaults of its own
+    needs: tuple[Stage, ...] = ()
+
+    @property
+    def stages(self) -> list[Stage]:
+        """The stages the measure reads, each after the stages it reads."""
+        return stages_of(self.needs)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Every parameter of the measure and its stages, with its default."""
+        return defaults_of(self.needs, self.params)
+
+
+def defaults_of(needs: tuple[Stage, ...], params: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for stage in stages_of(needs):
+        values.update(stage.params)
+    return {**values, **params}
+
+
+def stages_of(needs: tuple[Stage, ...]) -> list[Stage]:
+    ordered: list[Stage] = []
+    for stage in needs:
+        for earlier in [*stages_of(stage.needs), stage]:
+            if earlier not in ordered:
+                ordered.append(earlier)
+    return ordered
 
 
 @dataclass(frozen=True)
@@ -132,12 +176,30 @@ def _literal(value: Any) -> exp.Expression:
     return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
 
 
-def render(measure: Measure, **overrides: Any) -> str:
-    """The measure's SQL with its parameters as literals."""
-    values = {**measure.params, **overrides}
-    text = measure.sql.format(
-        **{k: v.sql() if isinstance(v, Rows) else f"${k}" for k, v in values.items()}
-    )
+def render(measure: Measure, kept: Collection[str] = (), **overrides: Any) -> str:
+    """The measure's SQL with its parameters as literals, its stages as CTEs except those
+    `kept` as tables (which then have their default parameters)."""
+    inlined = [s for s in measure.stages if s.name not in kept]
+    for stage in measure.stages:
+        changed = set(overrides) & set(stage.params)
+        if stage.name in kept and changed:
+            raise ValueError(f"{sorted(changed)} change stage {stage.name}, which is kept")
+    body = measure.sql.strip()
+    if inlined:
+        ctes = ",\n".join(f"{s.name} AS ({s.sql})" for s in inlined)
+        own = body[len("WITH ") :] if body.upper().startswith("WITH ") else None
+        body = f"WITH {ctes},\n{own}" if own else f"WITH {ctes}\n{body}"
+    return _with_literals(body, {**measure.defaults, **overrides})
+
+
+def render_stage(stage: Stage, **given: Any) -> str:
+    """The stage's SQL with its default parameters (and those `given` by the run, such as
+    the voices); the stages it reads must be kept."""
+    return _with_literals(stage.sql, {**stage.defaults, **given})
+
+
+def _with_literals(sql: str, values: dict[str, Any]) -> str:
+    text = sql.format(**{k: v.sql() if isinstance(v, Rows) else f"${k}" for k, v in values.items()})
     tree = sqlglot.parse_one(text, read="duckdb")
 
     def literal(node: exp.Expression) -> exp.Expression:
@@ -150,23 +212,169 @@ def words(values: list[str]) -> str:
     return Rows(1, tuple((v,) for v in values)).sql()
 
 
+# ----------------------------------------------------------------------------------------
+# Stages
+# ----------------------------------------------------------------------------------------
+
+MINUTES = Stage(
+    "minutes",
+    f"""
+SELECT {MINUTE} AS m, count(*) AS posts, count(DISTINCT author_id) AS authors,
+    count(repost_of) AS reposts, count(reply_to) AS replies, count(quote_of) AS quotes,
+    count(*) FILTER (WHERE {IS_ORIGINAL}) AS originals, min(created_at) AS first_at
+FROM posts GROUP BY 1""",
+)
+
+ACCOUNTS = Stage(
+    "accounts",
+    """
+SELECT author_id, count(*) AS posts, count(repost_of) AS reposts,
+    max(author_handle) AS handle, min(author_created_at) AS created,
+    count(author_created_at) AS dated_posts
+FROM posts WHERE author_id IS NOT NULL GROUP BY 1""",
+)
+
+# Posts (once per post) and uses (every time the tag appears) of each hashtag per minute.
+TAG_MINUTE = Stage(
+    "tag_minute",
+    f"""
+SELECT tag, m, count(*) AS posts, CAST(sum(n) AS BIGINT) AS uses
+FROM (
+    SELECT m, tag, array_length(list_filter(hashtags, lambda x: x = tag)) AS n
+    FROM (
+        SELECT {MINUTE} AS m, hashtags, unnest(list_distinct(hashtags)) AS tag
+        FROM posts WHERE array_length(hashtags) > 0
+    )
+)
+GROUP BY 1, 2""",
+)
+
+# Every original post's text key: links, mentions, hashtags, digits and everything but
+# letters and spaces taken out, in lower case (see NEAR_TEXT).
+KEYED = Stage(
+    "keyed",
+    f"""
+SELECT platform, id, author_id, CAST(floor(epoch(created_at)) AS BIGINT) AS t,
+    {NEAR_TEXT} AS k
+FROM posts WHERE repost_of IS NULL""",
+)
+
+# The posts in runs of near-identical text by enough accounts (see COPIED_TEXT).
+RUN_POSTS = Stage(
+    "run_posts",
+    """
+WITH long_keys AS (SELECT * FROM keyed WHERE length(k) >= {min_letters}),
+shared AS (
+    SELECT k FROM long_keys GROUP BY k HAVING count(DISTINCT author_id) >= {min_accounts}
+),
+ordered AS (
+    SELECT l.*, CASE WHEN l.t - lag(l.t) OVER (PARTITION BY l.k ORDER BY l.t, l.id)
+        <= {window_seconds} THEN 0 ELSE 1 END AS starts_run
+    FROM long_keys l JOIN shared s ON s.k = l.k
+)
+SELECT platform, id, author_id, k, t, CAST(sum(starts_run) OVER (PARTITION BY k ORDER BY t, id
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS run
+FROM ordered""",
+    {"min_letters": 40, "min_accounts": 5, "window_seconds": 300},
+    (KEYED,),
+)
+
+COPIED_RUNS = Stage(
+    "copied_runs",
+    """
+WITH candidates AS (
+    SELECT k, run, count(*) AS posts, count(DISTINCT author_id) AS accounts,
+        min(t) AS first_second, max(t) AS last_second
+    FROM run_posts GROUP BY k, run HAVING count(DISTINCT author_id) >= {min_accounts}
+)
+SELECT c.k, c.run, c.posts, c.accounts, c.first_second, c.last_second,
+    c.posts / sum(mi.posts) AS share
+FROM candidates c JOIN minutes mi
+    ON mi.m >= c.first_second // 60 AND mi.m <= c.last_second // 60
+GROUP BY c.k, c.run, c.posts, c.accounts, c.first_second, c.last_second
+HAVING c.posts >= {min_share} * sum(mi.posts)""",
+    {"min_share": 0.005},
+    (RUN_POSTS, MINUTES),
+)
+
+FAST = Stage(
+    "fast",
+    f"""
+SELECT author_id, max(n) AS max_per_minute, CAST(sum(n) AS BIGINT) AS posts,
+    count(*) AS active_minutes
+FROM (
+    SELECT author_id, {MINUTE} AS m, count(*) AS n FROM posts
+    WHERE author_id IN (SELECT author_id FROM accounts WHERE posts >= {{per_minute}})
+    GROUP BY 1, 2
+)
+GROUP BY 1 HAVING max(n) >= {{per_minute}}""",
+    {"per_minute": 10},
+    (ACCOUNTS,),
+)
+
+BURST_DAYS = Stage(
+    "burst_days",
+    """
+WITH days AS (
+    SELECT CAST(floor(epoch(created)) AS BIGINT) // 86400 AS day, count(*) AS accounts,
+        CAST(sum(dated_posts) AS BIGINT) AS posts
+    FROM accounts WHERE created IS NOT NULL GROUP BY 1
+),
+scored AS (
+    SELECT day, accounts, posts,
+        CAST(coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING
+            AND 1 PRECEDING), 0) AS DOUBLE) / 7 AS usual
+    FROM days
+)
+SELECT day, accounts, posts, usual FROM scored
+WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {burst_score}
+    AND day >= (SELECT CAST(floor(epoch(min(first_at))) AS BIGINT) // 86400 FROM minutes)
+        - {recent_days}""",
+    {"recent_days": 90, "burst_accounts": 20, "burst_score": 6},
+    (ACCOUNTS, MINUTES),
+)
+
+# The posts that mention each tracked voice (party, campaign, story): one of its hashtags,
+# or one of its phrases in the text. `tags` and `phrases` are given by the run (Voices).
+VOICE_POSTS = Stage(
+    "voice_posts",
+    f"""
+WITH voice_tags(voice, tag) AS (VALUES {{tags}}),
+voice_phrases(voice, phrase) AS (VALUES {{phrases}})
+SELECT v.voice, p.platform, p.id, p.author_id, p.m
+FROM (
+    SELECT platform, id, author_id, {MINUTE} AS m, unnest(list_distinct(hashtags)) AS tag
+    FROM posts WHERE array_length(hashtags) > 0
+) p
+JOIN voice_tags v ON v.tag = p.tag
+UNION
+SELECT v.voice, p.platform, p.id, p.author_id, p.m
+FROM (SELECT platform, id, author_id, {MINUTE} AS m, lower(text) AS low FROM posts) p
+JOIN voice_phrases v ON contains(p.low, v.phrase)""",
+)
+
+
+# ----------------------------------------------------------------------------------------
+# Measures
+# ----------------------------------------------------------------------------------------
+
 OVERVIEW = Measure(
     "overview",
     "Volume and authors",
     "posts: every post in the dataset (originals, reposts, replies and quotes). authors: "
     "accounts that posted at least once, counted exactly; authors_approx: the same counted "
     "with the engine's HyperLogLog sketch (its error is stated beside it).",
-    f"""
-SELECT count(*) AS posts,
-    count(DISTINCT author_id) AS authors,
-    approx_count_distinct(author_id) AS authors_approx,
-    count(*) FILTER (WHERE {IS_ORIGINAL}) AS originals,
-    count(*) FILTER (WHERE repost_of IS NOT NULL) AS reposts,
-    count(*) FILTER (WHERE reply_to IS NOT NULL) AS replies,
-    count(*) FILTER (WHERE quote_of IS NOT NULL) AS quotes,
-    min({MINUTE}) AS first_minute,
-    max({MINUTE}) AS last_minute
-FROM posts""",
+    """
+SELECT CAST(coalesce(sum(posts), 0) AS BIGINT) AS posts,
+    (SELECT count(*) FROM accounts) AS authors,
+    (SELECT approx_count_distinct(author_id) FROM accounts) AS authors_approx,
+    CAST(coalesce(sum(originals), 0) AS BIGINT) AS originals,
+    CAST(coalesce(sum(reposts), 0) AS BIGINT) AS reposts,
+    CAST(coalesce(sum(replies), 0) AS BIGINT) AS replies,
+    CAST(coalesce(sum(quotes), 0) AS BIGINT) AS quotes,
+    min(m) AS first_minute, max(m) AS last_minute
+FROM minutes""",
+    needs=(MINUTES, ACCOUNTS),
 )
 
 PER_MINUTE = Measure(
@@ -174,21 +382,28 @@ PER_MINUTE = Measure(
     "Posts per minute",
     "posts published in each whole minute (UTC), the distinct accounts that posted in it, "
     "and how many of the posts were reposts.",
-    f"""
-SELECT {MINUTE} AS minute, count(*) AS posts, count(DISTINCT author_id) AS authors,
-    count(*) FILTER (WHERE repost_of IS NOT NULL) AS reposts
-FROM posts GROUP BY 1 ORDER BY 1""",
+    "SELECT m AS minute, posts, authors, reposts FROM minutes ORDER BY 1",
+    needs=(MINUTES,),
 )
+
+
+def _top_items(column: str) -> str:
+    """Items of a list column by the posts that carry them (once per post) and by authors."""
+    return f"""
+SELECT item, count(*) AS posts, count(DISTINCT author_id) AS authors
+FROM (
+    SELECT author_id, unnest(list_distinct({column})) AS item
+    FROM posts WHERE array_length({column}) > 0
+)
+GROUP BY 1 ORDER BY posts DESC, item LIMIT {{limit}}"""
+
 
 TOP_HASHTAGS = Measure(
     "top_hashtags",
     "Top hashtags",
     "posts that carry the hashtag (a post counts once per distinct hashtag), with the "
     "accounts that used it.",
-    """
-SELECT tag AS item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (SELECT DISTINCT id, platform, author_id, tag FROM posts, unnest(hashtags) AS t(tag))
-GROUP BY 1 ORDER BY posts DESC, item LIMIT {limit}""",
+    _top_items("hashtags"),
     {"limit": 25},
 )
 
@@ -196,25 +411,19 @@ TAG_MINUTES = Measure(
     "tag_minutes",
     "Hashtag volume per minute",
     "posts per minute that carry each of the {top} most used hashtags (once per post).",
-    f"""
-WITH tagged AS (
-    SELECT DISTINCT platform, id, tag, {MINUTE} AS minute
-    FROM posts, unnest(hashtags) AS t(tag)
-),
-top AS (SELECT tag FROM tagged GROUP BY tag ORDER BY count(*) DESC, tag LIMIT {{top}})
-SELECT t.tag, t.minute, count(*) AS posts
-FROM tagged t JOIN top USING (tag) GROUP BY 1, 2 ORDER BY 1, 2""",
+    """
+WITH top AS (SELECT tag FROM tag_minute GROUP BY tag ORDER BY sum(posts) DESC, tag LIMIT {top})
+SELECT tag, m AS minute, posts FROM tag_minute WHERE tag IN (SELECT tag FROM top)
+ORDER BY 1, 2""",
     {"top": 5},
+    (TAG_MINUTE,),
 )
 
 TOP_MENTIONS = Measure(
     "top_mentions",
     "Most mentioned accounts",
     "posts that mention the account (@username), once per post.",
-    """
-SELECT mention AS item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (SELECT DISTINCT id, platform, author_id, mention FROM posts, unnest(mentions) AS t(mention))
-GROUP BY 1 ORDER BY posts DESC, item LIMIT {limit}""",
+    _top_items("mentions"),
     {"limit": 25},
 )
 
@@ -222,10 +431,7 @@ TOP_URLS = Measure(
     "top_urls",
     "Most shared links",
     "posts that link the URL (as expanded by the platform), once per post.",
-    """
-SELECT url AS item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (SELECT DISTINCT id, platform, author_id, url FROM posts, unnest(urls) AS t(url))
-GROUP BY 1 ORDER BY posts DESC, item LIMIT {limit}""",
+    _top_items("urls"),
     {"limit": 25},
 )
 
@@ -234,10 +440,10 @@ TOP_AUTHORS = Measure(
     "Most active accounts",
     "posts by the account (all kinds), and how many of them were reposts.",
     """
-SELECT author_id AS item, max(author_handle) AS handle, count(*) AS posts,
-    count(*) FILTER (WHERE repost_of IS NOT NULL) AS reposts
-FROM posts GROUP BY 1 ORDER BY posts DESC, item LIMIT {limit}""",
+SELECT author_id AS item, handle, posts, reposts
+FROM accounts ORDER BY posts DESC, item LIMIT {limit}""",
     {"limit": 25},
+    (ACCOUNTS,),
 )
 
 TOP_TERMS = Measure(
@@ -249,14 +455,11 @@ TOP_TERMS = Measure(
     f"""
 WITH stop(word) AS (VALUES {words(STOP_WORDS)})
 SELECT word AS item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (
-    SELECT DISTINCT id, platform, author_id, word
-    FROM posts, unnest(string_split_regex({NEAR_TEXT}, ' ')) AS t(word)
-    WHERE repost_of IS NULL
-)
+FROM (SELECT author_id, unnest(list_distinct(string_split(k, ' '))) AS word FROM keyed)
 WHERE length(word) >= 3 AND word NOT IN (SELECT word FROM stop)
 GROUP BY 1 ORDER BY posts DESC, item LIMIT {{limit}}""",
     {"limit": 25},
+    (KEYED,),
 )
 
 TAG_SPIKES = Measure(
@@ -268,29 +471,27 @@ TAG_SPIKES = Measure(
     "/ sqrt(expected + 1) (a Poisson z-score); a spike minute has score >= {threshold} and "
     "count >= {min_count}. A tag with no uses in the window has expected 0; minutes with no "
     "hashtag use at all in the window before (the start of the data) are not scored.",
-    f"""
-WITH uses AS (
-    SELECT tag, {MINUTE} AS m, count(*) AS n FROM posts, unnest(hashtags) AS t(tag) GROUP BY 1, 2
-),
-totals AS (
+    """
+WITH totals AS (
     SELECT m, total,
-        sum(total) OVER (ORDER BY m RANGE BETWEEN {{window}} PRECEDING AND 1 PRECEDING)
+        sum(total) OVER (ORDER BY m RANGE BETWEEN {window} PRECEDING AND 1 PRECEDING)
             AS all_before
-    FROM (SELECT m, sum(n) AS total FROM uses GROUP BY 1)
+    FROM (SELECT m, sum(uses) AS total FROM tag_minute GROUP BY 1)
 ),
 expected AS (
-    SELECT u.tag, u.m, u.n, t.all_before,
-        CASE WHEN t.all_before > 0 THEN t.total * coalesce(sum(u.n) OVER (
-            PARTITION BY u.tag ORDER BY u.m RANGE BETWEEN {{window}} PRECEDING AND 1 PRECEDING
+    SELECT u.tag, u.m, u.uses AS n, t.all_before,
+        CASE WHEN t.all_before > 0 THEN t.total * coalesce(sum(u.uses) OVER (
+            PARTITION BY u.tag ORDER BY u.m RANGE BETWEEN {window} PRECEDING AND 1 PRECEDING
         ), 0) / t.all_before ELSE 0 END AS expected
-    FROM uses u JOIN totals t ON t.m = u.m
+    FROM tag_minute u JOIN totals t ON t.m = u.m
 )
 SELECT tag, m AS minute, n AS posts, expected, (n - expected) / sqrt(expected + 1) AS score
 FROM expected
-WHERE all_before > 0 AND n >= {{min_count}}
-    AND (n - expected) / sqrt(expected + 1) >= {{threshold}}
+WHERE all_before > 0 AND n >= {min_count}
+    AND (n - expected) / sqrt(expected + 1) >= {threshold}
 ORDER BY tag, minute""",
     {"window": 15, "threshold": 6, "min_count": 30},
+    (TAG_MINUTE,),
 )
 
 SPIKE_EVIDENCE = Measure(
@@ -303,10 +504,16 @@ SPIKE_EVIDENCE = Measure(
 WITH spikes(tag, first_minute, last_minute) AS (VALUES {{spikes}}),
 hits AS (
     SELECT s.tag, s.first_minute, p.id, p.author_id, p.author_handle, p.text, p.repost_of,
-        coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) AS engagement
-    FROM spikes s
-    JOIN (SELECT *, {MINUTE} AS m FROM posts) p
-        ON p.m >= s.first_minute AND p.m <= s.last_minute AND list_contains(p.hashtags, s.tag)
+        p.engagement
+    FROM (
+        SELECT id, author_id, author_handle, text, repost_of, {MINUTE} AS m,
+            coalesce(like_count, 0) + coalesce(repost_count, 0) AS engagement,
+            unnest(list_distinct(hashtags)) AS tag
+        FROM posts
+        WHERE created_at >= to_timestamp({{since}}) AND created_at < to_timestamp({{until}})
+            AND array_length(hashtags) > 0
+    ) p
+    JOIN spikes s ON s.tag = p.tag AND p.m >= s.first_minute AND p.m <= s.last_minute
 ),
 top_posts AS (
     SELECT 'post' AS kind, tag, first_minute, id AS item, text AS detail, engagement AS value,
@@ -333,88 +540,20 @@ SHARE_OF_VOICE = Measure(
     "text, case-insensitive), once per post and voice; share = the voice's posts / the sum "
     "over all voices. A post that mentions two voices counts for both.",
     """
-WITH voice_tags(voice, tag) AS (VALUES {tags}),
-voice_phrases(voice, phrase) AS (VALUES {phrases}),
-matched AS (
-    SELECT DISTINCT v.voice, p.platform, p.id, p.author_id
-    FROM (SELECT platform, id, author_id, tag FROM posts, unnest(hashtags) AS t(tag)) p
-    JOIN voice_tags v ON v.tag = p.tag
-    UNION
-    SELECT DISTINCT v.voice, p.platform, p.id, p.author_id
-    FROM posts p JOIN voice_phrases v ON contains(lower(p.text), v.phrase)
-)
 SELECT voice, count(*) AS posts, count(DISTINCT author_id) AS authors,
     count(*) / sum(count(*)) OVER () AS share
-FROM matched WHERE voice IS NOT NULL GROUP BY voice ORDER BY posts DESC, voice""",
+FROM voice_posts GROUP BY voice ORDER BY posts DESC, voice""",
+    needs=(VOICE_POSTS,),
 )
 
-# Runs of near-identical text (see COPIED_TEXT) and the runs by enough accounts.
-_COPIED_RUNS = f"""
-keyed AS (
-    SELECT platform, id, author_id, text, {NEAR_TEXT} AS k,
-        CAST(floor(epoch(created_at)) AS BIGINT) AS t
-    FROM posts WHERE repost_of IS NULL
-),
-long_keys AS (SELECT * FROM keyed WHERE length(k) >= {{min_letters}}),
-shared AS (
-    SELECT k FROM long_keys GROUP BY k HAVING count(DISTINCT author_id) >= {{min_accounts}}
-),
-ordered AS (
-    SELECT l.*, CASE WHEN l.t - lag(l.t) OVER (PARTITION BY l.k ORDER BY l.t, l.id)
-        <= {{window_seconds}} THEN 0 ELSE 1 END AS starts_run
-    FROM long_keys l JOIN shared s ON s.k = l.k
-),
-runs AS (
-    SELECT *, CAST(sum(starts_run) OVER (PARTITION BY k ORDER BY t, id
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS run
-    FROM ordered
-),
-candidate_runs AS (
-    SELECT k AS text_key, run, min(text) AS example, count(*) AS posts,
-        count(DISTINCT author_id) AS accounts, min(t) AS first_second, max(t) AS last_second
-    FROM runs GROUP BY k, run HAVING count(DISTINCT author_id) >= {{min_accounts}}
-),
-minute_totals AS (SELECT {MINUTE} AS m, count(*) AS n FROM posts GROUP BY 1),
-copied_runs AS (
-    SELECT c.text_key, c.run, c.example, c.posts, c.accounts, c.first_second, c.last_second,
-        c.posts / sum(mt.n) AS share
-    FROM candidate_runs c JOIN minute_totals mt
-        ON mt.m >= c.first_second // 60 AND mt.m <= c.last_second // 60
-    GROUP BY c.text_key, c.run, c.example, c.posts, c.accounts, c.first_second, c.last_second
-    HAVING c.posts >= {{min_share}} * sum(mt.n)
-)"""
-_COPIED_PARAMS = {"min_letters": 40, "min_accounts": 5, "window_seconds": 300, "min_share": 0.005}
-
-_FAST = f"""
-per_minute AS (SELECT author_id, {MINUTE} AS m, count(*) AS n FROM posts GROUP BY 1, 2),
-fast AS (
-    SELECT author_id, max(n) AS max_per_minute, sum(n) AS posts, count(*) AS active_minutes
-    FROM per_minute GROUP BY 1 HAVING max(n) >= {{per_minute}}
-)"""
-
-_BURSTS = """
-accounts AS (
-    SELECT author_id, min(author_created_at) AS created, count(*) AS posts
-    FROM posts WHERE author_created_at IS NOT NULL GROUP BY 1
-),
-days AS (
-    SELECT CAST(floor(epoch(created)) AS BIGINT) // 86400 AS day, count(*) AS accounts,
-        CAST(sum(posts) AS BIGINT) AS posts
-    FROM accounts GROUP BY 1
-),
-scored_days AS (
-    SELECT day, accounts, posts,
-        CAST(coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING
-            AND 1 PRECEDING), 0) AS DOUBLE) / 7 AS usual
-    FROM days
-),
-burst_days AS (
-    SELECT day, accounts, posts, usual FROM scored_days
-    WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {burst_score}
-        AND day >= (SELECT CAST(floor(epoch(min(created_at))) AS BIGINT) // 86400 FROM posts)
-            - {recent_days}
-)"""
-_BURST_PARAMS = {"recent_days": 90, "burst_accounts": 20, "burst_score": 6}
+VOICE_MINUTES = Measure(
+    "voice_minutes",
+    "Voices per minute",
+    "posts per minute that mention each voice (its hashtags or phrases, as in share of "
+    "voice), once per post and voice.",
+    "SELECT voice, m AS minute, count(*) AS posts FROM voice_posts GROUP BY 1, 2 ORDER BY 1, 2",
+    needs=(VOICE_POSTS,),
+)
 
 COPIED_TEXT = Measure(
     "copied_text",
@@ -426,16 +565,26 @@ COPIED_TEXT = Measure(
     "published in the minutes of the run (share). Short slogans that many people type on "
     "their own fall under the length limit; a quote of the speech that people share on "
     "their own is a far smaller share of the traffic than a campaign's wave.",
-    f"WITH {_COPIED_RUNS}\nSELECT * FROM copied_runs ORDER BY posts DESC, text_key, run",
-    _COPIED_PARAMS,
+    """
+WITH examples AS (
+    SELECT r.k, r.run, min(p.text) AS example
+    FROM (SELECT r.* FROM run_posts r JOIN copied_runs c ON c.k = r.k AND c.run = r.run) r
+    JOIN posts p ON p.platform = r.platform AND p.id = r.id
+    GROUP BY r.k, r.run
+)
+SELECT c.k AS text_key, c.run, e.example, c.posts, c.accounts, c.first_second, c.last_second,
+    c.share
+FROM copied_runs c JOIN examples e ON e.k = c.k AND e.run = c.run
+ORDER BY posts DESC, text_key, run""",
+    needs=(COPIED_RUNS,),
 )
 
 FAST_POSTERS = Measure(
     "fast_posters",
     "Accounts posting at inhuman rates",
     "accounts with at least {per_minute} posts (of any kind) within one minute at least once.",
-    f"WITH {_FAST}\nSELECT * FROM fast ORDER BY max_per_minute DESC, author_id",
-    {"per_minute": 10},
+    "SELECT * FROM fast ORDER BY max_per_minute DESC, author_id",
+    needs=(FAST,),
 )
 
 NEW_ACCOUNT_BURSTS = Measure(
@@ -445,8 +594,8 @@ NEW_ACCOUNT_BURSTS = Measure(
     "{burst_accounts} of the posting accounts were created, far more than on an average day "
     "of the week before (usual): (accounts - usual) / sqrt(usual + 1) >= {burst_score}, "
     "the same Poisson z-score as hashtag spikes.",
-    f"WITH {_BURSTS}\nSELECT * FROM burst_days ORDER BY day",
-    _BURST_PARAMS,
+    "SELECT * FROM burst_days ORDER BY day",
+    needs=(BURST_DAYS,),
 )
 
 COORDINATED_ACCOUNTS = Measure(
@@ -457,11 +606,10 @@ COORDINATED_ACCOUNTS = Measure(
     "on a burst day (see new_account_bursts); with their posts. `coordinated` marks the "
     "accounts whose signs agree: a run of near-identical text, or both other signs. A sign "
     "is not proof: people share slogans, and new supporters open accounts before a rally.",
-    f"""
-WITH {_COPIED_RUNS}, {_FAST}, {_BURSTS},
-copied_accounts AS (
-    SELECT DISTINCT r.author_id FROM runs r
-    JOIN copied_runs c ON c.text_key = r.k AND c.run = r.run
+    """
+WITH copied_accounts AS (
+    SELECT DISTINCT r.author_id FROM run_posts r
+    JOIN copied_runs c ON c.k = r.k AND c.run = r.run
 ),
 burst_accounts AS (
     SELECT a.author_id FROM accounts a
@@ -477,16 +625,12 @@ signs AS (
         f.author_id IN (SELECT author_id FROM fast) AS fast_posting,
         f.author_id IN (SELECT author_id FROM burst_accounts) AS new_account_burst
     FROM flagged f
-),
-volume AS (
-    SELECT author_id, count(*) AS posts FROM posts
-    WHERE author_id IN (SELECT author_id FROM flagged) GROUP BY 1
 )
-SELECT s.author_id, v.posts, s.copied_text, s.fast_posting, s.new_account_burst,
+SELECT s.author_id, a.posts, s.copied_text, s.fast_posting, s.new_account_burst,
     s.copied_text OR (s.fast_posting AND s.new_account_burst) AS coordinated
-FROM signs s JOIN volume v ON v.author_id = s.author_id
-ORDER BY v.posts DESC, s.author_id""",
-    {**_COPIED_PARAMS, "per_minute": 10, **_BURST_PARAMS},
+FROM signs s JOIN accounts a ON a.author_id = s.author_id
+ORDER BY a.posts DESC, s.author_id""",
+    needs=(COPIED_RUNS, FAST, BURST_DAYS, ACCOUNTS),
 )
 
 ALL = (
@@ -501,6 +645,7 @@ ALL = (
     TAG_SPIKES,
     SPIKE_EVIDENCE,
     SHARE_OF_VOICE,
+    VOICE_MINUTES,
     COPIED_TEXT,
     FAST_POSTERS,
     NEW_ACCOUNT_BURSTS,
