@@ -233,6 +233,11 @@ def run_hand(
         FROM posts GROUP BY 1""",
         "SELECT m AS minute, posts, authors, reposts FROM minutes ORDER BY m",
     )
+    step(
+        "platform_minutes",
+        f"""SELECT platform, {minute} AS minute, count(*) AS posts FROM posts
+        GROUP BY 1, 2 ORDER BY 1, 2""",
+    )
     # Per account: volume, reposts, handle, creation.
     step(
         "accounts",
@@ -586,6 +591,9 @@ def run_pandas(
     )
     out["per_minute"] = records(per_minute)
     done("per_minute")
+    platform_minutes = df.groupby(["platform", "minute"]).size().rename("posts").reset_index()
+    out["platform_minutes"] = records(platform_minutes)
+    done("platform_minutes")
 
     tags = df[["platform", "id", "author_id", "minute", "hashtags"]].explode("hashtags")
     tags = tags.dropna(subset=["hashtags"]).rename(columns={"hashtags": "tag"})
@@ -953,6 +961,7 @@ def _last_line(log: Path) -> str:
 COMPARED = (
     "overview",
     "per_minute",
+    "platform_minutes",
     "top_hashtags",
     "tag_minutes",
     "top_mentions",

@@ -386,6 +386,14 @@ PER_MINUTE = Measure(
     needs=(MINUTES,),
 )
 
+PLATFORM_MINUTES = Measure(
+    "platform_minutes",
+    "Posts per minute per platform",
+    "posts published in each whole minute (UTC) on each platform.",
+    f"SELECT platform, {MINUTE} AS minute, count(*) AS posts FROM posts GROUP BY 1, 2 "
+    "ORDER BY 1, 2",
+)
+
 
 def _top_items(column: str) -> str:
     """Items of a list column by the posts that carry them (once per post) and by authors."""
@@ -636,6 +644,7 @@ ORDER BY a.posts DESC, s.author_id""",
 ALL = (
     OVERVIEW,
     PER_MINUTE,
+    PLATFORM_MINUTES,
     TOP_HASHTAGS,
     TAG_MINUTES,
     TOP_MENTIONS,

@@ -100,7 +100,7 @@ def _x_time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_x_time(value: Any) -> datetime | None:
+def parse_x_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -339,7 +339,7 @@ class XCountsCollector(_XCollector):
         return cls(client, query=query, **{**kwargs, **options})
 
     def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
-        since = _parse_x_time(cursor.get("next_start")) or self.start_time
+        since = parse_x_time(cursor.get("next_start")) or self.start_time
         start = self.api.start_time(since, self.clock.now())
         return {"start_time": _x_time(start)}
 
@@ -349,8 +349,8 @@ class XCountsCollector(_XCollector):
         for bucket in data if isinstance(data, list) else []:
             if not isinstance(bucket, dict):
                 continue
-            start, end = _parse_x_time(bucket.get("start")), _parse_x_time(bucket.get("end"))
-            latest = _parse_x_time(current.get("latest_start"))
+            start, end = parse_x_time(bucket.get("start")), parse_x_time(bucket.get("end"))
+            latest = parse_x_time(current.get("latest_start"))
             if start is None or end is None or (latest is not None and start <= latest):
                 continue
             current["latest_start"], current["latest_end"] = _x_time(start), _x_time(end)
@@ -358,8 +358,8 @@ class XCountsCollector(_XCollector):
         token = meta.get("next_token") if isinstance(meta, dict) else None
         if token:
             return {**cursor, "round": {**current, "next_token": str(token)}}
-        start = _parse_x_time(current.get("latest_start"))
-        end = _parse_x_time(current.get("latest_end"))
+        start = parse_x_time(current.get("latest_start"))
+        end = parse_x_time(current.get("latest_end"))
         if start is None or end is None:
             return {**cursor, "round": None}
         complete = end - start >= timedelta(minutes=1)
