@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from jalsa.conversation.coverage import read_counts
 from jalsa.store import Store
 from jalsa.store.repo import get_event
 
@@ -56,6 +57,9 @@ def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
     assert collected > 1000 and table.num_rows == collected
     assert len(set(zip(*table.to_pydict().values(), strict=True))) == collected
     assert set(table.column("platform").to_pylist()) >= {"x", "facebook"}
+    # and X's own per-minute counts of the query, to say how much of it was collected
+    counts = read_counts(tmp_path / "conversation" / "demo")
+    assert counts.per_minute and counts.bad_lines == 0
 
 
 def test_demo_refuses_a_bad_minutes_value(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from simkit import CALM, ManualClock, Sim, make_scenario
 
+from jalsa.conversation.analysis import analyze
 from jalsa.conversation.collect import (
     CollectResult,
     FacebookCommentsCollector,
@@ -21,6 +22,10 @@ from jalsa.conversation.collect import (
     XStreamCollector,
     YouTubeChatCollector,
 )
+from jalsa.conversation.coverage import read_counts, x_coverage
+from jalsa.conversation.dataset import PostDataset
+from jalsa.conversation.engines import DuckDBEngine
+from jalsa.conversation.follow import ingest_new_lines
 from jalsa.platforms.base import StreamStatus
 from jalsa.sim.server import sim_base_urls
 
@@ -196,3 +201,35 @@ async def test_comments_are_collected_once_across_rounds(sim: Sim, tmp_path: Pat
     # Only comments of the boundary second of a round come again (the `since` is inclusive).
     assert len(comments) - len(unique) <= 3
     assert "test-token" not in (tmp_path / "raw" / "facebook-comments-111.jsonl").read_text()
+
+
+async def test_coverage_of_what_x_counted_is_whole_when_search_got_everything(
+    sim: Sim, tmp_path: Path
+) -> None:
+    options: dict[str, Any] = {
+        "dataset_dir": tmp_path,
+        "start_time": sim.scenario.at(CALM - 4),
+        "clock": sim.clock,
+    }
+    search = XSearchCollector(sim.client, URLS["x_base_url"], "t", "#TestJalsa", **options)
+    counts = XCountsCollector(sim.client, URLS["x_base_url"], "t", "#TestJalsa", **options)
+    for collector in (search, counts):
+        assert (await collector.run_once()).status is StreamStatus.OK
+        await collector.close()
+    with (tmp_path / "raw" / "x-counts.jsonl").open("a") as log:
+        log.write('{"data": [{"start": "not a time"}]}\n')  # not a counts page
+    dataset = PostDataset(tmp_path)
+    ingest_new_lines(dataset)
+    engine = DuckDBEngine(dataset.parts())
+    platform_minutes = analyze(engine, only=("platform_minutes",)).results["platform_minutes"]
+    found = read_counts(tmp_path)
+    coverage = x_coverage(found, platform_minutes)
+    assert coverage is not None and found.bad_lines == 1
+    stream = sim.scenario.stream("x_counts", "#TestJalsa")
+    assert stream is not None
+    expected = [
+        sim.scenario.expected_posts(stream, sim.scenario.at(CALM - 4 + m)) for m in range(4)
+    ]
+    assert [m["counted"] for m in coverage["minutes"]] == expected
+    assert [m["collected"] for m in coverage["minutes"]] == expected
+    assert coverage["share"] == 1.0

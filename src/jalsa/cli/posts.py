@@ -18,6 +18,7 @@ from rich.table import Table
 from jalsa.cli import app, console, err, open_store
 from jalsa.config import get_settings
 from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
+from jalsa.conversation.coverage import read_counts, x_coverage
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import ENGINES, open_engine
 from jalsa.conversation.gather import Gathering, Plan, Totals
@@ -174,8 +175,11 @@ def analyze_cmd(
     """Every conversation figure with its definition: volume, authors, top hashtags, words,
     links and accounts, spikes, share of voice and signs of coordination."""
     voices = Voices.parse(voice or [])
-    result = _run(event_dataset(event)[0], event, engine, master, memory_limit, voices=voices)
+    dataset = event_dataset(event)[0]
+    result = _run(dataset, event, engine, master, memory_limit, voices=voices)
     data = result.as_dict()
+    coverage = x_coverage(read_counts(dataset.root), result.results["platform_minutes"])
+    data["x_coverage"] = coverage
     if out:
         out.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
     overview = result.results["overview"][0]
@@ -195,6 +199,13 @@ def analyze_cmd(
     for row in result.results.get("share_of_voice", []):
         console.print(
             f"share of voice {row['voice']}: {row['share']:.1%} ({row['posts']:,} posts)",
+            highlight=False,
+        )
+    if coverage and coverage["counted"]:
+        console.print(
+            f"X counted {coverage['counted']:,} posts matching the query in "
+            f"{len(coverage['minutes']):,} minutes; the dataset holds {coverage['collected']:,} "
+            f"X posts from those minutes ({coverage['share']:.1%}).",
             highlight=False,
         )
     console.print(f"spikes: {len(result.spikes)} (see `jalsa trends`)", highlight=False)

@@ -22,6 +22,7 @@ from jalsa.conversation.collect import (
     Collector,
     CollectResult,
     FacebookCommentsCollector,
+    XCountsCollector,
     XSearchCollector,
     XStreamCollector,
     YouTubeChatCollector,
@@ -161,11 +162,12 @@ class Gathering:
         plan, settings = self.plan, self.settings
         found: list[Collector] = []
         if plan.x_query:
-            found.append(
-                XSearchCollector.from_settings(
-                    client, settings, plan.x_query, start_time=plan.since, **options
+            for kind in (XSearchCollector, XCountsCollector):
+                found.append(
+                    kind.from_settings(
+                        client, settings, plan.x_query, start_time=plan.since, **options
+                    )
                 )
-            )
         if plan.x_stream:
             found.append(XStreamCollector.from_settings(client, settings, **options))
         for object_id in plan.facebook_objects:
