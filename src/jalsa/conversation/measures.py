@@ -208,8 +208,8 @@ def _with_literals(sql: str, values: dict[str, Any]) -> str:
     return tree.transform(literal).sql(dialect="duckdb")
 
 
-def words(values: list[str]) -> str:
-    return Rows(1, tuple((v,) for v in values)).sql()
+def _sql_list(values: list[str]) -> str:
+    return ", ".join(_literal(v).sql("duckdb") for v in values)
 
 
 # ----------------------------------------------------------------------------------------
@@ -395,15 +395,25 @@ PLATFORM_MINUTES = Measure(
 )
 
 
-def _top_items(column: str) -> str:
-    """Items of a list column by the posts that carry them (once per post) and by authors."""
+def _top(items: str, where: str = "TRUE") -> str:
+    """The items most posts carry, with the authors who posted them. `items` yields one row
+    (author_id, item) per post and item. Authors are counted for the top items only: the
+    pairs of every item and author would not fit in memory on tens of millions of posts."""
     return f"""
-SELECT item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (
-    SELECT author_id, unnest(list_distinct({column})) AS item
-    FROM posts WHERE array_length({column}) > 0
+WITH top AS (
+    SELECT item, count(*) AS posts FROM ({items}) WHERE {where}
+    GROUP BY 1 ORDER BY posts DESC, item LIMIT {{limit}}
 )
-GROUP BY 1 ORDER BY posts DESC, item LIMIT {{limit}}"""
+SELECT t.item, t.posts, count(DISTINCT p.author_id) AS authors
+FROM ({items}) p JOIN top t ON t.item = p.item
+GROUP BY 1, 2 ORDER BY posts DESC, item"""
+
+
+def _list_items(column: str) -> str:
+    """Each distinct item of a list column, once per post."""
+    return f"""
+SELECT author_id, unnest(list_distinct({column})) AS item
+FROM posts WHERE array_length({column}) > 0"""
 
 
 TOP_HASHTAGS = Measure(
@@ -411,7 +421,7 @@ TOP_HASHTAGS = Measure(
     "Top hashtags",
     "posts that carry the hashtag (a post counts once per distinct hashtag), with the "
     "accounts that used it.",
-    _top_items("hashtags"),
+    _top(_list_items("hashtags")),
     {"limit": 25},
 )
 
@@ -431,7 +441,7 @@ TOP_MENTIONS = Measure(
     "top_mentions",
     "Most mentioned accounts",
     "posts that mention the account (@username), once per post.",
-    _top_items("mentions"),
+    _top(_list_items("mentions")),
     {"limit": 25},
 )
 
@@ -439,7 +449,7 @@ TOP_URLS = Measure(
     "top_urls",
     "Most shared links",
     "posts that link the URL (as expanded by the platform), once per post.",
-    _top_items("urls"),
+    _top(_list_items("urls")),
     {"limit": 25},
 )
 
@@ -460,12 +470,10 @@ TOP_TERMS = Measure(
     "original posts (not reposts) that use the word, once per post; words are runs of "
     "letters of three or more, in lower case, without hashtags, mentions, links and common "
     "English, Urdu and Roman Urdu function words.",
-    f"""
-WITH stop(word) AS (VALUES {words(STOP_WORDS)})
-SELECT word AS item, count(*) AS posts, count(DISTINCT author_id) AS authors
-FROM (SELECT author_id, unnest(list_distinct(string_split(k, ' '))) AS word FROM keyed)
-WHERE length(word) >= 3 AND word NOT IN (SELECT word FROM stop)
-GROUP BY 1 ORDER BY posts DESC, item LIMIT {{limit}}""",
+    _top(
+        "SELECT author_id, unnest(list_distinct(string_split(k, ' '))) AS item FROM keyed",
+        f"length(item) >= 3 AND item NOT IN ({_sql_list(STOP_WORDS)})",
+    ),
     {"limit": 25},
     (KEYED,),
 )
