@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,27 @@ async def sim() -> AsyncIterator[Sim]:
     await s.client.aclose()
 
 
+@pytest.fixture
+def on_sim(sim: Sim, tmp_path: Path) -> Callable[..., Any]:
+    """Builds a collector (or calls a factory such as `for_video`) against the simulator: its
+    client, the platform's base URL and a test token, the raw log in `tmp_path`, the sim's
+    clock."""
+
+    def make(kind: Callable[..., Any], platform: str, *ids: str, **options: Any) -> Any:
+        base_url = URLS[f"{platform}_base_url"]
+        return kind(
+            sim.client,
+            base_url,
+            "test-token",
+            *ids,
+            dataset_dir=tmp_path,
+            clock=sim.clock,
+            **options,
+        )
+
+    return make
+
+
 def pages(tmp_path: Path, source: str) -> list[Any]:
     text = (tmp_path / "raw" / f"{source}.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines()]
@@ -60,21 +81,12 @@ def expected_posts(sim: Sim, start_minute: float, end_minute: float) -> int:
 
 
 async def test_search_collects_every_post_once_across_rounds_and_a_restart(
-    sim: Sim, tmp_path: Path
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
 ) -> None:
     start = sim.scenario.at(CALM - 3)
 
     def collector(**options: Any) -> XSearchCollector:
-        return XSearchCollector(
-            sim.client,
-            URLS["x_base_url"],
-            "test-token",
-            "#TestJalsa",
-            dataset_dir=tmp_path,
-            start_time=start,
-            clock=sim.clock,
-            **options,
-        )
+        return on_sim(XSearchCollector, "x", "#TestJalsa", start_time=start, **options)
 
     first = collector(max_pages=3)
     cut = await first.run_once()
@@ -96,16 +108,11 @@ async def test_search_collects_every_post_once_across_rounds_and_a_restart(
     assert cut.requests + rest.requests + newer.requests == len(pages(tmp_path, "x-search"))
 
 
-async def test_counts_collect_the_buckets_the_scenario_says(sim: Sim, tmp_path: Path) -> None:
-    collector = XCountsCollector(
-        sim.client,
-        URLS["x_base_url"],
-        "test-token",
-        "#TestJalsa",
-        dataset_dir=tmp_path,
-        start_time=sim.scenario.at(CALM - 5),
-        clock=sim.clock,
-    )
+async def test_counts_collect_the_buckets_the_scenario_says(
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
+) -> None:
+    start = sim.scenario.at(CALM - 5)
+    collector = on_sim(XCountsCollector, "x", "#TestJalsa", start_time=start)
     result = await collector.run_once()
     await collector.close()
     assert result.status is StreamStatus.OK
@@ -117,11 +124,11 @@ async def test_counts_collect_the_buckets_the_scenario_says(sim: Sim, tmp_path: 
     ]
 
 
-async def test_the_stream_collects_what_the_rules_match(sim: Sim, tmp_path: Path) -> None:
+async def test_the_stream_collects_what_the_rules_match(
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
+) -> None:
     sim.app.state.sim.stream_seconds = 60.0
-    collector = XStreamCollector(
-        sim.client, URLS["x_base_url"], "test-token", dataset_dir=tmp_path, clock=sim.clock
-    )
+    collector = on_sim(XStreamCollector, "x")
     changed = await collector.set_rules([("#TestJalsa", "jalsa")])
     assert [r["value"] for r in changed["added"]] == ["#TestJalsa"]
     assert await collector.rules() == changed["added"]
@@ -135,19 +142,12 @@ async def test_the_stream_collects_what_the_rules_match(sim: Sim, tmp_path: Path
 
 
 async def test_live_chat_is_collected_until_the_stream_goes_offline(
-    sim: Sim, tmp_path: Path
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
 ) -> None:
     sim.at(117)
     seen: list[CollectResult] = []
-    collector = await YouTubeChatCollector.for_video(
-        sim.client,
-        URLS["youtube_base_url"],
-        "test-key",
-        "vid00000001",
-        dataset_dir=tmp_path,
-        clock=sim.clock,
-        on_result=seen.append,
-    )
+    for_video = YouTubeChatCollector.for_video
+    collector = await on_sim(for_video, "youtube", "vid00000001", on_result=seen.append)
     await asyncio.wait_for(collector.run(asyncio.Event()), 30)
 
     assert seen[-1].finished and "offline" in seen[-1].detail
@@ -166,18 +166,12 @@ async def test_live_chat_is_collected_until_the_stream_goes_offline(
     assert len(ids) == sum(app.chat_count(stream, m) for m in range(first_minute, end_minute))
 
 
-async def test_comments_are_collected_once_across_rounds(sim: Sim, tmp_path: Path) -> None:
+async def test_comments_are_collected_once_across_rounds(
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
+) -> None:
     def collector() -> FacebookCommentsCollector:
-        return FacebookCommentsCollector(
-            sim.client,
-            URLS["facebook_base_url"],
-            "test-token",
-            "111",
-            dataset_dir=tmp_path,
-            since=sim.scenario.at(CALM - 5),
-            limit=25,
-            clock=sim.clock,
-        )
+        since = sim.scenario.at(CALM - 5)
+        return on_sim(FacebookCommentsCollector, "facebook", "111", since=since, limit=25)
 
     first = collector()
     for minute in (CALM, CALM + 1, CALM + 2.5):
@@ -204,16 +198,11 @@ async def test_comments_are_collected_once_across_rounds(sim: Sim, tmp_path: Pat
 
 
 async def test_coverage_of_what_x_counted_is_whole_when_search_got_everything(
-    sim: Sim, tmp_path: Path
+    sim: Sim, tmp_path: Path, on_sim: Callable[..., Any]
 ) -> None:
-    options: dict[str, Any] = {
-        "dataset_dir": tmp_path,
-        "start_time": sim.scenario.at(CALM - 4),
-        "clock": sim.clock,
-    }
-    search = XSearchCollector(sim.client, URLS["x_base_url"], "t", "#TestJalsa", **options)
-    counts = XCountsCollector(sim.client, URLS["x_base_url"], "t", "#TestJalsa", **options)
-    for collector in (search, counts):
+    start = sim.scenario.at(CALM - 4)
+    for kind in (XSearchCollector, XCountsCollector):
+        collector = on_sim(kind, "x", "#TestJalsa", start_time=start)
         assert (await collector.run_once()).status is StreamStatus.OK
         await collector.close()
     with (tmp_path / "raw" / "x-counts.jsonl").open("a") as log:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,16 +50,29 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-def search(api: MockApi, tmp_path: Path, clock: FakeClock | None = None, **options: Any) -> Any:
-    return XSearchCollector(
+def x_collector(
+    kind: Callable[..., Any],
+    api: MockApi,
+    tmp_path: Path,
+    *query: str,
+    clock: FakeClock | None = None,
+    token: str | None = "AAAA-bearer",
+    **options: Any,
+) -> Any:
+    """A collector of `kind` on the mock transport, at the test prices, on a fake clock."""
+    return kind(
         api.client(),
         BASE,
-        options.pop("token", "AAAA-bearer"),
-        QUERY,
+        token,
+        *query,
         dataset_dir=tmp_path,
         clock=clock or FakeClock(),
         **{**PRICES, **options},
     )
+
+
+def search(api: MockApi, tmp_path: Path, clock: FakeClock | None = None, **options: Any) -> Any:
+    return x_collector(XSearchCollector, api, tmp_path, QUERY, clock=clock, **options)
 
 
 def raw_lines(tmp_path: Path, source: str) -> list[bytes]:
@@ -298,17 +311,9 @@ async def test_counts_pages_are_logged_and_the_open_minute_is_read_again(tmp_pat
         fixture_response("x", "counts_page2.json"),
         fixture_response("x", "counts_page2.json"),
     )
-    collector = XCountsCollector(
-        api.client(),
-        BASE,
-        "AAAA-bearer",
-        QUERY,
-        dataset_dir=tmp_path,
-        start_time=datetime(2023, 12, 17, 15, 0, tzinfo=UTC),
-        clock=FakeClock(),
-        **PRICES,
-    )
-    result = await collector.run_once()
+    start = datetime(2023, 12, 17, 15, 0, tzinfo=UTC)
+    counts = x_collector(XCountsCollector, api, tmp_path, QUERY, start_time=start)
+    result = await counts.run_once()
     assert (result.pages, result.items) == (2, 5)
     assert result.usage.billed_resources == 5
     first = params(api.requests[0])
@@ -319,9 +324,9 @@ async def test_counts_pages_are_logged_and_the_open_minute_is_read_again(tmp_pat
     }
     assert params(api.requests[1])["next_token"] == "1jzu9lk96gu5npw2bqjdrp3ed8kspd8oowkwhw1kicsd"
     # The last bucket (15:04:00 to 15:04:31) was still open: the next round reads it again.
-    assert collector.cursor["next_start"] == "2023-12-17T15:04:00Z"
-    await collector.run_once()
-    await collector.close()
+    assert counts.cursor["next_start"] == "2023-12-17T15:04:00Z"
+    await counts.run_once()
+    await counts.close()
     assert params(api.last)["start_time"] == "2023-12-17T15:04:00Z"
     pages = raw_pages(tmp_path, "x-counts")
     assert pages[0] == load_fixture("x", "counts_page1.json") and len(pages) == 3
@@ -334,14 +339,7 @@ async def test_counts_pages_are_logged_and_the_open_minute_is_read_again(tmp_pat
 def stream_collector(
     api: MockApi, tmp_path: Path, clock: FakeClock | None = None, **kw: Any
 ) -> Any:
-    return XStreamCollector(
-        api.client(),
-        BASE,
-        kw.pop("token", "AAAA-bearer"),
-        dataset_dir=tmp_path,
-        clock=clock or FakeClock(),
-        **{**PRICES, **kw},
-    )
+    return x_collector(XStreamCollector, api, tmp_path, clock=clock, **kw)
 
 
 def line(message: Any) -> bytes:

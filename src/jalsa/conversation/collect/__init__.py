@@ -9,7 +9,13 @@ collector's cursor beside it (`<source>.state.json`). Ingestion normalizes the r
     FacebookCommentsCollector  facebook-comments-<id>.jsonl   GET /{id}/comments
 """
 
-from jalsa.conversation.collect.base import CollectError, Collector, CollectResult, pause
+from jalsa.conversation.collect.base import (
+    CollectError,
+    Collector,
+    CollectorOptions,
+    CollectResult,
+    pause,
+)
 from jalsa.conversation.collect.facebook_comments import FacebookCommentsCollector
 from jalsa.conversation.collect.rawlog import RawLog, RawLogBusy, raw_dir, source_name
 from jalsa.conversation.collect.x import (
@@ -25,6 +31,7 @@ __all__ = [
     "CollectError",
     "CollectResult",
     "Collector",
+    "CollectorOptions",
     "FacebookCommentsCollector",
     "RawLog",
     "RawLogBusy",

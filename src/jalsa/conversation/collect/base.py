@@ -15,7 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Required, TypedDict
+
+from pydantic import SecretStr
 
 from jalsa.clock import Clock, SystemClock
 from jalsa.conversation.collect.rawlog import RawLog
@@ -69,6 +71,19 @@ class CollectError(UserError):
         self.result = result
 
 
+def given(value: str, what: str) -> str:
+    """`value` without surrounding blanks; ValueError naming `what` when nothing is left."""
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(f"the {what} is empty")
+    return stripped
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """A token or key from Settings, as the platform transports take it."""
+    return value.get_secret_value() if value else None
+
+
 async def pause(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
     """Wait `seconds` of `clock` time unless `stop` is set first; True when stopped."""
     if stop.is_set():
@@ -89,6 +104,15 @@ async def pause(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
     return stop.is_set()
 
 
+class CollectorOptions(TypedDict, total=False):
+    """The keyword options every collector takes beside its own and hands on to `Collector`,
+    which holds their defaults."""
+
+    dataset_dir: Required[Path]  # the raw log goes to <dataset_dir>/raw/<source>.jsonl
+    clock: Clock | None  # default: the system clock
+    on_result: Callable[[CollectResult], None] | None  # told of every round `run` makes
+
+
 class Collector(ABC):
     """Base of the collectors: a raw log, a clock, and the round loop."""
 
@@ -98,19 +122,16 @@ class Collector(ABC):
 
     def __init__(
         self,
-        log: RawLog,
+        source: str,
         *,
+        dataset_dir: Path,
         clock: Clock | None = None,
         on_result: Callable[[CollectResult], None] | None = None,
     ) -> None:
-        self.log = log
+        self.log = RawLog.in_dataset(dataset_dir, source)
         self.clock: Clock = clock or SystemClock()
         self.on_result = on_result
         self.failures = 0  # consecutive failed rounds
-
-    @staticmethod
-    def log_for(dataset_dir: Path, source: str) -> RawLog:
-        return RawLog.in_dataset(dataset_dir, source)
 
     @property
     def source(self) -> str:
@@ -179,3 +200,58 @@ class Collector(ABC):
                     return
         finally:
             await self.close()
+
+
+class PagedCollector(Collector):
+    """A collector whose round pages through an API answer: from the bounds of a new round
+    (`round_params`), each page's token leads to the next, until the last page or until
+    `max_pages` (the token stays in the cursor and the next round goes on from it)."""
+
+    max_pages: int
+    page_token: ClassVar[str]  # the request parameter (and cursor key) of the next page
+
+    @abstractmethod
+    def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
+        """The bounds of a new round, kept in the cursor until the round is over."""
+
+    @abstractmethod
+    def page_params(self) -> dict[str, str]:
+        """The parameters every request of a round carries."""
+
+    @abstractmethod
+    async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
+        """One page, checked and as it is to be logged; PollError when it cannot be had."""
+
+    @abstractmethod
+    def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
+        """Count what the page holds into `result`."""
+
+    def cut_short(self, result: CollectResult) -> bool:
+        """True (with the reason in `result`) to end the round before its last page."""
+        return False
+
+    async def run_once(self) -> CollectResult:
+        await self.open()
+        result = CollectResult(self.source)
+        cursor = dict(self.cursor)
+        if not cursor.get("round"):
+            cursor["round"] = {"params": self.round_params(cursor)}
+        try:
+            for _ in range(self.max_pages):
+                round_ = cursor["round"]
+                params = {**self.page_params(), **round_["params"]}
+                if round_.get(self.page_token):
+                    params[self.page_token] = round_[self.page_token]
+                page = await self.fetch_page(result, params)
+                cursor = self.advance(cursor, page)
+                await self.commit(page, cursor)
+                result.pages += 1
+                self.tally(result, page)
+                if not cursor.get("round") or self.cut_short(result):
+                    break
+            else:
+                result.more = True
+                result.detail = f"stopped after {self.max_pages} pages; the next round goes on"
+        except PollError as exc:
+            result.fail(exc)
+        return result

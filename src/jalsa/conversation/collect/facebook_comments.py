@@ -20,18 +20,21 @@ before the page is written. Everything else is as Graph sent it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
-from jalsa.clock import Clock
 from jalsa.config import Settings
-from jalsa.conversation.collect.base import Collector, CollectResult
+from jalsa.conversation.collect.base import (
+    CollectorOptions,
+    CollectResult,
+    PagedCollector,
+    given,
+    secret,
+)
 from jalsa.conversation.collect.rawlog import source_name
-from jalsa.platforms.base import PollError, shape_error
+from jalsa.platforms.base import shape_error
 from jalsa.platforms.facebook import FacebookConnector
 from jalsa.platforms.graph import graph_path
 from jalsa.redact import redact
@@ -71,9 +74,11 @@ def without_token(page: Any) -> Any:
     return {**page, "paging": paging}
 
 
-class FacebookCommentsCollector(Collector):
+class FacebookCommentsCollector(PagedCollector):
     """Comments of one Graph object (`object_id`: a LiveVideo id or a post id). `since`
     bounds the first round (default: every comment)."""
+
+    page_token = "after"
 
     def __init__(
         self,
@@ -82,22 +87,17 @@ class FacebookCommentsCollector(Collector):
         access_token: str | None,
         object_id: str,
         *,
-        dataset_dir: Path,
         since: datetime | None = None,
         interval: float = 15.0,
         max_pages: int = 50,
         limit: int = 100,
         live_filter: str = "no_filter",
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
+        **options: Unpack[CollectorOptions],
     ) -> None:
-        object_id = object_id.strip()
-        if not object_id:
-            raise ValueError("the Facebook object id is empty")
+        object_id = given(object_id, "Facebook object id")
         if live_filter not in ("no_filter", "filter_low_quality"):
             raise ValueError("live_filter must be no_filter or filter_low_quality")
-        source = source_name("facebook-comments", object_id)
-        super().__init__(self.log_for(dataset_dir, source), clock=clock, on_result=on_result)
+        super().__init__(source_name("facebook-comments", object_id), **options)
         self.api = FacebookCommentsApi(client, base_url, access_token)
         self.object_id = object_id
         self.since = since
@@ -110,10 +110,9 @@ class FacebookCommentsCollector(Collector):
     def from_settings(
         cls, client: httpx.AsyncClient, settings: Settings, object_id: str, **options: Any
     ) -> FacebookCommentsCollector:
-        token = settings.facebook_access_token
-        secret = token.get_secret_value() if token else None
+        token = secret(settings.facebook_access_token)
         kwargs = {"interval": settings.facebook_interval, **options}
-        return cls(client, settings.facebook_base_url, secret, object_id, **kwargs)
+        return cls(client, settings.facebook_base_url, token, object_id, **kwargs)
 
     def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
         since = cursor.get("since")
@@ -147,39 +146,22 @@ class FacebookCommentsCollector(Collector):
             since = newest if not isinstance(since, int) else max(since, newest)
         return {**cursor, "since": since, "round": None}
 
-    async def run_once(self) -> CollectResult:
-        await self.open()
-        result = CollectResult(self.source)
-        cursor = dict(self.cursor)
-        if not cursor.get("round"):
-            cursor["round"] = {"params": self.round_params(cursor)}
+    def page_params(self) -> dict[str, str]:
+        return {
+            "fields": FIELDS,
+            "order": "reverse_chronological",
+            "filter": "stream",
+            "live_filter": self.live_filter,
+            "limit": str(self.limit),
+        }
+
+    async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
         path = graph_path(self.object_id, "comments")
-        try:
-            for _ in range(self.max_pages):
-                round_ = cursor["round"]
-                params = {
-                    "fields": FIELDS,
-                    "order": "reverse_chronological",
-                    "filter": "stream",
-                    "live_filter": self.live_filter,
-                    "limit": str(self.limit),
-                    **round_["params"],
-                }
-                if round_.get("after"):
-                    params["after"] = round_["after"]
-                page = await self.api.fetch(result.usage, path, params)
-                if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                    raise shape_error("comments answer has no data list")
-                page = without_token(page)
-                cursor = self.advance(cursor, page)
-                await self.commit(page, cursor)
-                result.pages += 1
-                result.items += len(page["data"])
-                if not cursor.get("round"):
-                    break
-            else:
-                result.more = True
-                result.detail = f"stopped after {self.max_pages} pages; the next round goes on"
-        except PollError as exc:
-            result.fail(exc)
-        return result
+        page = await self.api.fetch(result.usage, path, params)
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise shape_error("comments answer has no data list")
+        logged: dict[str, Any] = without_token(page)
+        return logged
+
+    def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
+        result.items += len(page["data"])

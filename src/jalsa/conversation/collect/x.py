@@ -23,22 +23,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self, Unpack
 
 import httpx
 
-from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.conversation.collect.base import (
     NEEDS_A_PERSON,
     CollectError,
     Collector,
+    CollectorOptions,
     CollectResult,
+    PagedCollector,
+    given,
     pause,
+    secret,
 )
 from jalsa.platforms.base import PollError, StreamStatus, parse_retry_after, shape_error
 from jalsa.platforms.x import (
@@ -128,10 +130,19 @@ def _data_count(page: Any) -> int:
     return 1 if isinstance(data, dict) else 0
 
 
+class XOptions(CollectorOptions, total=False):
+    """The keyword options every X collector takes, held by `_XCollector` and `Collector`."""
+
+    source: str  # the raw log's name (default: the collector's `default_source`)
+    usd_per_request: float
+    usd_per_resource: float
+
+
 class _XCollector(Collector):
     """What the X collectors share: one transport built from a client, base URL and token."""
 
     api: XPostsApi
+    default_source: ClassVar[str]
 
     def __init__(
         self,
@@ -139,14 +150,12 @@ class _XCollector(Collector):
         base_url: str,
         bearer_token: str | None,
         *,
-        dataset_dir: Path,
-        source: str,
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
+        source: str | None = None,
         usd_per_request: float = DEFAULT_USD_PER_REQUEST,
         usd_per_resource: float = DEFAULT_USD_PER_RESOURCE,
+        **options: Unpack[CollectorOptions],
     ) -> None:
-        super().__init__(self.log_for(dataset_dir, source), clock=clock, on_result=on_result)
+        super().__init__(self.default_source if source is None else source, **options)
         self.api = XPostsApi(
             client,
             base_url,
@@ -155,14 +164,13 @@ class _XCollector(Collector):
             usd_per_resource=usd_per_resource,
         )
 
-    @staticmethod
-    def settings_kwargs(settings: Settings) -> dict[str, Any]:
-        token = settings.x_bearer_token
+    @classmethod
+    def settings_kwargs(cls, settings: Settings) -> dict[str, Any]:
+        """The keyword arguments this collector takes from Settings: URL, token and prices."""
         return {
             "base_url": settings.x_base_url,
-            "bearer_token": token.get_secret_value() if token else None,
-            "usd_per_request": settings.x_usd_per_request,
-            "usd_per_resource": settings.x_usd_per_resource,
+            "bearer_token": secret(settings.x_bearer_token),
+            **XPostsApi.settings_options(settings),
         }
 
     def rate_wait(self) -> float | None:
@@ -173,11 +181,13 @@ class _XCollector(Collector):
         return parse_retry_after(headers) or 0.0
 
 
-class XSearchCollector(_XCollector):
-    """Recent search for `query`: every page into `x-search.jsonl`.
+class _XQueryCollector(_XCollector, PagedCollector):
+    """What search and counts share: one `query`, from `start_time` (default: X's own, the
+    last 7 days), a round every `interval` seconds of at most `max_pages` pages (the rest
+    follows in the next round)."""
 
-    `start_time` bounds the first round (default: X's own, the last 7 days); later rounds use
-    `since_id`. `max_pages` bounds one round's spend; the rest follows in the next round."""
+    what: ClassVar[str]  # the endpoint, for messages
+    page_token = "next_token"
 
     def __init__(
         self,
@@ -186,43 +196,61 @@ class XSearchCollector(_XCollector):
         bearer_token: str | None,
         query: str,
         *,
-        dataset_dir: Path,
         start_time: datetime | None = None,
         interval: float = 60.0,
-        max_pages: int = 20,
-        max_results: int = 100,
-        source: str = "x-search",
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
-        usd_per_request: float = DEFAULT_USD_PER_REQUEST,
-        usd_per_resource: float = DEFAULT_USD_PER_RESOURCE,
+        max_pages: int | None = None,
+        **options: Unpack[XOptions],
     ) -> None:
-        super().__init__(
-            client,
-            base_url,
-            bearer_token,
-            dataset_dir=dataset_dir,
-            source=source,
-            clock=clock,
-            on_result=on_result,
-            usd_per_request=usd_per_request,
-            usd_per_resource=usd_per_resource,
-        )
-        if not query.strip():
-            raise ValueError("the search query is empty")
-        if not 10 <= max_results <= 100:
-            raise ValueError("max_results must be between 10 and 100 (X's limits)")
-        self.query = query.strip()
+        super().__init__(client, base_url, bearer_token, **options)
+        self.query = given(query, f"{self.what} query")
         self.start_time = start_time
         self.interval = interval
-        self.max_pages = max_pages
-        self.max_results = max_results
+        if max_pages is not None:
+            self.max_pages = max_pages
 
     @classmethod
     def from_settings(
         cls, client: httpx.AsyncClient, settings: Settings, query: str, **options: Any
-    ) -> XSearchCollector:
+    ) -> Self:
         return cls(client, query=query, **{**cls.settings_kwargs(settings), **options})
+
+    def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
+        result.items += _data_count(page)
+        result.errors.extend(_errors_of(page))
+
+
+class XQueryOptions(XOptions, total=False):
+    """The keyword options of both query collectors (search and counts)."""
+
+    start_time: datetime | None
+    interval: float
+    max_pages: int | None  # default: the collector's own
+
+
+class XSearchCollector(_XQueryCollector):
+    """Recent search for `query`: every page into `x-search.jsonl`.
+
+    `start_time` bounds the first round; later rounds use `since_id`. `max_pages` bounds one
+    round's spend."""
+
+    default_source = "x-search"
+    what = "search"
+    max_pages = 20
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        bearer_token: str | None,
+        query: str,
+        *,
+        max_results: int = 100,
+        **options: Unpack[XQueryOptions],
+    ) -> None:
+        super().__init__(client, base_url, bearer_token, query, **options)
+        if not 10 <= max_results <= 100:
+            raise ValueError("max_results must be between 10 and 100 (X's limits)")
+        self.max_results = max_results
 
     def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
         """The bounds of a new round: after the newest post seen, or from `start_time`."""
@@ -248,95 +276,42 @@ class XSearchCollector(_XCollector):
         newest = _newest(round_["newest_id"], cursor.get("since_id"))
         return {**cursor, "since_id": newest, "round": None}
 
+    def page_params(self) -> dict[str, str]:
+        return {"query": self.query, "max_results": str(self.max_results), **POST_FIELDS}
+
+    async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
+        page = await self.api.fetch(result.usage, SEARCH_PATH, params)
+        if not isinstance(page, dict):
+            raise shape_error("search answer is not an object")
+        return page
+
+    def cut_short(self, result: CollectResult) -> bool:
+        wait = self.rate_wait()
+        if wait is None:
+            return False
+        result.more, result.retry_after = True, wait
+        result.detail = "X's rate window is used up; the round goes on after it resets"
+        return True
+
     async def run_once(self) -> CollectResult:
-        await self.open()
-        result = CollectResult(self.source)
-        cursor = dict(self.cursor)
-        if not cursor.get("round"):
-            cursor["round"] = {"params": self.round_params(cursor)}
-        try:
-            for _ in range(self.max_pages):
-                round_ = cursor["round"]
-                params = {
-                    "query": self.query,
-                    "max_results": str(self.max_results),
-                    **POST_FIELDS,
-                    **round_["params"],
-                }
-                if round_.get("next_token"):
-                    params["next_token"] = round_["next_token"]
-                page = await self.api.fetch(result.usage, SEARCH_PATH, params)
-                if not isinstance(page, dict):
-                    raise shape_error("search answer is not an object")
-                cursor = self.advance(cursor, page)
-                await self.commit(page, cursor)
-                result.pages += 1
-                result.items += _data_count(page)
-                result.errors.extend(_errors_of(page))
-                if not cursor.get("round"):
-                    break
-                wait = self.rate_wait()
-                if wait is not None:
-                    result.more, result.retry_after = True, wait
-                    result.detail = "X's rate window is used up; the round goes on after it resets"
-                    break
-            else:
-                result.more = True
-                result.detail = f"stopped after {self.max_pages} pages; the next round goes on"
-        except PollError as exc:
-            result.fail(exc)
+        result = await super().run_once()
         if result.errors and not result.detail:
             result.detail = f"X sent {len(result.errors)} partial error(s) beside the posts"
         return result
 
 
-class XCountsCollector(_XCollector):
+class XCountsCollector(_XQueryCollector):
     """Posts per minute for `query`: every counts page into `x-counts.jsonl`. Each round starts
     at the last bucket read when it was still open (X revises it), else where the last ended."""
 
+    default_source = "x-counts"
+    what = "counts"
+    max_pages = 10
     granularity = "minute"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        base_url: str,
-        bearer_token: str | None,
-        query: str,
-        *,
-        dataset_dir: Path,
-        start_time: datetime | None = None,
-        interval: float = 60.0,
-        max_pages: int = 10,
-        source: str = "x-counts",
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
-        usd_per_request: float = DEFAULT_USD_PER_REQUEST,
-        usd_per_resource: float = DEFAULT_USD_PER_RESOURCE,
-    ) -> None:
-        super().__init__(
-            client,
-            base_url,
-            bearer_token,
-            dataset_dir=dataset_dir,
-            source=source,
-            clock=clock,
-            on_result=on_result,
-            usd_per_request=usd_per_request,
-            usd_per_resource=usd_per_resource,
-        )
-        if not query.strip():
-            raise ValueError("the counts query is empty")
-        self.query = query.strip()
-        self.start_time = start_time
-        self.interval = interval
-        self.max_pages = max_pages
-
     @classmethod
-    def from_settings(
-        cls, client: httpx.AsyncClient, settings: Settings, query: str, **options: Any
-    ) -> XCountsCollector:
-        kwargs = {**cls.settings_kwargs(settings), "interval": settings.x_counts_interval}
-        return cls(client, query=query, **{**kwargs, **options})
+    def settings_kwargs(cls, settings: Settings) -> dict[str, Any]:
+        return {**super().settings_kwargs(settings), "interval": settings.x_counts_interval}
 
     def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
         since = parse_x_time(cursor.get("next_start")) or self.start_time
@@ -365,38 +340,14 @@ class XCountsCollector(_XCollector):
         complete = end - start >= timedelta(minutes=1)
         return {**cursor, "next_start": _x_time(end if complete else start), "round": None}
 
-    async def run_once(self) -> CollectResult:
-        await self.open()
-        result = CollectResult(self.source)
-        cursor = dict(self.cursor)
-        if not cursor.get("round"):
-            cursor["round"] = {"params": self.round_params(cursor)}
-        try:
-            for _ in range(self.max_pages):
-                round_ = cursor["round"]
-                params = {
-                    "query": self.query,
-                    "granularity": self.granularity,
-                    **round_["params"],
-                }
-                if round_.get("next_token"):
-                    params["next_token"] = round_["next_token"]
-                page = await self.api.fetch(result.usage, COUNTS_PATH, params)
-                if not isinstance(page, dict) or not isinstance(page.get("data", []), list):
-                    raise shape_error("counts answer has no data list")
-                cursor = self.advance(cursor, page)
-                await self.commit(page, cursor)
-                result.pages += 1
-                result.items += _data_count(page)
-                result.errors.extend(_errors_of(page))
-                if not cursor.get("round"):
-                    break
-            else:
-                result.more = True
-                result.detail = f"stopped after {self.max_pages} pages; the next round goes on"
-        except PollError as exc:
-            result.fail(exc)
-        return result
+    def page_params(self) -> dict[str, str]:
+        return {"query": self.query, "granularity": self.granularity}
+
+    async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
+        page = await self.api.fetch(result.usage, COUNTS_PATH, params)
+        if not isinstance(page, dict) or not isinstance(page.get("data", []), list):
+            raise shape_error("counts answer has no data list")
+        return page
 
 
 # --- the filtered stream ----------------------------------------------------------------------
@@ -473,31 +424,18 @@ class XStreamCollector(_XCollector):
     read_timeout = 21.0
     connect_timeout = 10.0
 
+    default_source = "x-stream"
+
     def __init__(
         self,
         client: httpx.AsyncClient,
         base_url: str,
         bearer_token: str | None,
         *,
-        dataset_dir: Path,
         backfill_minutes: int | None = None,
-        source: str = "x-stream",
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
-        usd_per_request: float = DEFAULT_USD_PER_REQUEST,
-        usd_per_resource: float = DEFAULT_USD_PER_RESOURCE,
+        **options: Unpack[XOptions],
     ) -> None:
-        super().__init__(
-            client,
-            base_url,
-            bearer_token,
-            dataset_dir=dataset_dir,
-            source=source,
-            clock=clock,
-            on_result=on_result,
-            usd_per_request=usd_per_request,
-            usd_per_resource=usd_per_resource,
-        )
+        super().__init__(client, base_url, bearer_token, **options)
         self.rules_api = XRulesApi(client, base_url, bearer_token)
         self.backfill_minutes = backfill_minutes
         self.backoff = StreamBackoff()

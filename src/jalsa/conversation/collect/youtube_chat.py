@@ -14,15 +14,19 @@ with `liveChatEnded`, `liveChatDisabled` or `liveChatNotFound`: the collector th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
-from jalsa.clock import Clock
 from jalsa.config import Settings
-from jalsa.conversation.collect.base import CollectError, Collector, CollectResult
+from jalsa.conversation.collect.base import (
+    CollectError,
+    Collector,
+    CollectorOptions,
+    CollectResult,
+    given,
+    secret,
+)
 from jalsa.conversation.collect.rawlog import source_name
 from jalsa.platforms.base import PollError, StreamStatus, Usage, shape_error
 from jalsa.platforms.youtube import YouTubeConnector
@@ -116,18 +120,13 @@ class YouTubeChatCollector(Collector):
         api_key: str | None,
         live_chat_id: str,
         *,
-        dataset_dir: Path,
         max_results: int = MAX_RESULTS,
-        clock: Clock | None = None,
-        on_result: Callable[[CollectResult], None] | None = None,
+        **options: Unpack[CollectorOptions],
     ) -> None:
-        live_chat_id = live_chat_id.strip()
-        if not live_chat_id:
-            raise ValueError("the live chat id is empty")
+        live_chat_id = given(live_chat_id, "live chat id")
         if not 200 <= max_results <= MAX_RESULTS:
             raise ValueError("max_results must be between 200 and 2000 (YouTube's limits)")
-        source = source_name("youtube-chat", live_chat_id)
-        super().__init__(self.log_for(dataset_dir, source), clock=clock, on_result=on_result)
+        super().__init__(source_name("youtube-chat", live_chat_id), **options)
         self.api = YouTubeChatApi(client, base_url, api_key)
         self.live_chat_id = live_chat_id
         self.max_results = max_results
@@ -164,9 +163,8 @@ class YouTubeChatCollector(Collector):
     def from_settings(
         cls, client: httpx.AsyncClient, settings: Settings, live_chat_id: str, **options: Any
     ) -> YouTubeChatCollector:
-        key = settings.youtube_api_key
-        secret = key.get_secret_value() if key else None
-        return cls(client, settings.youtube_base_url, secret, live_chat_id, **options)
+        key = secret(settings.youtube_api_key)
+        return cls(client, settings.youtube_base_url, key, live_chat_id, **options)
 
     def advance(self, cursor: dict[str, Any], page: Any) -> dict[str, Any]:
         if not isinstance(page, dict):
