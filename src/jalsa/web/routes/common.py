@@ -1,6 +1,7 @@
-"""What the page and API modules share: rendering a page with the caller and their notices,
-post/redirect/get, reading a form into the same pydantic model the JSON API takes, and the
-template helpers (permission checks, times in an event's time zone)."""
+"""What the page and API modules share: rendering a page with the caller and their notices
+(or again, with the reason, when a form's input cannot be used), post/redirect/get, reading a
+form into the same pydantic model the JSON API takes, and the template helpers (permission
+checks, times in an event's time zone)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from jalsa.errors import UserError
+from jalsa.errors import NotFound, UserError
 from jalsa.timeutil import show
 from jalsa.web.app import templates
 from jalsa.web.auth import digest
@@ -102,15 +103,28 @@ def notices(request: Request) -> Notices:
 
 
 def page(
-    request: Request, name: str, who: Caller, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    name: str,
+    who: Caller,
+    context: dict[str, Any],
+    status_code: int = 200,
+    *,
+    error: UserError | None = None,
 ) -> Response:
     """Render a page for the caller: every page gets the user (for the nav), the CSRF token
-    for its forms and the notices left by the previous request."""
+    for its forms and the notices left by the previous request.
+
+    `error` is why the input a form posted cannot be used: the page is shown again as a 400
+    that says so. A NotFound is not about the input, so it is raised on (a 404)."""
+    if isinstance(error, NotFound):
+        raise error
+    if error is not None:
+        status_code = 400
     full = {
         "user": who.user,
         "csrf_token": who.csrf_token or "",
         "notices": notices(request).take(request),
-        "error": None,
+        "error": None if error is None else str(error),
         "user_tz": request.app.state.settings.timezone,  # for times not tied to an event
         **context,
     }

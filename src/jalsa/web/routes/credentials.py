@@ -127,20 +127,10 @@ def remove_credential(request: Request, session: Session, who: Caller, name: str
 
 
 def _credentials_page(
-    request: Request,
-    session: Session,
-    who: Caller,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
+    request: Request, session: Session, who: Caller, error: UserError | None = None
 ) -> Response:
-    return page(
-        request,
-        "credentials.html",
-        who,
-        {"credentials": credential_list(request, session), "error": error},
-        status_code,
-    )
+    context = {"credentials": credential_list(request, session)}
+    return page(request, "credentials.html", who, context, error=error)
 
 
 @router.get("/credentials", response_class=HTMLResponse, include_in_schema=False)
@@ -165,9 +155,7 @@ def credential_set_form(
         data = from_form(CredentialValue, {"value": value.strip()})
         store_credential(request, session, who, name, data)
     except UserError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return _credentials_page(request, session, who, error=str(exc), status_code=400)
+        return _credentials_page(request, session, who, exc)
     return done(request, "/credentials", f"{name} is stored, encrypted.")
 
 

@@ -191,22 +191,32 @@ def events_page(
     )
 
 
+class EventFields(BaseModel):
+    """The edit form as posted: text, which EventUpdate (or EventCreate) then checks."""
+
+    name: str = ""
+    starts: str = ""
+    duration: str = ""
+    hashtags: str = ""
+
+
+class NewEventFields(EventFields):
+    """The new-event form also sets what is fixed at creation."""
+
+    timezone: str = ""
+    slug: str = ""
+
+
 def _form_page(
     request: Request,
     who: Caller,
     *,
     event: Event | None,
     values: dict[str, Any],
-    error: str | None = None,
-    status_code: int = 200,
+    error: UserError | None = None,
 ) -> Response:
-    return page(
-        request,
-        "event_form.html",
-        who,
-        {"event": event, "values": values, "error": error, "zones": COMMON_ZONES},
-        status_code,
-    )
+    context = {"event": event, "values": values, "zones": COMMON_ZONES}
+    return page(request, "event_form.html", who, context, error=error)
 
 
 @router.get("/events/new", response_class=HTMLResponse, include_in_schema=False)
@@ -219,28 +229,21 @@ def new_event_page(request: Request, who: Caller = Depends(Requires(Perm.EDIT_EV
 @router.post("/events/new", include_in_schema=False)
 def new_event_form(
     request: Request,
-    name: Annotated[str, Form()] = "",
-    starts: Annotated[str, Form()] = "",
-    duration: Annotated[str, Form()] = "",
-    timezone: Annotated[str, Form()] = "",
-    hashtags: Annotated[str, Form()] = "",
-    slug: Annotated[str, Form()] = "",
+    form: Annotated[NewEventFields, Form()],
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.EDIT_EVENTS)),
 ) -> Response:
-    values = {
-        "name": name,
-        "starts": starts,
-        "duration": duration,
-        "timezone": timezone,
-        "hashtags": hashtags,
-        "slug": slug,
+    values = form.model_dump()
+    data = {
+        **values,
+        "hashtags": [form.hashtags],
+        "timezone": form.timezone or None,
+        "slug": form.slug or None,
     }
-    data = {**values, "hashtags": [hashtags], "timezone": timezone or None, "slug": slug or None}
     try:
         event = create(request, session, who, from_form(EventCreate, data))
     except UserError as exc:
-        return _form_page(request, who, event=None, values=values, error=str(exc), status_code=400)
+        return _form_page(request, who, event=None, values=values, error=exc)
     return done(request, f"/events/{event.slug}/streams", f"Event {event.name} is created.")
 
 
@@ -259,21 +262,18 @@ def edit_event_page(
 def edit_event_form(
     request: Request,
     slug: str,
-    name: Annotated[str, Form()] = "",
-    starts: Annotated[str, Form()] = "",
-    duration: Annotated[str, Form()] = "",
-    hashtags: Annotated[str, Form()] = "",
+    form: Annotated[EventFields, Form()],
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.EDIT_EVENTS)),
 ) -> Response:
     event = get_event(session, slug)
-    values = {"name": name, "starts": starts, "duration": duration, "hashtags": hashtags}
+    values = form.model_dump()
     try:
-        data = from_form(EventUpdate, {**values, "hashtags": [hashtags]})
+        data = from_form(EventUpdate, {**values, "hashtags": [form.hashtags]})
         update(request, session, who, event, data)
     except UserError as exc:  # raised before anything changed
         shown = {**values, "timezone": event.timezone}
-        return _form_page(request, who, event=event, values=shown, error=str(exc), status_code=400)
+        return _form_page(request, who, event=event, values=shown, error=exc)
     return done(request, f"/events/{event.slug}", f"Event {event.name} is saved.")
 
 

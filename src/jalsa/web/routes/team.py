@@ -138,27 +138,16 @@ def _pending_invitations(session: Session) -> list[Invitation]:
 
 
 def _users_page(
-    request: Request,
-    session: Session,
-    who: Caller,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
+    request: Request, session: Session, who: Caller, error: UserError | None = None
 ) -> Response:
     invitable = INVITABLE.get(Role(who.role), frozenset())
-    return page(
-        request,
-        "users.html",
-        who,
-        {
-            "members": team(session),
-            "roles": list(Role),
-            "invitable": [r for r in Role if r in invitable],
-            "pending": _pending_invitations(session),
-            "error": error,
-        },
-        status_code,
-    )
+    context = {
+        "members": team(session),
+        "roles": list(Role),
+        "invitable": [r for r in Role if r in invitable],
+        "pending": _pending_invitations(session),
+    }
+    return page(request, "users.html", who, context, error=error)
 
 
 @router.get("/users", response_class=HTMLResponse, include_in_schema=False)
@@ -183,7 +172,7 @@ def invite_form(
         data = from_form(InvitationCreate, {"role": role, "note": note, "hours": hours or 72})
         made = invite(request, session, who, data)
     except UserError as exc:
-        return _users_page(request, session, who, error=str(exc), status_code=400)
+        return _users_page(request, session, who, exc)
     link = str(request.base_url).rstrip("/") + made.path
     return done(
         request,
@@ -212,9 +201,7 @@ def user_form(
     try:
         user = change_user(request, session, who, user_id, from_form(UserUpdate, fields))
     except UserError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return _users_page(request, session, who, error=str(exc), status_code=400)
+        return _users_page(request, session, who, exc)
     state = "active" if user.active else "deactivated"
     return done(request, "/users", f"{user.username} is now {user.role}, {state}.")
 

@@ -55,16 +55,14 @@ def own_tokens(session: Session, who: Caller) -> list[ApiToken]:
     return list(session.scalars(query))
 
 
+def _audit(request: Request, session: Session, who: Caller, action: str, row: ApiToken) -> None:
+    details = {"token_id": row.id}
+    audit(session, actor=who.user, action=action, target=row.name, details=details, ip=ip(request))
+
+
 def make_token(request: Request, session: Session, who: Caller, data: TokenCreate) -> TokenCreated:
     row, plaintext = create_api_token(session, who.user, data.name)
-    audit(
-        session,
-        actor=who.user,
-        action="token.create",
-        target=row.name,
-        details={"token_id": row.id},
-        ip=ip(request),
-    )
+    _audit(request, session, who, "token.create", row)
     return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=plaintext)
 
 
@@ -75,14 +73,7 @@ def revoke_token(request: Request, session: Session, who: Caller, token_id: int)
         raise NotFound(f"you have no API token with id {token_id}")
     if row.revoked_at is None:
         row.revoked_at = utc_now()
-        audit(
-            session,
-            actor=who.user,
-            action="token.revoke",
-            target=row.name,
-            details={"token_id": row.id},
-            ip=ip(request),
-        )
+        _audit(request, session, who, "token.revoke", row)
     return row
 
 
@@ -90,20 +81,9 @@ def revoke_token(request: Request, session: Session, who: Caller, token_id: int)
 
 
 def _tokens_page(
-    request: Request,
-    session: Session,
-    who: Caller,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
+    request: Request, session: Session, who: Caller, error: UserError | None = None
 ) -> Response:
-    return page(
-        request,
-        "tokens.html",
-        who,
-        {"tokens": own_tokens(session, who), "error": error},
-        status_code,
-    )
+    return page(request, "tokens.html", who, {"tokens": own_tokens(session, who)}, error=error)
 
 
 @router.get("/tokens", response_class=HTMLResponse, include_in_schema=False)
@@ -125,7 +105,7 @@ def token_create_form(
     try:
         made = make_token(request, session, who, from_form(TokenCreate, {"name": name}))
     except UserError as exc:
-        return _tokens_page(request, session, who, error=str(exc), status_code=400)
+        return _tokens_page(request, session, who, exc)
     return done(
         request,
         "/tokens",
