@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -207,4 +208,19 @@ def test_an_in_memory_store_opens() -> None:
     store = Store("sqlite://")
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Sample)) == 0
+    store.dispose()
+
+
+def test_sqlite_connections_keep_a_small_cache_and_the_warm_one_is_reused(tmp_path: Path) -> None:
+    """Ten pooled connections with SQLite's default 2 MB page cache each, used in turn, made the
+    web server's memory grow with the file for hours (benchmarks/RESULTS.md, fan-out)."""
+    from jalsa.store.db import CACHE_KIB
+
+    store = Store(f"sqlite:///{tmp_path}/cache.db")
+    with store.engine.connect() as first, store.engine.connect() as second:
+        assert first.exec_driver_sql("PRAGMA cache_size").scalar() == -CACHE_KIB
+        assert second.exec_driver_sql("PRAGMA cache_size").scalar() == -CACHE_KIB
+        warm = first.connection.dbapi_connection  # returned to the pool last
+    with store.engine.connect() as again:
+        assert again.connection.dbapi_connection is warm
     store.dispose()
