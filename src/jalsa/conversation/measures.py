@@ -335,22 +335,28 @@ WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {
 )
 
 # The posts that mention each tracked voice (party, campaign, story): one of its hashtags,
-# or one of its phrases in the text. `tags` and `phrases` are given by the run (Voices).
+# or one of its phrases in the text. `tags` and `phrases` are given by the run (Voices). Each
+# post is tested once against each voice, so a post counts once per voice it mentions.
 VOICE_POSTS = Stage(
     "voice_posts",
     f"""
 WITH voice_tags(voice, tag) AS (VALUES {{tags}}),
-voice_phrases(voice, phrase) AS (VALUES {{phrases}})
-SELECT v.voice, p.platform, p.id, p.author_id, p.m
-FROM (
-    SELECT platform, id, author_id, {MINUTE} AS m, unnest(list_distinct(hashtags)) AS tag
-    FROM posts WHERE array_length(hashtags) > 0
-) p
-JOIN voice_tags v ON v.tag = p.tag
-UNION
-SELECT v.voice, p.platform, p.id, p.author_id, p.m
-FROM (SELECT platform, id, author_id, {MINUTE} AS m, lower(text) AS low FROM posts) p
-JOIN voice_phrases v ON contains(p.low, v.phrase)""",
+voice_phrases(voice, phrase) AS (VALUES {{phrases}}),
+names AS (SELECT voice FROM voice_tags UNION SELECT voice FROM voice_phrases),
+voices AS (
+    SELECT n.voice, t.tags, ph.phrases
+    FROM names n
+    LEFT JOIN (SELECT voice, list(tag) AS tags FROM voice_tags GROUP BY voice) t
+        ON t.voice = n.voice
+    LEFT JOIN (SELECT voice, list(phrase) AS phrases FROM voice_phrases GROUP BY voice) ph
+        ON ph.voice = n.voice
+    WHERE n.voice IS NOT NULL
+)
+SELECT v.voice, p.author_id, p.m
+FROM (SELECT author_id, {MINUTE} AS m, hashtags, lower(text) AS low FROM posts) p
+CROSS JOIN voices v
+WHERE coalesce(array_length(array_intersect(p.hashtags, v.tags)), 0) > 0
+    OR coalesce(array_length(list_filter(v.phrases, lambda ph: contains(p.low, ph))), 0) > 0""",
 )
 
 
