@@ -48,13 +48,26 @@ def test_ingest_twice_then_trends_and_analyze(cli: Cli, tmp_path: Path) -> None:
     assert any(s["tag"] == "shutdown" and s["top_accounts"] for s in spikes)
 
     out = tmp_path / "analysis.json"
-    analysis = cli("analyze", "j", "--voice", "Party=#pti,imran khan", "--out", str(out))
+    analysis = cli(
+        "analyze",
+        "j",
+        "--voice",
+        "Party=#pti,imran khan",
+        "--out",
+        str(out),
+        "--memory-limit",
+        "1GB",
+    )
     assert analysis.exit_code == 0, analysis.output
     assert "share of voice Party: 100.0%" in analysis.output
     assert "signs of coordination" in analysis.output
     data = json.loads(out.read_text())
     assert data["results"]["overview"][0]["posts"] == tweets + len(rally())
     assert "posts per minute" not in data["definitions"]["overview"]
+    assert data["x_coverage"] is None  # no X counts were collected for this event
+    bad = cli("analyze", "j", "--memory-limit", "lots")
+    assert bad.exit_code != 0 and "write e.g. 5GB" in bad.output
+    assert "Traceback" not in bad.output
 
 
 def test_bad_input_gets_one_clear_message(cli: Cli, tmp_path: Path) -> None:
