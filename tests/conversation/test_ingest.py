@@ -12,9 +12,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from jalsa.conversation import ingest as ingest_module
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import choose_format, ingest
-from jalsa.conversation.lines import NOT_UTF8
+from jalsa.conversation.lines import NOT_UTF8, Piece
 from jalsa.conversation.record import POST_SCHEMA
 from jalsa.conversation.sources.base import NOT_JSON
 from jalsa.conversation.sources.mapped import Mapping
@@ -337,3 +338,53 @@ def test_small_parts_are_compacted_without_ever_showing_twice(
     assert len(list(dataset.posts.glob("part-*.parquet"))) == 1
     assert posts(dataset) == before
     assert ingest(dataset, [tmp_path / "3.jsonl"], "x").accepted == 0
+
+
+def fast_path_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each whole file went the fast way, in order."""
+    taken: list[bool] = []
+    whole_file = ingest_module._stage_whole_file
+
+    def spy(*args: Any) -> bool:
+        taken.append(whole_file(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(ingest_module, "_stage_whole_file", spy)
+    return taken
+
+
+def test_a_whole_clean_file_gives_the_posts_that_reading_it_line_by_line_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole file is first read by DuckDB's own reader (the fast path); a piece of a file,
+    as the collectors' logs are read, always line by line. Both give the same posts."""
+    taken = fast_path_taken(monkeypatch)
+    page1, page2 = x_pages()
+    repeated = json.loads(json.dumps(page1))
+    for tweet in repeated["data"]:
+        tweet["public_metrics"]["like_count"] = 10**6  # a later copy of the same posts
+    path = write_lines(tmp_path / "x.jsonl", [page1, page2, repeated])
+    whole, pieces = PostDataset(tmp_path / "whole"), PostDataset(tmp_path / "pieces")
+    fast = ingest(whole, [path])
+    slow = ingest(pieces, [Piece(path, 0, 1, path.stat().st_size)], "x")
+    assert posts(whole) == posts(pieces) and fast.accepted == slow.accepted > 0
+    assert fast.duplicates == slow.duplicates == len(repeated["data"])
+    assert fast.files[0].lines == slow.files[0].lines == 3
+    assert 10**6 not in {p["like_count"] for p in posts(whole)}  # the first copy is kept
+    assert taken == [True]  # the whole file went the fast way, the piece did not
+
+
+def test_a_line_the_fast_path_cannot_read_sends_the_file_line_by_line(
+    tmp_path: Path, dataset: PostDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page1, page2 = x_pages()
+    stream_line = {"data": page2["data"][0], "includes": page2["includes"]}
+    error_page = {"errors": [{"title": "Not Found Error", "detail": "gone"}]}
+    path = write_lines(tmp_path / "x.jsonl", [page1, stream_line, error_page])
+    taken = fast_path_taken(monkeypatch)
+    summary = ingest(dataset, [path])
+    assert taken == [False]
+    assert summary.accepted == len(page1["data"]) + 1
+    assert [(q["line"], q["reason"].split(":")[0]) for q in quarantine(dataset)] == [
+        (3, "an X API error response without posts")
+    ]

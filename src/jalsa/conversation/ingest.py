@@ -216,8 +216,14 @@ def _stage_lines(
         source: type[LineSource] = LINE_SOURCES[fmt]
         return source.sql(path.name, tolerant)
 
-    fast, tolerant = sql(False), sql(True)
     insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
+    if fmt in LINE_SOURCES and piece.start == 0 and piece.end is None:
+        whole = LINE_SOURCES[fmt].file_sql(path.name, str(path))
+        if whole and _stage_whole_file(con, number, insert.format(whole), result):
+            if progress:
+                progress(result.bytes)
+            return
+    fast, tolerant = sql(False), sql(True)
     for block in read_ahead(read_blocks(piece)):
         con.register("lines", block.table())
         try:
@@ -239,6 +245,31 @@ def _stage_lines(
         result.lines += len(block.lines)
         if progress:
             progress(block.nbytes)
+
+
+def _stage_whole_file(
+    con: duckdb.DuckDBPyConnection, number: int, insert: str, result: FileResult
+) -> bool:
+    """Stage a whole file by the format's `file_sql` (DuckDB's own reader, in parallel).
+    False, with nothing staged, when a line is malformed or cannot be made posts of: the
+    caller then reads the file line by line, which finds and quarantines each such line."""
+    con.execute("SET preserve_insertion_order = true")  # lines numbered in file order
+    try:
+        con.execute(insert)
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    lines, problems = con.execute(
+        "SELECT max(line_no), count(*) FILTER (problem IS NOT NULL) FROM staged WHERE file = ?",
+        [number],
+    ).fetchall()[0]
+    if problems:
+        con.execute("DELETE FROM staged WHERE file = ?", [number])
+        return False
+    result.bytes = os.path.getsize(result.path)
+    result.lines = int(lines or 0)
+    return True
 
 
 def _stage_table(

@@ -24,6 +24,25 @@ def structure(shape: dict[str, Any] | list[Any]) -> str:
     return quote(json.dumps(shape, separators=(",", ":")))
 
 
+def column_type(shape: dict[str, Any] | list[Any] | str) -> str:
+    """The DuckDB type a `json_transform` structure gives, for DuckDB's own JSON reader."""
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return column_type(shape[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{k}" {column_type(v)}' for k, v in shape.items()) + ")"
+
+
+def read_json_docs(path: str, shape: dict[str, Any]) -> str:
+    """Every line of a whole file parsed by DuckDB's reader into `d` by `shape` (the same
+    struct `parse` gives), numbered in file order. Fails on the first malformed line."""
+    columns = ", ".join(f"{quote(k)}: {quote(column_type(v))}" for k, v in shape.items())
+    fields = ", ".join(f'"{k}" := "{k}"' for k in shape)
+    return f"""
+SELECT row_number() OVER () AS line_no, struct_pack({fields}) AS d
+FROM read_json({quote(path)}, format = 'newline_delimited', columns = {{{columns}}})"""
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -61,6 +80,13 @@ class LineSource(Source):
     def looks_like(cls, doc: Any) -> bool:
         """Whether one parsed line of a file is in this format (to choose a format)."""
         raise NotImplementedError
+
+    @classmethod
+    def file_sql(cls, source: str, path: str) -> str | None:
+        """A faster path for a whole file, if the format has one: DuckDB's own reader parses
+        every line; it fails on a malformed line, and a line it cannot make posts of comes
+        out as a problem, and the caller then reads the file line by line instead."""
+        return None
 
 
 def tags_in(text: str) -> tuple[str, str, str]:

@@ -16,6 +16,7 @@ from jalsa.conversation.sources.base import (
     first_problem,
     parse,
     quote,
+    read_json_docs,
 )
 
 USER = {"id": "VARCHAR", "username": "VARCHAR", "created_at": "VARCHAR"}
@@ -73,13 +74,26 @@ class XApiV2(LineSource):
 
     @classmethod
     def sql(cls, source: str, tolerant: bool) -> str:
+        docs = f"SELECT line_no, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}"
+        return cls._sql(source, docs, "docs JOIN lines USING (line_no)")
+
+    @classmethod
+    def file_sql(cls, source: str, path: str) -> str | None:
+        # Without the lines, a line that is neither a page nor a tweet has no text to parse
+        # again or to quarantine: it comes out as a problem, and the caller reads the file
+        # line by line.
+        docs = read_json_docs(path, PAGE)
+        return cls._sql(source, docs, "(SELECT *, NULL::VARCHAR AS line FROM docs)")
+
+    @classmethod
+    def _sql(cls, source: str, docs: str, docs_with_lines: str) -> str:
+        """From `docs` (line_no, d: a line parsed by PAGE) to posts; `docs_with_lines` adds
+        each line's text as `line`."""
         single = "struct_pack(" + ", ".join(f"{k} := d.{k}" for k in TWEET) + ")"
         return f"""
-WITH docs AS MATERIALIZED (
-    SELECT line_no, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}
-),
+WITH docs AS MATERIALIZED ({docs}),
 odd AS MATERIALIZED (  -- neither a page nor a tweet: a stream line, or no posts at all
-    SELECT line_no, line, d FROM docs JOIN lines USING (line_no)
+    SELECT line_no, line, d FROM {docs_with_lines}
     WHERE d IS NULL OR (d.data IS NULL AND d.id IS NULL)
 ),
 streamed AS MATERIALIZED (
