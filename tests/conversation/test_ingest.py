@@ -380,11 +380,12 @@ def test_a_line_the_fast_path_cannot_read_sends_the_file_line_by_line(
     page1, page2 = x_pages()
     stream_line = {"data": page2["data"][0], "includes": page2["includes"]}
     error_page = {"errors": [{"title": "Not Found Error", "detail": "gone"}]}
-    path = write_lines(tmp_path / "x.jsonl", [page1, stream_line, error_page])
+    flat_tweet = page2["data"][1]  # one tweet per line, after a page: read line by line too
+    path = write_lines(tmp_path / "x.jsonl", [page1, flat_tweet, stream_line, error_page])
     taken = fast_path_taken(monkeypatch)
     summary = ingest(dataset, [path])
     assert taken == [False]
-    assert summary.accepted == len(page1["data"]) + 1
+    assert summary.accepted == len(page1["data"]) + 2
     assert [(q["line"], q["reason"].split(":")[0]) for q in quarantine(dataset)] == [
-        (3, "an X API error response without posts")
+        (4, "an X API error response without posts")
     ]

@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jalsa.conversation.dataset import PostDataset
+from jalsa.conversation.dataset import PART_OPTIONS, PostDataset
 from jalsa.conversation.lines import Piece, open_binary, read_ahead, read_blocks
 from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
@@ -384,8 +384,7 @@ def _commit(
     final, temporary = dataset.new_part(folder)
     summary.accepted = _count(
         con,
-        f"COPY ({fresh}) TO '{_sql_str(str(temporary))}' "
-        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)",
+        f"COPY ({fresh}) TO '{_sql_str(str(temporary))}' ({PART_OPTIONS})",
     )
     summary.duplicates = summary.posts - summary.accepted
     if summary.accepted:

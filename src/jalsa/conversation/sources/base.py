@@ -5,6 +5,7 @@ can quarantine it with its line number."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from jalsa.conversation.record import COLUMNS
@@ -33,11 +34,16 @@ def column_type(shape: dict[str, Any] | list[Any] | str) -> str:
     return "STRUCT(" + ", ".join(f'"{k}" {column_type(v)}' for k, v in shape.items()) + ")"
 
 
-def read_json_docs(path: str, shape: dict[str, Any]) -> str:
+def read_json_docs(path: str, shape: dict[str, Any], read: Collection[str] = ()) -> str:
     """Every line of a whole file parsed by DuckDB's reader into `d` by `shape` (the same
-    struct `parse` gives), numbered in file order. Fails on the first malformed line."""
-    columns = ", ".join(f"{quote(k)}: {quote(column_type(v))}" for k, v in shape.items())
-    fields = ", ".join(f'"{k}" := "{k}"' for k in shape)
+    struct `parse` gives), numbered in file order. Fails on the first malformed line. Only
+    the top-level fields in `read` (default: all) are read; the others are NULL."""
+    read = read or shape.keys()
+    columns = ", ".join(f"{quote(k)}: {quote(column_type(shape[k]))}" for k in read)
+    fields = ", ".join(
+        f'"{k}" := "{k}"' if k in read else f'"{k}" := NULL::{column_type(v)}'
+        for k, v in shape.items()
+    )
     return f"""
 SELECT row_number() OVER () AS line_no, struct_pack({fields}) AS d
 FROM read_json({quote(path)}, format = 'newline_delimited', columns = {{{columns}}})"""

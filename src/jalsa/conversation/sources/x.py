@@ -6,8 +6,12 @@ reply/repost/quote links from `referenced_tweets`, the account from `includes.us
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
+
+from jalsa.conversation.lines import open_binary
 from jalsa.conversation.sources.base import (
     NOT_BLANK,
     NOT_JSON,
@@ -53,6 +57,21 @@ PAGE = {
 STREAM = {"data": TWEET, "includes": {"users": [USER]}}
 
 
+def _starts_with_a_page(path: str) -> bool:
+    """Whether the file's first line is a page of tweets: then the tweet fields at the top
+    level (of a file of one tweet per line) need not be read. A line of another kind later
+    in the file comes out as a problem, and the file is read line by line."""
+    with open_binary(Path(path)) as f:
+        first = f.readline(1 << 24)
+        while first and not first.strip():
+            first = f.readline(1 << 24)
+    try:
+        doc = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("data"), list)
+
+
 def _ref(kind: str) -> str:
     return f"list_filter(t.referenced_tweets, lambda r: r.type = '{kind}')[1].id"
 
@@ -82,7 +101,8 @@ class XApiV2(LineSource):
         # Without the lines, a line that is neither a page nor a tweet has no text to parse
         # again or to quarantine: it comes out as a problem, and the caller reads the file
         # line by line.
-        docs = read_json_docs(path, PAGE)
+        pages_only = [k for k in PAGE if k not in TWEET] if _starts_with_a_page(path) else ()
+        docs = read_json_docs(path, PAGE, read=pages_only)
         return cls._sql(source, docs, "(SELECT *, NULL::VARCHAR AS line FROM docs)")
 
     @classmethod
@@ -121,7 +141,7 @@ SELECT
     'x' AS platform, t.id, t.author_id,
     coalesce(a.username, t.author.username) AS author_handle,
     TRY_CAST(coalesce(a.created_at, t.author.created_at) AS TIMESTAMPTZ) AS author_created_at,
-    TRY_CAST(t.created_at AS TIMESTAMPTZ) AS created_at,
+    created AS created_at,
     t.text, t.lang,
     coalesce(list_transform(t.entities.hashtags, lambda h: lower(h.tag)), []) AS hashtags,
     coalesce(list_transform(t.entities.mentions, lambda m: lower(m.username)), []) AS mentions,
@@ -142,16 +162,17 @@ SELECT
                 ("t.id IS NULL", "tweet without an id"),
                 ("t.author_id IS NULL", "tweet without an author_id"),
                 (
-                    "TRY_CAST(t.created_at AS TIMESTAMPTZ) IS NULL",
+                    "created IS NULL",
                     "created_at missing or not a time",
                 ),
                 ("t.text IS NULL", "tweet without text"),
             )
         } AS problem,
     CASE WHEN t.id IS NULL OR t.author_id IS NULL OR t.text IS NULL
-        OR TRY_CAST(t.created_at AS TIMESTAMPTZ) IS NULL
+        OR created IS NULL
         THEN left(to_json(t)::VARCHAR, {RAW_CHARS}) END AS raw
-FROM tweets LEFT JOIN authors a ON a.u_id = t.author_id
+FROM (SELECT t, item, line_no, TRY_CAST(t.created_at AS TIMESTAMPTZ) AS created FROM tweets)
+LEFT JOIN authors a ON a.u_id = t.author_id
 UNION ALL BY NAME
 SELECT odd.line_no, 0 AS item,
     CASE WHEN d IS NULL THEN {quote(NOT_JSON)}
