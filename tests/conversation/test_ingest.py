@@ -357,21 +357,26 @@ def test_a_whole_clean_file_gives_the_posts_that_reading_it_line_by_line_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A whole file is first read by DuckDB's own reader (the fast path); a piece of a file,
-    as the collectors' logs are read, always line by line. Both give the same posts."""
-    taken = fast_path_taken(monkeypatch)
+    as the collectors' logs are read, always line by line. Both give the same posts. A post
+    repeated within a file sends the file line by line, which keeps the first copy."""
     page1, page2 = x_pages()
+    path = write_lines(tmp_path / "x.jsonl", [page1, page2])
+    whole, pieces = PostDataset(tmp_path / "whole"), PostDataset(tmp_path / "pieces")
+    taken = fast_path_taken(monkeypatch)
+    fast = ingest(whole, [path])
+    slow = ingest(pieces, [Piece(path, 0, 1, path.stat().st_size)], "x")
+    assert taken == [True]  # the whole file went the fast way, the piece did not
+    assert posts(whole) == posts(pieces) and fast.accepted == slow.accepted > 0
+    assert fast.files[0].lines == slow.files[0].lines == 2
+
     repeated = json.loads(json.dumps(page1))
     for tweet in repeated["data"]:
         tweet["public_metrics"]["like_count"] = 10**6  # a later copy of the same posts
-    path = write_lines(tmp_path / "x.jsonl", [page1, page2, repeated])
-    whole, pieces = PostDataset(tmp_path / "whole"), PostDataset(tmp_path / "pieces")
-    fast = ingest(whole, [path])
-    slow = ingest(pieces, [Piece(path, 0, 1, path.stat().st_size)], "x")
-    assert posts(whole) == posts(pieces) and fast.accepted == slow.accepted > 0
-    assert fast.duplicates == slow.duplicates == len(repeated["data"])
-    assert fast.files[0].lines == slow.files[0].lines == 3
-    assert 10**6 not in {p["like_count"] for p in posts(whole)}  # the first copy is kept
-    assert taken == [True]  # the whole file went the fast way, the piece did not
+    again = PostDataset(tmp_path / "again")
+    summary = ingest(again, [write_lines(tmp_path / "r.jsonl", [page1, page2, repeated])])
+    assert taken == [True, False]
+    kept = [{**p, "source": "x.jsonl"} for p in posts(again)]  # the source is the file name
+    assert kept == posts(whole) and summary.duplicates == len(repeated["data"])
 
 
 def test_a_line_the_fast_path_cannot_read_sends_the_file_line_by_line(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PART_OPTIONS, PostDataset
-from jalsa.conversation.lines import Piece, open_binary, read_ahead, read_blocks
+from jalsa.conversation.lines import Piece, count_lines, open_binary, read_ahead, read_blocks
 from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
@@ -217,7 +218,7 @@ def _stage_lines(
         return source.sql(path.name, tolerant)
 
     insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
-    if fmt in LINE_SOURCES and piece.start == 0 and piece.end is None:
+    if fmt in LINE_SOURCES and piece == Piece(path) and path.suffix != ".gz":
         whole = LINE_SOURCES[fmt].file_sql(path.name, str(path))
         if whole and _stage_whole_file(con, number, insert.format(whole), result):
             if progress:
@@ -251,24 +252,27 @@ def _stage_whole_file(
     con: duckdb.DuckDBPyConnection, number: int, insert: str, result: FileResult
 ) -> bool:
     """Stage a whole file by the format's `file_sql` (DuckDB's own reader, in parallel).
-    False, with nothing staged, when a line is malformed or cannot be made posts of: the
-    caller then reads the file line by line, which finds and quarantines each such line."""
-    con.execute("SET preserve_insertion_order = true")  # lines numbered in file order
-    try:
-        con.execute(insert)
-    except duckdb.Error:
-        return False
-    finally:
-        con.execute("SET preserve_insertion_order = false")
-    lines, problems = con.execute(
-        "SELECT max(line_no), count(*) FILTER (problem IS NOT NULL) FROM staged WHERE file = ?",
-        [number],
-    ).fetchall()[0]
-    if problems:
-        con.execute("DELETE FROM staged WHERE file = ?", [number])
-        return False
+    False, with nothing staged, when a line is malformed or cannot be made posts of, or when
+    a post repeats within the file (without line numbers, which copy is the first is not
+    known): the caller then reads the file line by line, which quarantines each such line
+    and keeps the first copy."""
+    with ThreadPoolExecutor(1) as pool:
+        lines = pool.submit(count_lines, Path(result.path))
+        try:
+            con.execute(insert)
+        except duckdb.Error:
+            return False
+        problems, repeats = con.execute(
+            "SELECT count(*) FILTER (problem IS NOT NULL), "
+            "count(*) FILTER (problem IS NULL) - count(DISTINCT (platform, id)) "
+            "FROM staged WHERE file = ?",
+            [number],
+        ).fetchall()[0]
+        if problems or repeats:
+            con.execute("DELETE FROM staged WHERE file = ?", [number])
+            return False
+        result.lines = lines.result()
     result.bytes = os.path.getsize(result.path)
-    result.lines = int(lines or 0)
     return True
 
 

@@ -52,6 +52,16 @@ class Piece:
     format: str | None = None  # the source format, when the caller knows it
 
 
+def count_lines(path: Path) -> int:
+    """Lines in a plain file: its newlines, and one more if the last line has none."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
 def read_blocks(source: Path | Piece, block_bytes: int | None = None) -> Iterator[LineBlock]:
     """The lines in blocks of about `block_bytes`; a last line without a newline is included.
     Line numbers count every line, blank ones too, as an editor shows them."""

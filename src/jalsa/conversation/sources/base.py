@@ -36,8 +36,9 @@ def column_type(shape: dict[str, Any] | list[Any] | str) -> str:
 
 def read_json_docs(path: str, shape: dict[str, Any], read: Collection[str] = ()) -> str:
     """Every line of a whole file parsed by DuckDB's reader into `d` by `shape` (the same
-    struct `parse` gives), numbered in file order. Fails on the first malformed line. Only
-    the top-level fields in `read` (default: all) are read; the others are NULL."""
+    struct `parse` gives). Fails on the first malformed line. Only the top-level fields in
+    `read` (default: all) are read; the others are NULL. Lines are not numbered: numbering
+    them in file order would hold the whole file in memory (a third more time)."""
     read = read or shape.keys()
     columns = ", ".join(f"{quote(k)}: {quote(column_type(shape[k]))}" for k in read)
     fields = ", ".join(
@@ -45,7 +46,7 @@ def read_json_docs(path: str, shape: dict[str, Any], read: Collection[str] = ())
         for k, v in shape.items()
     )
     return f"""
-SELECT row_number() OVER () AS line_no, struct_pack({fields}) AS d
+SELECT NULL::BIGINT AS line_no, struct_pack({fields}) AS d
 FROM read_json({quote(path)}, format = 'newline_delimited', columns = {{{columns}}})"""
 
 
