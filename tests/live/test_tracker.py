@@ -19,7 +19,7 @@ from jalsa.clock import CompressedClock
 from jalsa.config import load_settings
 from jalsa.live.bus import EventBus
 from jalsa.live.schedule import phase
-from jalsa.live.tracker import Tracker
+from jalsa.live.tracker import Tracker, cancel
 from jalsa.sim.scenario import Scenario
 from jalsa.sim.server import create_app, sim_base_urls
 from jalsa.store import Poll, Sample, Store
@@ -244,3 +244,21 @@ def _loop_running() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+async def test_stopping_ends_a_task_that_lost_its_cancellation() -> None:
+    """On Python 3.11 `asyncio.wait_for` can swallow a cancellation (the demo then hung at the
+    end of the rally, its pollers still polling): `cancel` asks again until the task ends."""
+    swallowed = asyncio.Event()
+
+    async def poller() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            swallowed.set()  # lost, as wait_for loses it when the call finishes at that moment
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(poller())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel([task]), timeout=10)
+    assert swallowed.is_set() and task.cancelled()

@@ -35,6 +35,17 @@ WRITE_BATCH = 2_000
 WRITE_EVERY = 0.5  # seconds (wall clock) a batch may wait to fill
 
 
+async def cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks and wait until they have ended. On Python 3.11 `asyncio.wait_for`
+    loses a cancellation that arrives as the awaited call finishes (the task then goes on
+    as if nothing happened), so a task still running a second later is cancelled again."""
+    while running := [t for t in tasks if not t.done()]:
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running, timeout=1.0)
+    await asyncio.gather(*tasks, return_exceptions=True)  # their errors are theirs to log
+
+
 class Tracker:
     def __init__(
         self,
@@ -100,12 +111,9 @@ class Tracker:
             for task in pending:
                 task.cancel()
         finally:
-            for task in pollers:
-                task.cancel()
-            await asyncio.gather(*pollers, return_exceptions=True)
+            await cancel(pollers)
             await self._queue.join()
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            await cancel([writer])
             if self._own_client:
                 await client.aclose()
 
