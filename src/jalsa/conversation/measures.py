@@ -2,6 +2,8 @@
 over the relation `posts` (the dataset's schema). The SQL is written in DuckDB's dialect and
 runs as it is on DuckDB; for Spark it is transpiled by sqlglot (see engines.py). Minutes are
 whole minutes since 1970-01-01 UTC (`epoch minute`), so both engines return the same numbers.
+Relations several measures start from (per minute, per account, text keys, ...) are stages,
+each defined once here too; `analyze` keeps them as tables for the run (decision 12).
 
 Parameters are numbers or lists of words put into the SQL as literals by `render`, never by
 string pasting of user text."""
