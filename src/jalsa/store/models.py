@@ -197,3 +197,55 @@ class Credential(Base):
     updated_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+
+
+# -- disruption watch: measurements from vantage points, incidents -------------------------------
+
+
+class WatchMeasurement(Base):
+    """One probe of one target from one vantage (or one imported OONI measurement). The id is
+    made where it was measured, so an agent that uploads the same batch twice stores it once.
+    `record` is the whole `jalsa.watch.record.Measurement`; the columns are for queries."""
+
+    __tablename__ = "watch_measurements"
+    __table_args__ = (
+        Index("ix_watch_measurements_time", "started_at"),
+        Index("ix_watch_measurements_vantage", "vantage", "round_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    round_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    target: Mapped[str] = mapped_column(String(253))
+    platform: Mapped[str] = mapped_column(String(32))
+    vantage: Mapped[str] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    network: Mapped[str] = mapped_column(String(100), default="")
+    method: Mapped[str] = mapped_column(String(32))
+    blocked: Mapped[bool] = mapped_column(default=False)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[str] = mapped_column(String(200), default="probe")
+    record: Mapped[dict[str, object]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class WatchIncident(Base):
+    """A disruption the detector found: opened, updated while it lasts, closed. `record` is the
+    detector's whole incident (evidence ids, method counts, confidence, summary)."""
+
+    __tablename__ = "watch_incidents"
+    __table_args__ = (Index("ix_watch_incidents_time", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # open, closed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    platforms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    record: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
