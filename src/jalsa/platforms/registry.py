@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jalsa import metrics
 from jalsa.errors import UserError
 from jalsa.platforms.base import Connector
 from jalsa.platforms.facebook import FacebookConnector
@@ -28,3 +29,10 @@ def connector_for(kind: str) -> type[Connector]:
     except KeyError:
         known = ", ".join(sorted(CONNECTORS))
         raise UserError(f"unknown stream kind {kind!r}: use one of {known}") from None
+
+
+def audience_metric(cls: type[Connector]) -> str | None:
+    """The connector's concurrent-audience metric (the first it declares), or None: the one
+    figure per stream that the dashboard draws and the disruption watch compares."""
+    found = [m for m in cls.metrics if metrics.get(m).is_audience]
+    return found[0] if found else None

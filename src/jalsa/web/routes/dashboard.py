@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jalsa import metrics
 from jalsa.config import Settings
 from jalsa.platforms.base import Connector, StreamStatus
-from jalsa.platforms.registry import CONNECTORS
+from jalsa.platforms.registry import CONNECTORS, audience_metric
 from jalsa.store.models import Stream
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now
@@ -47,11 +47,6 @@ SPEND: dict[str, tuple[str, str]] = {
 }
 DEFAULT_SPEND = ("requests", "requests")
 COMBINED_LABEL = "sum of concurrent audiences across platforms — not unique people"
-
-
-def audience_metric(cls: type[Connector]) -> str | None:
-    found = [m for m in cls.metrics if metrics.get(m).is_audience]
-    return found[0] if found else None
 
 
 def chart_metric(cls: type[Connector]) -> str | None:
