@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     session_hours: float = 12.0
 
+    # Disruption watch: seconds between probe rounds, and where incident alerts are posted
+    # (each POST is signed with an HMAC of the body when a secret is set).
+    watch_round_seconds: float = 60.0
+    watch_webhook_urls: list[str] = []
+    watch_webhook_secret: SecretStr | None = None
+    # Let the control helper probe private and loopback addresses (labs and tests only: on a
+    # real server it would let a token holder reach the server's own network).
+    watch_control_private: bool = False
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -24,6 +24,8 @@ class Perm(StrEnum):
     MANAGE_USERS = "users:manage"
     VIEW_AUDIT = "audit:view"
     OWN_TOKENS = "tokens:own"
+    VIEW_WATCH = "watch:view"
+    SUBMIT_WATCH = "watch:submit"
 
 
 # What each permission lets a role see or do (the first column of docs/permissions.md).
@@ -38,13 +40,16 @@ ALLOWS: dict[Perm, str] = {
     Perm.MANAGE_USERS: "invite any role, change roles, deactivate accounts",
     Perm.VIEW_AUDIT: "the audit log",
     Perm.OWN_TOKENS: "create and revoke one's own API tokens",
+    Perm.VIEW_WATCH: "disruption incidents and probe measurements",
+    Perm.SUBMIT_WATCH: "upload probe measurements from a vantage agent, ask the server for "
+    "control measurements",
 }
 
 
-_EVERYONE = {Perm.VIEW_EVENTS}
+_EVERYONE = {Perm.VIEW_EVENTS, Perm.VIEW_WATCH}
 MATRIX: dict[Role, frozenset[Perm]] = {
     Role.VIEWER: frozenset(_EVERYONE),
-    Role.VOLUNTEER: frozenset(_EVERYONE | {Perm.OWN_TOKENS}),
+    Role.VOLUNTEER: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.SUBMIT_WATCH}),
     Role.MODERATOR: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.VIEW_USERS}),
     Role.COORDINATOR: frozenset(
         _EVERYONE
@@ -56,6 +61,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.VIEW_USERS,
             Perm.INVITE,
             Perm.VIEW_AUDIT,
+            Perm.SUBMIT_WATCH,
         }
     ),
     Role.ADMIN: frozenset(Perm),
