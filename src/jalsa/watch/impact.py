@@ -35,6 +35,15 @@ from jalsa.store.models import Event, Sample, WatchIncident
 from jalsa.timeutil import utc_now
 
 BEFORE_MINUTES = 10
+# What the figures are, in words, for the pages that show them.
+DEFINITION = (
+    "Per stream, from the platform's own concurrent-audience figure as our tracker stored it: "
+    "before = the mean of the samples in the {minutes} min before the start; during = the "
+    "mean (and the lowest) of the samples from the start to the end (to now while it lasts); "
+    "change = during - before, also as a share of before. A side without samples is not "
+    "measured: the change is unknown, not zero. Platforms the incident does not name are the "
+    "comparison: a drop everywhere at once is the rally, not the block."
+)
 
 
 class StreamChange(BaseModel):
@@ -68,6 +77,7 @@ class Impact(BaseModel):
     open: bool
     before_minutes: int
     platforms: list[PlatformImpact]
+    definition: str
 
 
 def _mean(values: list[int]) -> float | None:
@@ -154,6 +164,7 @@ def audience_impact(
         end=end,
         open=incident.ended_at is None,
         before_minutes=before_minutes,
+        definition=DEFINITION.format(minutes=before_minutes),
         platforms=[
             PlatformImpact(platform=p, affected=p in affected, streams=by_platform.get(p, []))
             for p in names

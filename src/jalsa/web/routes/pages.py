@@ -9,6 +9,7 @@ from jalsa.web.routes import (
     credentials,
     dashboard,
     events,
+    incidents,
     metrics_page,
     streams,
     team,
@@ -17,7 +18,17 @@ from jalsa.web.routes import (
 from jalsa.web.routes.common import Notices
 
 # Order matters where paths overlap: /events/new before /events/{slug}.
-ROUTERS = (events, dashboard, streams, credentials, team, audit, tokens, metrics_page)
+ROUTERS = (
+    events,
+    dashboard,
+    streams,
+    incidents,
+    credentials,
+    team,
+    audit,
+    tokens,
+    metrics_page,
+)
 
 
 def register(app: FastAPI) -> None:

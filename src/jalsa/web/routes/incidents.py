@@ -1,0 +1,152 @@
+"""Internet disruptions as the team sees them: the incidents during an event with the audience
+change on each platform (the dashboard's panel and chart bands poll this every 30 s), and the
+page of every incident with the first measurements that are its evidence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jalsa.store.models import Event, WatchIncident
+from jalsa.store.repo import get_event
+from jalsa.timeutil import utc_now
+from jalsa.watch.impact import Impact, audience_impact
+from jalsa.watch.record import METHODS, Measurement
+from jalsa.watch.store import incidents_between, measurements_by_id
+from jalsa.web.deps import Caller, Requires, db
+from jalsa.web.permissions import Perm
+from jalsa.web.routes.common import API_ERRORS, page
+
+router = APIRouter(responses=API_ERRORS)
+EVIDENCE_SHOWN = 5  # measurements shown per incident on the incidents page
+PAGE_INCIDENTS = 200  # newest incidents on the page
+
+
+class IncidentOut(BaseModel):
+    id: str
+    status: str = Field(description="open or closed")
+    started_at: datetime
+    ended_at: datetime | None = Field(description="None while the incident lasts.")
+    platforms: list[str] = Field(description="The platforms it affects.")
+    method: str
+    method_definition: str = Field(description="What the method means (the verdict list).")
+    confidence: float = Field(description="The detector's confidence, 0 to 1.")
+    summary: str
+    cities: list[str]
+    networks: list[str]
+    vantages: list[str]
+    impact: Impact | None = Field(description="The audience change during it (event views).")
+
+
+class EventIncidents(BaseModel):
+    event: str
+    timezone: str = Field(description="The event's time zone, for showing the UTC times.")
+    computed_at: datetime
+    incidents: list[IncidentOut] = Field(description="Overlapping the event, oldest first.")
+
+
+def _names(record: dict[str, Any], key: str) -> list[str]:
+    """A list of names in the detector's record (strings, or objects with a `name`)."""
+    value = record.get(key)
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if isinstance(item, str) and item:
+            out.append(item)
+    return out
+
+
+def evidence_ids(incident: WatchIncident) -> list[str]:
+    return _names(incident.record, "evidence") or _names(incident.record, "evidence_ids")
+
+
+def incident_out(incident: WatchIncident, impact: Impact | None = None) -> IncidentOut:
+    record = incident.record
+    return IncidentOut(
+        id=incident.id,
+        status=incident.status,
+        started_at=incident.started_at,
+        ended_at=incident.ended_at,
+        platforms=list(incident.platforms),
+        method=incident.method,
+        method_definition=METHODS.get(incident.method, "not one of the known methods"),
+        confidence=incident.confidence,
+        summary=incident.summary,
+        cities=_names(record, "cities"),
+        networks=_names(record, "networks"),
+        vantages=_names(record, "vantages"),
+        impact=impact,
+    )
+
+
+def event_incidents(session: Session, event: Event, now: datetime) -> EventIncidents:
+    """The incidents overlapping the event's time window, each with its audience change."""
+    return EventIncidents(
+        event=event.slug,
+        timezone=event.timezone,
+        computed_at=now,
+        incidents=[
+            incident_out(i, audience_impact(session, i, event, now=now))
+            for i in incidents_between(session, event.starts_at, event.ends_at)
+        ],
+    )
+
+
+@router.get(
+    "/api/events/{slug}/incidents",
+    tags=["watch"],
+    dependencies=[Depends(Requires(Perm.VIEW_WATCH))],
+)
+def api_event_incidents(
+    slug: str,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
+) -> EventIncidents:
+    """Internet disruptions during the event (incidents overlapping its time window, open
+    ones lasting until now), each with the audience change on every platform of the event;
+    `impact.definition` says exactly what is computed. A change that cannot be measured is
+    null with the reason, never zero."""
+    return event_incidents(session, get_event(session, slug), utc_now())
+
+
+def _events_during(session: Session, incident: WatchIncident, now: datetime) -> list[Event]:
+    end = incident.ended_at or now
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.starts_at <= end, Event.ends_at >= incident.started_at)
+            .order_by(Event.starts_at)
+        )
+    )
+
+
+@router.get("/watch/incidents", response_class=HTMLResponse, include_in_schema=False)
+def incidents_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.VIEW_WATCH)),
+) -> Response:
+    now = utc_now()
+    incidents = incidents_between(session)[::-1][:PAGE_INCIDENTS]
+    shown = {i.id: evidence_ids(i)[:EVIDENCE_SHOWN] for i in incidents}
+    found = measurements_by_id(session, [m for ids in shown.values() for m in ids])
+    by_id: dict[str, Measurement] = {m.id: m for m in found}
+    rows = [
+        {
+            "incident": incident_out(i),
+            "evidence": [by_id[m] for m in shown[i.id] if m in by_id],
+            "evidence_total": len(evidence_ids(i)),
+            "events": _events_during(session, i, now),
+        }
+        for i in incidents
+    ]
+    return page(request, "incidents.html", who, {"rows": rows, "methods": METHODS})
