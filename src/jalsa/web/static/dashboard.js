@@ -117,7 +117,7 @@
           values: function (u, vals) { return vals.map(function (v) { return compactFormat.format(v); }); },
         },
       ],
-      plugins: [peakPlugin(entry)],
+      plugins: [peakPlugin(entry), bandsPlugin(stream.platform)],
     };
     entry.chart = new uPlot(opts, [[], []], el);
     if (window.ResizeObserver) {
@@ -556,6 +556,7 @@
           values: function (u, vals) { return vals.map(function (v) { return compactFormat.format(v); }); },
         },
       ],
+      plugins: [bandsPlugin(null)],
     };
     conversationChart = new uPlot(opts, columns, box);
     // Hashtags in the legend may be Urdu: let each label take its own direction.
@@ -696,6 +697,193 @@
       if (!document.hidden && Date.now() - conversationAt > CONVERSATION_EVERY) { loadConversation(); }
     });
     loadConversation();
+  }
+
+  // ---- internet disruptions: bands over the charts and the panel, fetched every 30 s -----------
+  /* Incidents that overlap the event, each with the audience change on every platform. The
+     bands are elements in each chart's overlay (from start to end, open ones to now), so they
+     follow resizes and new points; the panel lists the incidents with the change table. */
+
+  var INCIDENTS_EVERY = 30000;
+  var incidentsBox = byId("incidents");
+  var incidents = [];
+  var incidentsAt = 0;
+  var incidentsTimer = null;
+  var dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: tz, day: "numeric", month: "short" });
+  var levelFormat = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
+  var changeFormat = new Intl.NumberFormat("en", { maximumFractionDigits: 0, signDisplay: "exceptZero" });
+  var shareFormat = new Intl.NumberFormat("en", {
+    style: "percent", maximumFractionDigits: 1, signDisplay: "exceptZero",
+  });
+
+  function incidentEnd(i) { return i.ended_at ? seconds(i.ended_at) : Date.now() / 1000; }
+
+  function syncBands(u, platform) {
+    u.over.querySelectorAll(".incident-band").forEach(function (b) { b.remove(); });
+    var min = u.scales.x.min;
+    var max = u.scales.x.max;
+    if (min === null || max === null || min === undefined || max === undefined) { return; }
+    (incidents || []).forEach(function (i) {
+      var from = Math.max(seconds(i.started_at), min);
+      var to = Math.min(incidentEnd(i), max);
+      if (to <= from) { return; }
+      var left = u.valToPos(from, "x");
+      var affected = platform !== null && i.platforms.indexOf(platform) >= 0;
+      var band = el("div", {
+        "class": "incident-band" + (affected ? " affected" : ""),
+        "data-incident-id": i.id,
+        "aria-hidden": "true",
+      });
+      band.style.left = left + "px";
+      band.style.width = Math.max(2, u.valToPos(to, "x") - left) + "px";
+      u.over.appendChild(band);
+    });
+  }
+
+  function bandsPlugin(platform) {
+    return { hooks: { draw: [function (u) { syncBands(u, platform); }] } };
+  }
+
+  function allBands() {
+    Object.keys(series).forEach(function (k) {
+      if (series[k].chart) { syncBands(series[k].chart, series[k].stream.platform); }
+    });
+    if (conversationChart) { syncBands(conversationChart, null); }
+  }
+
+  function incidentTime(i) {
+    var start = new Date(i.started_at);
+    var text = dayFormat.format(start) + ", " + clockFormat.format(start) + "–";
+    if (!i.ended_at) { return text + "now (ongoing)"; }
+    var end = new Date(i.ended_at);
+    var sameDay = dayFormat.format(end) === dayFormat.format(start);
+    return text + (sameDay ? "" : dayFormat.format(end) + ", ") + clockFormat.format(end);
+  }
+
+  function samples(n) { return n === 1 ? "1 sample" : fmtNum(n) + " samples"; }
+
+  function changeRow(platform, c) {
+    var row = el("tr", {
+      "data-platform": platform.platform,
+      "data-stream-id": c ? String(c.stream_id) : "",
+      "data-change": c && c.change !== null ? String(c.change) : "",
+    });
+    var head = el("th", { scope: "row" });
+    head.appendChild(el("span", { "class": "platform" }, platform.platform));
+    if (platform.affected) { head.appendChild(el("span", { "class": "badge affected" }, "affected")); }
+    if (c) {
+      head.appendChild(el("br"));
+      head.appendChild(el("span", { "class": "muted", dir: "auto" }, c.label));
+    }
+    row.appendChild(head);
+    if (!c) {
+      row.appendChild(el("td", { colspan: "3", "class": "muted" }, "no stream of this event on this platform"));
+      return row;
+    }
+    var unit = c.unit ? " " + c.unit : "";
+    row.appendChild(el("td", { "class": "before" },
+      c.before === null ? "—" : levelFormat.format(c.before) + unit + " (" + samples(c.before_samples) + ")"));
+    row.appendChild(el("td", { "class": "during" },
+      c.during === null ? "—" : levelFormat.format(c.during) + unit + ", lowest " + levelFormat.format(c.during_min) +
+        " (" + samples(c.during_samples) + ")"));
+    var change = el("td", { "class": "change" + (c.change === null ? " unknown-change" : "") });
+    if (c.change === null) {
+      change.textContent = "not measured: " + c.not_measured;
+    } else {
+      change.textContent = changeFormat.format(c.change) + unit +
+        (c.relative === null ? "" : " (" + shareFormat.format(c.relative) + ")");
+    }
+    row.appendChild(change);
+    return row;
+  }
+
+  function incidentItem(i) {
+    var item = el("li", { "class": "incident" + (i.ended_at ? "" : " open"), "data-incident-id": i.id, "data-status": i.status });
+    var head = el("p", { "class": "incident-head" });
+    head.appendChild(el("span", { "class": "incident-time" }, incidentTime(i)));
+    head.appendChild(el("span", { "class": "muted" }, " (" + tz + ")"));
+    item.appendChild(head);
+    var what = el("p", { "class": "incident-what" });
+    what.appendChild(el("span", { "class": "incident-platforms" }, i.platforms.join(", ")));
+    what.appendChild(document.createTextNode(" · "));
+    what.appendChild(el("abbr", { "class": "incident-method", title: i.method_definition }, i.method));
+    what.appendChild(document.createTextNode(" · confidence " + levelFormat.format(i.confidence * 100) + " %"));
+    item.appendChild(what);
+    if (i.summary) { item.appendChild(el("p", { "class": "incident-summary", dir: "auto" }, i.summary)); }
+    var where = [];
+    if (i.cities.length) { where.push("Cities: " + i.cities.join(", ")); }
+    if (i.networks.length) { where.push("Networks: " + i.networks.join(", ")); }
+    if (where.length) { item.appendChild(el("p", { "class": "incident-where muted", dir: "auto" }, where.join(" · "))); }
+    if (i.impact) {
+      var wrap = el("div", { "class": "table-wrap" });
+      var table = el("table", { "class": "impact" });
+      var caption = el("caption", { "class": "muted small" },
+        "Audience change on each platform: mean in the " + i.impact.before_minutes +
+        " min before vs during" + (i.impact.open ? " (so far)" : ""));
+      table.appendChild(caption);
+      var headRow = el("tr");
+      ["Platform", "Before", "During", "Change"].forEach(function (name) {
+        headRow.appendChild(el("th", { scope: "col" }, name));
+      });
+      var thead = el("thead");
+      thead.appendChild(headRow);
+      table.appendChild(thead);
+      var body = el("tbody");
+      i.impact.platforms.forEach(function (p) {
+        if (!p.streams.length) { body.appendChild(changeRow(p, null)); }
+        p.streams.forEach(function (c) { body.appendChild(changeRow(p, c)); });
+      });
+      table.appendChild(body);
+      wrap.appendChild(table);
+      item.appendChild(wrap);
+    }
+    return item;
+  }
+
+  function showIncidents(body) {
+    incidentsAt = Date.now();
+    incidents = body.incidents;
+    incidentsBox.setAttribute("data-state", incidents.length ? "listed" : "none");
+    var list = byId("incident-list");
+    list.textContent = "";
+    incidents.slice().reverse().forEach(function (i) { list.appendChild(incidentItem(i)); });
+    byId("no-incidents").hidden = incidents.length > 0;
+    var definition = incidents.length && incidents[0].impact ? incidents[0].impact.definition : "";
+    byId("impact-definition").hidden = !definition;
+    setText("def-impact", definition);
+    setText("incidents-status", (incidents.length ? fmtNum(incidents.length) + " found" : "None found") +
+      " as of " + timeFormat.format(new Date(body.computed_at)) + "; looking again every 30 s.");
+    allBands();
+  }
+
+  function loadIncidents() {
+    clearTimeout(incidentsTimer);
+    if (document.hidden) {
+      incidentsTimer = setTimeout(loadIncidents, INCIDENTS_EVERY);
+      return;
+    }
+    fetch(incidentsBox.getAttribute("data-url"), {
+      credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store",
+    })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(showIncidents)
+      .catch(function (err) {
+        if (!incidentsAt) { incidentsBox.setAttribute("data-state", "error"); }
+        setText("incidents-status", "Could not load the disruptions (" + err.message + ")" +
+          (incidentsAt ? "; the list shown is from " + timeFormat.format(new Date(incidentsAt)) : "") +
+          ". Trying again in 30 s.");
+      })
+      .then(function () { incidentsTimer = setTimeout(loadIncidents, INCIDENTS_EVERY); });
+  }
+
+  if (incidentsBox) {
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && Date.now() - incidentsAt > INCIDENTS_EVERY) { loadIncidents(); }
+    });
+    loadIncidents();
   }
 
   document.querySelectorAll(".chart[data-stream-id]").forEach(makeChart);
