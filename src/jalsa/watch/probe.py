@@ -17,7 +17,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -314,21 +314,40 @@ async def _handshake(
 
 
 def http_failure(exc: BaseException) -> str:
-    """The classifier's word for a failed HTTP exchange, from httpx's error and its cause."""
+    """The classifier's word for a failed HTTP exchange, from httpx's error and its causes."""
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
-    cause: BaseException | None = exc
-    while cause is not None:
+    causes = list(_causes(exc))
+    if isinstance(exc, httpx.ConnectError):
+        # the most telling of the connect errors (httpx may wrap several attempts in one)
+        for cause in causes:
+            if isinstance(cause, ssl.SSLError):
+                return f"tls {tls_failure(cause)}"
+            if isinstance(cause, OSError) and (cause.errno or isinstance(cause, TimeoutError)):
+                return f"tcp {connect_failure(cause)}"
+    for cause in causes:
         if isinstance(cause, ConnectionResetError):
             return "reset"
         if isinstance(cause, ssl.SSLError):
             return f"tls {tls_failure(cause)}"
-        if isinstance(exc, httpx.ConnectError) and isinstance(cause, OSError):
-            return f"tcp {connect_failure(cause)}"
-        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.RemoteProtocolError) and "disconnect" in str(exc).lower():
         return "eof"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps: causes, contexts and the members of exception groups."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 async def _get(

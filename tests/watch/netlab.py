@@ -1,0 +1,578 @@
+"""The censor lab: a tiny internet in network namespaces, with a censor that blocks on demand.
+
+    vantage (10.77.1.2) --- censor (router, nftables, tc, dnsmasq, proxies) --- platform
+    control (10.77.3.2) ------------------------------------------------------- platform
+
+`platform` holds the "public" addresses: 11.0.0.10 serves every test site over HTTPS (a cert
+from a CA made here) and HTTP, 11.0.0.20 is an impostor with a wrong certificate, 11.0.0.53 is
+the authoritative DNS (dnsmasq) and a DoH endpoint. `vantage` reaches it through the censor;
+`control` reaches it directly, as the jalsa server's control helper would. Probes run in a
+namespace as `ip netns exec NS python netlab.py observe|measure ...`, which prints JSON.
+
+The censor's techniques are context managers (`Lab.drop()`, `Lab.dns("nxdomain")`, ...), one
+at a time. This file is also the script the namespaces run: the platform's servers, the
+censor's transparent proxies and the probe runner (see `main`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import http.server
+import ipaddress
+import json
+import os
+import select
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PLATFORM_IP = "11.0.0.10"
+IMPOSTOR_IP = "11.0.0.20"
+RESOLVER_IP = "11.0.0.53"
+BOGON = "10.10.34.34"
+NAMES = ("x.test", "facebook.test", "instagram.test", "youtube.test", "control.test")
+CONTROL_SNI = "control.test"
+BLOCKED = "x.test"  # the name the censor's DNS, SNI and Host filters block
+# Worded like the Pakistan Telecommunication Authority's notice.
+BLOCKPAGE = (
+    "<html><head><title>Surf Safely!</title></head><body><p>This site is restricted due to "
+    "its content being blocked under the directives of the competent authority.</p></body></html>"
+)
+BIG_BYTES = 1024 * 1024
+TLS_PROXY_PORT, HTTP_PROXY_PORT, CENSOR_DNS_PORT = 8443, 8080, 5353
+SO_ORIGINAL_DST = 80
+
+
+def probe_config(ca: Path) -> dict[str, Any]:
+    """The probe's settings in the lab: its resolvers and short timeouts, so blocks are fast."""
+    return {
+        "resolvers": ["system", RESOLVER_IP, f"https://{RESOLVER_IP}/dns-query"],
+        "dns_timeout": 1.0,
+        "connect_timeout": 1.0,
+        "tls_timeout": 1.0,
+        "http_timeout": 2.0,
+        "control_sni": CONTROL_SNI,
+        "ca_bundle": str(ca),
+        "sample_bytes": 256 * 1024,
+        "sample_seconds": 2.0,
+    }
+
+
+class LabError(RuntimeError):
+    pass
+
+
+class Lab:
+    """Builds the namespaces and servers, applies censorship, runs probes; `close` undoes all."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        tag = f"jl{os.getpid()}"
+        roles = {"vantage": "v", "censor": "c", "platform": "p", "control": "k"}
+        self.ns = {role: f"{tag}{letter}" for role, letter in roles.items()}
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ca = workdir / "ca.pem"
+        self.config = probe_config(self.ca)
+
+    # --- building and tearing down ---------------------------------------------------------
+
+    def start(self) -> Lab:
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _build(self) -> None:
+        v, c, p, k = (self.ns[r] for r in ("vantage", "censor", "platform", "control"))
+        for ns in (v, c, p, k):
+            _run("ip", "netns", "add", ns)
+            self.ip(ns, "link", "set", "lo", "up")
+        for ns in (v, k):  # their stub resolver (ip netns exec mounts it on /etc/resolv.conf)
+            folder = Path("/etc/netns") / ns
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "resolv.conf").write_text(f"nameserver {RESOLVER_IP}\n")
+        links = [(v, "v0", "10.77.1.2", c, "c0", "10.77.1.1"),
+                 (c, "c1", "10.77.2.1", p, "p0", "10.77.2.2"),
+                 (k, "k0", "10.77.3.2", p, "p1", "10.77.3.1")]  # fmt: skip
+        for ns_a, a, ip_a, ns_b, b, ip_b in links:
+            _run("ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", b, "netns", ns_b)
+            for ns, dev, addr in ((ns_a, a, ip_a), (ns_b, b, ip_b)):
+                self.ip(ns, "addr", "add", f"{addr}/24", "dev", dev)
+                self.ip(ns, "link", "set", dev, "up")
+        self.ip(v, "route", "add", "default", "via", "10.77.1.1")
+        self.ip(k, "route", "add", "default", "via", "10.77.3.1")
+        self.ip(c, "route", "add", "11.0.0.0/24", "via", "10.77.2.2")
+        self.ip(p, "route", "add", "10.77.1.0/24", "via", "10.77.2.1")
+        self.exec(c, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        for addr in (PLATFORM_IP, IMPOSTOR_IP, RESOLVER_IP):
+            self.ip(p, "addr", "add", f"{addr}/32", "dev", "lo")
+        self.exec(c, "nft", "-f", "-", stdin=_CENSOR_TABLE)
+        make_certificates(self.workdir)
+        records = [f"--host-record={name},{PLATFORM_IP}" for name in NAMES]
+        self.spawn(p, "dnsmasq", f"--listen-address={RESOLVER_IP}", "--local=/test/", *records)
+        self.spawn(p, sys.executable, __file__, "platform", str(self.workdir), ready=True)
+        self.spawn(c, sys.executable, __file__, "proxy", BLOCKED, ready=True)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+        for ns in self.ns.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+            shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def ip(self, ns: str, *args: str) -> None:
+        _run("ip", "-n", ns, *args)
+
+    def exec(self, ns: str, *argv: str, stdin: str | None = None) -> str:
+        return _run("ip", "netns", "exec", ns, *argv, stdin=stdin)
+
+    def spawn(self, ns: str, *argv: str, ready: bool = False) -> subprocess.Popen[bytes]:
+        """Start a long-running process in `ns`; with `ready`, wait for its "ready" line."""
+        if argv[0] == "dnsmasq":
+            argv = (*argv, "--keep-in-foreground", "--conf-file=/dev/null", "--no-hosts",
+                    "--no-resolv", "--bind-interfaces", "--pid-file=", "--user=root",
+                    "--log-facility=-")  # fmt: skip
+            ready = True
+        log = (self.workdir / f"{ns}-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, *argv],
+            stdout=subprocess.PIPE if ready else log,
+            stderr=subprocess.STDOUT if argv[0] == "dnsmasq" else log,
+        )
+        self.procs.append(proc)
+        if ready:
+            word = b"started" if argv[0] == "dnsmasq" else b"ready"
+            _wait_for_line(proc, word, 10.0, " ".join(argv[:3]))
+        return proc
+
+    # --- probing -----------------------------------------------------------------------------
+
+    def observe(self, target: dict[str, Any], where: str = "vantage") -> dict[str, Any]:
+        """Observations of `target` (a Target as a dict) from `where`, as a dict."""
+        out = self.exec(
+            self.ns[where], sys.executable, __file__, "observe", json.dumps(self.config),
+            json.dumps(target),
+        )  # fmt: skip
+        return dict(json.loads(out))
+
+    def measure(
+        self,
+        target: dict[str, Any],
+        control: dict[str, Any] | None,
+        reference: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A Measurement (as a dict) of `target` from the vantage."""
+        out = self.exec(
+            self.ns["vantage"], sys.executable, __file__, "measure", json.dumps(self.config),
+            json.dumps(target), json.dumps(control), json.dumps(reference),
+        )  # fmt: skip
+        return dict(json.loads(out))
+
+    # --- the censor's techniques -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _rules(self, chain: str, *rules: str) -> Iterator[None]:
+        censor = self.ns["censor"]
+        try:
+            for rule in rules:
+                self.exec(censor, "nft", f"add rule inet lab {chain} {rule}")
+            yield
+        finally:
+            self.exec(censor, "nft", f"flush chain inet lab {chain}")
+
+    def drop(self) -> contextlib.AbstractContextManager[None]:
+        """Silently drop TCP to the platform: connects time out."""
+        return self._rules("filt", f"ip daddr {PLATFORM_IP} tcp dport {{ 80, 443 }} drop")
+
+    def tcp_reset(self) -> contextlib.AbstractContextManager[None]:
+        """Answer every SYN to the platform with a RST."""
+        syn = "tcp flags & (syn | ack) == syn"
+        return self._rules("filt", f"ip daddr {PLATFORM_IP} {syn} reject with tcp reset")
+
+    def icmp_prohibited(self) -> contextlib.AbstractContextManager[None]:
+        """Answer TCP to the platform with ICMP administratively prohibited."""
+        return self._rules(
+            "filt", f"ip daddr {PLATFORM_IP} meta l4proto tcp reject with icmpx admin-prohibited"
+        )
+
+    @contextlib.contextmanager
+    def dns(self, answer: str) -> Iterator[None]:
+        """Intercept all plain DNS and answer `answer` ("nxdomain" or an address) for BLOCKED;
+        other names are forwarded to the real resolver. DoH passes untouched."""
+        value = "" if answer == "nxdomain" else answer
+        proc = self.spawn(
+            self.ns["censor"], "dnsmasq", "--listen-address=10.77.1.1",
+            f"--port={CENSOR_DNS_PORT}", f"--server={RESOLVER_IP}", "--cache-size=0",
+            f"--address=/{BLOCKED}/{value}",
+        )  # fmt: skip
+        try:
+            with self._rules(
+                "nat_pre",
+                f'iifname "c0" udp dport 53 redirect to :{CENSOR_DNS_PORT}',
+                f'iifname "c0" tcp dport 53 redirect to :{CENSOR_DNS_PORT}',
+            ):
+                yield
+        finally:
+            proc.terminate()
+            proc.wait(5)
+            self.procs.remove(proc)
+
+    def sni_reset(self) -> contextlib.AbstractContextManager[None]:
+        """Send TLS to the platform through the proxy that resets a ClientHello naming BLOCKED."""
+        return self._rules(
+            "nat_pre",
+            f'iifname "c0" ip daddr {PLATFORM_IP} tcp dport 443 redirect to :{TLS_PROXY_PORT}',
+        )
+
+    def blockpage(self) -> contextlib.AbstractContextManager[None]:
+        """Send HTTP to the platform through the proxy that serves a block page for BLOCKED."""
+        return self._rules(
+            "nat_pre",
+            f'iifname "c0" ip daddr {PLATFORM_IP} tcp dport 80 redirect to :{HTTP_PROXY_PORT}',
+        )
+
+    @contextlib.contextmanager
+    def throttle(self, rate: str = "2mbit") -> Iterator[None]:
+        """A token bucket on the censor's link toward the vantage (the download direction)."""
+        censor = self.ns["censor"]
+        tbf = ("rate", rate, "burst", "16kb", "latency", "200ms")
+        self.exec(censor, "tc", "qdisc", "add", "dev", "c0", "root", "tbf", *tbf)
+        try:
+            yield
+        finally:
+            self.exec(censor, "tc", "qdisc", "del", "dev", "c0", "root")
+
+
+_CENSOR_TABLE = """
+table inet lab {
+  chain filt { type filter hook forward priority filter; }
+  chain nat_pre { type nat hook prerouting priority dstnat; }
+}
+"""
+
+
+def _run(*argv: str, stdin: str | None = None) -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+    if done.returncode:
+        raise LabError(f"{' '.join(argv)[:300]} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+def _wait_for_line(proc: subprocess.Popen[bytes], word: bytes, timeout: float, name: str) -> None:
+    assert proc.stdout is not None
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
+    seen = b""
+    while dt.datetime.now() < deadline:
+        readable, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if readable:
+            line = proc.stdout.readline()
+            seen += line
+            if word in line:
+                return
+            if not line:
+                break
+    raise LabError(f"{name} did not start: {seen.decode(errors='replace')[-2000:]}")
+
+
+# --- certificates ------------------------------------------------------------------------------
+
+
+def make_certificates(folder: Path) -> None:
+    """A test CA and a site certificate for every lab name (and the resolver's IP, for DoH);
+    an impostor certificate from another CA, as an injected server would show."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(
+        name: str, key: ec.EllipticCurvePrivateKey, issuer: Any, issuer_key: Any, ca: bool
+    ) -> Any:
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in (*NAMES, name)]
+            sans.append(x509.IPAddress(ipaddress.ip_address(RESOLVER_IP)))
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return builder.sign(issuer_key or key, hashes.SHA256())
+
+    def write(stem: str, certificate: Any, key: ec.EllipticCurvePrivateKey) -> None:
+        (folder / f"{stem}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{stem}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = cert("jalsa lab CA", ca_key, None, None, True)
+    site_key = ec.generate_private_key(ec.SECP256R1())
+    write("ca", ca, ca_key)
+    write("site", cert("x.test", site_key, ca.subject, ca_key, False), site_key)
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    write("impostor", cert("impostor.test", other_key, None, None, False), other_key)
+
+
+# --- the platform's servers (run inside the platform namespace) --------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Every site: `/` a small page titled after the host, `/big` 1 MB; on the resolver's
+    address, DoH (RFC 8484 POST) answering the lab's names with the platform address."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        host = (self.headers.get("host") or "").split(":")[0]
+        if self.server.server_address[0] == IMPOSTOR_IP:
+            body = b"<html><head><title>Parked domain</title></head><body>ads</body></html>"
+        elif self.path.startswith("/big"):
+            body = b"x" * BIG_BYTES
+        else:
+            body = f"<html><head><title>{host} home</title></head><body>{host}".encode()
+            body += b" welcome " * 200 + b"</body></html>"
+        self._send(200, "text/html", body)
+
+    def do_POST(self) -> None:
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        query = dns.message.from_wire(self.rfile.read(int(self.headers["content-length"])))
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        name = question.name.to_text(omit_final_dot=True)
+        if name not in NAMES:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif question.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", PLATFORM_IP))
+        self._send(200, "application/dns-message", response.to_wire())
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(body)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """An HTTP(S) server whose TLS handshake runs in the request's thread, so that a client
+    that stalls or aborts a handshake does not hold up the others."""
+
+    daemon_threads = True
+    context: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.context is not None:
+            try:
+                request = self.context.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            request.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+def serve_platform(folder: Path) -> None:
+    def context(stem: str) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(folder / f"{stem}.pem", folder / f"{stem}.key")
+        return ctx
+
+    servers = []
+    for ip, port, stem in (
+        (PLATFORM_IP, 443, "site"),
+        (PLATFORM_IP, 80, None),
+        (IMPOSTOR_IP, 443, "impostor"),
+        (IMPOSTOR_IP, 80, None),
+        (RESOLVER_IP, 443, "site"),
+    ):
+        server = _Server((ip, port), _Handler)
+        server.context = context(stem) if stem else None
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+# --- the censor's transparent proxies (run inside the censor namespace) ------------------------
+
+
+def _original_dst(writer: asyncio.StreamWriter) -> tuple[str, int]:
+    """Where the client meant to go, before nftables' redirect (SO_ORIGINAL_DST)."""
+    raw = writer.get_extra_info("socket").getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+    port, packed = struct.unpack_from("!2xH4s", raw)
+    return socket.inet_ntoa(packed), port
+
+
+def client_hello_sni(hello: bytes) -> str | None:
+    """The server name in a TLS ClientHello record (None: no SNI or not a ClientHello)."""
+    try:
+        if hello[0] != 22 or hello[5] != 1:
+            return None
+        pos = 5 + 4 + 2 + 32  # record header, handshake header, version, random
+        pos += 1 + hello[pos]  # session id
+        pos += 2 + int.from_bytes(hello[pos : pos + 2])  # cipher suites
+        pos += 1 + hello[pos]  # compression methods
+        end = pos + 2 + int.from_bytes(hello[pos : pos + 2])
+        pos += 2
+        while pos + 4 <= end:
+            kind, size = struct.unpack_from("!HH", hello, pos)
+            pos += 4
+            if kind == 0:  # server_name: list length, type, name length, name
+                length = int.from_bytes(hello[pos + 3 : pos + 5])
+                return hello[pos + 5 : pos + 5 + length].decode("ascii")
+            pos += size
+    except (IndexError, UnicodeDecodeError, struct.error):
+        return None
+    return None
+
+
+async def _splice(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes, dst: tuple[str, int]
+) -> None:
+    try:
+        up_reader, up_writer = await asyncio.open_connection(*dst)
+    except OSError:
+        writer.close()
+        return
+    up_writer.write(first)
+
+    async def pipe(src: asyncio.StreamReader, dst_writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := await src.read(65536):
+                dst_writer.write(chunk)
+                await dst_writer.drain()
+        dst_writer.close()
+
+    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a RST (SO_LINGER 0), as an SNI filter does."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def serve_proxies(blocked: str) -> None:
+    async def tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            header = await reader.readexactly(5)
+            hello = header + await reader.readexactly(int.from_bytes(header[3:5]))
+        except (asyncio.IncompleteReadError, OSError):
+            writer.close()
+            return
+        if client_hello_sni(hello) == blocked:
+            _reset(writer)
+        else:
+            await _splice(reader, writer, hello, _original_dst(writer))
+
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            writer.close()
+            return
+        lines = head.decode("latin-1").split("\r\n")
+        hosts = [x.split(":", 1)[1].strip() for x in lines if x.lower().startswith("host:")]
+        if hosts and hosts[0].split(":")[0] == blocked:
+            body = BLOCKPAGE.encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            with contextlib.suppress(OSError):
+                await writer.drain()
+            writer.close()
+        else:
+            await _splice(reader, writer, head, _original_dst(writer))
+
+    await asyncio.start_server(tls, "0.0.0.0", TLS_PROXY_PORT)
+    await asyncio.start_server(plain, "0.0.0.0", HTTP_PROXY_PORT)
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+# --- the probe runner (run inside the vantage or control namespace) ----------------------------
+
+
+def run_probe(command: str, args: list[str]) -> str:
+    from jalsa.watch import probe
+    from jalsa.watch.record import Observations, Target, Vantage
+
+    config = probe.ProbeConfig.model_validate_json(args[0])
+    target = Target.model_validate_json(args[1])
+    if command == "observe":
+        return asyncio.run(probe.observe(target, config)).model_dump_json()
+    from jalsa.watch.classify import Reference
+
+    control = json.loads(args[2])
+    ref = json.loads(args[3])
+    measurement = asyncio.run(
+        probe.measure(
+            target,
+            Vantage(name="lab", city="Lahore", network="censored"),
+            config,
+            control=Observations.model_validate(control) if control else None,
+            reference=Reference(**ref) if ref else None,
+        )
+    )
+    return measurement.model_dump_json()
+
+
+def main(argv: list[str]) -> None:
+    command, args = argv[0], argv[1:]
+    if command == "platform":
+        serve_platform(Path(args[0]))
+    elif command == "proxy":
+        asyncio.run(serve_proxies(args[0]))
+    elif command in ("observe", "measure"):
+        print(run_probe(command, args))
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
