@@ -321,8 +321,9 @@ def make_certificates(folder: Path) -> None:
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         )
         if not ca:
-            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in (*NAMES, name)]
-            sans.append(x509.IPAddress(ipaddress.ip_address(RESOLVER_IP)))
+            # (localhost and 127.0.0.1 for the loopback tests in test_probe.py)
+            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in (*NAMES, name, "localhost")]
+            sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in (RESOLVER_IP, "127.0.0.1")]
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return builder.sign(issuer_key or key, hashes.SHA256())
 
