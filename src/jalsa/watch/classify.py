@@ -253,7 +253,7 @@ def _dns_injection(
     if known:
         if answers & known:
             return None
-        why = f"neither the control nor an encrypted resolver gave them ({_names(known)})"
+        why = f"neither the control nor an encrypted resolver answered that ({_names(known)})"
     elif any(_no_address(d) == "NXDOMAIN" for d in references):
         why = "the control or an encrypted resolver says the name does not exist"
     else:
