@@ -372,8 +372,8 @@ def _hops(keys: Raw, url: str, fingerprints: Fingerprints) -> list[_Hop]:
     # OONI lists a redirect chain newest first; we keep it in the order it happened.
     for request in reversed(requests):
         ip = ips.get(request.get("transaction_id"))
-        observation = _http(request, ip, fingerprints)
-        hop(request, urlsplit(observation.url).hostname).http.append(observation)
+        answer = _http(request, ip, fingerprints)
+        hop(request, urlsplit(answer.url).hostname).http.append(answer)
     if not requests and keys.get("http_experiment_failure"):
         # Old probes (MK) recorded the failure but not the request.
         hops.setdefault(0, _Hop(0)).observed.http.append(
