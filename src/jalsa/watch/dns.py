@@ -95,7 +95,13 @@ async def lookup(
         obs.failure = "refused"
     except ConnectionResetError:
         obs.failure = "reset"
-    except (OSError, ValueError, dns.exception.DNSException, httpx.HTTPError) as exc:
+    except (
+        OSError,
+        ValueError,
+        dns.exception.DNSException,
+        httpx.HTTPError,
+        httpx.InvalidURL,
+    ) as exc:
         obs.failure = f"{type(exc).__name__}: {exc}".strip()
     obs.seconds = time.monotonic() - started
     return obs

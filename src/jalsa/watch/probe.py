@@ -19,13 +19,14 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from jalsa.watch.classify import Reference, classify
 from jalsa.watch.dns import lookup, parse_resolver
+from jalsa.watch.fingerprints import match_blockpage
 from jalsa.watch.record import (
     HttpObservation,
     Measurement,
@@ -36,9 +37,6 @@ from jalsa.watch.record import (
     TlsObservation,
     Vantage,
 )
-
-if TYPE_CHECKING:
-    from jalsa.watch.classify import Reference
 
 # ICMP unreachable/prohibited answers to a SYN surface as these errnos: "refused" by a filter.
 _ICMP_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
@@ -68,6 +66,14 @@ class ProbeConfig(BaseModel):
     concurrency: int = 4  # targets probed at once
     user_agent: str = "Mozilla/5.0 (jalsa disruption watch)"
 
+    @field_validator("resolvers")
+    @classmethod
+    def _known_forms(cls, resolvers: list[str]) -> list[str]:
+        """A mistyped resolver is a settings error now, not a failed lookup every round."""
+        for resolver in resolvers:
+            parse_resolver(resolver)
+        return resolvers
+
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_bundle)
 
@@ -82,8 +88,6 @@ async def measure(
     round_at: datetime | None = None,
 ) -> Measurement:
     """Observe one target and classify it against the control and the throughput reference."""
-    from jalsa.watch.classify import classify  # TODO: a top-level import once it is committed
-
     started = datetime.now(UTC)
     observed = await observe(target, config)
     return Measurement(
@@ -387,7 +391,7 @@ async def _get(
             finally:
                 sample.seconds = time.monotonic() - first_byte
                 sample.bytes = len(body)
-    except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
         failure = http_failure(exc)
         if obs.status is None:
             obs.failure = failure
@@ -396,7 +400,7 @@ async def _get(
     if obs.status is not None:
         obs.body_length = len(body)
         obs.title = _title(bytes(body[:_PAGE_BYTES]))
-        obs.blockpage = _match_blockpage(obs.status, obs.headers, bytes(body[:_PAGE_BYTES]))
+        obs.blockpage = match_blockpage(obs.status, obs.headers, bytes(body[:_PAGE_BYTES]))
     return obs, sample
 
 
@@ -420,13 +424,3 @@ def _title(body: bytes) -> str | None:
         return None
     text = html.unescape(found.group(1).decode("utf-8", "replace"))
     return " ".join(text.split())[:200] or None
-
-
-def _match_blockpage(status: int, headers: dict[str, str], body: bytes) -> str | None:
-    """The name of the block-page fingerprint the answer matches, if any."""
-    try:
-        from jalsa.watch.fingerprints import match_blockpage
-    except ImportError:  # TODO: drop once jalsa.watch.fingerprints is committed
-        return None
-    found: Any = match_blockpage(status, headers, body)
-    return found if isinstance(found, str) else None
