@@ -777,16 +777,16 @@
     }
     row.appendChild(head);
     if (!c) {
-      row.appendChild(el("td", { colspan: "3", "class": "muted" }, "no stream of this event on this platform"));
+      row.appendChild(el("td", { colspan: "3", "class": "muted", "data-label": "Change" }, "no stream of this event on this platform"));
       return row;
     }
     var unit = c.unit ? " " + c.unit : "";
-    row.appendChild(el("td", { "class": "before" },
+    row.appendChild(el("td", { "class": "before", "data-label": "Before" },
       c.before === null ? "—" : levelFormat.format(c.before) + unit + " (" + samples(c.before_samples) + ")"));
-    row.appendChild(el("td", { "class": "during" },
+    row.appendChild(el("td", { "class": "during", "data-label": "During" },
       c.during === null ? "—" : levelFormat.format(c.during) + unit + ", lowest " + levelFormat.format(c.during_min) +
         " (" + samples(c.during_samples) + ")"));
-    var change = el("td", { "class": "change" + (c.change === null ? " unknown-change" : "") });
+    var change = el("td", { "class": "change" + (c.change === null ? " unknown-change" : ""), "data-label": "Change" });
     if (c.change === null) {
       change.textContent = "not measured: " + c.not_measured;
     } else {
