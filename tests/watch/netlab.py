@@ -23,8 +23,10 @@ import http.server
 import ipaddress
 import json
 import os
+import re
 import select
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -49,6 +51,8 @@ BLOCKPAGE = (
 )
 BIG_BYTES = 1024 * 1024
 TLS_PROXY_PORT, HTTP_PROXY_PORT, CENSOR_DNS_PORT = 8443, 8080, 5353
+# The TLS proxy's other modes: reset every ClientHello, or swallow it and never answer.
+RESET_ALL_PORT, BLACKHOLE_PORT = 8444, 8445
 SO_ORIGINAL_DST = 80
 
 
@@ -86,6 +90,7 @@ class Lab:
     # --- building and tearing down ---------------------------------------------------------
 
     def start(self) -> Lab:
+        _remove_stale_labs()
         try:
             self._build()
         except BaseException:
@@ -236,12 +241,33 @@ class Lab:
             proc.wait(5)
             self.procs.remove(proc)
 
+    def _tls_proxy(self, port: int) -> contextlib.AbstractContextManager[None]:
+        return self._rules(
+            "nat_pre", f'iifname "c0" ip daddr {PLATFORM_IP} tcp dport 443 redirect to :{port}'
+        )
+
     def sni_reset(self) -> contextlib.AbstractContextManager[None]:
         """Send TLS to the platform through the proxy that resets a ClientHello naming BLOCKED."""
-        return self._rules(
-            "nat_pre",
-            f'iifname "c0" ip daddr {PLATFORM_IP} tcp dport 443 redirect to :{TLS_PROXY_PORT}',
-        )
+        return self._tls_proxy(TLS_PROXY_PORT)
+
+    def tls_reset(self) -> contextlib.AbstractContextManager[None]:
+        """Reset every TLS handshake to the platform, whatever its SNI."""
+        return self._tls_proxy(RESET_ALL_PORT)
+
+    def tls_blackhole(self) -> contextlib.AbstractContextManager[None]:
+        """Swallow every ClientHello to the platform: the handshake never gets an answer."""
+        return self._tls_proxy(BLACKHOLE_PORT)
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """The platform itself stops serving (it resets every connection), seen from the
+        control too: the site is down, not blocked."""
+        platform = self.ns["platform"]
+        self.exec(platform, "nft", "-f", "-", stdin=_OUTAGE_TABLE)
+        try:
+            yield
+        finally:
+            self.exec(platform, "nft", "delete table inet outage")
 
     def blockpage(self) -> contextlib.AbstractContextManager[None]:
         """Send HTTP to the platform through the proxy that serves a block page for BLOCKED."""
@@ -268,6 +294,31 @@ table inet lab {
   chain nat_pre { type nat hook prerouting priority dstnat; }
 }
 """
+
+
+_OUTAGE_TABLE = f"""
+table inet outage {{
+  chain input {{ type filter hook input priority filter;
+    ip daddr {PLATFORM_IP} tcp dport {{ 80, 443 }} reject with tcp reset
+  }}
+}}
+"""
+
+
+def _remove_stale_labs() -> None:
+    """Namespaces left by a lab whose test process was killed before it could clean up."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    for line in listed.stdout.splitlines():
+        found = re.fullmatch(r"(jl(\d+)[vcpk])\b.*", line.strip())
+        if not found or Path(f"/proc/{found.group(2)}").exists():
+            continue
+        ns = found.group(1)
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
 
 
 def _run(*argv: str, stdin: str | None = None) -> str:
@@ -497,17 +548,23 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 async def serve_proxies(blocked: str) -> None:
-    async def tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            header = await reader.readexactly(5)
-            hello = header + await reader.readexactly(int.from_bytes(header[3:5]))
-        except (asyncio.IncompleteReadError, OSError):
-            writer.close()
-            return
-        if client_hello_sni(hello) == blocked:
-            _reset(writer)
-        else:
-            await _splice(reader, writer, hello, _original_dst(writer))
+    def handle_tls(mode: str) -> Any:
+        async def tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                header = await reader.readexactly(5)
+                hello = header + await reader.readexactly(int.from_bytes(header[3:5]))
+            except (asyncio.IncompleteReadError, OSError):
+                writer.close()
+                return
+            if mode == "blackhole":
+                await reader.read()  # until the client gives up
+                writer.close()
+            elif mode == "reset" or client_hello_sni(hello) == blocked:
+                _reset(writer)
+            else:
+                await _splice(reader, writer, hello, _original_dst(writer))
+
+        return tls
 
     async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -530,7 +587,9 @@ async def serve_proxies(blocked: str) -> None:
         else:
             await _splice(reader, writer, head, _original_dst(writer))
 
-    await asyncio.start_server(tls, "0.0.0.0", TLS_PROXY_PORT)
+    await asyncio.start_server(handle_tls("sni"), "0.0.0.0", TLS_PROXY_PORT)
+    await asyncio.start_server(handle_tls("reset"), "0.0.0.0", RESET_ALL_PORT)
+    await asyncio.start_server(handle_tls("blackhole"), "0.0.0.0", BLACKHOLE_PORT)
     await asyncio.start_server(plain, "0.0.0.0", HTTP_PROXY_PORT)
     print("ready", flush=True)
     await asyncio.Event().wait()

@@ -114,6 +114,28 @@ def test_tls_sni_filter_resets_the_blocked_name_only(lab: Lab, control: Json) ->
     assert all(t["ok"] for t in other["tls"])
 
 
+def test_tls_reset_whatever_the_name(lab: Lab, control: Json) -> None:
+    with lab.tls_reset():
+        method, observed = measure(lab, control)
+    assert method == "tls.reset"
+    assert [(t["ok"], t["failure"]) for t in observed["tls"]] == [(False, "reset")] * 2
+
+
+def test_tls_timeout_when_the_hello_is_swallowed(lab: Lab, control: Json) -> None:
+    with lab.tls_blackhole():
+        method, observed = measure(lab, control)
+    assert method == "tls.timeout"
+    assert [(t["ok"], t["failure"]) for t in observed["tls"]] == [(False, "timeout")] * 2
+
+
+def test_down_when_the_control_fails_too(lab: Lab) -> None:
+    with lab.outage():
+        control = lab.observe(BLOCKED, "control")
+        method, observed = measure(lab, control)
+    assert method == "down"
+    assert [t["failure"] for t in observed["tcp"] + control["tcp"]] == ["reset", "reset"]
+
+
 def test_http_blockpage_on_port_80(lab: Lab, control: Json) -> None:
     with lab.blockpage():
         method, observed = measure(lab, control)

@@ -175,6 +175,36 @@ async def test_doh_lookup(certs: Path, https_port: int) -> None:
     assert (missing.rcode, missing.answers) == ("NXDOMAIN", [])
 
 
+async def test_dot_lookup(certs: Path) -> None:
+    """DNS over TLS to a tiny server: length-prefixed DNS messages on a TLS stream."""
+    import dns.message
+    import dns.rdatatype
+    import dns.rrset
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = int.from_bytes(await reader.readexactly(2))
+        query = dns.message.from_wire(await reader.readexactly(size))
+        response = dns.message.make_response(query)
+        name = query.question[0].name
+        if query.question[0].rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", PLATFORM_IP))
+        wire = response.to_wire()
+        writer.write(len(wire).to_bytes(2) + wire)
+        await writer.drain()
+        writer.close()
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs / "site.pem", certs / "site.key")
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        resolver = parse_resolver(f"tls://127.0.0.1:{port}#x.test")
+        found = await lookup("x.test", resolver, 2.0, config(certs).ssl_context())
+    finally:
+        server.close()
+    assert (found.transport, found.rcode, found.answers) == ("dot", "NOERROR", [PLATFORM_IP])
+
+
 def test_resolver_forms() -> None:
     assert parse_resolver("system").transport == "system"
     plain = parse_resolver("1.1.1.1")
