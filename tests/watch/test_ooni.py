@@ -236,7 +236,11 @@ def test_measurements_that_cannot_be_imported_are_problems(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"a,b,c\n1,2,3\n", "does not look like OONI"), (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a text")],
+    [
+        (b"a,b,c\n1,2,3\n", "does not look like OONI"),
+        (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a text"),
+        (b"[project]\nname = 'x'\n", ":1: not valid JSON"),
+    ],
 )
 def test_a_file_of_another_format_is_one_clear_error(
     tmp_path: Path, content: bytes, message: str
@@ -272,3 +276,23 @@ def test_platform_of(host: str, platform: str) -> None:
 def test_an_untagged_measurement_converts() -> None:
     raw = json.loads((need(REAL) / "bug_352.json").read_text())
     assert to_measurement(raw).verdict.method == "dns.bogon"
+
+
+def test_the_compare_command(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from jalsa.cli.watch_ooni import import_ooni
+
+    app = typer.Typer()
+    app.command()(import_ooni)
+    app.command("other")(lambda: None)
+    files = [str(need(QA) / "dnsBlockingBOGON.json"), str(need(REAL) / "requests_none.json")]
+    result = CliRunner().invoke(app, ["import-ooni", "--differing", *files])
+    assert result.exit_code == 0, result.output
+    assert "wikispaces" in result.output and "www.example.com" not in result.output
+    assert "2 measurements, 0 skipped; same category as OONI: 1 (50%)" in result.output
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n")
+    result = CliRunner().invoke(app, ["import-ooni", str(bad)])
+    assert "does not look like OONI" in str(result.exception)

@@ -236,14 +236,21 @@ def read_raw(path: str | Path) -> Iterator[Record | Problem]:
         for item in _unwrap(whole):
             yield Record(str(path), None, item)
         return
+    read_one = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             items = list(_unwrap(json.loads(line)))
         except json.JSONDecodeError as exc:
-            yield Problem(str(path), number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            why = f"not valid JSON ({exc.msg} at column {exc.colno})"
+            if not read_one:  # the first line already fails: another format, say it once
+                raise OoniFormatError(
+                    f"{path}:{number}: {why}; expected OONI measurements as JSON or JSONL"
+                ) from None
+            yield Problem(str(path), number, why)
             continue
+        read_one = True
         for item in items:
             yield Record(str(path), number, item)
 
