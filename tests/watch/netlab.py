@@ -60,7 +60,7 @@ def probe_config(ca: Path) -> dict[str, Any]:
     """The probe's settings in the lab: its resolvers and short timeouts, so blocks are fast."""
     return {
         "resolvers": ["system", RESOLVER_IP, f"https://{RESOLVER_IP}/dns-query"],
-        "dns_timeout": 1.0,
+        "dns_timeout": 2.0,
         "connect_timeout": 1.0,
         "tls_timeout": 1.0,
         "http_timeout": 2.0,

@@ -95,6 +95,8 @@ async def lookup(
         obs.failure = "refused"
     except ConnectionResetError:
         obs.failure = "reset"
+    except httpx.ConnectError as exc:  # DoH: the OS error is wrapped (in an exception group)
+        obs.failure = _wrapped(exc) or f"ConnectError: {exc}"
     except (
         OSError,
         ValueError,
@@ -194,6 +196,23 @@ async def _doh(
         )
     response.raise_for_status()
     return dns.message.from_wire(response.content)
+
+
+def _wrapped(exc: BaseException) -> str | None:
+    """ "refused" or "reset" when a connection error of that kind is inside `exc`."""
+    todo: list[BaseException] = [exc]
+    for _ in range(50):  # a chain is short; this only guards against a cycle
+        if not todo:
+            break
+        current = todo.pop()
+        if isinstance(current, ConnectionRefusedError):
+            return "refused"
+        if isinstance(current, ConnectionResetError):
+            return "reset"
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
 
 
 def _unique(items: Iterable[str]) -> list[str]:
