@@ -173,8 +173,8 @@ class _Series:
     run: _Round = field(default_factory=_Round)  # what that run failed with, until an alarm
     last_round: datetime | None = None
     last_excess: float = 0.0  # the excess of the latest round (> 0: it was failing)
-    # host -> (method, consecutive rounds it failed with it), for the latest round
-    streaks: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # host -> (method, consecutive rounds it failed with it, since), for the latest round
+    streaks: dict[str, tuple[str, int, datetime]] = field(default_factory=dict)
     streak: int = 0  # the longest of those
     clean: int = 0
     episode: IncidentSeries | None = None
@@ -366,9 +366,12 @@ class Detector:
             streaks = {}
             for host, method in r.failures:
                 before = series.streaks.get(host)
-                streaks[host] = (method, before[1] + 1 if before and before[0] == method else 1)
+                if before and before[0] == method:
+                    streaks[host] = (method, before[1] + 1, before[2])
+                else:
+                    streaks[host] = (method, 1, round_at)
             series.streaks = streaks
-            series.streak = max((n for _, n in streaks.values()), default=0)
+            series.streak = max((n for _, n, _ in streaks.values()), default=0)
             if series.episode is None:
                 series.cusum = max(0.0, series.cusum + excess)
                 if excess > 0:
@@ -438,7 +441,12 @@ class Detector:
         """The series alarmed: record its episode in an incident, found or new."""
         cfg = self.config
         vantage = self._vantages[series.vantage]
-        started = series.run_start or round_at
+        # The start: when the hosts that keep failing the same way began to (an earlier random
+        # failure of another host does not move it).
+        persistent = [
+            since for _, n, since in series.streaks.values() if n >= self.config.min_rounds
+        ]
+        started = min(persistent, default=series.run_start or round_at)
         episode = IncidentSeries(
             vantage=vantage.name,
             city=vantage.city,
