@@ -40,7 +40,9 @@ def incident(site: Site, id: str, start: datetime, end: datetime | None, **extra
             "cities": ["Lahore", "Karachi"],
             "networks": ["PTCL", "Jazz"],
             "vantages": ["lahore-1", "karachi-1"],
-            "evidence": ["m-1", "m-2", "missing"],
+            "evidence": ["m-1", "m-2", "missing"],  # the first and the latest ids
+            "evidence_count": 14,
+            "methods": {"tcp.timeout": 2, "tls.sni_filter": 12},
         },
         **extra,
     }
@@ -101,6 +103,10 @@ def test_a_viewer_sees_the_audience_change_during_the_event(site: Site) -> None:
         ["PTCL", "Jazz"],
         0.87,
     )
+    assert (found["methods"], found["evidence_count"]) == (
+        {"tcp.timeout": 2, "tls.sni_filter": 12},
+        14,
+    )
     impact = found["impact"]
     assert impact["open"] is False and impact["before_minutes"] == 10
     platforms = {p["platform"]: p for p in impact["platforms"]}
@@ -131,10 +137,19 @@ def test_the_incidents_page_lists_every_incident_newest_first_with_evidence(site
     words = " ".join(re.sub(r"<[^>]+>", " ", text).split())  # the text as read
     assert "Cities: Lahore, Karachi · Networks: PTCL, Jazz" in words
     assert "confidence 87 %" in words and "ongoing" in words
-    assert "Evidence: 2 of 3 measurements" in words
+    assert "Evidence: 2 of 14 measurements" in words
+    assert "Failing measurements by method: tls.sni_filter 12, tcp.timeout 2" in words
     for n, where in ((1, "lahore-1 Lahore · PTCL"), (2, "karachi-1 Karachi · Jazz")):
         assert f'data-measurement-id="m-{n}"' in text
         assert f"{where} www.youtube.com tls.sni_filter handshake reset with SNI ({n})" in words
     assert '<a href="/events/rally"' in text, "links the event it happened during"
     assert dashboard.status_code == 200
     assert 'id="incidents"' in dashboard.text and 'href="/watch/incidents"' in dashboard.text
+
+
+def test_the_pages_read_the_fields_the_detector_writes() -> None:
+    """The incident's `record` is the detector's Incident as JSON: the fields read from it."""
+    from jalsa.watch.detector import Incident
+
+    read = {"cities", "networks", "vantages", "evidence", "evidence_count", "methods"}
+    assert read <= set(Incident.model_fields)

@@ -41,6 +41,8 @@ class IncidentOut(BaseModel):
     cities: list[str]
     networks: list[str]
     vantages: list[str]
+    methods: dict[str, int] = Field(description="Failing measurements per method.")
+    evidence_count: int = Field(description="Measurements that are its evidence.")
     impact: Impact | None = Field(description="The audience change during it (event views).")
 
 
@@ -52,21 +54,27 @@ class EventIncidents(BaseModel):
 
 
 def _names(record: dict[str, Any], key: str) -> list[str]:
-    """A list of names in the detector's record (strings, or objects with a `name`)."""
+    """A list of strings in the detector's record (`jalsa.watch.detector.Incident`); an
+    older or partial record may lack it."""
     value = record.get(key)
-    if not isinstance(value, list):
-        return []
-    out = []
-    for item in value:
-        if isinstance(item, dict):
-            item = item.get("name")
-        if isinstance(item, str) and item:
-            out.append(item)
-    return out
+    return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
 
 
 def evidence_ids(incident: WatchIncident) -> list[str]:
-    return _names(incident.record, "evidence") or _names(incident.record, "evidence_ids")
+    """The evidence measurements' ids, the first ones first."""
+    return _names(incident.record, "evidence")
+
+
+def _count(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    return value if isinstance(value, int) else None
+
+
+def _methods(record: dict[str, Any]) -> dict[str, int]:
+    value = record.get("methods")
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int)}
 
 
 def incident_out(incident: WatchIncident, impact: Impact | None = None) -> IncidentOut:
@@ -84,6 +92,8 @@ def incident_out(incident: WatchIncident, impact: Impact | None = None) -> Incid
         cities=_names(record, "cities"),
         networks=_names(record, "networks"),
         vantages=_names(record, "vantages"),
+        methods=_methods(record),
+        evidence_count=_count(record, "evidence_count") or len(evidence_ids(incident)),
         impact=impact,
     )
 
@@ -144,7 +154,6 @@ def incidents_page(
         {
             "incident": incident_out(i),
             "evidence": [by_id[m] for m in shown[i.id] if m in by_id],
-            "evidence_total": len(evidence_ids(i)),
             "events": _events_during(session, i, now),
         }
         for i in incidents
