@@ -91,7 +91,27 @@ JSON_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "InvitationCreate": lambda: {"role": "volunteer", "note": "Lahore", "hours": 24},
     "UserUpdate": lambda: {"role": "viewer"},
     "TokenCreate": lambda: {"name": f"probe {_uid()}"},
+    "MeasurementBatch": lambda: {"measurements": [_measurement()]},
+    # A name that does not resolve: the server answers at once, without probing.
+    "ControlRequest": lambda: {"targets": [{"host": "nowhere.invalid", "platform": "x"}]},
 }
+
+
+def _measurement() -> dict[str, Any]:
+    at = utc_now().isoformat()
+    return {
+        "id": f"perm-{_uid()}",
+        "target": "x.com",
+        "platform": "x",
+        "vantage": {"name": "lahore-1", "city": "Lahore", "network": "PTCL"},
+        "round_at": at,
+        "started_at": at,
+        "finished_at": at,
+        "observations": {},
+        "verdict": {"method": "ok", "reason": "every step succeeded"},
+    }
+
+
 FORM_BODIES: dict[str, Callable[[], dict[str, str]]] = {
     "/events/new": lambda: {
         "name": f"Event {_uid()}",

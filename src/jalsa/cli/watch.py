@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from jalsa.cli import console, err, open_store
+from jalsa.cli.watch_ooni import import_ooni
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.timeutil import show
@@ -346,3 +347,74 @@ def incidents_cmd(
 def _duration(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+
+
+# -- OONI import -------------------------------------------------------------------------------
+
+IMPORT_BATCH = 500
+
+
+@watch_app.command("import-ooni")
+def import_ooni_cmd(
+    paths: Annotated[
+        list[Path], typer.Argument(help="OONI web_connectivity files: JSON, JSONL, .gz.")
+    ],
+    fingerprints: Annotated[
+        Path | None,
+        typer.Option(
+            help="OONI's fingerprint database (a fingerprints_*.json file or their folder), "
+            "used beside jalsa's own block-page fingerprints."
+        ),
+    ] = None,
+) -> None:
+    """Import OONI measurements: stored like our own (importing twice stores nothing twice)
+    and fed to the incident detector, oldest first. `ooni-compare` only shows them."""
+    from jalsa.watch.fingerprints import BUILTIN, FingerprintError, load_ooni_fingerprints
+    from jalsa.watch.ooni import OoniFormatError, Problem, read_ooni
+    from jalsa.watch.service import WatchService
+
+    known = BUILTIN
+    if fingerprints is not None:
+        try:
+            known = BUILTIN + load_ooni_fingerprints(fingerprints)
+        except FingerprintError as exc:
+            raise UserError(str(exc)) from None
+
+    measurements: list[Measurement] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            for item in read_ooni(path, known):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                else:
+                    measurements.append(item)
+        except OoniFormatError as exc:
+            raise UserError(str(exc)) from None
+    measurements.sort(key=lambda m: (m.round_at, m.id))  # the detector reads rounds in order
+    settings = get_settings()
+    service = WatchService(open_store(settings), settings)
+
+    async def submit_all() -> tuple[int, int, int]:
+        stored = duplicate = changes = 0
+        await asyncio.to_thread(service.replay)
+        for start in range(0, len(measurements), IMPORT_BATCH):
+            result = await service.submit(measurements[start : start + IMPORT_BATCH])
+            stored, duplicate = stored + result.stored, duplicate + result.duplicate
+            changes += len(result.changes)
+        await service.stop()
+        return stored, duplicate, changes
+
+    stored, duplicate, changes = asyncio.run(submit_all())
+    for problem in problems[:10]:
+        err.print(f"skipped {problem}", highlight=False)
+    if len(problems) > 10:
+        err.print(f"… and {len(problems) - 10} more skipped", highlight=False)
+    console.print(
+        f"{len(measurements):,} measurements read: {stored:,} stored, {duplicate:,} already "
+        f"stored, {len(problems):,} skipped; {changes} incident changes",
+        highlight=False,
+    )
+
+
+watch_app.command("ooni-compare")(import_ooni)

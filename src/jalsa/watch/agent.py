@@ -55,7 +55,8 @@ class Outbox:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30)
+        # Used from worker threads (never two at once: the agent awaits each call).
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         with self.db:
             self.db.execute(
@@ -320,6 +321,7 @@ class Agent:
     control_timeout: float | None = None  # default: a third of a round, at most 30 s
     client: httpx.AsyncClient | None = None
     baselines: Baselines = field(init=False)
+    _own_client: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         if not self.server.startswith(("http://", "https://")):
@@ -333,20 +335,17 @@ class Agent:
     async def run(self, *, rounds: int | None = None, stop: asyncio.Event | None = None) -> None:
         """Probe on the grid until stopped (or for `rounds` rounds). A refused token ends it
         with a UserError; a server that cannot be reached does not."""
-        own = self.client is None
-        if own:
-            self.client = httpx.AsyncClient(
-                base_url=self.server.rstrip("/"),
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=httpx.Timeout(30.0, connect=10.0),
-            )
         try:
             self.outbox.prune()
             await on_grid(self.every, self._round_and_print, rounds=rounds, stop=stop)
         finally:
-            if own and self.client is not None:
-                await self.client.aclose()
-                self.client = None
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP client the agent made (one it was given stays open)."""
+        if self._own_client and self.client is not None:
+            await self.client.aclose()
+            self.client, self._own_client = None, False
 
     async def _round_and_print(self, at: datetime) -> None:
         report = await self.round(at)
@@ -426,7 +425,13 @@ class Agent:
         return int(response.json().get("stored", 0)) + int(response.json().get("duplicate", 0))
 
     async def _call(self, path: str, body: dict[str, Any], timeout: float | None) -> httpx.Response:
-        assert self.client is not None
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                base_url=self.server.rstrip("/"),
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=httpx.Timeout(30.0, connect=10.0),
+            )
+            self._own_client = True
         try:
             response = await self.client.post(
                 path,

@@ -20,6 +20,7 @@ from jalsa import __version__
 from jalsa.config import Settings
 from jalsa.errors import NotFound, UserError
 from jalsa.store import Store
+from jalsa.watch.service import WatchService
 from jalsa.web.auth import LoginLimiter
 from jalsa.web.deps import NotLoggedIn
 from jalsa.web.feed import Feeds
@@ -47,7 +48,9 @@ def wants_json(request: Request) -> bool:
 def create_app(store: Store, settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.watch.start()
         yield
+        await app.state.watch.stop()
         await app.state.feeds.close()
 
     app = FastAPI(
@@ -65,6 +68,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.state.feeds = Feeds(store, settings)
+    app.state.watch = WatchService(store, settings)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 

@@ -13,8 +13,10 @@ def register(app: FastAPI) -> None:
     from jalsa.web.routes.live import router as live_router
     from jalsa.web.routes.pages import register as register_pages
     from jalsa.web.routes.session import router as session_router
+    from jalsa.web.routes.watch_api import router as watch_router
 
     app.include_router(session_router)
     app.include_router(live_router)
     app.include_router(conversation_router)
+    app.include_router(watch_router)
     register_pages(app)
