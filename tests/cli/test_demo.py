@@ -13,6 +13,8 @@ import pytest
 from jalsa.conversation.coverage import read_counts
 from jalsa.store import Store
 from jalsa.store.repo import get_event
+from jalsa.timeutil import show
+from jalsa.watch.store import incidents_between
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +51,13 @@ def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
         }
     stored = int(out.split("Stored ")[1].split(" samples")[0].replace(",", ""))
     assert stored > 500
+    # the simulated vantages saw the nationwide restriction from 20:10: one incident
+    with store.session() as s:
+        (incident,) = incidents_between(s)
+        assert set(incident.platforms) == {"x", "facebook", "instagram", "youtube"}
+        assert incident.method == "tls.sni_filter"
+        assert show(incident.started_at, "Asia/Karachi", "%H:%M") == "20:10"
+    assert "tls.sni_filter" in out
     store.dispose()
     # the conversation was collected from the simulator and ingested as it came
     collected = int(out.split("Conversation: ")[1].split(" posts")[0].replace(",", ""))

@@ -287,3 +287,13 @@ def test_synthetic_streams_for_benchmarks() -> None:
     assert all(scenario.expected_audience(s, when) > 0 for s in audience)
     with_faults = scenario_with_streams(8)
     assert with_faults.restrictions and len(with_faults.streams) == 9
+
+
+def test_a_restriction_probe_method_must_be_a_blocking_verdict(tmp_path: Path) -> None:
+    restriction = (
+        '\n[[restrictions]]\nstart_minutes = 10\nend_minutes = 20\nplatforms = ["x"]\n'
+        'probe_method = "ok"\n'
+    )
+    message = error_of(MINIMAL + restriction, tmp_path)
+    assert "probe_method 'ok' is not a blocking method" in message
+    assert "tls.sni_filter" in message

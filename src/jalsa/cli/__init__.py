@@ -25,7 +25,7 @@ from jalsa.live.aggregate import Point
 from jalsa.live.export import FORMATS, export
 from jalsa.live.summary import Summary, summarize
 from jalsa.live.table import render
-from jalsa.live.tracker import Tracker
+from jalsa.live.tracker import Tracker, cancel
 from jalsa.platforms.registry import CONNECTORS, connector_for
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event, get_event, list_events
@@ -398,10 +398,12 @@ def demo_cmd(
 
 
 async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
+    from jalsa.sim.demo_watch import run_demo_watch
     from jalsa.web.app import create_app
     from jalsa.web.server import WebServer
 
-    web = WebServer(create_app(demo.store, demo.settings), "127.0.0.1", port)
+    app = create_app(demo.store, demo.settings, clock=demo.tracker.clock)
+    web = WebServer(app, "127.0.0.1", port)
     url = await web.start()
     console.print(
         f"dashboard: {url}/events/demo   log in as [bold]demo[/bold] / "
@@ -412,6 +414,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     conversation = asyncio.Event()
     gathering = demo_gathering(demo)
     gathered = asyncio.create_task(gathering.run(conversation))
+    watched = asyncio.create_task(
+        run_demo_watch(app.state.watch, demo.scenario, demo.tracker.clock, demo.until)
+    )
     try:
         await run_tracker(
             demo.tracker,
@@ -422,7 +427,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
         )
         conversation.set()
         totals = await gathered
+        await cancel([watched])
         print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
+        print_incidents(demo.store, demo.scenario.timezone, demo.tracker.clock.now())
         console.print(
             f"Conversation: {totals.posts:,} posts, chat messages and comments collected; "
             "the dashboard shows the trends, and so does: "
@@ -439,8 +446,22 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
             await _until_interrupted()
     finally:
         conversation.set()
+        await cancel([watched])
         await asyncio.gather(gathered, return_exceptions=True)
         await web.stop()
+
+
+def print_incidents(store: Store, tz: str, now: Any) -> None:
+    """The disruption incidents the watch found, or that it found none."""
+    from jalsa.cli.watch import incidents_table
+    from jalsa.watch.store import incidents_between
+
+    with store.session() as session:
+        rows = incidents_between(session)
+    if not rows:
+        console.print("Disruptions: the watch found no incident.")
+        return
+    console.print(incidents_table(rows, tz, now))
 
 
 def demo_gathering(demo: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,6 +33,7 @@ from jalsa.watch.agent import (
 from jalsa.watch.record import DEFAULT_TARGETS, Measurement, Observations, Target, Vantage
 
 if TYPE_CHECKING:
+    from jalsa.store.models import WatchIncident
     from jalsa.watch.probe import ProbeConfig
 
 watch_app = typer.Typer(
@@ -312,36 +314,39 @@ def incidents_cmd(
             found = get_event(session, event)
             start, end, tz = found.starts_at, found.ends_at, found.timezone
         rows = incidents_between(session, start, end)
-        if not rows:
-            console.print("no incidents" + (f" during {event}" if event else ""))
-            return
-        table = Table(
-            "Start",
-            "End / duration",
-            "Platforms",
-            "Cities",
-            "Networks",
-            "Method",
-            "Confidence",
-            "Summary",
+    if not rows:
+        console.print("no incidents" + (f" during {event}" if event else ""))
+        return
+    console.print(incidents_table(rows, tz, datetime.now(UTC)))
+
+
+def incidents_table(rows: Sequence[WatchIncident], tz: str, now: datetime) -> Table:
+    """The incidents as a table, times in `tz`; an open one lasts until `now` so far."""
+    table = Table(
+        "Start",
+        "End / duration",
+        "Platforms",
+        "Cities",
+        "Networks",
+        "Method",
+        "Confidence",
+    )
+    for r in rows:
+        record: dict[str, Any] = r.record or {}
+        if r.ended_at is not None:
+            ending = f"{show(r.ended_at, tz, '%H:%M')} ({_duration(r.ended_at - r.started_at)})"
+        else:
+            ending = f"open ({_duration(now - r.started_at)} so far)"
+        table.add_row(
+            show(r.started_at, tz, "%Y-%m-%d %H:%M %Z"),
+            ending,
+            ", ".join(r.platforms),
+            ", ".join(record.get("cities", [])),
+            ", ".join(record.get("networks", [])),
+            r.method,
+            f"{r.confidence:.0%}",
         )
-        for r in rows:
-            record: dict[str, Any] = r.record or {}
-            if r.ended_at is not None:
-                ending = f"{show(r.ended_at, tz, '%H:%M')} ({_duration(r.ended_at - r.started_at)})"
-            else:
-                ending = f"open ({_duration(datetime.now(UTC) - r.started_at)} so far)"
-            table.add_row(
-                show(r.started_at, tz, "%Y-%m-%d %H:%M %Z"),
-                ending,
-                ", ".join(r.platforms),
-                ", ".join(record.get("cities", [])),
-                ", ".join(record.get("networks", [])),
-                r.method,
-                f"{r.confidence:.0%}",
-                r.summary,
-            )
-        console.print(table)
+    return table
 
 
 def _duration(delta: Any) -> str:

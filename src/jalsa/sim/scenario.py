@@ -159,11 +159,22 @@ class Restriction(_Model):
     platforms: list[RestrictedPlatform] = Field(min_length=1)
     audience_factor: float = Field(default=1.0, ge=0, le=1)
     mode: Literal["reachable", "unreachable", "reset"] = "reachable"
+    # How the restriction looks to the disruption watch's probes in the demo (a blocking
+    # verdict of jalsa.watch.record.METHODS); None: the probes do not see it (a window that
+    # only the tracker's own network suffers).
+    probe_method: str | None = None
     note: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Restriction:
+        from jalsa.watch.record import BLOCKING
+
         _check_window(self.start_minutes, self.end_minutes)
+        if self.probe_method is not None and self.probe_method not in BLOCKING:
+            raise ValueError(
+                f"probe_method {self.probe_method!r} is not a blocking method; use one of "
+                + ", ".join(sorted(BLOCKING))
+            )
         return self
 
     def covers(self, platform: str, minutes: float) -> bool:

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
 from jalsa.live.bus import EventBus
 from jalsa.store import Store
 from jalsa.store.models import WatchMeasurement
-from jalsa.timeutil import utc_now
 from jalsa.watch.alerts import Alerts, WebhookSink
 from jalsa.watch.detector import Detector, Incident, IncidentChange
 from jalsa.watch.record import Measurement, Observations, Target
@@ -98,9 +98,12 @@ class WatchService:
         *,
         detector: Detector | None = None,
         probe_config: ProbeConfig | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
+        # Whose time decides which vantages went silent (the demo's is compressed).
+        self.clock = clock or SystemClock()
         self.detector = detector or Detector()
         self._probe_config = probe_config
         # In-app display: an "incident" message per change (SSE-ready), and the recent ones.
@@ -162,11 +165,11 @@ class WatchService:
     def _replay_locked(self, now: datetime | None) -> int:
         if self._replayed:
             return 0
-        since = (now or utc_now()) - REPLAY
+        since = (now or self.clock.now()) - REPLAY
         with self.store.session() as session:
             measurements = measurements_since(session, since)
         self.detector.replay(measurements)
-        self.detector.tick(now or utc_now())  # what was closed for silence stays closed
+        self.detector.tick(now or self.clock.now())  # what was closed for silence stays closed
         with self.store.session() as session:
             save_incidents(session, self.detector.incidents())
         self._replayed = True
@@ -220,7 +223,7 @@ class WatchService:
         """Let the detector close incidents whose vantages went silent (blocking)."""
         with self._lock:
             self._replay_locked(None)
-            changes = list(self.detector.tick(now or utc_now()) or [])
+            changes = list(self.detector.tick(now or self.clock.now()) or [])
             if changes:
                 with self.store.session() as session:
                     save_incidents(session, [c.incident for c in changes])

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from jalsa import __version__
+from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.errors import NotFound, UserError
 from jalsa.store import Store
@@ -45,7 +46,9 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(store: Store, settings: Settings) -> FastAPI:
+def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The web app. `clock`: the time the disruption watch runs on (the demo's is compressed)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.watch.start()
@@ -68,7 +71,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.state.feeds = Feeds(store, settings)
-    app.state.watch = WatchService(store, settings)
+    app.state.watch = WatchService(store, settings, clock=clock)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
