@@ -181,6 +181,23 @@ async def test_the_tick_closes_incidents_of_silent_vantages(store: Store, tmp_pa
     assert service.recent[0]["change"] == "closed"
 
 
+async def test_the_server_follows_what_another_process_stored(store: Store, tmp_path: Path) -> None:
+    """`jalsa watch run` beside `jalsa serve`: the server's detector (and so its alerts) sees
+    the other process's measurements at its next tick, and never its own twice."""
+    server = service_on(store, tmp_path)
+    await server.submit(round_of(0, vantage="karachi-1"))  # its own: already fed
+    other = service_on(store, tmp_path)
+    blocked_rally(other)
+    changes = server.tick_now(T0 + timedelta(minutes=15))
+    assert [c.kind for c in changes] == ["opened"]
+    assert [i.id for i in server.detector.incidents()] == [i.id for i in other.detector.incidents()]
+    detector = server.detector
+    assert isinstance(detector, CountingDetector)
+    assert len(detector.fed) == len(set(detector.fed)) == 4 + 60
+    assert server.tick_now(T0 + timedelta(minutes=15)) == []  # nothing new: nothing fed
+    assert len(detector.fed) == 64
+
+
 async def test_the_control_helper_refuses_private_addresses(store: Store, tmp_path: Path) -> None:
     service = service_on(store, tmp_path)
     [result] = await service.control([Target(host="localhost", platform="x")])

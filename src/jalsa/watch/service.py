@@ -33,6 +33,7 @@ from jalsa.config import Settings
 from jalsa.live.bus import EventBus
 from jalsa.store import Store
 from jalsa.store.models import WatchMeasurement
+from jalsa.timeutil import utc_now
 from jalsa.watch.alerts import Alerts, WebhookSink
 from jalsa.watch.detector import Detector, Incident, IncidentChange
 from jalsa.watch.record import Measurement, Observations, Target
@@ -44,7 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPLAY = timedelta(hours=24)  # what the detector is rebuilt from after a restart
-TICK_SECONDS = 30.0  # how often silent vantages are looked for
+TICK_SECONDS = 5.0  # how often the store is followed and silent vantages are looked for
+# Rows are re-read this far behind the newest one seen: a transaction stamps received_at
+# before it commits, so a row can become visible after a later-stamped one.
+FOLLOW_MARGIN = timedelta(minutes=2)
 CONTROL_CACHE_SECONDS = 30.0  # one control observation serves every agent for this long
 MAX_CONTROL_TARGETS = 32  # targets per control call: each one costs the server a probe
 CONTROL_PORTS = frozenset({80, 443, 8080, 8443})  # unless private addresses are allowed
@@ -112,6 +116,10 @@ class WatchService:
         self.alerts = Alerts(webhooks=_webhooks(settings))
         self._lock = threading.Lock()
         self._replayed = False
+        # Following the store: the newest received_at seen, and the ids already fed (within
+        # FOLLOW_MARGIN of it) so none is fed twice.
+        self._followed = utc_now()
+        self._fed: dict[str, datetime] = {}
         # Webhook deliveries, one change after another in a background task.
         self._outgoing: asyncio.Queue[IncidentChange] | None = None
         self._sender: asyncio.Task[None] | None = None
@@ -168,6 +176,7 @@ class WatchService:
         since = (now or self.clock.now()) - REPLAY
         with self.store.session() as session:
             measurements = measurements_since(session, since)
+        self._followed = utc_now()
         self.detector.replay(measurements)
         self.detector.tick(now or self.clock.now())  # what was closed for silence stays closed
         with self.store.session() as session:
@@ -196,6 +205,7 @@ class WatchService:
                 if in_transaction is not None:
                     in_transaction(session, result)
             if new:
+                self._fed.update(dict.fromkeys((m.id for m in new), utc_now()))
                 result.changes = list(self.detector.observe(new) or [])
             if result.changes:
                 with self.store.session() as session:
@@ -220,14 +230,37 @@ class WatchService:
         return result
 
     def tick_now(self, now: datetime | None = None) -> list[IncidentChange]:
-        """Let the detector close incidents whose vantages went silent (blocking)."""
+        """Feed the detector what other processes stored, then let it close incidents whose
+        vantages went silent (blocking)."""
         with self._lock:
             self._replay_locked(None)
-            changes = list(self.detector.tick(now or self.clock.now()) or [])
+            changes = self._follow_locked()
+            changes += list(self.detector.tick(now or self.clock.now()) or [])
             if changes:
                 with self.store.session() as session:
                     save_incidents(session, [c.incident for c in changes])
             return changes
+
+    def _follow_locked(self) -> list[IncidentChange]:
+        """The measurements that other processes stored since the last look (`jalsa watch
+        run` or an OONI import beside `jalsa serve`), fed to this detector, so that one
+        server's incidents and alerts cover the whole store."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(WatchMeasurement.id, WatchMeasurement.received_at, WatchMeasurement.record)
+                .where(WatchMeasurement.received_at > self._followed - FOLLOW_MARGIN)
+                .order_by(WatchMeasurement.round_at, WatchMeasurement.id)
+            ).all()
+        fresh = [r for r in rows if r.id not in self._fed]
+        self._followed = max([self._followed, *(r.received_at for r in rows)])
+        self._fed.update({r.id: r.received_at for r in fresh})
+        horizon = self._followed - 2 * FOLLOW_MARGIN
+        self._fed = {k: at for k, at in self._fed.items() if at >= horizon}
+        if not fresh:
+            return []
+        return list(
+            self.detector.observe(Measurement.model_validate(r.record) for r in fresh) or []
+        )
 
     async def tick(self, now: datetime | None = None) -> list[IncidentChange]:
         changes = await asyncio.to_thread(self.tick_now, now)
