@@ -2,8 +2,10 @@
 and how many false incidents a simulated week of noisy normal measurements gives.
 
 A week of 1-minute rounds, 10 targets x 5 vantages (504,000 measurements), 2% random
-failures, one-round vantage blips, latency noise, and blocks of various shapes. Delays are in
-rounds seen: 1 = decided in the block's first round (or the first round after its end).
+failures, one-round vantage blips, latency noise, and blocks of various shapes, among them
+one-target blocks at one vantage with censor-only methods (2 rounds) and with a weak one (4).
+Delays are in rounds seen: 1 = decided in the block's first round (or the first round after
+its end).
 
 Usage:
   python benchmarks/watch_detection.py
@@ -33,7 +35,9 @@ def at(minute: int) -> datetime:
 
 
 def blocks() -> list[Block]:
-    def b(name: str, platforms: tuple[str, ...], start: int, minutes: int, method: str, **kw: Any):
+    def b(
+        name: str, platforms: tuple[str, ...], start: int, minutes: int, method: str, **kw: Any
+    ) -> Block:
         return Block(platforms, at(start), at(start + minutes), method, name=name, **kw)
 
     return [
@@ -53,6 +57,10 @@ def blocks() -> list[Block]:
           "http.blockpage", vantages=("lahore-ptcl", "karachi-jazz", "islamabad-nayatel")),
         b("Instagram at Islamabad only (1 target), block page, 40 min", ("instagram",),
           4 * DAY + 20 * 60, 40, "http.blockpage", vantages=("islamabad-nayatel",)),
+        b("x.com only (1 of X's 4 targets) at Karachi/Jazz, DNS NXDOMAIN, 30 min", ("x",),
+          3 * DAY + 20 * 60, 30, "dns.nxdomain", vantages=("karachi-jazz",), hosts=("x.com",)),
+        b("Instagram at Peshawar only (1 target), TCP timeouts (weak), 40 min", ("instagram",),
+          5 * DAY + 20 * 60, 40, "tcp.timeout", vantages=("peshawar-zong",)),
         b("X and YouTube at Lahore and Karachi, TCP timeouts, 10 min", ("x", "youtube"),
           5 * DAY + 14 * 60, 10, "tcp.timeout", vantages=("lahore-ptcl", "karachi-jazz")),
         b("Facebook nationwide, intermittent (70% of rounds), TCP reset, 30 min", ("facebook",),

@@ -1,13 +1,15 @@
 """The incident detector on simulated measurements: delays, grouping, blips, late and repeated
-rounds, replay and staleness."""
+rounds, replay and staleness, censor-only evidence."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from jalsa.sim.watch import START, Block, WatchSim
+import pytest
+
+from jalsa.sim.watch import NOISE_METHODS, START, Block, WatchSim
 from jalsa.watch.detector import Detector, Incident, IncidentChange
-from jalsa.watch.record import Measurement
+from jalsa.watch.record import CENSOR_ONLY, Measurement, Verdict
 
 ALL = ("x", "facebook", "instagram", "youtube")
 VANTAGES = ("islamabad-nayatel", "karachi-jazz", "lahore-ptcl", "peshawar-zong", "quetta-telenor")
@@ -167,3 +169,64 @@ def test_tick_closes_an_incident_whose_vantages_stopped_reporting() -> None:
     assert change.incident.end_reason == "no data" and change.incident.ended_at == last
     assert "ended: no data" in change.incident.summary
     assert detector.tick(last + minute(30)) == []
+
+
+# --- censor-only evidence: one target at one vantage -----------------------------------------
+
+
+def test_a_censor_only_block_of_one_target_at_one_vantage_opens_in_round_2() -> None:
+    one = {"hosts": ("x.com",), "vantages": ("lahore-ptcl",)}
+    blocks = [
+        # One of X's four hosts, at one network: the weakest share a block can have.
+        block(("x",), 50, 80, "dns.nxdomain", **one),
+        block(("instagram",), 120, 150, "http.blockpage", vantages=("quetta-telenor",)),
+        block(("youtube",), 190, 220, "tls.sni_filter", vantages=("karachi-jazz",)),
+        block(("x",), 260, 290, "dns.bogon", **one),
+        block(("x",), 330, 360, "dns.injection", **one),
+    ]
+    sim = WatchSim(rounds_count=390, blocks=blocks, seed=9)
+    detector, _, _ = live(sim)
+    incidents = detector.incidents()
+    assert [(i.platforms, i.vantages, i.method) for i in incidents] == [
+        (list(b.platforms), list(b.vantages or ()), b.method) for b in blocks
+    ]
+    for incident, injected in zip(incidents, blocks, strict=True):
+        [series] = incident.series
+        assert incident.started_at == injected.start
+        assert rounds_seen(sim, injected.start, series.detected_at) == 2
+        assert series.closed_at and rounds_seen(sim, injected.end, series.closed_at) <= 2
+
+
+@pytest.mark.parametrize("method", ["tcp.timeout", "tcp.reset", "tls.timeout", "throttled"])
+def test_the_same_block_with_a_weak_method_does_not_open_in_round_2(method: str) -> None:
+    injected = block(("instagram",), 50, 70, method, vantages=("quetta-telenor",))
+    sim = WatchSim(rounds_count=90, blocks=[injected], seed=9)
+    detector, _, _ = live(sim)
+    [incident] = detector.incidents()
+    assert rounds_seen(sim, injected.start, incident.detected_at) > 2
+
+
+def test_a_dns_verdict_without_a_control_is_not_censor_only() -> None:
+    """A resolver that says nothing may be a flaky resolver: unconfirmed, it counts as one."""
+    injected = block(
+        ("instagram",), 50, 70, "dns.nxdomain", vantages=("quetta-telenor",), control="none"
+    )
+    sim = WatchSim(rounds_count=90, blocks=[injected], seed=9)
+    detector, _, _ = live(sim)
+    [incident] = detector.incidents()
+    assert rounds_seen(sim, injected.start, incident.detected_at) > 2
+    for method in CENSOR_ONLY:
+        confirmed = Verdict(method=method, reason="", control="measured")
+        alone = Verdict(method=method, reason="", control="none")
+        assert confirmed.censor_only
+        assert alone.censor_only == (method in ("tls.sni_filter", "http.blockpage"))
+    assert not Verdict(method="tcp.reset", reason="", control="measured").censor_only
+
+
+@pytest.mark.parametrize("method", list(NOISE_METHODS))
+def test_a_weak_failure_of_one_host_two_rounds_in_a_row_does_not_open(method: str) -> None:
+    """The worst random failures can do at one vantage: the same host, the same way, twice."""
+    injected = block(("instagram",), 30, 32, method, vantages=("quetta-telenor",))
+    sim = WatchSim(rounds_count=60, blocks=[injected], noise=0, blip_rate=0, seed=10)
+    _, changes, _ = live(sim)
+    assert changes == []

@@ -45,7 +45,9 @@ Control = Literal["measured", "reference", "none"]
 class Block:
     """An injected block: these platforms (or targets) fail from these vantages in
     [start, end). `vantages=None` is nationwide; `hosts=None` blocks every target of the
-    platforms; `fail_rate` below 1 makes a blocked target fail in only that share of rounds."""
+    platforms; `fail_rate` below 1 makes a blocked target fail in only that share of rounds;
+    `control` overrides the verdicts' control ("none": the vantage reached no control, so a
+    censor-only method is unconfirmed)."""
 
     platforms: tuple[str, ...]
     start: datetime
@@ -54,6 +56,7 @@ class Block:
     vantages: tuple[str, ...] | None = None
     hosts: tuple[str, ...] | None = None
     fail_rate: float = 1.0
+    control: Control | None = None
     name: str = ""
 
     def blocks(self, vantage: str, target: Target, at: datetime) -> bool:
@@ -122,7 +125,7 @@ class WatchSim:
                     elif block is not None and (
                         block.fail_rate >= 1 or rng.random() < block.fail_rate
                     ):
-                        method = block.method
+                        method, control = block.method, block.control or control
                         latency = None if "timeout" in method else latency
                     elif rng.random() < self.noise:
                         method = rng.choices(noise_methods, noise_weights)[0]

@@ -3,10 +3,11 @@
 In the spirit of OONI's pipeline, each series (one platform seen from one vantage) keeps the
 share of that platform's targets that a round found blocked, a baseline of that share learned
 from the series' own history, and an upward CUSUM of the failed measurements in excess of the
-baseline plus a slack. A series *alarms* when its CUSUM reaches a threshold, or when the same
-platform fails at several vantages at once and their CUSUMs together reach a higher one; it
-*recovers* after a few clean rounds. Alarming series are grouped into incidents (see
-`Detector` and docs/decisions.md §14 for the rules and why these numbers).
+baseline plus a slack (a failure with a censor-only verdict counts as several). A series
+*alarms* when its CUSUM reaches a threshold, or when the same platform fails at several
+vantages at once and their CUSUMs together reach a higher one; it *recovers* after a few clean
+rounds. Alarming series are grouped into incidents (see `Detector` and docs/decisions.md §14
+for the rules and why these numbers).
 
 Pure and synchronous: no I/O, no clock. Time comes from the measurements (`round_at`) and
 from `tick(now)`, so replaying the stored measurements after a restart rebuilds the same
@@ -38,17 +39,27 @@ PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "y
 class DetectorConfig:
     """The detector's parameters. Defaults were tuned on the simulated week of
     `benchmarks/watch_detection.py` (10 targets x 5 vantages, 2% random failures, one-round
-    blips): blocks of at least two failed measurements per round open within 2 rounds, at
-    most 1 false incident per week."""
+    blips): blocks of at least two failed measurements per round, and blocks of one target
+    with a censor-only verdict (`record.CENSOR_ONLY`), open within 2 rounds, at most 1 false
+    incident per week."""
 
     # CUSUM slack, as a share of the platform's targets: a round adds
-    # failed - measured * (baseline + k), so k sets how far above its baseline a series must be
-    # before evidence accumulates at all (0.15: one target of X's four failing is not enough).
+    # failed - measured * (baseline + k) (failed weighted, see `strong_weight`), so k sets how
+    # far above its baseline a series must be before evidence accumulates at all (0.15: one
+    # target of X's four failing adds 0.32 a round, Instagram's one 0.83).
     k: float = 0.15
     # CUSUM threshold, in failed measurements beyond baseline + slack: 2.5 opens a block that
     # fails two measurements per round (Facebook's two targets, half of X's four) in two rounds,
-    # and a one-target block (Instagram at one vantage) in four.
+    # and a one-target block with a weak method (timeouts, resets, http.failure, throttled) at
+    # one vantage in four (Instagram) to eight (one of X's four hosts) rounds.
     h: float = 2.5
+    # What one failure with a censor-only verdict (`Verdict.censor_only`: DNS NXDOMAIN, bogon
+    # or injection confirmed by the control, an SNI filter, a block page) counts as, in failed
+    # measurements: a flaky network does not produce these, so one host failing this way in
+    # two consecutive rounds opens by itself. 3.0: two rounds pass h on a platform of up to 10
+    # targets at a 2% baseline (2 x (3 - 10 x 0.17) = 2.6); the same-host rule below still
+    # holds, so nothing opens in the first round.
+    strong_weight: float = 3.0
     # ... and only once one of its targets failed with the same method in this many consecutive
     # rounds: a censor's rule hits the same host the same way round after round, random
     # failures do not repeat (three of YouTube's targets failing at random in one round, or
@@ -144,6 +155,7 @@ class _Round:
 
     measured: int = 0
     failed: int = 0
+    weight: float = 0.0  # the failures as evidence: censor-only ones count `strong_weight`
     control_measured: int = 0
     methods: Counter[str] = field(default_factory=Counter)
     failed_ids: list[str] = field(default_factory=list)
@@ -345,6 +357,7 @@ class Detector:
             method = m.verdict.method
             if method in BLOCKING:
                 r.failed += 1
+                r.weight += cfg.strong_weight if m.verdict.censor_only else 1.0
                 r.methods[method] += 1
                 r.failed_ids.append(m.id)
                 r.failures.append((m.target, method))
@@ -361,7 +374,7 @@ class Detector:
                     vantage.name, platform, cfg.baseline_prior, history=deque(maxlen=cfg.history)
                 )
                 self._by_platform.setdefault(platform, {})[vantage.name] = series
-            excess = r.failed - r.measured * (series.baseline + cfg.k)
+            excess = r.weight - r.measured * (series.baseline + cfg.k)
             series.last_round, series.last_excess = round_at, excess
             streaks = {}
             for host, method in r.failures:
@@ -413,7 +426,10 @@ class Detector:
                     cusum=round(series.cusum, 3),
                 )
             )
-        # Pooled rule: one platform failing at several vantages at once.
+        # Pooled rule: one platform failing at several vantages at once. A series counts at
+        # most h, what alarms it alone: the CUSUM of a series in an incident stays at its value
+        # when it alarmed, which after a big block (or censor-only failures) would otherwise
+        # pull in any random repeated failure of the platform at another vantage.
         for platform in per_platform:
             series = self._series[vantage.name, platform]
             if series.episode is not None or series.last_excess <= 0 or series in alarms:
@@ -427,7 +443,7 @@ class Detector:
                 and s.last_round is not None
                 and s.last_round >= window
             ]
-            if len(failing) > 1 and sum(s.cusum for s in failing) >= cfg.h_pooled:
+            if len(failing) > 1 and sum(min(s.cusum, cfg.h) for s in failing) >= cfg.h_pooled:
                 alarms.extend(s for s in failing if s.episode is None and s not in alarms)
         for series in alarms:
             incident_id = self._start(series, round_at)

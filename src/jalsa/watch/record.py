@@ -41,6 +41,16 @@ METHODS: dict[str, str] = {
     "throttled": "every step succeeded but the transfer rate was far below the reference",
 }
 BLOCKING: frozenset[str] = frozenset(METHODS) - {"ok", "down"}
+# Verdicts a flaky network does not produce, only a censor: a lossy link times out or resets,
+# it does not invent a "no such name", a private address, another server's address, a reset
+# aimed at one name only, or a block page. The detector weighs them more (docs/decisions.md
+# §14) -- when confirmed: the DNS verdicts only against a control (a resolver that says
+# nothing at all is also dns.nxdomain), while an SNI filter carries its own control (the
+# control name passed on the same address) and a block page is its own proof (a fingerprint).
+CENSOR_ONLY: frozenset[str] = frozenset(
+    {"dns.nxdomain", "dns.bogon", "dns.injection", "tls.sni_filter", "http.blockpage"}
+)
+SELF_CONFIRMED: frozenset[str] = frozenset({"tls.sni_filter", "http.blockpage"})
 Method = str
 
 DnsTransport = Literal["system", "udp", "tcp", "doh", "dot"]
@@ -154,6 +164,15 @@ class Verdict(BaseModel):
     @property
     def blocked(self) -> bool:
         return self.method in BLOCKING
+
+    @property
+    def censor_only(self) -> bool:
+        """A censor's signature (see `CENSOR_ONLY`): such a method, confirmed by the control
+        ("measured", or "reference": compared with something beyond the vantage) unless it
+        carries its own proof."""
+        return self.method in CENSOR_ONLY and (
+            self.method in SELF_CONFIRMED or self.control != "none"
+        )
 
 
 class Measurement(BaseModel):
