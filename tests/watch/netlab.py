@@ -4,10 +4,12 @@
     control (10.77.3.2) ------------------------------------------------------- platform
 
 `platform` holds the "public" addresses: 11.0.0.10 serves every test site over HTTPS (a cert
-from a CA made here) and HTTP, 11.0.0.20 is an impostor with a wrong certificate, 11.0.0.53 is
-the authoritative DNS (dnsmasq) and a DoH endpoint. `vantage` reaches it through the censor;
-`control` reaches it directly, as the jalsa server's control helper would. Probes run in a
-namespace as `ip netns exec NS python netlab.py observe|measure ...`, which prints JSON.
+from a CA made here) and HTTP, 11.0.0.11 serves X's other hosts (a platform's hosts have their
+own addresses: dropping this one fails two of X's targets), 11.0.0.20 is an impostor with a
+wrong certificate, 11.0.0.53 is the authoritative DNS (dnsmasq) and a DoH endpoint. `vantage`
+reaches it through the censor; `control` reaches it directly, as the jalsa server's control
+helper would. Probes run in a namespace as `ip netns exec NS python netlab.py
+observe|measure|round|controls ...`, which prints JSON.
 
 The censor's techniques are context managers (`Lab.drop()`, `Lab.dns("nxdomain")`, ...), one
 at a time. This file is also the script the namespaces run: the platform's servers, the
@@ -38,10 +40,13 @@ from pathlib import Path
 from typing import Any
 
 PLATFORM_IP = "11.0.0.10"
+X_IP = "11.0.0.11"
 IMPOSTOR_IP = "11.0.0.20"
 RESOLVER_IP = "11.0.0.53"
 BOGON = "10.10.34.34"
-NAMES = ("x.test", "facebook.test", "instagram.test", "youtube.test", "control.test")
+X_HOSTS = ("twitter.test", "twimg.test")  # X's other hosts, on X_IP
+NAMES = ("x.test", "facebook.test", "instagram.test", "youtube.test", "control.test", *X_HOSTS)
+ADDRESSES = {name: X_IP if name in X_HOSTS else PLATFORM_IP for name in NAMES}
 CONTROL_SNI = "control.test"
 BLOCKED = "x.test"  # the name the censor's DNS, SNI and Host filters block
 # Worded like the Pakistan Telecommunication Authority's notice.
@@ -120,11 +125,11 @@ class Lab:
         self.ip(c, "route", "add", "11.0.0.0/24", "via", "10.77.2.2")
         self.ip(p, "route", "add", "10.77.1.0/24", "via", "10.77.2.1")
         self.exec(c, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        for addr in (PLATFORM_IP, IMPOSTOR_IP, RESOLVER_IP):
+        for addr in (PLATFORM_IP, X_IP, IMPOSTOR_IP, RESOLVER_IP):
             self.ip(p, "addr", "add", f"{addr}/32", "dev", "lo")
         self.exec(c, "nft", "-f", "-", stdin=_CENSOR_TABLE)
         make_certificates(self.workdir)
-        records = [f"--host-record={name},{PLATFORM_IP}" for name in NAMES]
+        records = [f"--host-record={name},{ip}" for name, ip in ADDRESSES.items()]
         self.spawn(p, "dnsmasq", f"--listen-address={RESOLVER_IP}", "--local=/test/", *records)
         self.spawn(p, sys.executable, __file__, "platform", str(self.workdir), ready=True)
         self.spawn(c, sys.executable, __file__, "proxy", BLOCKED, ready=True)
@@ -192,6 +197,32 @@ class Lab:
         )  # fmt: skip
         return dict(json.loads(out))
 
+    def probe_round(
+        self,
+        targets: list[dict[str, Any]],
+        controls: dict[str, Any],
+        round_at: str,
+        **config: Any,
+    ) -> list[dict[str, Any]]:
+        """One round from the vantage, as an agent runs it: every target at once against the
+        controls (keyed by host), Measurements (as dicts) of the round starting at `round_at`.
+        `config` overrides the probe's settings."""
+        out = self.exec(
+            self.ns["vantage"], sys.executable, __file__, "round",
+            json.dumps({**self.config, **config}), json.dumps(targets), json.dumps(controls),
+            round_at,
+        )  # fmt: skip
+        return list(json.loads(out))
+
+    def controls(self, targets: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the jalsa server's control helper answers: the targets' observations from the
+        control namespace, keyed by host."""
+        out = self.exec(
+            self.ns["control"], sys.executable, __file__, "controls", json.dumps(self.config),
+            json.dumps(targets),
+        )  # fmt: skip
+        return dict(json.loads(out))
+
     # --- the censor's techniques -------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -204,9 +235,9 @@ class Lab:
         finally:
             self.exec(censor, "nft", f"flush chain inet lab {chain}")
 
-    def drop(self) -> contextlib.AbstractContextManager[None]:
-        """Silently drop TCP to the platform: connects time out."""
-        return self._rules("filt", f"ip daddr {PLATFORM_IP} tcp dport {{ 80, 443 }} drop")
+    def drop(self, address: str = PLATFORM_IP) -> contextlib.AbstractContextManager[None]:
+        """Silently drop TCP to the platform (or another address): connects time out."""
+        return self._rules("filt", f"ip daddr {address} tcp dport {{ 80, 443 }} drop")
 
     def tcp_reset(self) -> contextlib.AbstractContextManager[None]:
         """Answer every SYN to the platform with a RST."""
@@ -431,7 +462,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if name not in NAMES:
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif question.rdtype == dns.rdatatype.A:
-            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", PLATFORM_IP))
+            address = ADDRESSES[name]
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", address))
         self._send(200, "application/dns-message", response.to_wire())
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
@@ -448,6 +480,9 @@ class _Server(http.server.ThreadingHTTPServer):
     that stalls or aborts a handshake does not hold up the others."""
 
     daemon_threads = True
+    # A round probes every target at once: with the default backlog of 5, SYNs are dropped
+    # and connects time out as if a censor dropped them.
+    request_queue_size = 128
     context: ssl.SSLContext | None = None
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -475,6 +510,8 @@ def serve_platform(folder: Path) -> None:
     for ip, port, stem in (
         (PLATFORM_IP, 443, "site"),
         (PLATFORM_IP, 80, None),
+        (X_IP, 443, "site"),
+        (X_IP, 80, None),
         (IMPOSTOR_IP, 443, "impostor"),
         (IMPOSTOR_IP, 80, None),
         (RESOLVER_IP, 443, "site"),
@@ -603,6 +640,25 @@ def run_probe(command: str, args: list[str]) -> str:
     from jalsa.watch.record import Observations, Target, Vantage
 
     config = probe.ProbeConfig.model_validate_json(args[0])
+    if command in ("round", "controls"):
+        targets = [Target.model_validate(t) for t in json.loads(args[1])]
+        config.concurrency = len(targets)
+        if command == "controls":
+            observed = asyncio.run(probe.observe_all(targets, config))
+            return json.dumps(
+                {t.host: o.model_dump(mode="json") for t, o in zip(targets, observed, strict=True)}
+            )
+        controls = {h: Observations.model_validate(o) for h, o in json.loads(args[2]).items()}
+        measurements = asyncio.run(
+            probe.measure_all(
+                targets,
+                Vantage(name="lab", city="Lahore", network="censored"),
+                config,
+                controls=controls,
+                round_at=dt.datetime.fromisoformat(args[3]),
+            )
+        )
+        return json.dumps([m.model_dump(mode="json") for m in measurements])
     target = Target.model_validate_json(args[1])
     if command == "observe":
         return asyncio.run(probe.observe(target, config)).model_dump_json()
@@ -628,7 +684,7 @@ def main(argv: list[str]) -> None:
         serve_platform(Path(args[0]))
     elif command == "proxy":
         asyncio.run(serve_proxies(args[0]))
-    elif command in ("observe", "measure"):
+    elif command in ("observe", "measure", "round", "controls"):
         print(run_probe(command, args))
     else:
         raise SystemExit(f"unknown command {command!r}")
