@@ -1,0 +1,1 @@
+"""Unified inbox and code-of-conduct moderation (issue 6)."""
