@@ -249,3 +249,127 @@ class WatchIncident(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     record: Mapped[dict[str, object]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- inbox: comments and live chat, moderation decisions (the audit trail), replies ----------
+
+
+class InboxItemRow(Base):
+    """One comment, reply, mention or chat message from a platform, with what was decided about
+    it. (platform, external_id) is the natural key, so a collector that sees an item again
+    stores nothing twice. `status` is the moderation state (new, allowed, review, hidden,
+    appealed); `platform_state` is what the platform shows (visible, hidden, banned, deleted,
+    error, dry_run). `pending_action` and `retry_at` hold a platform action that failed and will
+    be tried again, so one failing item never holds the queue up."""
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index("ix_inbox_items_queue", "event_id", "status", "collected_at"),
+        Index("ix_inbox_items_platform", "event_id", "platform", "status"),
+        Index("ix_inbox_items_language", "event_id", "language", "status"),
+        Index("ix_inbox_items_category", "event_id", "category", "status"),
+        Index("ix_inbox_items_assigned", "assigned_to", "status"),
+        Index("ix_inbox_items_author", "platform", "author_id"),
+        Index("ix_inbox_items_retry", "retry_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    thread_id: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(String(16), default="unknown")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    read_status: Mapped[str] = mapped_column(String(16), default="ok")  # Decision.status
+    policy_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    platform_state: Mapped[str] = mapped_column(String(16), default="visible")
+    platform_detail: Mapped[str] = mapped_column(Text, default="")
+    actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pending_action: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    extra: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InboxDecisionRow(Base):
+    """One decision about one item, automatic (`actor` "auto") or human, never changed once
+    written: the audit trail and, from human ones, the classifier's new labels. An undo is a
+    new row that `reverses` the one it undoes."""
+
+    __tablename__ = "inbox_decisions"
+    __table_args__ = (
+        Index("ix_inbox_decisions_item", "item_id", "at"),
+        Index("ix_inbox_decisions_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_items.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(120))  # a username, or "auto"
+    # hide, unhide, allow, review, ban, undo, appeal, appeal_upheld, appeal_rejected, assign
+    action: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    policy_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    findings: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    result_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    result_detail: Mapped[str] = mapped_column(Text, default="")
+    reverses: Mapped[int | None] = mapped_column(
+        ForeignKey("inbox_decisions.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class InboxReplyRow(Base):
+    """A reply to an item: drafted, checked against the code of conduct, approved when the check
+    flagged it, sent through the platform. `check_decision` is the policy's whole Decision on
+    the reply's text."""
+
+    __tablename__ = "inbox_replies"
+    __table_args__ = (
+        Index("ix_inbox_replies_item", "item_id"),
+        Index("ix_inbox_replies_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_items.id", ondelete="CASCADE"))
+    drafted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="unknown")
+    check_decision: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # draft, needs_approval, approved, sent, failed, rejected
+    status: Mapped[str] = mapped_column(String(16))
+    approved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    platform_reply_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
