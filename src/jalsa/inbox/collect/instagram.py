@@ -1,0 +1,151 @@
+"""Instagram: comments (and their replies) on an IG media object, as inbox items.
+
+  GET {base}/{ig-media-id}/comments?fields=id,text,username,timestamp,from,like_count,hidden,
+      replies{id,text,username,timestamp,from,parent_id,hidden}&limit=50[&after=..]
+
+The edge has no `since`: comments come newest first, and a round pages back (by
+`paging.cursors.after`) until it reaches comments no newer than the newest one the previous
+round saw, so later rounds read one page.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Unpack
+
+import httpx
+
+from jalsa.config import Settings
+from jalsa.conversation.collect.base import (
+    CollectorOptions,
+    CollectResult,
+    PagedCollector,
+    given,
+    secret,
+)
+from jalsa.conversation.collect.facebook_comments import without_token
+from jalsa.conversation.collect.rawlog import source_name
+from jalsa.inbox.collect.base import InboxTap, obj, parse_time, text_of
+from jalsa.inbox.collect.youtube import newest_first
+from jalsa.inbox.record import InboxItem
+from jalsa.platforms.base import shape_error
+from jalsa.platforms.graph import graph_path
+from jalsa.platforms.instagram import InstagramConnector
+
+REPLY_FIELDS = "id,text,username,timestamp,from,parent_id,hidden"
+FIELDS = f"id,text,username,timestamp,from,like_count,hidden,replies{{{REPLY_FIELDS}}}"
+
+
+class InstagramCommentsApi(InstagramConnector):
+    title = "Instagram comments"
+    id_help = "the IG media id (of the live video or post) whose comments to collect"
+
+
+def ig_item(comment: Any, media_id: str, parent_id: str | None, live: bool) -> InboxItem | None:
+    if not isinstance(comment, dict):
+        return None
+    created = parse_time(comment.get("timestamp"))
+    author = obj(comment.get("from"))
+    username = text_of(comment.get("username")) or text_of(author.get("username"))
+    author_id = text_of(author.get("id")) or username
+    if not comment.get("id") or created is None or not author_id:
+        return None
+    parent = parent_id or text_of(comment.get("parent_id")) or None
+    return InboxItem(
+        platform="instagram",
+        external_id=str(comment["id"]),
+        kind="reply" if parent else "comment",
+        thread_id=media_id,
+        parent_id=parent,
+        author_id=author_id,
+        author_name=username,
+        text=text_of(comment.get("text")),
+        created_at=created,
+        extra={
+            "media_id": media_id,
+            "username": username,
+            "live": live,
+            "hidden": comment.get("hidden"),
+        },
+    )
+
+
+def ig_comment_items(page: Any, media_id: str, live: bool = False) -> tuple[list[InboxItem], int]:
+    """Items of an IG comments page: each comment, then the replies it carries."""
+    items: list[InboxItem] = []
+    skipped = 0
+    data = page.get("data") if isinstance(page, dict) else None
+    for comment in data if isinstance(data, list) else []:
+        item = ig_item(comment, media_id, None, live)
+        if item is None:
+            skipped += 1
+            continue
+        items.append(item)
+        replies = obj(comment.get("replies"))
+        for reply in replies.get("data") or []:
+            answer = ig_item(reply, media_id, item.external_id, live)
+            if answer is None:
+                skipped += 1
+            else:
+                items.append(answer)
+    return items, skipped
+
+
+class InstagramCommentsInbox(InboxTap, PagedCollector):
+    """The comments of one IG media object (`live`: it is a live video, whose comments take no
+    replies through the API)."""
+
+    page_token = "after"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        access_token: str | None,
+        media_id: str,
+        *,
+        live: bool = False,
+        interval: float = 30.0,
+        max_pages: int = 20,
+        limit: int = 50,
+        **options: Unpack[CollectorOptions],
+    ) -> None:
+        media_id = given(media_id, "IG media id")
+        super().__init__(source_name("instagram-comments", media_id), **options)
+        self.api = InstagramCommentsApi(client, base_url, access_token)
+        self.media_id = media_id
+        self.live = live
+        self.interval = interval
+        self.max_pages = max_pages
+        self.limit = limit
+
+    @classmethod
+    def from_settings(
+        cls, client: httpx.AsyncClient, settings: Settings, media_id: str, **options: Any
+    ) -> InstagramCommentsInbox:
+        token = secret(settings.instagram_access_token)
+        return cls(client, settings.instagram_base_url, token, media_id, **options)
+
+    def round_params(self, cursor: dict[str, Any]) -> dict[str, str]:
+        return {}
+
+    def page_params(self) -> dict[str, str]:
+        return {"fields": FIELDS, "limit": str(self.limit)}
+
+    def advance(self, cursor: dict[str, Any], page: Any) -> dict[str, Any]:
+        data = page.get("data") if isinstance(page, dict) else None
+        comments = data if isinstance(data, list) else []
+        stamps = [c.get("timestamp") for c in comments if isinstance(c, dict)]
+        return newest_first(cursor, page, self.page_token, stamps)
+
+    async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
+        page = await self.api.fetch(result.usage, graph_path(self.media_id, "comments"), params)
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise shape_error("IG comments answer has no data list")
+        logged: dict[str, Any] = without_token(page)
+        return logged
+
+    def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
+        result.items += len(page["data"])
+
+    def page_items(self, page: Any) -> tuple[list[InboxItem], int]:
+        return ig_comment_items(page, self.media_id, self.live)
