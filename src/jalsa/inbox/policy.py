@@ -1,0 +1,719 @@
+"""The code of conduct as a versioned policy file, and the one place a moderation decision is made.
+
+`load_policy()` reads a YAML policy (the shipped `default_policy.yaml` by default) into a
+validated `Policy`. `Policy.decide()` turns the classifier's scores, the rule findings
+(`rules.py`) and the personal-data check (`personal.py`) into a `Decision` for an incoming item;
+`Policy.decide_reply()` does the same for the team's own draft replies and says whether a
+coordinator must approve them. `Policy.check_many()` runs a batch through a classifier first.
+None of them raises on bad input: every item gets a decision with a status, so the queue never
+stalls.
+
+Every decision carries the policy version; the policy's content hash ties a version to its
+rules, so a policy edited without a new version is refused (or warned about) at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import string
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from jalsa.errors import UserError
+from jalsa.inbox.personal import find_personal_data, phone_key
+from jalsa.inbox.record import CATEGORIES, Action, Decision, Finding, Language
+from jalsa.inbox.rules import rule_findings
+
+log = logging.getLogger(__name__)
+
+CategoryName = Literal[
+    "abuse", "harassment", "hate", "sexism", "spam", "personal_data", "off_topic"
+]
+assert set(get_args(CategoryName)) == set(CATEGORIES), "CategoryName must list CATEGORIES"
+
+_STRICT_ACTIONS: list[Action] = ["hide", "review"]
+SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "hide": 2}
+LANGUAGES: tuple[str, ...] = get_args(Language)
+TEMPLATE_FIELDS = ("author", "event")
+
+DEFAULT_POLICY = "default_policy.yaml"
+# The content hash of every shipped version of default_policy.yaml: editing the shipped file
+# without a new `version` fails at load (and in the tests), as an edited copy would.
+SHIPPED_VERSIONS: dict[str, str] = {
+    "2026-11-23.1": "94e2e5ecd60948036c7f54418da783131e595f3c13b34dfba92594f1b009a5b9",
+}
+
+# Classifier statuses meaning "there were no words to score" (emoji only, punctuation): the
+# rules and the personal-data check still run, and the item is not an error.
+NOTHING_TO_READ = frozenset({"empty", "no_text", "no_words", "emoji_only", "skipped"})
+
+
+# --- the classifier, as the policy sees it --------------------------------------------------
+
+
+class Scores(Protocol):
+    """One item's classifier output (the classifier's `Prediction` has these)."""
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def categories(self) -> Mapping[str, float]: ...
+
+
+class Scorer(Protocol):
+    """A loaded classifier (the classifier's `Model` has these)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def predict(self, texts: Sequence[str]) -> Sequence[Scores]: ...
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """Scores built by hand: in tests, and for an item the classifier failed on."""
+
+    categories: Mapping[str, float] = field(default_factory=dict)
+    language: str = "unknown"
+    status: str = "ok"
+
+
+# --- the policy file ------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Strict):
+    """From this score up (unless a higher threshold matched first), take this action."""
+
+    score: float = Field(gt=0, le=1)
+    action: Action
+
+
+class CategoryRule(_Strict):
+    description: str = ""
+    thresholds: list[Threshold]
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, thresholds: list[Threshold]) -> list[Threshold]:
+        for higher, lower in itertools.pairwise(thresholds):
+            if lower.score >= higher.score:
+                raise ValueError(
+                    f"list thresholds from the highest score down ({higher.score} comes "
+                    f"before {lower.score}, so {lower.score} must be lower)"
+                )
+            if SEVERITY[lower.action] > SEVERITY[higher.action]:
+                raise ValueError(
+                    f"a lower score cannot take a stronger action ({lower.action} at "
+                    f"{lower.score} but {higher.action} at {higher.score})"
+                )
+        return thresholds
+
+    def action_for(self, score: float) -> tuple[Action, Threshold | None]:
+        """The first threshold the score reaches, else allow."""
+        for threshold in self.thresholds:
+            if score >= threshold.score:
+                return threshold.action, threshold
+        return "allow", None
+
+
+class LanguageRule(_Strict):
+    """Where the model is weak in a language: cap what its scores alone may do, or use other
+    thresholds. Applies to model findings only; rules (a CNIC number) read any script."""
+
+    max_action: Action = "hide"
+    categories: dict[CategoryName, CategoryRule] = Field(default_factory=dict)
+
+
+class Template(_Strict):
+    name: str = Field(min_length=1)
+    language: Language
+    text: str = Field(min_length=1)
+
+    @field_validator("text")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"bad braces in the template ({exc}); write {{{{ for a '{{'") from exc
+        unknown = sorted(set(fields) - set(TEMPLATE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {', '.join('{' + f + '}' for f in unknown)}; "
+                f"a template may use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
+            )
+        return text
+
+
+class ReplyRules(_Strict):
+    # A draft reply whose decision is one of these waits for a coordinator's approval.
+    approval_for: list[Action] = Field(default_factory=lambda: _STRICT_ACTIONS.copy())
+    templates: list[Template] = Field(default_factory=list)
+
+
+class Limits(_Strict):
+    max_bytes: int = Field(default=20_480, gt=0)  # longer items are reviewed, status too_long
+    classify_bytes: int = Field(default=20_480, gt=0)  # how much of a long item is checked
+
+
+class ReplyCheck(BaseModel):
+    """The decision about a draft reply, and whether it may be sent without approval."""
+
+    decision: Decision
+    needs_approval: bool
+    reason: str
+
+
+class Policy(_Strict):
+    """A validated code of conduct. Build with `load_policy()`."""
+
+    version: str = Field(min_length=1)
+    name: str = "code of conduct"
+    # Model scores below this are not kept as findings (the noise of every item).
+    min_finding_score: float = Field(default=0.3, ge=0, le=1)
+    limits: Limits = Field(default_factory=Limits)
+    # Classifier score names that are not categories, mapped to one (or to null: ignored).
+    model_aliases: dict[str, CategoryName | None] = Field(default_factory=dict)
+    categories: dict[CategoryName, CategoryRule]
+    languages: dict[Language, LanguageRule] = Field(default_factory=dict)
+    replies: ReplyRules = Field(default_factory=ReplyRules)
+    # Terms always on topic, added to the event's own (its hashtags and keywords).
+    on_topic_terms: list[str] = Field(default_factory=list)
+    # The team's published numbers (a helpline): not personal data when they appear.
+    public_numbers: list[str] = Field(default_factory=list)
+
+    _hash: str = PrivateAttr(default="")
+    _public: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @field_validator("version")
+    @classmethod
+    def _no_spaces(cls, version: str) -> str:
+        if version != version.strip() or not version.strip():
+            raise ValueError("the version must not be blank or start/end with spaces")
+        return version
+
+    @field_validator("categories")
+    @classmethod
+    def _all_categories(
+        cls, categories: dict[CategoryName, CategoryRule]
+    ) -> dict[CategoryName, CategoryRule]:
+        missing = [name for name in CATEGORIES if name not in categories]
+        if missing:
+            raise ValueError(
+                f"missing categor{'y' if len(missing) == 1 else 'ies'}: "
+                f"{', '.join(missing)} (every category needs its thresholds)"
+            )
+        return categories
+
+    @field_validator("public_numbers")
+    @classmethod
+    def _valid_numbers(cls, numbers: list[str]) -> list[str]:
+        bad = [n for n in numbers if phone_key(n) is None]
+        if bad:
+            raise ValueError(f"{len(bad)} public number(s) are not valid phone numbers")
+        return numbers
+
+    @field_validator("limits")
+    @classmethod
+    def _classify_within(cls, limits: Limits) -> Limits:
+        if limits.classify_bytes > limits.max_bytes:
+            raise ValueError("classify_bytes must not be larger than max_bytes")
+        return limits
+
+    def model_post_init(self, context: Any, /) -> None:
+        content = self.model_dump(mode="json", exclude={"version"}, exclude_unset=True)
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        self._hash = hashlib.sha256(canonical.encode()).hexdigest()
+        self._public = frozenset(filter(None, map(phone_key, self.public_numbers)))
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the rules (not of the comments or layout, not of the version)."""
+        return self._hash
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def text_to_classify(self, text: object) -> str:
+        """The part of an item that is checked: all of it, or its first `classify_bytes`."""
+        text = _as_text(text)
+        if _utf8_len(text) <= self.limits.max_bytes:
+            return text
+        head = text.encode("utf-8", "replace")[: self.limits.classify_bytes]
+        return head.decode("utf-8", "ignore")
+
+    def decide(
+        self,
+        item_text: object,
+        scores: Scores | Mapping[str, float] | None = None,
+        *,
+        on_topic_terms: Iterable[str] = (),
+        personal: Sequence[Finding] | None = None,
+        model_version: str | None = None,
+        language: str | None = None,
+        status: str | None = None,
+    ) -> Decision:
+        """The decision for one item (or draft reply). Never raises.
+
+        `scores`: the classifier's output for `text_to_classify(item_text)`, or its
+        per-category scores as a mapping (then `language` and `status` say the rest); None
+        with no status: no classifier, rules only. `personal`: personal-data findings already
+        made (None: found here). `on_topic_terms`: the event's hashtags and keywords."""
+        try:
+            model = _as_scores(scores, language, status)
+            return self._decide(item_text, model, on_topic_terms, personal, model_version)
+        except Exception as exc:  # the queue must not stall on one item
+            log.warning("policy %s could not decide an item: %r", self.version, type(exc))
+            return Decision(
+                action="review",
+                category=None,
+                score=None,
+                policy_version=self.version,
+                model_version=model_version,
+                reason=f"could not be checked ({type(exc).__name__}): review it by hand",
+                status="error",
+            )
+
+    def decide_reply(
+        self,
+        reply_text: object,
+        scores: Scores | Mapping[str, float] | None = None,
+        *,
+        personal: Sequence[Finding] | None = None,
+        model_version: str | None = None,
+        language: str | None = None,
+        status: str | None = None,
+    ) -> ReplyCheck:
+        """The team's draft reply against the same code (`decide`), plus the reply rules: a
+        reply the code would hide or queue, or could not read, waits for a coordinator."""
+        decision = self.decide(
+            reply_text,
+            scores,
+            personal=personal,
+            model_version=model_version,
+            language=language,
+            status=status,
+        )
+        if not self.needs_approval(decision):
+            return ReplyCheck(decision=decision, needs_approval=False, reason="follows the code")
+        if decision.status != "ok":
+            why = f"the reply could not be fully checked ({decision.status})"
+        else:
+            why = f"the code of conduct would {decision.action} this reply ({decision.reason})"
+        return ReplyCheck(
+            decision=decision, needs_approval=True, reason=f"{why}: a coordinator must approve it"
+        )
+
+    def needs_approval(self, reply_decision: Decision) -> bool:
+        """The reply rule: may a draft reply with this decision be sent without approval?"""
+        return reply_decision.status != "ok" or reply_decision.action in self.replies.approval_for
+
+    def check_many(
+        self,
+        texts: Sequence[object],
+        scorer: Scorer | None = None,
+        *,
+        on_topic_terms: Iterable[str] = (),
+    ) -> list[Decision]:
+        """Classify a batch and decide each item. A batch the classifier fails on is retried
+        one item at a time, and an item it still fails on is reviewed with status error."""
+        terms = list(on_topic_terms)
+        heads = [self.text_to_classify(t) for t in texts]
+        predictions = _predict(scorer, heads)
+        version = _scorer_version(scorer)
+        return [
+            self.decide(text, scores, on_topic_terms=terms, model_version=version)
+            for text, scores in zip(texts, predictions, strict=True)
+        ]
+
+    def template(self, name: str, language: str | None = None) -> str:
+        """A reply template's raw text, in `language` if the policy has it in that language
+        (else its first). KeyError if there is no template of that name."""
+        named = [t for t in self.replies.templates if t.name == name]
+        if not named:
+            raise KeyError(name)
+        return next((t for t in named if t.language == language), named[0]).text
+
+    def render_reply(
+        self, name: str, *, author: str, language: str | None = None, event: str = ""
+    ) -> str:
+        """A reply template filled in for one author (the result still goes through
+        `decide_reply`: an author's name can break the code too)."""
+        try:
+            text = self.template(name, language)
+        except KeyError:
+            known = ", ".join(sorted({t.name for t in self.replies.templates})) or "none"
+            raise UserError(f"no reply template named {name!r} (the policy has: {known})") from None
+        return text.format(author=author, event=event)
+
+    def _decide(
+        self,
+        item_text: object,
+        scores: ModelScores | None,
+        on_topic_terms: Iterable[str],
+        personal: Sequence[Finding] | None,
+        model_version: str | None,
+    ) -> Decision:
+        text = _as_text(item_text)
+        language = _language(scores)
+        base = {"policy_version": self.version, "model_version": model_version}
+        if not text.strip():
+            return Decision(
+                action="allow",
+                category=None,
+                score=None,
+                language=language,
+                reason="empty: nothing to check",
+                status="empty",
+                **base,
+            )
+        checked = self.text_to_classify(text)
+        status: Literal["ok", "too_long", "error"] = "ok"
+        notes: list[str] = []
+        if len(checked) < len(text):
+            status = "too_long"
+            notes.append(
+                f"too long ({_utf8_len(text)} bytes): only the first "
+                f"{self.limits.classify_bytes} bytes were checked"
+            )
+        model_status = "none" if scores is None else scores.status
+        findings: list[Finding] = []
+        if scores is not None and model_status in ("ok", "too_long"):
+            findings += self._model_findings(scores, model_version)
+            if model_status == "too_long" and status == "ok":
+                status = "too_long"
+                notes.append("the classifier read only part of it (status 'too_long')")
+        elif model_status not in NOTHING_TO_READ and model_status != "none":
+            status = "error"
+            notes.append(f"the classifier could not read it (status {model_status!r})")
+        terms = [*self.on_topic_terms, *on_topic_terms]
+        findings += rule_findings(checked, terms)
+        if personal is None:
+            personal = find_personal_data(checked, public_numbers=self._public)
+        findings += personal
+
+        judged = [self._judge(finding, language) for finding in findings]
+        order = list(CATEGORIES)
+        judged.sort(
+            key=lambda j: (
+                SEVERITY[j.action],
+                j.finding.score,
+                -order.index(j.finding.category) if j.finding.category in order else -99,
+            ),
+            reverse=True,
+        )
+        top = judged[0] if judged else None
+        action: Action = top.action if top else "allow"
+        if status != "ok" and action == "allow":
+            action = "review"
+        reason = _reason(action, top, judged[1:], notes, scores is None)
+        return Decision(
+            action=action,
+            category=top.finding.category if top else None,
+            score=top.finding.score if top else None,
+            findings=findings,
+            language=language,
+            reason=reason,
+            status=status,
+            **base,
+        )
+
+    def _model_findings(self, scores: ModelScores, model_version: str | None) -> list[Finding]:
+        """The classifier's scores per category (the highest, where aliases meet), as findings."""
+        best: dict[str, float] = {}
+        for name, value in scores.categories.items():
+            category = name if name in CATEGORIES else self.model_aliases.get(name)
+            if category is None:
+                continue
+            score = min(max(float(value), 0.0), 1.0)
+            if score == score and score > best.get(category, -1.0):  # NaN is skipped
+                best[category] = score
+        source = f"model:{model_version or 'unknown'}"
+        return [
+            Finding(category=c, score=s, source=source)
+            for c, s in best.items()
+            if s >= self.min_finding_score
+        ]
+
+    def _judge(self, finding: Finding, language: str) -> _Judged:
+        """The action one finding calls for, with the language's rule for model findings."""
+        rule = cast("dict[str, CategoryRule]", self.categories).get(finding.category)
+        if rule is None:
+            return _Judged(finding, "allow", None, "")
+        lang_rule = cast("dict[str, LanguageRule]", self.languages).get(language)
+        from_model = finding.source.startswith("model:")
+        if from_model and lang_rule and finding.category in lang_rule.categories:
+            rule = lang_rule.categories[finding.category]
+        action, threshold = rule.action_for(finding.score)
+        note = ""
+        if from_model and lang_rule and SEVERITY[action] > SEVERITY[lang_rule.max_action]:
+            note = (
+                f"would {action}, but the model is less sure in {language}: "
+                f"{lang_rule.max_action} at most"
+            )
+            action = lang_rule.max_action
+        return _Judged(finding, action, threshold, note)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    finding: Finding
+    action: Action
+    threshold: Threshold | None
+    note: str
+
+
+def _reason(
+    action: Action, top: _Judged | None, others: list[_Judged], notes: list[str], no_model: bool
+) -> str:
+    """The decision in words, for moderators and the audit log."""
+    if top is None:
+        head = f"{action}: nothing found"
+    else:
+        f = top.finding
+        where = f"{f.source}" + (f", {f.detail}" if f.detail else "")
+        if top.threshold is not None:
+            head = f"{top.action}: {f.category} {f.score:.2f} ≥ {top.threshold.score:.2f} ({where})"
+        else:
+            head = f"allow: {f.category} {f.score:.2f} is below every threshold ({where})"
+        if top.note:
+            head += f"; {top.note}"
+        if action != top.action:
+            head = f"{action} ({head})"
+    parts = [head]
+    also = [f"{j.finding.category} {j.finding.score:.2f}" for j in others if j.action != "allow"]
+    if also:
+        parts.append("also " + ", ".join(also))
+    parts += notes
+    if no_model:
+        parts.append("no classifier scores: rules only")
+    return "; ".join(parts)
+
+
+# --- reading classifier output defensively --------------------------------------------------
+
+
+def _attr(obj: object, name: str, default: Any) -> Any:
+    return getattr(obj, name, default) if obj is not None else default
+
+
+def _as_scores(scores: object, language: str | None, status: str | None) -> ModelScores | None:
+    """Whatever the caller passed, as one `ModelScores` (None: no classifier was asked)."""
+    if scores is None and status is None:
+        return None
+    categories = _numbers(scores) if isinstance(scores, Mapping) else _categories(scores)
+    return ModelScores(
+        categories=categories,
+        language=_language(language if language is not None else scores),
+        status=str(status if status is not None else _attr(scores, "status", "ok")),
+    )
+
+
+def _numbers(raw: Mapping[Any, Any]) -> dict[str, float]:
+    return {
+        str(name): float(value)
+        for name, value in raw.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def _categories(scores: object) -> dict[str, float]:
+    """Per-category scores, plus a top-level `abusive` probability if the output has one."""
+    found: dict[str, float] = {}
+    raw = _attr(scores, "categories", None) or _attr(scores, "scores", None) or {}
+    if isinstance(raw, Mapping):
+        found.update(_numbers(raw))
+    abusive = _attr(scores, "abusive", None)
+    if isinstance(abusive, int | float) and not isinstance(abusive, bool):
+        found.setdefault("abusive", float(abusive))
+    return found
+
+
+def _language(scores: object) -> Language:
+    """The language route, from a classifier output or given as text."""
+    value = scores if isinstance(scores, str) else _attr(scores, "language", "unknown")
+    value = getattr(value, "value", value)  # an Enum member
+    return cast(Language, value) if value in LANGUAGES else "unknown"
+
+
+def _scorer_version(scorer: object) -> str | None:
+    version = _attr(scorer, "version", None)
+    return str(version) if version is not None else None
+
+
+def _predict(scorer: Scorer | None, texts: list[str]) -> list[Scores | None]:
+    """The classifier's output per text; one failing item never fails the others."""
+    if scorer is None:
+        return [None] * len(texts)
+    try:
+        batch = list(scorer.predict(texts))
+        if len(batch) == len(texts):
+            return list(batch)
+        log.warning("classifier returned %d results for %d items", len(batch), len(texts))
+    except Exception as exc:
+        log.warning("classifier failed on a batch of %d: %r; one by one", len(texts), type(exc))
+    results: list[Scores | None] = []
+    for text in texts:
+        try:
+            results.append(next(iter(scorer.predict([text]))))
+        except Exception:
+            results.append(ModelScores(status="error"))
+    return results
+
+
+def _as_text(value: object) -> str:
+    """Any item text as a str: bytes are decoded leniently, None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def default_policy_text() -> str:
+    """The shipped policy file's text (package data)."""
+    return resources.files("jalsa.inbox").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
+
+
+def load_policy(
+    path: str | Path | None = None,
+    *,
+    known_versions: Mapping[str, str] | None = None,
+    on_edited: Literal["refuse", "warn"] = "refuse",
+) -> Policy:
+    """Read and validate a policy file (None: the shipped default). `known_versions` maps
+    versions already used (e.g. in the audit log) to their content hash: a file whose rules
+    changed but whose version did not is refused, or logged as a warning with "warn"."""
+    if path is None:
+        where, text = f"the default policy ({DEFAULT_POLICY})", default_policy_text()
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{where}: no such policy file") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{where}: not UTF-8 text; save the policy file as UTF-8") from None
+        except OSError as exc:
+            raise UserError(f"{where}: cannot read the policy file ({exc.strerror})") from None
+    policy = parse_policy(text, where=where)
+    known = {**SHIPPED_VERSIONS, **(known_versions or {})}
+    expected = known.get(policy.version)
+    if expected is not None and expected != policy.content_hash:
+        message = (
+            f"{where}: version {policy.version!r} was used before with other rules "
+            f"(hash {expected[:12]}…, now {policy.content_hash[:12]}…); give the edited "
+            "policy a new version, e.g. today's date and a number"
+        )
+        if on_edited == "refuse":
+            raise UserError(message)
+        log.warning(message)
+    return policy
+
+
+def parse_policy(text: str, *, where: str = "policy") -> Policy:
+    """A policy from YAML text; every problem in one UserError with line numbers."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise UserError(
+            f"{where}: {at}{problem}; fix the YAML (indentation, a ':' after each key, "
+            "quotes around text with ':' or '#')"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{where}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(
+            f"{where}: a policy file is a mapping with version, categories, ... "
+            "(see the shipped default_policy.yaml)"
+        )
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        root = yaml.compose(text, Loader=_Loader)
+        problems = [_problem(error, root) for error in exc.errors()]
+        plural = "s" if len(problems) > 1 else ""
+        raise UserError(
+            f"{where}: {len(problems)} problem{plural} in the policy:\n  " + "\n  ".join(problems)
+        ) from None
+
+
+def _problem(error: Any, root: yaml.Node | None) -> str:
+    """One validation error as `line N, key.path: what to fix`."""
+    loc = [part for part in error["loc"] if part != "[key]"]
+    path = ".".join(str(part) for part in loc) or "(top level)"
+    line = _line_of(root, loc)
+    at = f"line {line}, " if line else ""
+    kind, message = error["type"], error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}; check its spelling against default_policy.yaml"
+    elif kind == "missing":
+        message = "required, but missing"
+    if loc and loc[0] == "version" and kind == "string_type":
+        message = 'the version must be text in quotes, e.g. version: "2026-11-23.1"'
+    elif loc and loc[0] == "categories" and kind == "literal_error":
+        message = f"unknown category {loc[1]!r}; the categories are {', '.join(CATEGORIES)}"
+    return f"{at}{path}: {message}"
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """The line (1-based) of the YAML key or item at `loc`, or of its nearest parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
