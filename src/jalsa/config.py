@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     # real server it would let a token holder reach the server's own network).
     watch_control_private: bool = False
 
+    # Inbox: platform actions (hide, ban, reply) are only described, not sent, until a
+    # coordinator turns this off for a rehearsed policy (the demo does, against the simulator).
+    inbox_dry_run: bool = True
+    # The moderation model and code-of-conduct policy files (unset: the built-in ones).
+    inbox_model_file: Path | None = None
+    inbox_policy_file: Path | None = None
+
     @classmethod
     def settings_customise_sources(
         cls,

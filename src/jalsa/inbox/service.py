@@ -1,0 +1,734 @@
+"""The inbox pipeline: items in, decisions and platform actions out, every step audited.
+
+`InboxService.ingest` stores the items not seen before (by platform id, so a repeated page
+moderates nothing twice), classifies them in batches and lets the policy decide, in a worker
+thread (the model is CPU work and must not block the event loop), records each automatic
+decision with the policy and model versions and the score, then hides or bans through the
+platform's API. The action to perform is written with the decision (`pending_action`), so a
+crash between the two leaves it due, and a platform error leaves it due again later with
+backoff; after MAX_ATTEMPTS the item keeps a clear `platform_state` "error" and its reason. One
+failing item never holds up the others.
+
+People's actions (`decide`, `undo`, `appeal`, `resolve_appeal`, `assign`, replies) go through
+the same audit trail. Who may do what is checked by the callers (web routes, CLI); the service
+keeps the rules that hold whoever calls: only the latest decision can be undone, a reply the
+code of conduct flagged is not sent before someone approves it.
+
+Platform actions are dry runs unless `inbox_dry_run` is off (default on: nothing is hidden on a
+real platform until a coordinator decides the policy is ready; the demo turns it off against
+the simulator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from jalsa.clock import Clock, SystemClock
+from jalsa.config import Settings
+from jalsa.errors import UserError
+from jalsa.inbox import store as q
+from jalsa.inbox.record import ActionResult, Decision, InboxItem
+from jalsa.store import Store
+from jalsa.store.models import Event, InboxDecisionRow, InboxItemRow, InboxReplyRow, User
+
+if TYPE_CHECKING:
+    from jalsa.inbox.policy import Policy, ReplyCheck
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # texts per call of the classifier
+MAX_ATTEMPTS = 4  # platform calls per action before an item is left with status "error"
+BACKOFF = (2.0, 10.0, 60.0)  # seconds before the 2nd, 3rd, 4th attempt
+# An action is written as due this far ahead before it is tried, so a crash in between leaves
+# it to the retry loop, and the loop does not try it while the first attempt is under way.
+GRACE = timedelta(seconds=30)
+CONCURRENT_ACTIONS = 8  # platform calls at once
+MAX_REPLY = 5_000  # characters of a reply (longer than any platform accepts)
+# Statuses of an ActionResult that may succeed if tried again.
+TRANSIENT = ("rate_limited", "error")
+# What a person may decide about an item, and the status it leaves.
+HUMAN_ACTIONS = {
+    "allow": "allowed",
+    "hide": "hidden",
+    "review": "review",
+    "ban": "hidden",
+    "unhide": "allowed",
+}
+# Decisions that set an item's status, and can be undone.
+STATE_SETTING = (*HUMAN_ACTIONS, "appeal", "appeal_upheld", "appeal_rejected")
+_AUTO_STATUS = {"hide": "hidden", "review": "review", "allow": "allowed"}
+_STATUS_OF = {**HUMAN_ACTIONS, **_AUTO_STATUS, "appeal": "appealed"}
+_STATUS_OF |= {"appeal_upheld": "allowed", "appeal_rejected": "hidden"}
+
+
+# -- what the service needs from the classifier, the policy and the platform actions ---------------
+
+
+class ModelLike(Protocol):
+    """The classifier as the service uses it (`jalsa.inbox.classifier.Model`)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def predict(self, texts: Sequence[str]) -> Sequence[Any]: ...
+
+
+class ActionsLike(Protocol):
+    async def hide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult: ...
+
+    async def unhide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult: ...
+
+    async def ban_author(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult: ...
+
+    async def reply(self, item: InboxItem, text: str, *, dry_run: bool = False) -> ActionResult: ...
+
+
+@dataclass
+class Ingested:
+    """What one batch of collected items came to."""
+
+    stored: int = 0
+    duplicate: int = 0
+    rejected: list[q.Rejected] = field(default_factory=list)
+    decisions: Counter[str] = field(default_factory=Counter)  # policy action -> items
+    results: Counter[str] = field(default_factory=Counter)  # platform result status -> items
+    item_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: Ingested) -> None:
+        self.stored += other.stored
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+        self.decisions.update(other.decisions)
+        self.results.update(other.results)
+        self.item_ids += other.item_ids
+
+
+@dataclass(frozen=True)
+class Todo:
+    """A platform action to perform on one item."""
+
+    item_id: int
+    action: str  # hide, unhide, ban
+    item: InboxItem
+
+
+def record_of(row: InboxItemRow) -> InboxItem:
+    """The stored item as the platform actions take it."""
+    return InboxItem(
+        platform=row.platform,
+        external_id=row.external_id,
+        kind=row.kind,
+        thread_id=row.thread_id,
+        parent_id=row.parent_id,
+        author_id=row.author_id,
+        author_name=row.author_name,
+        text=row.text,
+        created_at=row.created_at,
+        permalink=row.permalink,
+        extra=dict(row.extra or {}),
+    )
+
+
+def on_topic_terms(event: Event) -> list[str]:
+    """Words that make a comment about the event: its hashtags (with and without #) and the
+    words of its name."""
+    terms = [t for tag in event.hashtags for t in (tag, tag.lstrip("#"))]
+    terms += [w for w in event.name.split() if len(w) > 2]
+    return terms
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt."""
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+class InboxService:
+    """One per process that moderates (`jalsa inbox run`, the web app, the demo)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        model: ModelLike | None = None,
+        policy: Policy | None = None,
+        actions: Mapping[str, ActionsLike] | None = None,
+        clock: Clock | None = None,
+        dry_run: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self._model = model
+        self._policy = policy
+        self._actions: dict[str, ActionsLike] | None = dict(actions) if actions else None
+        self.clock = clock or SystemClock()
+        self.dry_run = settings.inbox_dry_run if dry_run is None else dry_run
+        self._client: Any = None  # the HTTP client of the platform actions, made on first use
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._actions = None
+
+    # -- the parts, loaded when first needed -------------------------------------------------------
+
+    @property
+    def model(self) -> ModelLike:
+        if self._model is None:
+            from jalsa.inbox.classifier import load_model
+
+            self._model = load_model(self.settings.inbox_model_file)
+        return self._model
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            from jalsa.inbox.policy import load_policy
+
+            self._policy = load_policy(self.settings.inbox_policy_file)
+        return self._policy
+
+    @property
+    def actions(self) -> dict[str, ActionsLike]:
+        if self._actions is None:
+            import httpx
+
+            from jalsa.credentials import with_stored_credentials
+            from jalsa.inbox.actions import ACTIONS
+
+            settings = with_stored_credentials(self.settings, self.store)
+            self._client = httpx.AsyncClient(timeout=settings.http_timeout)
+            self._actions = {
+                name: cls.from_settings(self._client, settings) for name, cls in ACTIONS.items()
+            }
+        return self._actions
+
+    # -- collected items in ------------------------------------------------------------------------
+
+    async def ingest(self, event_id: int, items: Sequence[InboxItem]) -> Ingested:
+        """Store, classify, decide, act. Returns when every action has an answer (or is left
+        for a retry) and everything is committed."""
+        result, todo = await asyncio.to_thread(self.store_and_decide, event_id, items)
+        result.results.update(await self.perform(todo))
+        return result
+
+    def store_and_decide(
+        self, event_id: int, items: Sequence[InboxItem]
+    ) -> tuple[Ingested, list[Todo]]:
+        """The blocking half of `ingest`: new items stored and decided, in one transaction per
+        classifier batch; the platform actions to perform."""
+        result = Ingested()
+        with self.store.session() as session:
+            event = session.get(Event, event_id)
+            if event is None:
+                raise UserError(f"no event {event_id}")
+            terms = on_topic_terms(event)
+            rows, result.rejected = q.save_items(
+                session, event_id, items, collected_at=self.clock.now()
+            )
+            ids = [r.id for r in rows]
+        result.stored = len(ids)
+        result.duplicate = len(items) - len(ids) - len(result.rejected)
+        result.item_ids = ids
+        for rejected in result.rejected:
+            log.warning(
+                "inbox: refused %s item %r: %s",
+                rejected.platform,
+                rejected.external_id,
+                rejected.reason,
+            )
+        todo: list[Todo] = []
+        for start in range(0, len(ids), BATCH):
+            with self.store.session() as session:
+                batch = [q.get_item(session, i) for i in ids[start : start + BATCH]]
+                for row, decision in zip(
+                    batch, self.classify([r.text for r in batch], terms), strict=True
+                ):
+                    q.decision_from_policy(session, row, decision, at=self.clock.now())
+                    result.decisions[decision.action] += 1
+                    if decision.action == "hide":
+                        todo.append(self._schedule(row, "hide"))
+        return result, todo
+
+    def classify(self, texts: Sequence[str], terms: Sequence[str] = ()) -> list[Decision]:
+        """The policy's decision for each text, the classifier's scores included (the policy
+        retries a failing batch one text at a time and reviews what still fails)."""
+        try:
+            return self.policy.check_many(list(texts), self.model, on_topic_terms=terms)
+        except Exception as exc:  # a bug in either: each item is reviewed, none is lost
+            log.exception("inbox: classifying a batch failed")
+            return [
+                Decision(
+                    action="review",
+                    category=None,
+                    score=None,
+                    policy_version=self.policy.version,
+                    reason=f"could not be checked ({type(exc).__name__}): review it by hand",
+                    status="error",
+                )
+                for _ in texts
+            ]
+
+    def _schedule(self, row: InboxItemRow, action: str) -> Todo:
+        """Write the action as due (a crash before it is done leaves it to the retry)."""
+        row.pending_action = action
+        row.attempts = 0
+        row.retry_at = self.clock.now() + GRACE
+        return Todo(row.id, action, record_of(row))
+
+    # -- platform actions --------------------------------------------------------------------------
+
+    async def perform(self, todo: Sequence[Todo]) -> Counter[str]:
+        """Perform the actions, several at once, and record each answer; returns the count of
+        each answer's status."""
+        limit = asyncio.Semaphore(CONCURRENT_ACTIONS)
+        results = await asyncio.gather(*(self._perform_one(t, limit) for t in todo))
+        return Counter(results)
+
+    async def _perform_one(self, todo: Todo, limit: asyncio.Semaphore) -> str:
+        async with limit:
+            result = await self.call_platform(todo.action, todo.item)
+        await asyncio.to_thread(self.record_result, todo.item_id, todo.action, result)
+        return result.status
+
+    async def call_platform(self, action: str, item: InboxItem, text: str = "") -> ActionResult:
+        """One platform call; never raises (a bug or an unknown platform is an error result)."""
+        actions = self.actions.get(item.platform)
+        if actions is None:
+            return ActionResult(
+                ok=False,
+                status="unsupported",
+                detail=f"no moderation actions for the platform {item.platform!r}",
+            )
+        try:
+            if action == "hide":
+                return await actions.hide(item, dry_run=self.dry_run)
+            if action == "unhide":
+                return await actions.unhide(item, dry_run=self.dry_run)
+            if action == "ban":
+                return await actions.ban_author(item, dry_run=self.dry_run)
+            if action == "reply":
+                return await actions.reply(item, text, dry_run=self.dry_run)
+        except Exception as exc:
+            log.exception("inbox: %s of %s %s failed", action, item.platform, item.external_id)
+            return ActionResult(ok=False, status="error", detail=f"{type(exc).__name__}: {exc}")
+        raise ValueError(f"unknown platform action {action!r}")
+
+    def record_result(self, item_id: int, action: str, result: ActionResult) -> None:
+        """Store what the platform answered on the item and on the decision that asked for
+        it; schedule a retry of a transient failure, or give up with a clear status."""
+        now = self.clock.now()
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            row.updated_at = now
+            ours = row.pending_action == action  # not replaced by a later decision meanwhile
+            attempts = row.attempts + 1 if ours else MAX_ATTEMPTS
+            state, detail, retry = _outcome(action, result, attempts)
+            row.platform_state = state
+            row.platform_detail = detail
+            if result.ok:
+                row.actioned_at = now
+            if ours:
+                row.attempts = attempts
+                row.pending_action = None if retry is None else action
+                row.retry_at = None if retry is None else now + timedelta(seconds=retry)
+            decision = _latest(session, row.id, _DECISIONS_FOR[action])
+            if decision is not None:
+                decision.result_status = result.status
+                decision.result_detail = detail
+
+    async def retry_due(self, now: datetime | None = None) -> Counter[str]:
+        """Perform again the actions whose time has come (failed, or left by a crash)."""
+        todo = await asyncio.to_thread(self._due, now or self.clock.now())
+        return await self.perform(todo)
+
+    def _due(self, now: datetime) -> list[Todo]:
+        with self.store.session() as session:
+            rows = q.due_retries(session, now)
+            out = []
+            for row in rows:
+                assert row.pending_action is not None
+                # Not tried again by another loop while this attempt is under way.
+                row.retry_at = now + GRACE
+                out.append(Todo(row.id, row.pending_action, record_of(row)))
+            return out
+
+    # -- people's decisions ------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        item_id: int,
+        action: str,
+        user: User | None,
+        reason: str = "",
+        *,
+        category: str | None = None,
+    ) -> InboxDecisionRow:
+        """A moderator's decision (allow, hide, review, ban, unhide), carried out on the
+        platform. `user` None: the CLI's operator."""
+        if action not in HUMAN_ACTIONS:
+            raise UserError(f"cannot {action!r} an item; use one of {', '.join(HUMAN_ACTIONS)}")
+        decision, todo = await asyncio.to_thread(
+            self._decide_now, item_id, action, user, reason, category
+        )
+        await self.perform(todo)
+        return self.decision(decision.id)
+
+    def _decide_now(
+        self,
+        item_id: int,
+        action: str,
+        user: User | None,
+        reason: str,
+        category: str | None,
+        reverses: int | None = None,
+        recorded: str | None = None,
+    ) -> tuple[InboxDecisionRow, list[Todo]]:
+        """Set the item's status to what `action` means, record the decision (as `recorded`,
+        default `action`) and return the platform action that brings the platform in line."""
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            status = _STATUS_OF[action]
+            todo = self._platform_todo(row, action, status)
+            row.status = status
+            if category is not None:
+                row.category = category
+            row.updated_at = self.clock.now()
+            decision = self._record(
+                session, row, recorded or action, user, reason, category, reverses
+            )
+            return decision, todo
+
+    def _platform_todo(self, row: InboxItemRow, action: str, status: str) -> list[Todo]:
+        """The platform action that makes the platform show what `status` means: hidden and
+        appealed items hidden, others shown. A moderator's "review" leaves the platform as it
+        is; a deleted item needs nothing."""
+        if row.platform_state == "deleted" or action == "review":
+            return []
+        if action == "ban":
+            return [self._schedule(row, "ban")]
+        shown = row.platform_state not in ("hidden", "banned", "dry_run")
+        if status in ("hidden", "appealed"):
+            return [self._schedule(row, "hide")] if shown else []
+        if row.platform_state in ("hidden", "dry_run"):
+            return [self._schedule(row, "unhide")]
+        if row.pending_action == "hide":  # a hide still to be retried is no longer wanted
+            row.pending_action = row.retry_at = None
+        return []
+
+    def _record(
+        self,
+        session: Session,
+        row: InboxItemRow,
+        action: str,
+        user: User | None,
+        reason: str,
+        category: str | None = None,
+        reverses: int | None = None,
+    ) -> InboxDecisionRow:
+        """A human decision, with the versions and score the item was judged with."""
+        return q.add_decision(
+            session,
+            row,
+            action=action,
+            actor=user,
+            reason=reason,
+            category=category or row.category,
+            score=row.score,
+            policy_version=row.policy_version,
+            model_version=row.model_version,
+            reverses=reverses,
+            at=self.clock.now(),
+        )
+
+    async def undo(self, decision_id: int, user: User | None, reason: str = "") -> InboxDecisionRow:
+        """Undo an item's latest decision: the item goes back to the state the decision
+        before it left (and the platform with it)."""
+        decision, todo = await asyncio.to_thread(self._undo_now, decision_id, user, reason)
+        await self.perform(todo)
+        return self.decision(decision.id)
+
+    def _undo_now(
+        self, decision_id: int, user: User | None, reason: str
+    ) -> tuple[InboxDecisionRow, list[Todo]]:
+        with self.store.session() as session:
+            target = q.get_decision(session, decision_id)
+            history = _effective(session, target.item_id)
+            if target.action not in STATE_SETTING or target.id not in {d.id for d in history}:
+                raise UserError(f"decision {decision_id} ({target.action}) cannot be undone")
+            if history[-1].id != target.id:
+                raise UserError(
+                    f"decision {decision_id} is not the item's latest; undo "
+                    f"decision {history[-1].id} first"
+                )
+            before = history[-2].action if len(history) > 1 else None
+            item_id = target.item_id
+        # Undoing the automatic decision leaves the item for a person to review.
+        previous = before if before is not None else "review"
+        return self._restore(item_id, previous, user, reason, decision_id)
+
+    def _restore(
+        self, item_id: int, previous: str, user: User | None, reason: str, reverses: int
+    ) -> tuple[InboxDecisionRow, list[Todo]]:
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            status = _STATUS_OF.get(previous, "new")
+            todo = self._platform_todo(row, "undo", status)
+            row.status = status
+            row.updated_at = self.clock.now()
+            decision = self._record(session, row, "undo", user, reason, reverses=reverses)
+            return decision, todo
+
+    async def appeal(self, item_id: int, note: str, user: User | None) -> InboxDecisionRow:
+        """Record an author's appeal of a hidden item; it waits for a coordinator."""
+
+        def now() -> InboxDecisionRow:
+            with self.store.session() as session:
+                row = q.get_item(session, item_id)
+                if row.status != "hidden":
+                    raise UserError(
+                        f"item {item_id} is {row.status}; only a hidden item can be appealed"
+                    )
+                row.status = "appealed"
+                row.updated_at = self.clock.now()
+                return self._record(session, row, "appeal", user, note)
+
+        return await asyncio.to_thread(now)
+
+    async def resolve_appeal(
+        self, item_id: int, upheld: bool, user: User | None, reason: str = ""
+    ) -> InboxDecisionRow:
+        """Upheld: the author was right, the item is shown again. Rejected: it stays hidden."""
+
+        def check() -> None:
+            with self.store.session() as session:
+                status = q.get_item(session, item_id).status
+            if status != "appealed":
+                raise UserError(f"item {item_id} is {status}, not appealed")
+
+        await asyncio.to_thread(check)
+        action = "appeal_upheld" if upheld else "appeal_rejected"
+        decision, todo = await asyncio.to_thread(
+            self._decide_now, item_id, action, user, reason, None
+        )
+        await self.perform(todo)
+        return self.decision(decision.id)
+
+    def assign(self, item_id: int, assignee: User | None, by: User | None) -> InboxDecisionRow:
+        """Give the item to a volunteer (None: to nobody). Blocking; short."""
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            if assignee is not None and not assignee.active:
+                raise UserError(f"{assignee.username} is deactivated")
+            row.assigned_to = assignee.id if assignee else None
+            row.updated_at = self.clock.now()
+            who = assignee.username if assignee else "nobody"
+            return self._record(session, row, "assign", by, f"assigned to {who}")
+
+    # -- replies -----------------------------------------------------------------------------------
+
+    def draft_reply(
+        self,
+        item_id: int,
+        user: User | None,
+        *,
+        text: str | None = None,
+        template: str | None = None,
+    ) -> InboxReplyRow:
+        """A reply, checked against the code of conduct: "approved" if it may be sent as it is,
+        "needs_approval" (a coordinator's) if the check flagged it. Blocking (the check runs
+        the classifier)."""
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            author, language = row.author_name, row.language
+            event = session.get(Event, row.event_id)
+            event_name = event.name if event else ""
+        body = (text or "").strip()
+        if template:
+            body = self.policy.render_reply(template, author=author, event=event_name)
+        if not body:
+            raise UserError("the reply is empty; write a text or choose a template")
+        if len(body) > MAX_REPLY:
+            raise UserError(f"the reply is longer than {MAX_REPLY:,} characters; shorten it")
+        check = self.check_reply(body)
+        found = check.decision.language
+        with self.store.session() as session:
+            row = q.get_item(session, item_id)
+            reply = q.add_reply(
+                session,
+                row,
+                text=body,
+                drafted_by=user,
+                status="needs_approval" if check.needs_approval else "approved",
+                check=check.decision,
+                template=template,
+                language=language if found == "unknown" else found,
+            )
+            reply.check_decision = {**reply.check_decision, "check": check.reason}
+            return reply
+
+    def check_reply(self, text: str) -> ReplyCheck:
+        """The code of conduct applied to the team's own reply."""
+        head = self.policy.text_to_classify(text)
+        try:
+            scores = self.model.predict([head])[0]
+        except Exception:  # unscored, the policy still runs its rules; a person approves
+            log.exception("inbox: the classifier failed on a draft reply")
+            scores = None
+        return self.policy.decide_reply(text, scores, model_version=self.model.version)
+
+    def approve_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+        """A coordinator's approval of a flagged reply (callers check the permission)."""
+        with self.store.session() as session:
+            reply = q.get_reply(session, reply_id)
+            if reply.status != "needs_approval":
+                raise UserError(f"reply {reply_id} is {reply.status}; nothing to approve")
+            reply.status = "approved"
+            reply.approved_by = user.id if user else None
+            reply.updated_at = self.clock.now()
+            return reply
+
+    def reject_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+        with self.store.session() as session:
+            reply = q.get_reply(session, reply_id)
+            if reply.status in ("sent", "rejected"):
+                raise UserError(f"reply {reply_id} is {reply.status} already")
+            reply.status = "rejected"
+            reply.approved_by = user.id if user else None
+            reply.updated_at = self.clock.now()
+            return reply
+
+    async def send_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+        """Post an approved reply through the platform. A flagged reply not yet approved is
+        refused; a failed one may be sent again."""
+
+        def load() -> tuple[InboxItem, str]:
+            with self.store.session() as session:
+                reply = q.get_reply(session, reply_id)
+                if reply.status == "needs_approval":
+                    raise UserError(
+                        f"reply {reply_id} was flagged by the code of conduct "
+                        f"({reply.check_decision.get('reason', '')}); a coordinator must "
+                        "approve it before it is sent"
+                    )
+                if reply.status not in ("approved", "failed"):
+                    raise UserError(f"reply {reply_id} is {reply.status}; it cannot be sent")
+                return record_of(q.get_item(session, reply.item_id)), reply.text
+
+        item, text = await asyncio.to_thread(load)
+        result = await self.call_platform("reply", item, text)
+
+        def save() -> InboxReplyRow:
+            with self.store.session() as session:
+                reply = q.get_reply(session, reply_id)
+                reply.updated_at = self.clock.now()
+                if result.status == "done" or (result.ok and result.status != "dry_run"):
+                    reply.status = "sent"
+                    reply.sent_at = reply.updated_at
+                    reply.platform_reply_id = result.external_id
+                    reply.error = ""
+                elif result.status == "dry_run":
+                    reply.error = f"dry run (JALSA_INBOX_DRY_RUN), not sent: {result.detail}"
+                else:
+                    reply.status = "failed"
+                    reply.error = f"{result.status}: {result.detail}"
+                return reply
+
+        return await asyncio.to_thread(save)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def decision(self, decision_id: int) -> InboxDecisionRow:
+        with self.store.session() as session:
+            return q.get_decision(session, decision_id)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        event_id: int,
+        collect: Callable[[], Awaitable[Sequence[InboxItem]]],
+        *,
+        every: float = 5.0,
+        rounds: int | None = None,
+        on_round: Callable[[Ingested], None] | None = None,
+    ) -> Ingested:
+        """Collect, moderate and retry, every `every` seconds of the service's clock, until
+        cancelled (or for `rounds` rounds). A failed collection is logged and tried again at
+        the next round; it never ends the loop."""
+        total = Ingested()
+        done = 0
+        while rounds is None or done < rounds:
+            round_ = Ingested()
+            try:
+                items = await collect()
+                round_ = await self.ingest(event_id, items)
+            except UserError:
+                raise
+            except Exception:
+                log.exception("inbox: a collection round failed; trying again next round")
+            try:
+                round_.results.update(await self.retry_due())
+            except Exception:
+                log.exception("inbox: retrying platform actions failed")
+            total.add(round_)
+            if on_round is not None:
+                on_round(round_)
+            done += 1
+            if rounds is None or done < rounds:
+                await self.clock.sleep(every)
+        return total
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+# The decisions whose platform result an action's answer is.
+_DECISIONS_FOR = {
+    "hide": ("hide", "appeal_rejected", "undo", "appeal"),
+    "unhide": ("unhide", "allow", "appeal_upheld", "undo"),
+    "ban": ("ban",),
+}
+
+
+def _outcome(action: str, result: ActionResult, attempts: int) -> tuple[str, str, float | None]:
+    """(platform_state, detail, seconds to a retry or None) for an action's answer."""
+    done_state = {"hide": "hidden", "unhide": "visible", "ban": "banned"}[action]
+    if result.status in ("done", "already_done"):
+        return done_state, result.detail, None
+    if result.status == "dry_run":
+        return "dry_run", result.detail, None
+    if result.status == "not_found":
+        return "deleted", result.detail or "the platform no longer has this item", None
+    if result.status in TRANSIENT and attempts < MAX_ATTEMPTS:
+        wait = backoff(attempts)
+        detail = f"{result.status}: {result.detail} (attempt {attempts} of {MAX_ATTEMPTS}; "
+        return "error", detail + f"next in {wait:.0f} s)", wait
+    if result.status in TRANSIENT:
+        return "error", f"gave up after {attempts} attempts: {result.detail}", None
+    if result.status == "permission_denied":
+        return "error", f"permission missing: {result.detail}", None
+    return "error", f"{result.status}: {result.detail}", None
+
+
+def _effective(session: Session, item_id: int) -> list[InboxDecisionRow]:
+    """The item's state-setting decisions that stand (not undone), oldest first; the first
+    is the automatic one."""
+    history = q.item_decisions(session, item_id)
+    undone = {d.reverses for d in history if d.action == "undo"}
+    return [d for d in history if d.action in STATE_SETTING and d.id not in undone]
+
+
+def _latest(session: Session, item_id: int, actions: Sequence[str]) -> InboxDecisionRow | None:
+    for decision in reversed(q.item_decisions(session, item_id)):
+        if decision.action in actions:
+            return decision
+    return None
