@@ -26,6 +26,10 @@ class Perm(StrEnum):
     OWN_TOKENS = "tokens:own"
     VIEW_WATCH = "watch:view"
     SUBMIT_WATCH = "watch:submit"
+    VIEW_INBOX = "inbox:view"
+    REPLY_INBOX = "inbox:reply"
+    MODERATE_INBOX = "inbox:moderate"
+    APPROVE_INBOX = "inbox:approve"
 
 
 # What each permission lets a role see or do (the first column of docs/permissions.md).
@@ -43,14 +47,32 @@ ALLOWS: dict[Perm, str] = {
     Perm.VIEW_WATCH: "disruption incidents and probe measurements",
     Perm.SUBMIT_WATCH: "upload probe measurements from a vantage agent, ask the server for "
     "control measurements",
+    # Comments hold abuse and personal data: the whole inbox is for those who moderate it;
+    # a volunteer sees the items assigned to them (inbox:reply), not the queue.
+    Perm.VIEW_INBOX: "every item of an event's inbox, with its decisions and replies "
+    "(without it: only the items assigned to oneself)",
+    Perm.REPLY_INBOX: "see the inbox items assigned to oneself, draft replies (checked against "
+    "the code of conduct) and send those the check passed or a coordinator approved",
+    Perm.MODERATE_INBOX: "hide, allow, review, unhide and ban; undo a decision; assign items; "
+    "record an author's appeal",
+    Perm.APPROVE_INBOX: "approve replies the code of conduct flagged; decide appeals",
 }
 
 
 _EVERYONE = {Perm.VIEW_EVENTS, Perm.VIEW_WATCH}
 MATRIX: dict[Role, frozenset[Perm]] = {
     Role.VIEWER: frozenset(_EVERYONE),
-    Role.VOLUNTEER: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.SUBMIT_WATCH}),
-    Role.MODERATOR: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.VIEW_USERS}),
+    Role.VOLUNTEER: frozenset(_EVERYONE | {Perm.OWN_TOKENS, Perm.SUBMIT_WATCH, Perm.REPLY_INBOX}),
+    Role.MODERATOR: frozenset(
+        _EVERYONE
+        | {
+            Perm.OWN_TOKENS,
+            Perm.VIEW_USERS,
+            Perm.VIEW_INBOX,
+            Perm.REPLY_INBOX,
+            Perm.MODERATE_INBOX,
+        }
+    ),
     Role.COORDINATOR: frozenset(
         _EVERYONE
         | {
@@ -62,6 +84,10 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.INVITE,
             Perm.VIEW_AUDIT,
             Perm.SUBMIT_WATCH,
+            Perm.VIEW_INBOX,
+            Perm.REPLY_INBOX,
+            Perm.MODERATE_INBOX,
+            Perm.APPROVE_INBOX,
         }
     ),
     Role.ADMIN: frozenset(Perm),
