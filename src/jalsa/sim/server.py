@@ -62,6 +62,8 @@ PATHS = {
 X_WINDOW_SECONDS = 15 * 60
 # Requests per 15-minute window (app auth), per endpoint family.
 X_LIMITS = {"spaces": 300, "counts": 300, "search": 450, "stream": 50, "rules": 450}
+# --- inbox and moderation (jalsa.sim.moderation): hide replies, post, mentions ---
+X_LIMITS.update({"hide": 50, "manage": 100, "mentions": 450})
 X_COUNTS_LOOKBACK = timedelta(days=7)
 FACEBOOK_STOPPED_MINUTES = 10  # LIVE_STOPPED this long after the end, then VOD
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -1773,25 +1775,44 @@ def create_app(
     async def status(request: Request) -> Response:
         return JSONResponse(sim.status())
 
+    # --- inbox and moderation (jalsa.sim.moderation): its routes, and the listings it extends
+    # (comments of IG media and of a Graph comment, conversation search, chat moderation) ---
+    from jalsa.sim.moderation import Moderation, moderation_routes
+
+    mod = Moderation(sim)
+    graph_platform = mod.graph_platform(sim.graph_platform)
+
     def graph_node_platform(request: Request) -> str:
-        return sim.graph_platform(request.path_params["node_id"], None)
+        return graph_platform(request.path_params["node_id"], None)
 
     def graph_edge_platform(request: Request) -> str:
-        return sim.graph_platform(request.path_params["node_id"], request.path_params["edge"])
+        return graph_platform(request.path_params["node_id"], request.path_params["edge"])
 
     routes = [
+        *moderation_routes(mod, endpoint),
         Route("/youtube/v3/videos", endpoint("youtube", sim.youtube_videos)),
-        Route("/graph/{version}/{node_id}", endpoint(graph_node_platform, sim.graph_node)),
-        Route("/graph/{version}/{node_id}/{edge}", endpoint(graph_edge_platform, sim.graph_edge)),
+        Route(
+            "/graph/{version}/{node_id}",
+            endpoint(graph_node_platform, mod.graph_node(sim.graph_node)),
+        ),
+        Route(
+            "/graph/{version}/{node_id}/{edge}",
+            endpoint(graph_edge_platform, mod.graph_edge(sim.graph_edge)),
+        ),
         Route("/x/2/spaces", endpoint("x_space", sim.x_spaces_lookup)),
         Route("/x/2/spaces/{space_id}", endpoint("x_space", sim.x_space_lookup)),
         Route("/x/2/tweets/counts/recent", endpoint("x_counts", sim.x_counts)),
-        Route("/x/2/tweets/search/recent", endpoint("x_counts", sim.x_search, "search")),
+        Route(
+            "/x/2/tweets/search/recent", endpoint("x_counts", mod.x_search(sim.x_search), "search")
+        ),
         Route("/x/2/tweets/search/stream", sim.x_stream),
         Route("/x/2/tweets/search/stream/rules", x_rules, methods=["GET", "POST"]),
-        Route("/youtube/v3/liveChat/messages", endpoint("youtube", sim.youtube_chat)),
+        Route(
+            "/youtube/v3/liveChat/messages", endpoint("youtube", mod.chat_filter(sim.youtube_chat))
+        ),
         Route("/_sim/status", status),
     ]
     app = Starlette(routes=routes)
     app.state.sim = sim
+    app.state.moderation = mod
     return app
