@@ -58,10 +58,15 @@ def mask_cnic(digits: str) -> str:
 
 
 def mask_phone(e164: str) -> str:
-    """`+92300*****67`: country and operator code, the last two digits, nothing else."""
-    keep_head = 6 if e164.startswith("+92") else 4
-    hidden = max(len(e164) - keep_head - 2, 0)
-    return e164[:keep_head] + "*" * hidden + e164[-2:]
+    """`+92300*****67`: country and operator (or area) code, the last two digits, no more."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "*" * len(e164)
+    national = phonenumbers.national_significant_number(parsed)
+    code = phonenumbers.length_of_national_destination_code(parsed)
+    hidden = max(len(national) - code - 2, 0)
+    return f"+{parsed.country_code}{national[:code]}{'*' * hidden}{national[code + hidden :]}"
 
 
 def phone_key(number: str) -> str | None:

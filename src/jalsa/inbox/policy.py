@@ -194,7 +194,8 @@ class Policy(_Strict):
     categories: dict[CategoryName, CategoryRule]
     languages: dict[Language, LanguageRule] = Field(default_factory=dict)
     replies: ReplyRules = Field(default_factory=ReplyRules)
-    # Terms always on topic, added to the event's own (its hashtags and keywords).
+    # Terms always on topic, added to the event's own (its hashtags and keywords) when the
+    # caller gives those; without the event's terms nothing is judged off topic.
     on_topic_terms: list[str] = Field(default_factory=list)
     # The team's published numbers (a helpline): not personal data when they appear.
     public_numbers: list[str] = Field(default_factory=list)
@@ -402,8 +403,7 @@ class Policy(_Strict):
         elif model_status not in NOTHING_TO_READ and model_status != "none":
             status = "error"
             notes.append(f"the classifier could not read it (status {model_status!r})")
-        terms = [*self.on_topic_terms, *on_topic_terms]
-        findings += rule_findings(checked, terms)
+        findings += rule_findings(checked, on_topic_terms, self.on_topic_terms)
         if personal is None:
             personal = find_personal_data(checked, public_numbers=self._public)
         findings += personal
@@ -695,7 +695,7 @@ def _problem(error: Any, root: yaml.Node | None) -> str:
         message = "required, but missing"
     if loc and loc[0] == "version" and kind == "string_type":
         message = 'the version must be text in quotes, e.g. version: "2026-11-23.1"'
-    elif loc and loc[0] == "categories" and kind == "literal_error":
+    elif len(loc) == 2 and loc[0] == "categories" and "[key]" in error["loc"]:
         message = f"unknown category {loc[1]!r}; the categories are {', '.join(CATEGORIES)}"
     return f"{at}{path}: {message}"
 

@@ -103,17 +103,17 @@ THREATS = _any(
     r"(?:we|i)\s+know\s+where\s+you\s+live",
     r"maa?r\s+d(?:u|oo)n?g[aei]",
     r"maa?r\s+d(?:e|ai)n?ge",
-    r"jaan\s+se\s+maa?r",
-    r"goli\s+maa?r",
+    r"jaan\s+se\s+maa?r\w*",
+    r"goli\s+maa?r\w*",
     r"(?:tujhe|tumhe|tumhein|tuje|tmhe)\s+dekh\s+l(?:u|oo)n?g[aei]",
     r"zinda\s+nahi\s+ch(?:o|h)or\w*",
     r"utha\s+l(?:e|ai)n?ge",
-    r"جان\s+سے\s+مار",
+    r"جان\s+سے\s+مار\w*",
     r"مار\s+دوں\s+گ[ای]",
     r"مار\s+دیں\s+گے",
-    r"گولی\s+مار",
+    r"گولی\s+مار\w*",
     r"دیکھ\s+لوں\s+گ[ای]",
-    r"زندہ\s+نہیں\s+چھوڑ",
+    r"زندہ\s+نہیں\s+چھوڑ\w*",
     r"اٹھا\s+لیں\s+گے",
 )
 # A violent word on its own is often news ("qatl ka muqadma"): recorded, not acted on by default.
@@ -159,28 +159,35 @@ OFF_TOPIC_SCORE = 0.6
 SHORT = 280  # characters: a long comment with no event term is more likely a real opinion
 
 
-def off_topic_finding(text: str, on_topic_terms: Iterable[str]) -> Finding | None:
-    """A short promotion that shares no word with the event's terms. Conservative: no terms
-    given, a long text, or any event term present means no finding."""
-    terms = [t.strip().lstrip("#").casefold() for t in on_topic_terms]
+def off_topic_finding(
+    text: str, event_terms: Iterable[str], general_terms: Iterable[str] = ()
+) -> Finding | None:
+    """A short promotion that shares no term with the event. Conservative: without the event's
+    terms, for a long text, with any event or general term present, or without a promotion
+    phrase (a link alone is often the stream itself), no finding."""
+    terms = [t.strip().lstrip("#").casefold() for t in event_terms]
     terms = [t for t in terms if t]
     if not terms or len(text) > SHORT:
         return None
+    terms += [t.strip().lstrip("#").casefold() for t in general_terms if t.strip()]
     folded = text.casefold()
     if any(term in folded for term in terms):
         return None
-    cue = PROMOTION.search(text) or URL.search(text)
+    cue = PROMOTION.search(text)
     if not cue:
         return None
     return Finding(
         category="off_topic",
         score=OFF_TOPIC_SCORE,
         source="rule:off_topic",
-        detail=f"promotion ('{cue.group()[:40]}') and none of the event's terms",
+        detail=f"promotion ('{cue.group()}') and none of the event's terms",
     )
 
 
-def rule_findings(text: str, on_topic_terms: Iterable[str] = ()) -> list[Finding]:
-    """All rule findings for one text."""
-    off_topic = off_topic_finding(text, on_topic_terms)
+def rule_findings(
+    text: str, event_terms: Iterable[str] = (), general_terms: Iterable[str] = ()
+) -> list[Finding]:
+    """All rule findings for one text. `event_terms`: the event's hashtags and keywords;
+    `general_terms`: the policy's always-on-topic words (used only with the event's)."""
+    off_topic = off_topic_finding(text, event_terms, general_terms)
     return [*spam_findings(text), *threat_findings(text), *([off_topic] if off_topic else [])]
