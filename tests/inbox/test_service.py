@@ -6,13 +6,13 @@ human side (decisions, undo, appeals, assignment, replies with the code-of-condu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inboxkit import ABUSIVE, FakeActions, FakeModel
 
 from jalsa.config import load_settings
 from jalsa.errors import UserError
@@ -25,63 +25,6 @@ from jalsa.store.models import InboxItemRow, User
 from jalsa.store.repo import create_event
 
 T0 = datetime(2023, 12, 17, 15, 0, tzinfo=UTC)
-ABUSIVE = "tu ghadaar kutta hai"
-
-
-@dataclass
-class Prediction:
-    categories: dict[str, float]
-    language: str = "roman_urdu"
-    status: str = "ok"
-
-
-class FakeModel:
-    """Scores by keyword; "boom" makes a batch fail (the policy then tries texts alone)."""
-
-    version = "fake-model-1"
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the model broke")
-        out = []
-        for text in texts:
-            if "kutta" in text:
-                out.append(Prediction({"abuse": 0.97}))
-            elif "bewaqoof" in text:
-                out.append(Prediction({"abuse": 0.7}))
-            else:
-                out.append(Prediction({"abuse": 0.01}, language="english"))
-        return out
-
-
-@dataclass
-class FakeActions:
-    """Answers per item id, in turn (the last one repeats); every call is recorded."""
-
-    answers: dict[str, list[ActionResult]] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def _answer(self, action: str, item: InboxItem, dry_run: bool) -> ActionResult:
-        self.calls.append((action, item.external_id))
-        if dry_run:
-            return ActionResult(ok=True, status="dry_run", detail=f"would {action}")
-        queue = self.answers.get(item.external_id) or [ActionResult(ok=True, status="done")]
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-    async def hide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return self._answer("hide", item, dry_run)
-
-    async def unhide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return self._answer("unhide", item, dry_run)
-
-    async def ban_author(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return self._answer("ban", item, dry_run)
-
-    async def reply(self, item: InboxItem, text: str, *, dry_run: bool = False) -> ActionResult:
-        result = self._answer("reply", item, dry_run)
-        if result.status == "done":
-            return ActionResult(ok=True, status="done", external_id=f"r-{item.external_id}")
-        return result
 
 
 class FakeClock:

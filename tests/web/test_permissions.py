@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from inboxkit import JSON_BODIES as INBOX_BODIES
+from inboxkit import inbox_path_value
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from webkit import (
@@ -94,6 +96,7 @@ JSON_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "MeasurementBatch": lambda: {"measurements": [_measurement()]},
     # A name that does not resolve: the server answers at once, without probing.
     "ControlRequest": lambda: {"targets": [{"host": "nowhere.invalid", "platform": "x"}]},
+    **INBOX_BODIES,
 }
 
 
@@ -206,6 +209,8 @@ def path_value(site: Site, route: RouteInfo, param: str, caller_id: int) -> str:
         return _stored_credential(site)
     if param == "stream_id":
         return str(site.event.stream_ids[0])
+    if param in ("item_id", "reply_id", "decision_id"):
+        return inbox_path_value(site.store, site.event.slug, path, param, caller_id)
     if param == "token" and path.startswith("/invite/"):
         with site.store.session() as session:
             return create_invitation(session, role="viewer", created_by=None)

@@ -577,14 +577,20 @@ class InboxService:
             return reply
 
     def check_reply(self, text: str) -> ReplyCheck:
-        """The code of conduct applied to the team's own reply."""
+        """The code of conduct applied to the team's own reply. A reply the classifier could
+        not score is checked by the rules and still needs a coordinator's approval."""
         head = self.policy.text_to_classify(text)
         try:
-            scores = self.model.predict([head])[0]
-        except Exception:  # unscored, the policy still runs its rules; a person approves
-            log.exception("inbox: the classifier failed on a draft reply")
-            scores = None
-        return self.policy.decide_reply(text, scores, model_version=self.model.version)
+            model = self.model
+            scores = model.predict([head])[0]
+        except Exception as exc:
+            log.exception("inbox: the classifier could not check a draft reply")
+            check = self.policy.decide_reply(text, None)
+            reason = f"the classifier could not check it ({type(exc).__name__}): " + (
+                "a coordinator must approve it"
+            )
+            return check.model_copy(update={"needs_approval": True, "reason": reason})
+        return self.policy.decide_reply(text, scores, model_version=model.version)
 
     def approve_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
         """A coordinator's approval of a flagged reply (callers check the permission)."""

@@ -20,6 +20,7 @@ from jalsa import __version__
 from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.errors import NotFound, UserError
+from jalsa.inbox.service import InboxService
 from jalsa.store import Store
 from jalsa.watch.service import WatchService
 from jalsa.web.auth import LoginLimiter
@@ -54,6 +55,7 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
         await app.state.watch.start()
         yield
         await app.state.watch.stop()
+        await app.state.inbox.close()
         await app.state.feeds.close()
 
     app = FastAPI(
@@ -72,6 +74,7 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.feeds = Feeds(store, settings)
     app.state.watch = WatchService(store, settings, clock=clock)
+    app.state.inbox = InboxService(store, settings, clock=clock)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 

@@ -10,6 +10,7 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/invite/{token}", "/healthz"})
 
 def register(app: FastAPI) -> None:
     from jalsa.web.routes.conversation import router as conversation_router
+    from jalsa.web.routes.inbox_api import router as inbox_router
     from jalsa.web.routes.live import router as live_router
     from jalsa.web.routes.pages import register as register_pages
     from jalsa.web.routes.session import router as session_router
@@ -19,4 +20,5 @@ def register(app: FastAPI) -> None:
     app.include_router(live_router)
     app.include_router(conversation_router)
     app.include_router(watch_router)
+    app.include_router(inbox_router)
     register_pages(app)
