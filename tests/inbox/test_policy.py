@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -479,7 +480,38 @@ def test_nothing_to_read_for_the_model_is_not_an_error(status: str) -> None:
     assert (decision.action, decision.status) == ("allow", "ok")
 
 
-@pytest.mark.parametrize("status", ["error", "malformed", "timeout"])
+def test_the_classifiers_own_length_limit_does_not_make_an_item_too_long() -> None:
+    decision = POLICY.decide("x" * 6000, ModelScores({"abuse": 0.7}, "english", "too_long"))
+    assert (decision.action, decision.status, decision.category) == ("review", "ok", "abuse")
+    assert "the classifier scored its first part" in decision.reason
+    quiet = POLICY.decide("x" * 6000, ModelScores({"abuse": 0.1}, "english", "too_long"))
+    assert (quiet.action, quiet.status) == ("allow", "ok")
+
+
+def test_a_script_without_a_model_is_read_by_a_person() -> None:
+    decision = POLICY.decide("Привет всем", ModelScores(status="unsupported_script"))
+    assert (decision.action, decision.status) == ("review", "ok")
+    assert "no model for its script" in decision.reason
+
+
+def test_the_model_version_may_come_with_the_scores() -> None:
+    prediction = SimpleNamespace(  # the classifier's Prediction, field for field
+        status="ok",
+        language="english",
+        abusive=0.95,
+        categories={"abusive": 0.95, "profanity": 0.97},
+        model_version="route-models-7",
+    )
+    decision = POLICY.decide("x", prediction)
+    assert (decision.action, decision.category, decision.model_version) == (
+        "hide",
+        "abuse",
+        "route-models-7",
+    )
+    assert decision.findings[0].source == "model:route-models-7"
+
+
+@pytest.mark.parametrize("status", ["error", "invalid", "timeout"])
 def test_a_classifier_error_is_reviewed(status: str) -> None:
     decision = POLICY.decide("kuch bhi", ModelScores(status=status), model_version="m")
     assert (decision.action, decision.status) == ("review", "error")

@@ -55,6 +55,9 @@ SHIPPED_VERSIONS: dict[str, str] = {
 # Classifier statuses meaning "there were no words to score" (emoji only, punctuation): the
 # rules and the personal-data check still run, and the item is not an error.
 NOTHING_TO_READ = frozenset({"empty", "no_text", "no_words", "emoji_only", "skipped"})
+# Letters in a script the classifier has no model for (Devanagari, Cyrillic, ...): rare in our
+# chats, and abuse in them would otherwise pass unseen, so a person reads them.
+UNREADABLE_SCRIPT = frozenset({"unsupported_script"})
 
 
 # --- the classifier, as the policy sees it --------------------------------------------------
@@ -276,6 +279,7 @@ class Policy(_Strict):
         per-category scores as a mapping (then `language` and `status` say the rest); None
         with no status: no classifier, rules only. `personal`: personal-data findings already
         made (None: found here). `on_topic_terms`: the event's hashtags and keywords."""
+        model_version = model_version or _attr(scores, "model_version", None)
         try:
             model = _as_scores(scores, language, status)
             return self._decide(item_text, model, on_topic_terms, personal, model_version)
@@ -395,13 +399,18 @@ class Policy(_Strict):
             )
         model_status = "none" if scores is None else scores.status
         findings: list[Finding] = []
+        must_review = status != "ok"
         if scores is not None and model_status in ("ok", "too_long"):
+            # The classifier's own length limit is below ours: it scored the start, the rules
+            # read the rest; only the policy's `limits` make an item "too long".
             findings += self._model_findings(scores, model_version)
-            if model_status == "too_long" and status == "ok":
-                status = "too_long"
-                notes.append("the classifier read only part of it (status 'too_long')")
+            if model_status == "too_long":
+                notes.append("the classifier scored its first part")
+        elif model_status in UNREADABLE_SCRIPT:
+            must_review = True
+            notes.append("the classifier has no model for its script: a person should read it")
         elif model_status not in NOTHING_TO_READ and model_status != "none":
-            status = "error"
+            status, must_review = "error", True
             notes.append(f"the classifier could not read it (status {model_status!r})")
         findings += rule_findings(checked, on_topic_terms, self.on_topic_terms)
         if personal is None:
@@ -420,7 +429,7 @@ class Policy(_Strict):
         )
         top = judged[0] if judged else None
         action: Action = top.action if top else "allow"
-        if status != "ok" and action == "allow":
+        if must_review and action == "allow":
             action = "review"
         reason = _reason(action, top, judged[1:], notes, scores is None)
         return Decision(
