@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     facebook_access_token: SecretStr | None = None
     instagram_access_token: SecretStr | None = None
     x_bearer_token: SecretStr | None = None
+    # Moderating acts for a channel or an account, not for an app: YouTube needs an OAuth
+    # access token of the channel's owner or a moderator, X a user-context token of the account
+    # whose conversations are moderated (the inbox's hide, ban and reply).
+    youtube_oauth_token: SecretStr | None = None
+    x_user_token: SecretStr | None = None
 
     # Poll intervals in seconds, per platform.
     youtube_interval: float = 30.0

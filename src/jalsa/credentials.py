@@ -17,8 +17,13 @@ from jalsa.vault import Vault, hint
 
 
 def credential_names() -> list[str]:
-    """Settings attributes that hold platform credentials, one per platform API."""
-    return sorted({c.credential_setting for c in CONNECTORS.values()})
+    """Settings attributes that hold platform credentials: one per platform API, and the
+    tokens the inbox's moderation actions use."""
+    from jalsa.inbox.actions import ACTIONS
+
+    readers = {c.credential_setting for c in CONNECTORS.values()}
+    moderators = {name for a in ACTIONS.values() for name in a.credential_settings}
+    return sorted(readers | moderators)
 
 
 def set_credential(

@@ -20,6 +20,7 @@ from jalsa.credentials import (
     stored_credentials,
 )
 from jalsa.errors import NotFound, UserError
+from jalsa.inbox.actions import ACTIONS
 from jalsa.platforms.registry import CONNECTORS
 from jalsa.vault import Vault
 from jalsa.web.auth import audit
@@ -84,7 +85,12 @@ def credential_list(request: Request, session: Session) -> list[CredentialOut]:
             CredentialOut(
                 name=name,
                 platforms=sorted(
-                    cls.title for cls in CONNECTORS.values() if cls.credential_setting == name
+                    {c.title for c in CONNECTORS.values() if c.credential_setting == name}
+                    | {
+                        f"{a.platform} moderation"
+                        for a in ACTIONS.values()
+                        if a.credential_settings[0] == name
+                    }
                 ),
                 stored=row is not None,
                 in_environment=getattr(settings, name) is not None,
