@@ -75,6 +75,15 @@ class CredentialOut(BaseModel):
     updated_at: datetime | None
 
 
+def _users_of(name: str) -> list[str]:
+    """What a credential is for: the platform APIs it reads, the moderation it does."""
+    readers = {c.title for c in CONNECTORS.values() if c.credential_setting == name}
+    moderators = {
+        f"{a.platform} moderation" for a in ACTIONS.values() if a.credential_settings[0] == name
+    }
+    return sorted(readers | moderators)
+
+
 def credential_list(request: Request, session: Session) -> list[CredentialOut]:
     settings: Settings = request.app.state.settings
     stored = {c.name: c for c in stored_credentials(session)}
@@ -84,14 +93,7 @@ def credential_list(request: Request, session: Session) -> list[CredentialOut]:
         out.append(
             CredentialOut(
                 name=name,
-                platforms=sorted(
-                    {c.title for c in CONNECTORS.values() if c.credential_setting == name}
-                    | {
-                        f"{a.platform} moderation"
-                        for a in ACTIONS.values()
-                        if a.credential_settings[0] == name
-                    }
-                ),
+                platforms=_users_of(name),
                 stored=row is not None,
                 in_environment=getattr(settings, name) is not None,
                 hint=row.hint if row else None,
