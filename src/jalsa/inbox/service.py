@@ -22,9 +22,10 @@ the simulator).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -70,6 +71,10 @@ _STATUS_OF |= {"appeal_upheld": "allowed", "appeal_rejected": "hidden"}
 
 
 # -- what the service needs from the classifier, the policy and the platform actions ---------------
+
+
+# Who decided: a user, a name without an account (the CLI's operator), None for the service.
+Actor = User | str | None
 
 
 class ModelLike(Protocol):
@@ -172,6 +177,7 @@ class InboxService:
         self.clock = clock or SystemClock()
         self.dry_run = settings.inbox_dry_run if dry_run is None else dry_run
         self._client: Any = None  # the HTTP client of the platform actions, made on first use
+        self.sources: dict[str, str] = {}  # collector source -> its last round's status
 
     async def close(self) -> None:
         if self._client is not None:
@@ -186,7 +192,9 @@ class InboxService:
         if self._model is None:
             from jalsa.inbox.classifier import load_model
 
-            self._model = load_model(self.settings.inbox_model_file)
+            self._model = load_model(
+                self.settings.inbox_model_file, data_dir=self.settings.data_dir
+            )
         return self._model
 
     @property
@@ -368,7 +376,7 @@ class InboxService:
         self,
         item_id: int,
         action: str,
-        user: User | None,
+        user: Actor,
         reason: str = "",
         *,
         category: str | None = None,
@@ -387,7 +395,7 @@ class InboxService:
         self,
         item_id: int,
         action: str,
-        user: User | None,
+        user: Actor,
         reason: str,
         category: str | None,
         reverses: int | None = None,
@@ -430,7 +438,7 @@ class InboxService:
         session: Session,
         row: InboxItemRow,
         action: str,
-        user: User | None,
+        user: Actor,
         reason: str,
         category: str | None = None,
         reverses: int | None = None,
@@ -450,7 +458,7 @@ class InboxService:
             at=self.clock.now(),
         )
 
-    async def undo(self, decision_id: int, user: User | None, reason: str = "") -> InboxDecisionRow:
+    async def undo(self, decision_id: int, user: Actor, reason: str = "") -> InboxDecisionRow:
         """Undo an item's latest decision: the item goes back to the state the decision
         before it left (and the platform with it)."""
         decision, todo = await asyncio.to_thread(self._undo_now, decision_id, user, reason)
@@ -458,7 +466,7 @@ class InboxService:
         return self.decision(decision.id)
 
     def _undo_now(
-        self, decision_id: int, user: User | None, reason: str
+        self, decision_id: int, user: Actor, reason: str
     ) -> tuple[InboxDecisionRow, list[Todo]]:
         with self.store.session() as session:
             target = q.get_decision(session, decision_id)
@@ -477,7 +485,7 @@ class InboxService:
         return self._restore(item_id, previous, user, reason, decision_id)
 
     def _restore(
-        self, item_id: int, previous: str, user: User | None, reason: str, reverses: int
+        self, item_id: int, previous: str, user: Actor, reason: str, reverses: int
     ) -> tuple[InboxDecisionRow, list[Todo]]:
         with self.store.session() as session:
             row = q.get_item(session, item_id)
@@ -488,7 +496,7 @@ class InboxService:
             decision = self._record(session, row, "undo", user, reason, reverses=reverses)
             return decision, todo
 
-    async def appeal(self, item_id: int, note: str, user: User | None) -> InboxDecisionRow:
+    async def appeal(self, item_id: int, note: str, user: Actor) -> InboxDecisionRow:
         """Record an author's appeal of a hidden item; it waits for a coordinator."""
 
         def now() -> InboxDecisionRow:
@@ -505,7 +513,7 @@ class InboxService:
         return await asyncio.to_thread(now)
 
     async def resolve_appeal(
-        self, item_id: int, upheld: bool, user: User | None, reason: str = ""
+        self, item_id: int, upheld: bool, user: Actor, reason: str = ""
     ) -> InboxDecisionRow:
         """Upheld: the author was right, the item is shown again. Rejected: it stays hidden."""
 
@@ -523,7 +531,7 @@ class InboxService:
         await self.perform(todo)
         return self.decision(decision.id)
 
-    def assign(self, item_id: int, assignee: User | None, by: User | None) -> InboxDecisionRow:
+    def assign(self, item_id: int, assignee: User | None, by: Actor) -> InboxDecisionRow:
         """Give the item to a volunteer (None: to nobody). Blocking; short."""
         with self.store.session() as session:
             row = q.get_item(session, item_id)
@@ -690,9 +698,154 @@ class InboxService:
             if on_round is not None:
                 on_round(round_)
             done += 1
-            if rounds is None or done < rounds:
+            if every > 0 and (rounds is None or done < rounds):
                 await self.clock.sleep(every)
         return total
+
+    async def run_event(
+        self,
+        event_id: int,
+        stop: asyncio.Event,
+        *,
+        on_round: Callable[[Ingested], None] | None = None,
+        collectors: Sequence[Any] | None = None,
+        wait: float = 1.0,
+    ) -> Ingested:
+        """Collect the event's streams (each collector at its platform's pace, in its own
+        task) and moderate what they bring as it arrives, until `stop` is set. The state of
+        each source is in `self.sources`."""
+        import httpx
+
+        feed: asyncio.Queue[list[InboxItem]] = asyncio.Queue()
+        async with httpx.AsyncClient(timeout=self.settings.http_timeout) as client:
+            if collectors is None:
+                with self.store.session() as session:
+                    event = session.get(Event, event_id)
+                    if event is None:
+                        raise UserError(f"no event {event_id}")
+                    streams = [(s.kind, s.external_id) for s in event.streams]
+                jobs = self._stream_jobs(client, streams, feed, stop)
+            else:
+                for collector in collectors:
+                    collector.on_items = feed.put_nowait
+                jobs = [self._run_collector(c, stop) for c in collectors]
+            tasks = [asyncio.create_task(job) for job in jobs]
+
+            async def take() -> list[InboxItem]:
+                items: list[InboxItem] = []
+                with contextlib.suppress(TimeoutError):
+                    items += await asyncio.wait_for(feed.get(), wait)
+                while not feed.empty():
+                    items += feed.get_nowait()
+                return items
+
+            total = Ingested()
+
+            def counted(round_: Ingested) -> None:
+                total.add(round_)
+                if on_round is not None:
+                    on_round(round_)
+
+            stopped = asyncio.create_task(stop.wait())
+            looping = asyncio.create_task(
+                self.run(event_id, take, every=0, on_round=counted), name="inbox-loop"
+            )
+            try:
+                await asyncio.wait({stopped, looping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.set()
+                looping.cancel()
+                await asyncio.gather(*tasks, looping, stopped, return_exceptions=True)
+            # What arrived before the collectors stopped is moderated too.
+            rest = await take()
+            if rest:
+                counted(await self.ingest(event_id, rest))
+        return total
+
+    def _stream_jobs(
+        self,
+        client: Any,
+        streams: Sequence[tuple[str, str]],
+        feed: asyncio.Queue[list[InboxItem]],
+        stop: asyncio.Event,
+    ) -> list[Coroutine[Any, Any, None]]:
+        """A collecting job per source the event's streams name: a YouTube video's live chat
+        and comments, a Facebook live video's comments. (X Spaces have no comments; Instagram
+        and X posts need a media or post id, which a stream does not name yet.)"""
+        from jalsa.inbox.collect import FacebookCommentsInbox, YouTubeCommentsInbox
+        from jalsa.inbox.collect.base import inbox_dataset_dir
+
+        options: dict[str, Any] = {
+            "dataset_dir": inbox_dataset_dir(self.settings),
+            "clock": self.clock,
+            "on_result": self._source_result,
+        }
+        jobs: list[Coroutine[Any, Any, None]] = []
+        for kind, external_id in streams:
+            made: list[Any] = []
+            if kind == "youtube":
+                made.append(
+                    YouTubeCommentsInbox.from_settings(
+                        client, self.settings, external_id, **options
+                    )
+                )
+                jobs.append(self._youtube_chat(client, external_id, feed, stop, options))
+            elif kind == "facebook":
+                made.append(
+                    FacebookCommentsInbox.from_settings(
+                        client, self.settings, external_id, **options
+                    )
+                )
+            for collector in made:
+                collector.on_items = feed.put_nowait
+                jobs.append(self._run_collector(collector, stop))
+        return jobs
+
+    async def _youtube_chat(
+        self,
+        client: Any,
+        video_id: str,
+        feed: asyncio.Queue[list[InboxItem]],
+        stop: asyncio.Event,
+        options: dict[str, Any],
+    ) -> None:
+        """The video's live chat, once it has one (none before the broadcast starts)."""
+        from jalsa.conversation.collect.base import NEEDS_A_PERSON, CollectError, pause
+        from jalsa.inbox.collect import YouTubeChatInbox
+
+        key = self.settings.youtube_api_key
+        while not stop.is_set():
+            try:
+                chat = await YouTubeChatInbox.for_video(
+                    client,
+                    self.settings.youtube_base_url,
+                    key.get_secret_value() if key else None,
+                    video_id,
+                    **options,
+                )
+            except CollectError as exc:
+                self._source_result(exc.result)
+                if exc.result.status in NEEDS_A_PERSON or await pause(self.clock, 60, stop):
+                    return
+                continue
+            chat.on_items = feed.put_nowait
+            await self._run_collector(chat, stop)
+            return
+
+    async def _run_collector(self, collector: Any, stop: asyncio.Event) -> None:
+        from jalsa.conversation.collect.base import CollectError
+
+        try:
+            await collector.run(stop)
+        except CollectError as exc:  # a token or an id only a person can fix
+            self.sources[collector.source] = f"stopped: {exc}"
+        except Exception as exc:  # one source failing must not stop the others
+            log.exception("inbox: collector %s failed", getattr(collector, "source", collector))
+            self.sources[getattr(collector, "source", "?")] = f"failed: {exc}"
+
+    def _source_result(self, result: Any) -> None:
+        status = str(getattr(result.status, "value", result.status))
+        self.sources[result.source] = status + (f": {result.detail}" if result.detail else "")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

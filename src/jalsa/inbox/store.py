@@ -278,7 +278,7 @@ def add_decision(
     item: InboxItemRow,
     *,
     action: str,
-    actor: User | None,
+    actor: User | str | None,
     reason: str = "",
     category: str | None = None,
     score: float | None = None,
@@ -290,14 +290,15 @@ def add_decision(
     reverses: int | None = None,
     at: datetime | None = None,
 ) -> InboxDecisionRow:
-    """Append one decision about `item`; `actor` None is the service itself ("auto")."""
+    """Append one decision about `item`. `actor`: a user, a name without an account (the
+    CLI's operator, "cli:<login>"), or None for the service itself ("auto")."""
     if action not in DECISION_ACTIONS:
         raise ValueError(f"unknown inbox decision action {action!r}")
     row = InboxDecisionRow(
         item_id=item.id,
         at=at or utc_now(),
-        user_id=actor.id if actor else None,
-        actor=actor.username if actor else AUTO,
+        user_id=actor.id if isinstance(actor, User) else None,
+        actor=actor.username if isinstance(actor, User) else (actor or AUTO)[:120],
         action=action,
         category=category,
         score=score,
