@@ -135,6 +135,12 @@ FORM_BODIES: dict[str, Callable[[], dict[str, str]]] = {
     "/users/invite": lambda: {"role": "volunteer", "note": "Lahore", "hours": "24"},
     "/users/{user_id}": lambda: {"role": "viewer"},
     "/tokens": lambda: {"name": f"probe {_uid()}"},
+    "/inbox/items/{item_id}/decision": lambda: {"action": "hide", "category": "abuse"},
+    "/inbox/decisions/{decision_id}/undo": lambda: {"reason": "a mistake"},
+    "/inbox/items/{item_id}/appeal": lambda: {"note": "I was quoting him"},
+    "/inbox/items/{item_id}/appeal/decision": lambda: {"upheld": "true", "reason": "a quote"},
+    "/inbox/items/{item_id}/assign": lambda: {"user_id": "me"},
+    "/inbox/items/{item_id}/replies": lambda: {"text": "Thank you for joining!"},
 }
 
 
