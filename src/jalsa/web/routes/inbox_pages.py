@@ -303,7 +303,8 @@ async def decide_form(
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
     await asyncio.to_thread(_audit_decision, request, who, decision)
-    result = f" (platform: {decision.result_status})" if decision.result_status else ""
+    answer = (decision.result_status or "").replace("_", " ")
+    result = f" (platform: {answer})" if answer else ""
     return done(
         request,
         _back(next, _item_url(item_id)),
