@@ -407,11 +407,12 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
 # -- replies -------------------------------------------------------------------------------
 
 
-def _reply_item(request: Request, who: Caller, reply_id: int) -> tuple[int, InboxReplyRow]:
+def _reply_item(request: Request, who: Caller, reply_id: int) -> int:
+    """The id of the reply's item, if the caller may see it."""
     with request.app.state.store.session() as session:
-        reply = q.get_reply(session, reply_id)
-        _visible(session, who, reply.item_id)
-        return reply.item_id, reply
+        item_id = q.get_reply(session, reply_id).item_id
+        _visible(session, who, item_id)
+        return item_id
 
 
 def _audit_reply(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> None:
@@ -459,7 +460,7 @@ async def send_form(
     reply_id: RowId,
     who: Caller = Depends(Requires(Perm.REPLY_INBOX)),
 ) -> Response:
-    item_id, _ = await asyncio.to_thread(_reply_item, request, who, reply_id)
+    item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
     try:
         reply = await _service(request).send_reply(reply_id, who.user)
     except UserError as exc:
@@ -475,7 +476,7 @@ async def approve_form(
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> Response:
     """Approve & send: a coordinator's approval of a flagged reply, then the platform."""
-    item_id, _ = await asyncio.to_thread(_reply_item, request, who, reply_id)
+    item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
     service = _service(request)
     try:
         approved = await asyncio.to_thread(service.approve_reply, reply_id, who.user)
@@ -497,7 +498,7 @@ def reject_form(
     reply_id: RowId,
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> Response:
-    item_id, _ = _reply_item(request, who, reply_id)
+    item_id = _reply_item(request, who, reply_id)
     try:
         reply = _service(request).reject_reply(reply_id, who.user)
     except UserError as exc:
