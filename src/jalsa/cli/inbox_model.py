@@ -1,0 +1,194 @@
+"""`jalsa inbox train` and `jalsa inbox evaluate`: the moderation classifier's own commands.
+
+Mounted under `jalsa inbox` by `jalsa.cli.inbox`; kept apart so the CLI of the inbox does not
+import scikit-learn until one of these runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jalsa.errors import UserError
+
+model_app = typer.Typer(help="Train and evaluate the moderation classifier.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Folder with ruhsold/ and davidson/ (default: shared/datasets beside the repository).",
+    ),
+]
+
+# Moderators' labels (`jalsa inbox labels`): these categories mean abusive language; "none" means
+# acceptable; spam, personal data and off-topic say nothing about abuse and are not used.
+ABUSIVE_LABELS = frozenset({"abuse", "harassment", "hate", "sexism", "abusive", "1"})
+CLEAN_LABELS = frozenset({"none", "normal", "0"})
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """One clear message and a non-zero exit for errors a user can cause, also when this app
+    runs on its own (the main CLI does the same)."""
+    try:
+        yield
+    except UserError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _models_dir(out: Path | None) -> Path:
+    if out is not None:
+        return out
+    from jalsa.config import get_settings
+    from jalsa.inbox.classifier import model_dir
+
+    return model_dir(get_settings().data_dir)
+
+
+def read_labels(path: Path) -> list[tuple[str, int]]:
+    """(text, 1 = abusive) from a CSV with `text` and `label` columns."""
+    if not path.is_file():
+        raise UserError(f"labels file {path} does not exist (make one with `jalsa inbox labels`).")
+    out: list[tuple[str, int]] = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or not {"text", "label"} <= set(reader.fieldnames):
+                raise UserError(f"{path} needs the columns text and label.")
+            for row in reader:
+                label = (row.get("label") or "").strip().lower()
+                if label in ABUSIVE_LABELS:
+                    out.append((row["text"], 1))
+                elif label in CLEAN_LABELS:
+                    out.append((row["text"], 0))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"cannot read labels file {path}: {exc}") from None
+    return out
+
+
+@model_app.command("train")
+def train(
+    data: DataOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Model folder (default: DATA_DIR/inbox/models).")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Moderators' labels (CSV from `jalsa inbox labels`): retrain with them and adopt "
+            "the new model only if it is not worse on any frozen evaluation set.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Also train and evaluate the TF-IDF baseline.")
+    ] = True,
+) -> None:
+    """Train the moderation classifier (fixed seeds: the same data gives the same model)."""
+    with _user_errors():
+        from jalsa.inbox import training
+
+        directory = _models_dir(out)
+        if labels is not None:
+            _retrain(training, data, directory, read_labels(labels))
+            return
+        with console.status("training (about 2 minutes on one core)..."):
+            path, model = training.train(data, directory, baseline=baseline)
+        console.print(f"model {model.version} written to {path}", highlight=False)
+        _print_metrics(model.info["metrics"], model.info.get("baseline"))
+
+
+def _retrain(
+    training: Any, data: Path | None, directory: Path, extra: list[tuple[str, int]]
+) -> None:
+    from jalsa.inbox.classifier import load_model
+
+    current = load_model(directory)
+    base = training.load_training_data(data)
+    with console.status(f"retraining with {len(extra):,} moderators' labels..."):
+        candidate = training.retrain(base, extra, None, current, out_dir=directory)
+    for line in candidate.reasons:
+        console.print(f"  {line}", highlight=False)
+    verdict = "adopted" if candidate.adopted else "NOT adopted (worse on a frozen set)"
+    console.print(f"candidate {candidate.model.version}: {verdict}", highlight=False)
+
+
+@model_app.command("evaluate")
+def evaluate(
+    data: DataOption = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Model file or folder (default: the adopted model)."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the metrics to this JSON file.")
+    ] = None,
+) -> None:
+    """Per-language precision, recall, F1 and confusion matrices on the held-out splits, with
+    the baseline beside them."""
+    with _user_errors():
+        from jalsa.inbox import training
+        from jalsa.inbox.classifier import load_model
+
+        loaded = load_model(model) if model is not None else load_model(_models_dir(None))
+        held_out = training.load_training_data(data).frozen_eval
+        with console.status("scoring the held-out sets..."):
+            metrics = training.evaluate_model(loaded, held_out)
+        console.print(f"model {loaded.version}", highlight=False)
+        baseline = loaded.info.get("baseline")
+        _print_metrics(metrics, baseline)
+        if json_out is not None:
+            payload = {"model": loaded.version, "metrics": metrics, "baseline": baseline}
+            json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _print_metrics(metrics: dict[str, Any], baseline: dict[str, Any] | None) -> None:
+    """One table per held-out set: overall and per language, ours and the baseline's macro-F1,
+    then the confusion matrix."""
+    for name, result in metrics.items():
+        table = Table(title=f"{name} (abusive = positive class)", title_justify="left")
+        for column in ("language", "n", "precision", "recall", "F1 abusive", "F1 normal"):
+            table.add_column(column, justify="right" if column != "language" else "left")
+        table.add_column("macro-F1", justify="right", style="bold")
+        table.add_column("baseline macro-F1", justify="right")
+        base = (baseline or {}).get(name, {})
+        rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = [("all", result, base)]
+        rows += [
+            (lang, r, base.get("by_language", {}).get(lang, {}))
+            for lang, r in result["by_language"].items()
+        ]
+        for lang, r, b in rows:
+            get: Callable[[str], Any] = r["abusive"].get
+            table.add_row(
+                lang,
+                f"{r['n']:,}",
+                _fmt(get("precision")),
+                _fmt(get("recall")),
+                _fmt(get("f1")),
+                _fmt(r["normal"]["f1"]),
+                _fmt(r["macro_f1"]),
+                _fmt(b.get("macro_f1")),
+            )
+        console.print(table)
+        (tn, fp), (fn, tp) = result["confusion"]
+        console.print(
+            f"  confusion (rows true, columns predicted): normal→normal {tn:,}  "
+            f"normal→abusive {fp:,}  abusive→normal {fn:,}  abusive→abusive {tp:,}",
+            highlight=False,
+        )

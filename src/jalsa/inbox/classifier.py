@@ -1,0 +1,286 @@
+"""The moderation classifier: one prediction per comment, whatever the comment is.
+
+`load_model()` reads a model that `jalsa inbox train` wrote; `Model.predict(texts)` gives, for
+every item, its language route, the probability that it is abusive and per-category scores the
+policy acts on. Each language route has its own model (see `training.py`): English is learnt from
+Davidson's tweets, Roman Urdu from RUHSOLD, and Urdu script (no labelled data exists) from
+RUHSOLD's consonant skeletons, which Urdu script shares with its Roman spelling.
+
+Bad input never raises: an empty, emoji-only, over-long, non-text or undecodable item gets a
+status that says so, and the rest of the batch is scored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from jalsa.errors import UserError
+from jalsa.inbox.language import Route, route
+
+# Long items are scored on their first MAX_CHARS characters (status "too_long"): abuse is rarely
+# only at the end of 5,000 characters, and char n-grams of 100 KB would stall the queue.
+MAX_CHARS = 5_000
+
+Status = Literal[
+    "ok", "too_long", "empty", "emoji_only", "no_text", "unsupported_script", "invalid", "error"
+]
+STATUSES: tuple[Status, ...] = (
+    "ok",
+    "too_long",
+    "empty",
+    "emoji_only",
+    "no_text",
+    "unsupported_script",
+    "invalid",
+    "error",
+)
+
+# Latin-script text (English or Roman Urdu) is scored by a mixture of the two Latin experts,
+# weighted by a learnt gate: the word-list route is right for the language shown to moderators,
+# but Pakistani comments in English are closer to RUHSOLD than to Davidson's US tweets, and the
+# gate (trained to tell the two corpora apart) picks the right expert 99% of the time. An expert
+# whose weight is under GATE_SKIP is not computed at all (its share would change little).
+LATIN_ROUTES: frozenset[Route] = frozenset({"english", "roman_urdu"})
+# Urdu script and mixed Urdu-script/Latin text go to the skeleton model, which reads both.
+SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
+GATE_SKIP = 0.02
+
+MODEL_SUFFIX = ".joblib"
+CURRENT_FILE = "CURRENT"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One item's classifier output.
+
+    `abusive` is the probability that the item is abusive or offensive (None when nothing was
+    scored); `categories` holds that probability as "abusive" plus the finer categories the
+    route's training data has ("hate", "sexism", "profanity"), each a probability in [0, 1].
+    A category a route has no data for is absent, never 0.
+    """
+
+    status: Status
+    language: Route
+    abusive: float | None
+    categories: Mapping[str, float]
+    model_version: str
+    detail: str = ""
+    threshold: float = 0.5
+
+    @property
+    def flagged(self) -> bool:
+        """The model's own yes/no at its threshold (the policy applies its own thresholds)."""
+        return self.abusive is not None and self.abusive >= self.threshold
+
+
+@dataclass
+class RouteModel:
+    """Features and classifiers of one language route; `category_names` maps a class of the
+    category model to the score name it becomes."""
+
+    features: Any
+    abusive: Any
+    categories: Any | None = None
+    category_names: dict[int, str] = field(default_factory=dict)
+
+    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[dict[str, float]]]:
+        X = self.features.transform(texts)
+        proba = self.abusive.predict_proba(X)[:, 1]
+        rows: list[dict[str, float]] = [{"abusive": float(p)} for p in proba]
+        if self.categories is not None:
+            cat = self.categories.predict_proba(X)
+            for column, klass in enumerate(self.categories.classes_):
+                name = self.category_names.get(int(klass))
+                if name is None:
+                    continue
+                for row, value in zip(rows, cat[:, column], strict=True):
+                    row[name] = float(value)
+        return proba, rows
+
+
+@dataclass
+class Model:
+    """A trained classifier: route models, the Latin gate, and the metadata written beside it.
+
+    `routes` has "roman_urdu", "english" and "urdu_script"; `gate` gives the probability that
+    a Latin-script text is RUHSOLD-like (Roman Urdu or Pakistani English) rather than
+    Davidson-like.
+    """
+
+    version: str
+    routes: dict[str, RouteModel]
+    gate: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, texts: Sequence[object]) -> list[Prediction]:
+        """Score a batch. Never raises for an item: every item gets a Prediction with a status."""
+        results: list[Prediction | None] = [None] * len(texts)
+        latin: list[tuple[int, str, Route, Status]] = []
+        script: list[tuple[int, str, Route, Status]] = []
+        for i, item in enumerate(texts):
+            text, lang, status, detail = _prepare(item)
+            if text is None:
+                results[i] = Prediction(status, lang, None, {}, self.version, detail)
+            elif lang in LATIN_ROUTES:
+                latin.append((i, text, lang, status))
+            else:
+                script.append((i, text, lang, status))
+        for members, scorer in ((latin, self._score_latin), (script, self._score_script)):
+            if not members:
+                continue
+            try:
+                scored = scorer([text for _, text, _, _ in members])
+            except Exception as exc:  # a model bug must not stall the queue
+                for i, _, lang, _ in members:
+                    results[i] = Prediction(
+                        "error", lang, None, {}, self.version, f"classifier failed: {exc}"
+                    )
+                continue
+            for (i, _, lang, status), (p, row) in zip(members, scored, strict=True):
+                detail = f"scored the first {MAX_CHARS} characters" if status == "too_long" else ""
+                results[i] = Prediction(status, lang, p, row, self.version, detail)
+        return [r for r in results if r is not None]
+
+    def predict_one(self, text: object) -> Prediction:
+        return self.predict([text])[0]
+
+    def _score_script(self, texts: list[str]) -> list[tuple[float, dict[str, float]]]:
+        proba, rows = self.routes["urdu_script"].score(texts)
+        return [(float(p), row) for p, row in zip(proba, rows, strict=True)]
+
+    def _score_latin(self, texts: list[str]) -> list[tuple[float, dict[str, float]]]:
+        weight = (
+            self.gate.predict_proba(texts)[:, 1]
+            if self.gate is not None
+            else np.array([1.0 if route(t) == "roman_urdu" else 0.0 for t in texts])
+        )
+        experts: dict[str, tuple[np.ndarray, list[int], list[dict[str, float]]]] = {}
+        for name, needed in (
+            ("roman_urdu", weight >= GATE_SKIP),
+            ("english", weight <= 1 - GATE_SKIP),
+        ):
+            idx = [int(i) for i in np.flatnonzero(needed)]
+            proba, rows = self.routes[name].score([texts[i] for i in idx]) if idx else ([], [])
+            experts[name] = (np.asarray(proba), idx, rows)
+        p_ru = np.zeros(len(texts))
+        p_en = np.zeros(len(texts))
+        cats: list[dict[str, dict[str, float]]] = [{} for _ in texts]
+        for name, target in (("roman_urdu", p_ru), ("english", p_en)):
+            proba, idx, rows = experts[name]
+            for k, i in enumerate(idx):
+                target[i] = proba[k]
+                cats[i][name] = rows[k]
+        out: list[tuple[float, dict[str, float]]] = []
+        for i, w in enumerate(weight):
+            p = float(w * p_ru[i] + (1 - w) * p_en[i])
+            # Finer categories come from the expert with the larger weight.
+            row = dict(cats[i]["roman_urdu" if w >= 0.5 else "english"])
+            row["abusive"] = p
+            out.append((p, row))
+        return out
+
+
+def _is_emoji_like(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category in ("So", "Sk", "Cf", "Mn", "Me") or 0x1F000 <= ord(ch) <= 0x1FAFF
+
+
+def _prepare(item: object) -> tuple[str | None, Route, Status, str]:
+    """(text to score or None, language route, status, detail) for one raw item."""
+    if isinstance(item, bytes | bytearray):
+        try:
+            item = bytes(item).decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "unknown", "invalid", "bytes that are not UTF-8"
+    if not isinstance(item, str):
+        return None, "unknown", "invalid", f"expected text, got {type(item).__name__}"
+    # Lone surrogates (from a broken JSON escape) cannot be encoded: make them U+FFFD.
+    text = item.encode("utf-8", "replace").decode("utf-8")
+    status: Status = "ok"
+    if len(text) > MAX_CHARS:
+        text, status = text[:MAX_CHARS], "too_long"
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if not text:
+        return None, "unknown", "empty", "no text"
+    lang = route(text)
+    if lang == "unknown":
+        if not any(ch.isalpha() for ch in text):
+            if any(_is_emoji_like(ch) for ch in text):
+                return None, lang, "emoji_only", "emoji and symbols only"
+            return None, lang, "no_text", "no letters (digits or punctuation only)"
+        return None, lang, "unsupported_script", "written in a script without a model"
+    return text, lang, status, ""
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def sidecar(path: Path) -> Path:
+    """The JSON file beside a model: version, metrics, data hashes, parameters."""
+    return path.with_suffix(".json")
+
+
+def model_dir(data_dir: Path) -> Path:
+    return data_dir / "inbox" / "models"
+
+
+def current_model_path(directory: Path) -> Path | None:
+    """The adopted model: the one CURRENT names, else the newest model file."""
+    pointer = directory / CURRENT_FILE
+    if pointer.is_file():
+        name = pointer.read_text(encoding="utf-8").strip()
+        if name:
+            return directory / name
+    files = sorted(directory.glob(f"model-*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+    return files[-1] if files else None
+
+
+def load_model(path: Path | None = None, *, data_dir: Path | None = None) -> Model:
+    """Load a model file, or the adopted model of the data directory.
+
+    A missing or unreadable file is a UserError that says how to make one. Model files are
+    joblib pickles: load only files `jalsa inbox train` wrote (never one from a stranger).
+    """
+    if path is None:
+        if data_dir is None:
+            from jalsa.config import get_settings
+
+            data_dir = get_settings().data_dir
+        directory = model_dir(data_dir)
+        found = current_model_path(directory)
+        if found is None:
+            raise UserError(
+                f"no moderation model in {directory}. Train one with `jalsa inbox train`."
+            )
+        path = found
+    if path.is_dir():
+        return load_model(current_model_path(path) or path / "missing", data_dir=None)
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist. Train one with `jalsa inbox train`.")
+    import joblib
+
+    try:
+        model = joblib.load(path)
+    except Exception as exc:
+        raise UserError(
+            f"model file {path} is corrupt or from an incompatible version ({type(exc).__name__}"
+            "). Train a new one with `jalsa inbox train`."
+        ) from None
+    if not isinstance(model, Model):
+        raise UserError(
+            f"{path} is not a jalsa moderation model. Train one with `jalsa inbox train`."
+        )
+    meta = sidecar(path)
+    if meta.is_file():
+        # The model itself is fine without it: its metrics are only shown, never used to score.
+        with contextlib.suppress(OSError, ValueError):
+            model.info = json.loads(meta.read_text(encoding="utf-8"))
+    return model
