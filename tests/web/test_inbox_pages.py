@@ -326,3 +326,27 @@ def test_every_form_needs_the_csrf_token(site: Site) -> None:
         page = admin.get(f"/inbox/items/{item_id}").text
         forms = page.count('method="post"') - 1  # the log-out form has none
         assert page.count(f'name="csrf_token" value="{admin.csrf}"') == forms >= 4
+
+
+def test_an_item_shows_the_item_it_answers_and_its_thread(site: Site) -> None:
+    parent = item(site, text="Jalsa kab shuru hoga?")
+    with site.store.session() as session:
+        parent_row = q.get_item(session, parent)
+        external, thread = parent_row.external_id, parent_row.thread_id
+    child = item(site, text="8 baje", parent_id=external, kind="reply")
+    item(site, text="Zindabad", thread_id="video2")  # another thread: not shown with it
+    with site.client("moderator") as moderator:
+        page = moderator.get(f"/inbox/items/{child}").text
+        assert 'id="parent"' in page and "Jalsa kab shuru hoga?" in page
+        assert f'href="/inbox/items/{parent}"' in page
+        assert shown_ids(moderator.get(queue(site), params={"thread": thread}).text) == [
+            child,
+            parent,
+        ]
+        events = moderator.get("/inbox").text
+        assert f'href="/events/{site.event.slug}/inbox?status=allowed">allowed 3</a>' in events
+    with site.client("volunteer") as volunteer:
+        with site.store.session() as session:
+            q.get_item(session, child).assigned_to = site.team["volunteer"].user_id
+        page = volunteer.get(f"/inbox/items/{child}").text
+        assert "Jalsa kab shuru hoga?" not in page  # the parent is not assigned to them
