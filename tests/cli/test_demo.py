@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jalsa.conversation.coverage import read_counts
+from jalsa.inbox import store as q
 from jalsa.store import Store
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
@@ -58,6 +59,10 @@ def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
         assert incident.method == "tls.sni_filter"
         assert show(incident.started_at, "Asia/Karachi", "%H:%M") == "20:10"
     assert "tls.sni_filter" in out
+    # the inbox moderated the simulator's comments and hid some through its API (not a dry run)
+    assert "Inbox: " in out and "Hidden through the simulated platform APIs" in out
+    with store.session() as s:
+        assert q.counts(s, event.id, "platform_state").get("hidden", 0) > 0
     store.dispose()
     # the conversation was collected from the simulator and ingested as it came
     collected = int(out.split("Conversation: ")[1].split(" posts")[0].replace(",", ""))

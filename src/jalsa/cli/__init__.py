@@ -398,6 +398,7 @@ def demo_cmd(
 
 
 async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
+    from jalsa.sim.demo_inbox import run_demo_inbox
     from jalsa.sim.demo_watch import run_demo_watch
     from jalsa.web.app import create_app
     from jalsa.web.server import WebServer
@@ -417,6 +418,10 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     watched = asyncio.create_task(
         run_demo_watch(app.state.watch, demo.scenario, demo.tracker.clock, demo.until)
     )
+    inbox_stop = asyncio.Event()
+    inboxed = asyncio.create_task(
+        run_demo_inbox(app.state.inbox, demo.tracker.clock, demo.until, inbox_stop)
+    )
     try:
         await run_tracker(
             demo.tracker,
@@ -430,6 +435,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
         await cancel([watched])
         print_summary(summarize(demo.store, "demo"), demo.tracker.aggregate.peak_of_sum)
         print_incidents(demo.store, demo.scenario.timezone, demo.tracker.clock.now())
+        inbox_stop.set()
+        for line in (await inboxed).lines():
+            console.print(line, highlight=False)
         console.print(
             f"Conversation: {totals.posts:,} posts, chat messages and comments collected; "
             "the dashboard shows the trends, and so does: "
@@ -446,8 +454,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
             await _until_interrupted()
     finally:
         conversation.set()
+        inbox_stop.set()
         await cancel([watched])
-        await asyncio.gather(gathered, return_exceptions=True)
+        await asyncio.gather(gathered, inboxed, return_exceptions=True)
         await web.stop()
 
 

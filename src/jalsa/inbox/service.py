@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.clock import Clock, SystemClock
@@ -116,6 +117,10 @@ class Ingested:
         self.item_ids += other.item_ids
 
 
+# Items handed over by a collector, and when they arrived.
+Arrival = tuple[datetime, list[InboxItem]]
+
+
 @dataclass(frozen=True)
 class Todo:
     """A platform action to perform on one item."""
@@ -178,6 +183,9 @@ class InboxService:
         self.dry_run = settings.inbox_dry_run if dry_run is None else dry_run
         self._client: Any = None  # the HTTP client of the platform actions, made on first use
         self.sources: dict[str, str] = {}  # collector source -> its last round's status
+        # No classifier: the policy's rules alone (personal data, spam, threats); set when no
+        # model is available (the demo without a trained model), said in every summary.
+        self.rules_only = False
 
     async def close(self) -> None:
         if self._client is not None:
@@ -196,6 +204,11 @@ class InboxService:
                 self.settings.inbox_model_file, data_dir=self.settings.data_dir
             )
         return self._model
+
+    @property
+    def scorer(self) -> ModelLike | None:
+        """The classifier, or None when the service runs on the policy's rules alone."""
+        return None if self.rules_only else self.model
 
     @property
     def policy(self) -> Policy:
@@ -222,15 +235,17 @@ class InboxService:
 
     # -- collected items in ------------------------------------------------------------------------
 
-    async def ingest(self, event_id: int, items: Sequence[InboxItem]) -> Ingested:
+    async def ingest(
+        self, event_id: int, items: Sequence[InboxItem], *, collected_at: datetime | None = None
+    ) -> Ingested:
         """Store, classify, decide, act. Returns when every action has an answer (or is left
         for a retry) and everything is committed."""
-        result, todo = await asyncio.to_thread(self.store_and_decide, event_id, items)
+        result, todo = await asyncio.to_thread(self.store_and_decide, event_id, items, collected_at)
         result.results.update(await self.perform(todo))
         return result
 
     def store_and_decide(
-        self, event_id: int, items: Sequence[InboxItem]
+        self, event_id: int, items: Sequence[InboxItem], collected_at: datetime | None = None
     ) -> tuple[Ingested, list[Todo]]:
         """The blocking half of `ingest`: new items stored and decided, in one transaction per
         classifier batch; the platform actions to perform."""
@@ -241,7 +256,7 @@ class InboxService:
                 raise UserError(f"no event {event_id}")
             terms = on_topic_terms(event)
             rows, result.rejected = q.save_items(
-                session, event_id, items, collected_at=self.clock.now()
+                session, event_id, items, collected_at=collected_at or self.clock.now()
             )
             ids = [r.id for r in rows]
         result.stored = len(ids)
@@ -257,7 +272,10 @@ class InboxService:
         todo: list[Todo] = []
         for start in range(0, len(ids), BATCH):
             with self.store.session() as session:
-                batch = [q.get_item(session, i) for i in ids[start : start + BATCH]]
+                chunk = ids[start : start + BATCH]
+                found = session.scalars(select(InboxItemRow).where(InboxItemRow.id.in_(chunk)))
+                by_id = {r.id: r for r in found}
+                batch = [by_id[i] for i in chunk]
                 for row, decision in zip(
                     batch, self.classify([r.text for r in batch], terms), strict=True
                 ):
@@ -271,7 +289,7 @@ class InboxService:
         """The policy's decision for each text, the classifier's scores included (the policy
         retries a failing batch one text at a time and reviews what still fails)."""
         try:
-            return self.policy.check_many(list(texts), self.model, on_topic_terms=terms)
+            return self.policy.check_many(list(texts), self.scorer, on_topic_terms=terms)
         except Exception as exc:  # a bug in either: each item is reviewed, none is lost
             log.exception("inbox: classifying a batch failed")
             return [
@@ -589,10 +607,13 @@ class InboxService:
         not score is checked by the rules and still needs a coordinator's approval."""
         head = self.policy.text_to_classify(text)
         try:
-            model = self.model
+            model = self.scorer
+            if model is None:
+                raise LookupError("no classifier")
             scores = model.predict([head])[0]
         except Exception as exc:
-            log.exception("inbox: the classifier could not check a draft reply")
+            if not isinstance(exc, LookupError):
+                log.exception("inbox: the classifier could not check a draft reply")
             check = self.policy.decide_reply(text, None)
             reason = f"the classifier could not check it ({type(exc).__name__}): " + (
                 "a coordinator must approve it"
@@ -716,7 +737,44 @@ class InboxService:
         each source is in `self.sources`."""
         import httpx
 
-        feed: asyncio.Queue[list[InboxItem]] = asyncio.Queue()
+        feed: asyncio.Queue[Arrival] = asyncio.Queue()
+
+        def arrived(items: list[InboxItem]) -> None:
+            feed.put_nowait((self.clock.now(), items))
+
+        total = Ingested()
+        acting: set[asyncio.Task[None]] = set()
+
+        def counted(round_: Ingested) -> None:
+            total.add(round_)
+            if on_round is not None:
+                on_round(round_)
+
+        async def act(todo: list[Todo]) -> None:
+            # Platform calls run beside the loop: a slow platform does not delay the next
+            # items' decisions.
+            counted(Ingested(results=await self.perform(todo)))
+
+        async def moderate(batches: list[Arrival]) -> None:
+            round_ = Ingested()
+            for at, items in batches:
+                result, todo = await asyncio.to_thread(self.store_and_decide, event_id, items, at)
+                round_.add(result)
+                if todo:
+                    task = asyncio.create_task(act(todo))
+                    acting.add(task)
+                    task.add_done_callback(acting.discard)
+            round_.results.update(await self.retry_due())
+            counted(round_)
+
+        async def take() -> list[Arrival]:
+            batches: list[Arrival] = []
+            with contextlib.suppress(TimeoutError):
+                batches.append(await asyncio.wait_for(feed.get(), wait))
+            while not feed.empty():
+                batches.append(feed.get_nowait())
+            return batches
+
         async with httpx.AsyncClient(timeout=self.settings.http_timeout) as client:
             if collectors is None:
                 with self.store.session() as session:
@@ -724,49 +782,35 @@ class InboxService:
                     if event is None:
                         raise UserError(f"no event {event_id}")
                     streams = [(s.kind, s.external_id) for s in event.streams]
-                jobs = self._stream_jobs(client, streams, feed, stop)
+                jobs = self._stream_jobs(client, streams, arrived, stop)
             else:
                 for collector in collectors:
-                    collector.on_items = feed.put_nowait
+                    collector.on_items = arrived
                 jobs = [self._run_collector(c, stop) for c in collectors]
             tasks = [asyncio.create_task(job) for job in jobs]
-
-            async def take() -> list[InboxItem]:
-                items: list[InboxItem] = []
-                with contextlib.suppress(TimeoutError):
-                    items += await asyncio.wait_for(feed.get(), wait)
-                while not feed.empty():
-                    items += feed.get_nowait()
-                return items
-
-            total = Ingested()
-
-            def counted(round_: Ingested) -> None:
-                total.add(round_)
-                if on_round is not None:
-                    on_round(round_)
-
-            stopped = asyncio.create_task(stop.wait())
-            looping = asyncio.create_task(
-                self.run(event_id, take, every=0, on_round=counted), name="inbox-loop"
-            )
             try:
-                await asyncio.wait({stopped, looping}, return_when=asyncio.FIRST_COMPLETED)
+                while not stop.is_set():
+                    batches = await take()
+                    try:
+                        await moderate(batches)
+                    except UserError:
+                        raise
+                    except Exception:  # the database may be restarting: next round again
+                        log.exception("inbox: moderating a round failed")
             finally:
                 stop.set()
-                looping.cancel()
-                await asyncio.gather(*tasks, looping, stopped, return_exceptions=True)
-            # What arrived before the collectors stopped is moderated too.
-            rest = await take()
-            if rest:
-                counted(await self.ingest(event_id, rest))
+                await asyncio.gather(*tasks, return_exceptions=True)
+                # What arrived before the collectors stopped is moderated too.
+                with contextlib.suppress(Exception):
+                    await moderate(await take())
+                await asyncio.gather(*acting, return_exceptions=True)
         return total
 
     def _stream_jobs(
         self,
         client: Any,
         streams: Sequence[tuple[str, str]],
-        feed: asyncio.Queue[list[InboxItem]],
+        arrived: Callable[[list[InboxItem]], None],
         stop: asyncio.Event,
     ) -> list[Coroutine[Any, Any, None]]:
         """A collecting job per source the event's streams name: a YouTube video's live chat
@@ -789,7 +833,7 @@ class InboxService:
                         client, self.settings, external_id, **options
                     )
                 )
-                jobs.append(self._youtube_chat(client, external_id, feed, stop, options))
+                jobs.append(self._youtube_chat(client, external_id, arrived, stop, options))
             elif kind == "facebook":
                 made.append(
                     FacebookCommentsInbox.from_settings(
@@ -797,7 +841,7 @@ class InboxService:
                     )
                 )
             for collector in made:
-                collector.on_items = feed.put_nowait
+                collector.on_items = arrived
                 jobs.append(self._run_collector(collector, stop))
         return jobs
 
@@ -805,7 +849,7 @@ class InboxService:
         self,
         client: Any,
         video_id: str,
-        feed: asyncio.Queue[list[InboxItem]],
+        arrived: Callable[[list[InboxItem]], None],
         stop: asyncio.Event,
         options: dict[str, Any],
     ) -> None:
@@ -828,7 +872,7 @@ class InboxService:
                 if exc.result.status in NEEDS_A_PERSON or await pause(self.clock, 60, stop):
                     return
                 continue
-            chat.on_items = feed.put_nowait
+            chat.on_items = arrived
             await self._run_collector(chat, stop)
             return
 

@@ -289,6 +289,7 @@ def add_decision(
     result_detail: str = "",
     reverses: int | None = None,
     at: datetime | None = None,
+    flush: bool = True,
 ) -> InboxDecisionRow:
     """Append one decision about `item`. `actor`: a user, a name without an account (the
     CLI's operator, "cli:<login>"), or None for the service itself ("auto")."""
@@ -312,7 +313,8 @@ def add_decision(
         reverses=reverses,
     )
     session.add(row)
-    session.flush()
+    if flush:  # for the id; many decisions at once are flushed together at the commit
+        session.flush()
     return row
 
 
@@ -343,6 +345,7 @@ def decision_from_policy(
         model_version=decision.model_version,
         findings=[f.model_dump(mode="json") for f in decision.findings],
         at=now,
+        flush=False,
     )
 
 
