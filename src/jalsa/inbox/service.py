@@ -580,7 +580,9 @@ class InboxService:
             event_name = event.name if event else ""
         body = (text or "").strip()
         if template:
-            body = self.policy.render_reply(template, author=author, event=event_name)
+            body = self.policy.render_reply(
+                template, author=author, language=language, event=event_name
+            )
         if not body:
             raise UserError("the reply is empty; write a text or choose a template")
         if len(body) > MAX_REPLY:
