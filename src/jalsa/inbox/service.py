@@ -245,10 +245,16 @@ class InboxService:
         return result
 
     def store_and_decide(
-        self, event_id: int, items: Sequence[InboxItem], collected_at: datetime | None = None
+        self,
+        event_id: int,
+        items: Sequence[InboxItem],
+        collected_at: datetime | None = None,
+        on_batch: Callable[[list[Todo]], None] | None = None,
     ) -> tuple[Ingested, list[Todo]]:
         """The blocking half of `ingest`: new items stored and decided, in one transaction per
-        classifier batch; the platform actions to perform."""
+        classifier batch; the platform actions to perform. `on_batch` gets each batch's
+        actions as soon as the batch is committed (a backlog's first hides need not wait for
+        its last items to be classified)."""
         result = Ingested()
         with self.store.session() as session:
             event = session.get(Event, event_id)
@@ -276,13 +282,18 @@ class InboxService:
                 found = session.scalars(select(InboxItemRow).where(InboxItemRow.id.in_(chunk)))
                 by_id = {r.id: r for r in found}
                 batch = [by_id[i] for i in chunk]
+                batch_todo: list[Todo] = []
                 for row, decision in zip(
                     batch, self.classify([r.text for r in batch], terms), strict=True
                 ):
                     q.decision_from_policy(session, row, decision, at=self.clock.now())
                     result.decisions[decision.action] += 1
                     if decision.action == "hide":
-                        todo.append(self._schedule(row, "hide"))
+                        batch_todo.append(self._schedule(row, "hide"))
+            if on_batch is not None and batch_todo:
+                on_batch(batch_todo)
+            else:
+                todo += batch_todo
         return result, todo
 
     def classify(self, texts: Sequence[str], terms: Sequence[str] = ()) -> list[Decision]:
@@ -757,15 +768,23 @@ class InboxService:
             # items' decisions.
             counted(Ingested(results=await self.perform(todo)))
 
+        loop = asyncio.get_running_loop()
+
+        def start_acting(todo: list[Todo]) -> None:
+            task = asyncio.create_task(act(todo))
+            acting.add(task)
+            task.add_done_callback(acting.discard)
+
+        def committed(todo: list[Todo]) -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(start_acting, todo)
+
         async def moderate(batches: list[Arrival]) -> None:
             round_ = Ingested()
             for at, items in batches:
-                result, todo = await asyncio.to_thread(self.store_and_decide, event_id, items, at)
+                result, _ = await asyncio.to_thread(
+                    self.store_and_decide, event_id, items, at, committed
+                )
                 round_.add(result)
-                if todo:
-                    task = asyncio.create_task(act(todo))
-                    acting.add(task)
-                    task.add_done_callback(acting.discard)
             round_.results.update(await self.retry_due())
             counted(round_)
 
