@@ -6,13 +6,14 @@ human side (decisions, undo, appeals, assignment, replies with the code-of-condu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from inboxkit import ABUSIVE, FakeActions, FakeModel
+from inboxkit import ABUSIVE, FakeActions, FakeModel, Prediction
 
 from jalsa.config import load_settings
 from jalsa.errors import UserError
@@ -328,3 +329,84 @@ def test_the_loop_survives_a_failed_collection(rig: Rig) -> None:
     )
     assert seen == [0, 1, 1] and total.results == {"done": 2}
     assert rig.clock.at == T0 + timedelta(seconds=10)
+
+
+class EverythingAbusive:
+    version = "all-abusive"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return [Prediction({"abuse": 0.99}) for _ in texts]
+
+
+@pytest.mark.integration
+def test_the_simulated_platform_refuses_and_each_item_says_why(
+    store: Store, tmp_path: Path
+) -> None:
+    """Real YouTube actions against the simulator: a token without the moderation permission,
+    a comment its author deleted before the hide, and the simulator's garbled answers."""
+    import httpx
+
+    from jalsa.inbox.actions import YouTubeActions
+    from jalsa.inbox.collect import thread_items
+    from jalsa.sim import load_scenario
+    from jalsa.sim.runner import SimServer, make_clock
+
+    scenario = load_scenario(None)
+    # Before the scenario's nationwide restriction (20:10), which answers with block pages.
+    clock = make_clock(scenario, 1, start=scenario.start_utc + timedelta(minutes=6))
+    with store.session() as s:
+        event_id = create_event(
+            s,
+            name="Jalsa",
+            starts_at=scenario.start_utc,
+            duration=timedelta(hours=2),
+            timezone="UTC",
+        ).id
+
+    async def moderate(base: str, sim_url: str, token: str, delete: bool) -> list[InboxItemRow]:
+        async with httpx.AsyncClient() as client:
+            page = await client.get(
+                f"{base}/commentThreads",
+                params={"part": "snippet,replies", "videoId": "jalsaSIM001", "key": "k"},
+            )
+            items, _ = thread_items(page.json(), "jalsaSIM001")
+            items = items[:3]
+            if delete:
+                await client.post(
+                    f"{sim_url}/_sim/moderation/delete",
+                    json={"platform": "youtube", "id": items[0].external_id},
+                )
+            actions = YouTubeActions.build(client, base, token, "youtube_oauth_token")
+            service = InboxService(
+                store,
+                load_settings(data_dir=tmp_path),
+                model=EverythingAbusive(),
+                policy=load_policy(),
+                actions={"youtube": actions},
+                dry_run=False,
+            )
+            result = await service.ingest(event_id, items)
+            assert result.decisions == {"hide": len(items)}
+            # The simulator garbles some answers (a block page, a cut body): those are
+            # retried after a backoff; later is now + 5 minutes.
+            for _ in range(3):
+                await service.retry_due(datetime.now(UTC) + timedelta(minutes=5))
+        with store.session() as s:
+            return q.items_by_key(s, [("youtube", i.external_id) for i in items])
+
+    with SimServer(scenario, clock) as sim:
+        base = sim.base_urls["youtube_base_url"]
+        refused = asyncio.run(moderate(base, sim.url, "readonly-token", delete=False))
+        assert {r.platform_state for r in refused} == {"error"}
+        assert all(r.platform_detail.startswith("permission missing") for r in refused), [
+            r.platform_detail for r in refused
+        ]
+        assert {r.pending_action for r in refused} == {None}  # not retried: a person must act
+    with SimServer(scenario, clock) as sim:
+        with store.session() as s:
+            s.query(InboxItemRow).delete()
+        rows = asyncio.run(
+            moderate(sim.base_urls["youtube_base_url"], sim.url, "token", delete=True)
+        )
+        states = sorted(r.platform_state for r in rows)
+        assert states == ["deleted", "hidden", "hidden"], [r.platform_detail for r in rows]
