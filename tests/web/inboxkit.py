@@ -120,6 +120,7 @@ def make_item(
             row.status = "appealed"
             q.add_decision(session, row, action="appeal", actor=None, reason="unfair")
         row.assigned_to = assigned_to
+        session.flush()
         return row.id, decision.id
 
 
