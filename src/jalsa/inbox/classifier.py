@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -188,6 +189,11 @@ class Model:
         return out
 
 
+# Control characters (NUL, bell, newlines...) become spaces; format characters such as the
+# zero-width non-joiner stay, Urdu words need them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _is_emoji_like(ch: str) -> bool:
     category = unicodedata.category(ch)
     return category in ("So", "Sk", "Cf", "Mn", "Me") or 0x1F000 <= ord(ch) <= 0x1FAFF
@@ -207,7 +213,7 @@ def _prepare(item: object) -> tuple[str | None, Route, Status, str]:
     status: Status = "ok"
     if len(text) > MAX_CHARS:
         text, status = text[:MAX_CHARS], "too_long"
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    text = _CONTROL.sub(" ", text).strip()
     if not text:
         return None, "unknown", "empty", "no text"
     lang = route(text)

@@ -57,12 +57,15 @@ ENGLISH_WORDS = _words(
 )
 
 _WORD = re.compile(r"[a-z']+")
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
 # Handles, links and HTML entities are not words of either language.
 _NOT_WORDS = re.compile(r"@\w+|https?://\S+|www\.\S+|&#?\w+;")
 
 
 def _script_counts(text: str) -> tuple[int, int, int]:
     """(Arabic-script letters, Latin letters, letters of other scripts)."""
+    if text.isascii():  # most chat: no need to look at each character
+        return 0, len(_ASCII_LETTERS.findall(text)), 0
     arabic = latin = other = 0
     for ch in text:
         if ch.isascii():

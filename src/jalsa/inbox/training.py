@@ -57,7 +57,7 @@ PARAMS: dict[str, Any] = {
     "seed": SEED,
     "davidson_heldout": 0.2,
     "roman_urdu": {"preprocessor": "squeeze", "char": [1, 6], "C": 30.0},
-    "english": {"preprocessor": "normalize", "char": [1, 6], "C": 3.0},
+    "english": {"preprocessor": "normalize", "char": [2, 4], "C": 3.0},
     "urdu_script": {"preprocessor": "skeleton", "char": [1, 5], "C": 30.0},
     "categories_C": 10.0,
     "gate": {"preprocessor": "normalize", "C": 10.0},
