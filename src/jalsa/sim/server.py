@@ -200,6 +200,8 @@ class Simulator:
         return self.render(reply, number)
 
     def render(self, reply: Reply, number: int) -> Response:
+        if reply.status == 204:  # No Content: a body would break the HTTP exchange
+            return Response(status_code=204, headers=reply.headers)
         body = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
         seed = self.scenario.seed
         if uniform(seed, "malformed", number) < self.scenario.malformed_rate:
