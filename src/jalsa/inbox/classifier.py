@@ -268,7 +268,10 @@ def load_model(path: Path | None = None, *, data_dir: Path | None = None) -> Mod
             )
         path = found
     if path.is_dir():
-        return load_model(current_model_path(path) or path / "missing", data_dir=None)
+        found = current_model_path(path)
+        if found is None:
+            raise UserError(f"no moderation model in {path}. Train one with `jalsa inbox train`.")
+        path = found
     if not path.is_file():
         raise UserError(f"model file {path} does not exist. Train one with `jalsa inbox train`.")
     import joblib
