@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jalsa.cli.inbox_model import model_app
+from jalsa.cli.inbox_model import model_app, read_labels
 from jalsa.errors import UserError
 from jalsa.inbox.classifier import CURRENT_FILE, STATUSES, Model, Prediction, load_model
 from jalsa.inbox.training import (
@@ -168,6 +168,22 @@ def test_cli_without_data_says_so(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "training data missing" in result.output
     assert "Traceback" not in result.output
+
+
+def test_moderator_labels_file(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "text,label,language\n"
+        "tu kutta hai,abuse,roman_urdu\n"
+        "great rally,none,english\n"
+        "buy followers,spam,english\n"
+        "تم گدھے ہو,hate,urdu\n",
+        encoding="utf-8",
+    )
+    assert read_labels(labels) == [("tu kutta hai", 1), ("great rally", 0), ("تم گدھے ہو", 1)]
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(UserError, match="columns text and label"):
+        read_labels(tmp_path / "bad.csv")
 
 
 def test_cli_evaluate_without_model(tmp_path: Path) -> None:

@@ -95,6 +95,13 @@ def train(
     baseline: Annotated[
         bool, typer.Option(help="Also train and evaluate the TF-IDF baseline.")
     ] = True,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            help="With --labels: macro-F1 a frozen set may lose and still count as not worse "
+            "(0: strict; one item of RUHSOLD's 801 moves it by about 0.001)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Train the moderation classifier (fixed seeds: the same data gives the same model)."""
     with _user_errors():
@@ -102,7 +109,7 @@ def train(
 
         directory = _models_dir(out)
         if labels is not None:
-            _retrain(training, data, directory, read_labels(labels))
+            _retrain(training, data, directory, read_labels(labels), tolerance)
             return
         with console.status("training (about 2 minutes on one core)..."):
             path, model = training.train(data, directory, baseline=baseline)
@@ -111,14 +118,20 @@ def train(
 
 
 def _retrain(
-    training: Any, data: Path | None, directory: Path, extra: list[tuple[str, int]]
+    training: Any,
+    data: Path | None,
+    directory: Path,
+    extra: list[tuple[str, int]],
+    tolerance: float,
 ) -> None:
     from jalsa.inbox.classifier import load_model
 
     current = load_model(directory)
     base = training.load_training_data(data)
     with console.status(f"retraining with {len(extra):,} moderators' labels..."):
-        candidate = training.retrain(base, extra, None, current, out_dir=directory)
+        candidate = training.retrain(
+            base, extra, None, current, out_dir=directory, tolerance=tolerance
+        )
     for line in candidate.reasons:
         console.print(f"  {line}", highlight=False)
     verdict = "adopted" if candidate.adopted else "NOT adopted (worse on a frozen set)"
