@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # The moderation model and code-of-conduct policy files (unset: the built-in ones).
     inbox_model_file: Path | None = None
     inbox_policy_file: Path | None = None
+    # The numeric user id of the team's X account: its mentions, and the replies in the
+    # conversations its posts started, are collected (unset: no X in the inbox).
+    inbox_x_user_id: str | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -3,7 +3,12 @@ platform ids, paging, resuming after a restart, partial answers and rate limits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
 
 from jalsa.inbox.collect import (
     FacebookCommentsInbox,
@@ -12,9 +17,14 @@ from jalsa.inbox.collect import (
     XRepliesInbox,
     YouTubeChatInbox,
     YouTubeCommentsInbox,
+    graph_comment_items,
+    post_items,
+    team_conversations,
 )
-from jalsa.platforms.base import StreamStatus
-from testkit import BASE_URLS, MockApi, fixture_response
+from jalsa.inbox.collect.instagram import InstagramCommentsApi
+from jalsa.inbox.record import InboxItem
+from jalsa.platforms.base import StreamStatus, Usage
+from testkit import BASE_URLS, MockApi, fixture_response, load_fixture
 
 
 async def test_youtube_chat_reuses_the_chat_collector_and_keeps_ban_ids(tmp_path: Path) -> None:
@@ -189,3 +199,75 @@ async def test_x_rate_limit_is_a_status_not_an_exception(tmp_path: Path) -> None
     batch = await mentions.collect()
     assert batch.result is not None and batch.result.status is StreamStatus.RATE_LIMITED
     await mentions.close()
+
+
+async def test_items_of_a_page_logged_before_a_crash_are_handed_on_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    """The page is in the raw log (the cursor past it) when the process dies before its items
+    are stored: the restarted collector hands them on again with the next page's, and once
+    they are confirmed stored, never again."""
+
+    def killed(items: list[InboxItem], stored: Callable[[], None]) -> None:
+        raise RuntimeError("killed before the store committed")
+
+    api = MockApi(
+        fixture_response("facebook", "comments_page1.json"),
+        fixture_response("facebook", "error_throttled_page.json", 400),
+    )
+    first = FacebookCommentsInbox(
+        api.client(), BASE_URLS["facebook"], "t", "111", dataset_dir=tmp_path
+    )
+    first.on_items = killed
+    with pytest.raises(RuntimeError):
+        await first.run_once()
+    await first.close()
+    lost = {
+        i.external_id
+        for i in graph_comment_items(
+            load_fixture("facebook", "comments_page1.json"), "facebook", "111"
+        )[0]
+    }
+
+    handed: list[list[str]] = []
+
+    def store(items: list[InboxItem], stored: Callable[[], None]) -> None:
+        handed.append([i.external_id for i in items])
+        stored()
+
+    async def restart(*answers: Any) -> MockApi:
+        api = MockApi(*answers)
+        collector = FacebookCommentsInbox(
+            api.client(), BASE_URLS["facebook"], "t", "111", dataset_dir=tmp_path
+        )
+        collector.on_items = store
+        await collector.run_once()
+        await collector.close()
+        return api
+
+    api = await restart(fixture_response("facebook", "comments_page2.json"))
+    assert "after" in api.last.url.params  # the cursor had moved past the first page
+    assert lost and lost <= set(handed[0])
+    assert len(handed[0]) == len(set(handed[0])) > len(lost)  # page 2's items too
+    await restart(httpx.Response(200, json={"data": []}))
+    assert handed[1] == []  # confirmed stored: not handed on a third time
+
+
+def test_the_team_conversations_are_those_its_mentions_answer_at_the_root() -> None:
+    replies, _ = post_items(load_fixture("x", "conversation_replies.json"), "mention")
+    assert team_conversations(replies, "1458720925474271232") == ["1736400000000000100"]
+    assert team_conversations(replies, "1458720925474271233") == []  # another account's
+    plain, _ = post_items(load_fixture("x", "mentions_page1.json"), "mention")
+    assert team_conversations(plain, "1458720925474271233") == []  # a mention, no reply
+
+
+async def test_instagram_live_media_are_found_as_the_connector_finds_them() -> None:
+    api = MockApi(
+        fixture_response("instagram", "live_media_two.json"),
+        fixture_response("instagram", "live_media_empty.json"),
+    )
+    ig = api.connector(InstagramCommentsApi)
+    media = await ig.live_media(Usage(), "17841400000000000")
+    assert [m["id"] for m in media] == ["17934872011728415", "17934872011728999"]
+    assert api.last.url.path.endswith("/17841400000000000/live_media")
+    assert await ig.live_media(Usage(), "17841400000000000") == []

@@ -94,10 +94,10 @@ def run_cmd(
         with store.session() as session:
             found = get_event(session, event)
             event_id, slug, tz = found.id, found.slug, found.timezone
-            if not any(s.kind in ("youtube", "facebook") for s in found.streams):
+            if not found.streams:
                 raise UserError(
-                    f"event {slug!r} has no YouTube or Facebook stream to collect comments "
-                    f"from: jalsa stream add {slug} youtube VIDEO_ID"
+                    f"event {slug!r} has no stream to collect comments from: "
+                    f"jalsa stream add {slug} youtube VIDEO_ID"
                 )
         if service.dry_run:
             console.print(

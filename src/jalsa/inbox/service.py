@@ -42,6 +42,7 @@ from jalsa.store import Store
 from jalsa.store.models import Event, InboxDecisionRow, InboxItemRow, InboxReplyRow, User
 
 if TYPE_CHECKING:
+    from jalsa.inbox.collect.base import Handover
     from jalsa.inbox.policy import Policy, ReplyCheck
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ BACKOFF = (2.0, 10.0, 60.0)  # seconds before the 2nd, 3rd, 4th attempt
 GRACE = timedelta(seconds=30)
 CONCURRENT_ACTIONS = 8  # platform calls at once
 MAX_REPLY = 5_000  # characters of a reply (longer than any platform accepts)
+MAX_X_CONVERSATIONS = 50  # X conversations whose replies one run collects
+# Why a source of the event's streams is not collected (one line each in the run's summary).
+SKIPPED_INSTAGRAM = "skipped: set JALSA_INSTAGRAM_ACCESS_TOKEN to collect comments"
+SKIPPED_X_USER = "skipped: set JALSA_INBOX_X_USER_ID (the team's numeric X user id)"
+SKIPPED_X_TOKEN = "skipped: set JALSA_X_BEARER_TOKEN to collect mentions and replies"
 # Statuses of an ActionResult that may succeed if tried again.
 TRANSIENT = ("rate_limited", "error")
 # What a person may decide about an item, and the status it leaves.
@@ -117,8 +123,8 @@ class Ingested:
         self.item_ids += other.item_ids
 
 
-# Items handed over by a collector, and when they arrived.
-Arrival = tuple[datetime, list[InboxItem]]
+# Items handed over by a collector, when they arrived, and what to call once they are stored.
+Arrival = tuple[datetime, list[InboxItem], Callable[[], None]]
 
 
 @dataclass(frozen=True)
@@ -744,16 +750,18 @@ class InboxService:
         on_round: Callable[[Ingested], None] | None = None,
         collectors: Sequence[Any] | None = None,
         wait: float = 1.0,
+        client: Any = None,
     ) -> Ingested:
         """Collect the event's streams (each collector at its platform's pace, in its own
         task) and moderate what they bring as it arrives, until `stop` is set. The state of
-        each source is in `self.sources`."""
+        each source is in `self.sources`. `client`: the collectors' HTTP client (default: one
+        made and closed here)."""
         import httpx
 
         feed: asyncio.Queue[Arrival] = asyncio.Queue()
 
-        def arrived(items: list[InboxItem]) -> None:
-            feed.put_nowait((self.clock.now(), items))
+        def arrived(items: list[InboxItem], stored: Callable[[], None]) -> None:
+            feed.put_nowait((self.clock.now(), items, stored))
 
         total = Ingested()
         acting: set[asyncio.Task[None]] = set()
@@ -778,32 +786,44 @@ class InboxService:
         def committed(todo: list[Todo]) -> None:  # called in the worker thread
             loop.call_soon_threadsafe(start_acting, todo)
 
-        async def moderate(batches: list[Arrival]) -> None:
+        # Handed over, not yet stored: a failed round leaves its arrivals here, in order, for
+        # the next (a collector's mark must never pass items that are not stored).
+        pending: list[Arrival] = []
+
+        async def moderate() -> None:
             round_ = Ingested()
-            for at, items in batches:
-                result, _ = await asyncio.to_thread(
-                    self.store_and_decide, event_id, items, at, committed
-                )
-                round_.add(result)
-            round_.results.update(await self.retry_due())
-            counted(round_)
+            try:
+                while pending:
+                    at, items, stored = pending[0]
+                    if items:
+                        result, _ = await asyncio.to_thread(
+                            self.store_and_decide, event_id, items, at, committed
+                        )
+                        round_.add(result)
+                    await asyncio.to_thread(stored)
+                    del pending[0]
+                round_.results.update(await self.retry_due())
+            finally:
+                counted(round_)
 
-        async def take() -> list[Arrival]:
-            batches: list[Arrival] = []
+        async def take() -> None:
             with contextlib.suppress(TimeoutError):
-                batches.append(await asyncio.wait_for(feed.get(), wait))
+                pending.append(await asyncio.wait_for(feed.get(), wait))
             while not feed.empty():
-                batches.append(feed.get_nowait())
-            return batches
+                pending.append(feed.get_nowait())
 
-        async with httpx.AsyncClient(timeout=self.settings.http_timeout) as client:
+        async with contextlib.AsyncExitStack() as resources:
+            if client is None:
+                client = await resources.enter_async_context(
+                    httpx.AsyncClient(timeout=self.settings.http_timeout)
+                )
             if collectors is None:
                 with self.store.session() as session:
                     event = session.get(Event, event_id)
                     if event is None:
                         raise UserError(f"no event {event_id}")
                     streams = [(s.kind, s.external_id) for s in event.streams]
-                jobs = self._stream_jobs(client, streams, arrived, stop)
+                jobs = self._stream_jobs(client, event_id, streams, arrived, stop)
             else:
                 for collector in collectors:
                     collector.on_items = arrived
@@ -811,9 +831,9 @@ class InboxService:
             tasks = [asyncio.create_task(job) for job in jobs]
             try:
                 while not stop.is_set():
-                    batches = await take()
+                    await take()
                     try:
-                        await moderate(batches)
+                        await moderate()
                     except UserError:
                         raise
                     except Exception:  # the database may be restarting: next round again
@@ -823,20 +843,24 @@ class InboxService:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 # What arrived before the collectors stopped is moderated too.
                 with contextlib.suppress(Exception):
-                    await moderate(await take())
+                    await take()
+                    await moderate()
                 await asyncio.gather(*acting, return_exceptions=True)
         return total
 
     def _stream_jobs(
         self,
         client: Any,
+        event_id: int,
         streams: Sequence[tuple[str, str]],
-        arrived: Callable[[list[InboxItem]], None],
+        arrived: Handover,
         stop: asyncio.Event,
     ) -> list[Coroutine[Any, Any, None]]:
         """A collecting job per source the event's streams name: a YouTube video's live chat
-        and comments, a Facebook live video's comments. (X Spaces have no comments; Instagram
-        and X posts need a media or post id, which a stream does not name yet.)"""
+        and comments, a Facebook live video's comments, the comments of an Instagram
+        account's live videos and, for an event with an X stream, the mentions of the team's
+        X account and the replies in its conversations (X Spaces have no comments). A source
+        whose settings are missing is skipped, and `self.sources` says which setting."""
         from jalsa.inbox.collect import FacebookCommentsInbox, YouTubeCommentsInbox
         from jalsa.inbox.collect.base import inbox_dataset_dir
 
@@ -861,16 +885,123 @@ class InboxService:
                         client, self.settings, external_id, **options
                     )
                 )
+            elif kind == "instagram":
+                if self.settings.instagram_access_token is None:
+                    self.sources[f"instagram-live-{external_id}"] = SKIPPED_INSTAGRAM
+                else:
+                    jobs.append(self._instagram_live(client, external_id, arrived, stop, options))
             for collector in made:
                 collector.on_items = arrived
                 jobs.append(self._run_collector(collector, stop))
+        if any(kind.startswith("x_") for kind, _ in streams):
+            user_id = (self.settings.inbox_x_user_id or "").strip()
+            if not user_id.isdigit():
+                self.sources["x-mentions"] = SKIPPED_X_USER
+            elif self.settings.x_bearer_token is None:
+                self.sources["x-mentions"] = SKIPPED_X_TOKEN
+            else:
+                jobs.append(self._x_account(client, event_id, user_id, arrived, stop, options))
         return jobs
+
+    async def _instagram_live(
+        self,
+        client: Any,
+        ig_user_id: str,
+        arrived: Handover,
+        stop: asyncio.Event,
+        options: dict[str, Any],
+    ) -> None:
+        """The comments of the account's live videos: its live media are looked up as the
+        Instagram connector does, every `instagram_interval` seconds, and each new one gets a
+        comments collector, which runs until `stop`."""
+        from jalsa.conversation.collect.base import NEEDS_A_PERSON, pause
+        from jalsa.conversation.collect.rawlog import source_name
+        from jalsa.inbox.collect import InstagramCommentsInbox
+        from jalsa.inbox.collect.instagram import InstagramCommentsApi
+        from jalsa.platforms.base import PollError, Usage
+
+        api = InstagramCommentsApi.from_settings(client, self.settings)
+        source = source_name("instagram-live", ig_user_id)
+        running: dict[str, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    media = await api.live_media(Usage(), ig_user_id)
+                except PollError as exc:
+                    self.sources[source] = f"{exc.status.value}: {exc.detail}"
+                    if exc.status in NEEDS_A_PERSON:
+                        return
+                else:
+                    for media_id in (str(m.get("id") or "") for m in media):
+                        if media_id and media_id not in running:
+                            comments = InstagramCommentsInbox.from_settings(
+                                client, self.settings, media_id, live=True, **options
+                            )
+                            comments.on_items = arrived
+                            running[media_id] = asyncio.create_task(
+                                self._run_collector(comments, stop)
+                            )
+                    live = f"live media {', '.join(running)}" if running else "not live yet"
+                    self.sources[source] = f"ok: {live}"
+                if await pause(self.clock, self.settings.instagram_interval, stop):
+                    return
+        finally:
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _x_account(
+        self,
+        client: Any,
+        event_id: int,
+        user_id: str,
+        arrived: Handover,
+        stop: asyncio.Event,
+        options: dict[str, Any],
+    ) -> None:
+        """The mentions of the team's X account, and the replies in the conversations its
+        posts started: those its mentions show (`team_conversations`), stored ones included,
+        up to MAX_X_CONVERSATIONS (each is a search request per round)."""
+        from jalsa.inbox.collect import XMentionsInbox, XRepliesInbox, team_conversations
+
+        running: dict[str, asyncio.Task[None]] = {}
+
+        def follow(conversations: Sequence[str]) -> None:
+            for conversation in conversations:
+                if conversation in running or stop.is_set():
+                    continue
+                if len(running) >= MAX_X_CONVERSATIONS:
+                    self.sources["x-replies"] = (
+                        f"following {MAX_X_CONVERSATIONS} conversations, the limit; "
+                        "newer ones are not followed"
+                    )
+                    return
+                replies = XRepliesInbox.for_conversation(
+                    client, self.settings, conversation, **options
+                )
+                replies.on_items = arrived
+                running[conversation] = asyncio.create_task(self._run_collector(replies, stop))
+
+        def mentioned(items: list[InboxItem], stored: Callable[[], None]) -> None:
+            arrived(items, stored)
+            follow(team_conversations(items, user_id))
+
+        def known() -> list[str]:
+            with self.store.session() as session:
+                rows = q.first_answers(session, event_id, "x", "mention")
+                return team_conversations(map(record_of, rows), user_id)
+
+        follow(await asyncio.to_thread(known))
+        mentions = XMentionsInbox.for_user(client, self.settings, user_id, **options)
+        mentions.on_items = mentioned
+        try:
+            await self._run_collector(mentions, stop)
+        finally:
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
     async def _youtube_chat(
         self,
         client: Any,
         video_id: str,
-        arrived: Callable[[list[InboxItem]], None],
+        arrived: Handover,
         stop: asyncio.Event,
         options: dict[str, Any],
     ) -> None:

@@ -179,6 +179,23 @@ def items_by_key(session: Session, keys: Sequence[tuple[str, str]]) -> list[Inbo
     return out
 
 
+def first_answers(session: Session, event_id: int, platform: str, kind: str) -> list[InboxItemRow]:
+    """The event's items of `kind` that answer the first post of their thread, newest first
+    (the service finds the team's X conversations among its mentions so)."""
+    return list(
+        session.scalars(
+            select(InboxItemRow)
+            .where(
+                InboxItemRow.event_id == event_id,
+                InboxItemRow.platform == platform,
+                InboxItemRow.kind == kind,
+                InboxItemRow.parent_id == InboxItemRow.thread_id,
+            )
+            .order_by(InboxItemRow.created_at.desc())
+        )
+    )
+
+
 def get_item(session: Session, item_id: int) -> InboxItemRow:
     item = session.get(InboxItemRow, item_id)
     if item is None:

@@ -11,6 +11,7 @@ Request (Graph API, token in the `access_token` query parameter):
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from jalsa.platforms.base import (
     PollResult,
@@ -40,19 +41,23 @@ class InstagramConnector(GraphConnector):
     credential_setting = "instagram_access_token"
     interval_setting = "instagram_interval"
 
+    async def live_media(self, usage: Usage, ig_user_id: str) -> list[dict[str, Any]]:
+        """The account's live media objects now (none when it is not broadcasting); the inbox
+        collects their comments. PollError when the answer cannot be had or is malformed."""
+        payload = await self.fetch(
+            usage, graph_path(ig_user_id, "live_media"), {"fields": LIVE_MEDIA_FIELDS}
+        )
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list):
+            raise shape_error("live_media has no data list")
+        if not all(isinstance(item, dict) for item in data):
+            raise shape_error("live_media data holds a non-object")
+        return data
+
     async def poll(self, target: Target, now: datetime) -> PollResult:
         usage = Usage()
         with charge_errors(usage):
-            payload = await self.fetch(
-                usage,
-                graph_path(target.external_id, "live_media"),
-                {"fields": LIVE_MEDIA_FIELDS},
-            )
-            data = payload.get("data") if isinstance(payload, dict) else None
-            if not isinstance(data, list):
-                raise shape_error("live_media has no data list")
-            if not all(isinstance(item, dict) for item in data):
-                raise shape_error("live_media data holds a non-object")
+            data = await self.live_media(usage, target.external_id)
             readings = [Reading("instagram.live_media", len(data))]
             if not data:
                 return PollResult(

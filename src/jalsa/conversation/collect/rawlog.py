@@ -120,16 +120,7 @@ class RawLog:
             self._write(b"\n")  # close the torn line; the next page gets a line of its own
             added += 1
         self.lines += added
-        pages: list[Any] = []
-        # The last piece lacks its newline when a write was cut; if it is whole JSON all the
-        # same (cut just before the newline), it is a page like the others.
-        for line in tail.split(b"\n") if tail else []:
-            if not line.strip():
-                continue
-            try:
-                pages.append(json.loads(line))
-            except ValueError:
-                continue  # a torn line: ingestion quarantines it; the page is fetched again
+        pages = parse_pages(tail)
         self.log_bytes = os.fstat(fd).st_size
         return pages
 
@@ -174,16 +165,15 @@ class RawLog:
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "cursor": self.cursor,
         }
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        data = json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.state_path)
-        _fsync_dir(self.directory)
+        write_json_atomic(self.state_path, state)
+
+    def pages_after(self, offset: int) -> list[Any]:
+        """The whole pages from byte `offset` to the end the state accounts for, oldest first
+        (torn lines left out): what a reader that stopped at `offset` has not seen."""
+        start = min(max(offset, 0), self.log_bytes)
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            return parse_pages(handle.read(self.log_bytes - start))
 
     def close(self) -> None:
         if self._fd is not None:
@@ -245,6 +235,36 @@ class RawLog:
             raise RuntimeError(f"raw log {self.path} is not open")
         _write_all(self._fd, data)
         os.fsync(self._fd)
+
+
+def parse_pages(data: bytes) -> list[Any]:
+    """The JSON pages of a stretch of log lines. The last piece lacks its newline when a write
+    was cut; if it is whole JSON all the same (cut just before the newline), it is a page like
+    the others; a torn line is left out (ingestion quarantines it; the page is fetched again)."""
+    pages: list[Any] = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            pages.append(json.loads(line))
+        except ValueError:
+            continue
+    return pages
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write a small JSON file so that a crash leaves the old one or the new one, never half:
+    a temporary file, fsync, rename over the old one, fsync the directory."""
+    tmp = path.with_name(path.name + ".tmp")
+    data = json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -9,13 +9,14 @@
     XMentionsInbox          GET /2/users/{id}/mentions         (mention)
 
 Each has `collect()` (one round: `InboxBatch` of items and the round's result) and `run(stop)`
-(rounds at the platform's pace, each round's items handed to `on_items`).
+(rounds at the platform's pace, each round's items handed to `on_items`, which confirms when
+they are stored: a restart hands on again the items of pages logged but not confirmed).
 """
 
 from jalsa.inbox.collect.base import InboxBatch, InboxTap, inbox_dataset_dir
 from jalsa.inbox.collect.facebook import FacebookCommentsInbox, graph_comment_items
 from jalsa.inbox.collect.instagram import InstagramCommentsInbox, ig_comment_items
-from jalsa.inbox.collect.x import XMentionsInbox, XRepliesInbox, post_items
+from jalsa.inbox.collect.x import XMentionsInbox, XRepliesInbox, post_items, team_conversations
 from jalsa.inbox.collect.youtube import (
     YouTubeChatInbox,
     YouTubeCommentsInbox,
@@ -37,5 +38,6 @@ __all__ = [
     "ig_comment_items",
     "inbox_dataset_dir",
     "post_items",
+    "team_conversations",
     "thread_items",
 ]

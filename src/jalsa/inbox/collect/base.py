@@ -6,19 +6,29 @@ collectors' own: each page is appended to a raw log under `<data_dir>/inbox/raw/
 cursor beside it, so a restarted collector goes on from the last page token, cursor, since-id
 or since-time instead of fetching everything again. The store dedupes items by
 (platform, external_id), so an item seen twice (a page re-read at a round's edge) is harmless.
+
+A page is in the raw log (and the cursor past it) before its items are stored, so a crash in
+between must not lose them: whoever stores the items calls back once they are committed, and
+the collector then writes how far into its raw log everything is stored
+(`<source>.handed.json`, {"log_bytes": n}). At start the items of the pages after that mark are
+handed on again with the first round's; the store's dedupe makes a second hand-over harmless.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jalsa.conversation.collect.base import Collector, CollectResult
 from jalsa.conversation.collect.facebook_comments import parse_graph_time
+from jalsa.conversation.collect.rawlog import write_json_atomic
 from jalsa.inbox.record import InboxItem
 
 if TYPE_CHECKING:
@@ -39,6 +49,12 @@ class InboxBatch:
     items: list[InboxItem] = field(default_factory=list)
     result: CollectResult | None = None
     skipped: int = 0
+    upto: int = 0  # the raw log's length after the round: its items are those of the log so far
+
+
+# What a collector hands each round's items to: the items, and a function to call (in a worker
+# thread: it writes a file) once they are committed to the store.
+Handover = Callable[[list[InboxItem], Callable[[], None]], None]
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -57,10 +73,35 @@ def text_of(value: Any) -> str:
 
 class InboxTap(Collector):
     """Mixin put before a conversation collector: keeps the pages each round commits and turns
-    them into items. `run` (the conversation loop) hands every round's items to `on_items`."""
+    them into items. `run` (the conversation loop) hands every round's items to `on_items`,
+    those of pages not yet confirmed stored at start included."""
 
-    on_items: Callable[[list[InboxItem]], None] | None = None
+    on_items: Handover | None = None
     _tapped: list[Any] | None = None
+    _unstored: list[Any] | None = None  # pages logged before a restart, their items not stored
+    _handed = -1  # how far into the raw log the items were last handed on
+
+    @property
+    def stored_path(self) -> Path:
+        return self.log.directory / f"{self.source}.handed.json"
+
+    def stored_upto(self) -> int:
+        """How far into the raw log every page's items are stored (0 if unknown: a page
+        handed on twice is harmless, one never handed on is lost)."""
+        try:
+            return int(json.loads(self.stored_path.read_bytes())["log_bytes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def mark_stored(self, upto: int) -> None:
+        """Record that the items of the raw log's first `upto` bytes are stored (blocking)."""
+        write_json_atomic(self.stored_path, {"log_bytes": upto})
+
+    async def open(self) -> None:
+        if self.log.is_open:
+            return
+        await super().open()
+        self._unstored = await asyncio.to_thread(self.log.pages_after, self.stored_upto())
 
     async def commit(self, page: Any, cursor: dict[str, Any]) -> None:
         await super().commit(page, cursor)
@@ -72,14 +113,16 @@ class InboxTap(Collector):
         """(items, entries skipped) of one committed page."""
 
     async def collect(self) -> InboxBatch:
-        """One round of the underlying collector, with its items."""
+        """One round of the underlying collector, with its items (and, in the first round
+        after a start, those of the pages logged before it whose items were not stored)."""
+        await self.open()
         self._tapped = []
         try:
             result = await super().run_once()  # type: ignore[safe-super]
-            pages = self._tapped
+            pages = [*(self._unstored or []), *self._tapped]
         finally:
-            self._tapped = None
-        batch = InboxBatch(result=result)
+            self._tapped = self._unstored = None
+        batch = InboxBatch(result=result, upto=self.log.log_bytes)
         for page in pages:
             items, skipped = self.page_items(page)
             batch.items.extend(items)
@@ -90,7 +133,9 @@ class InboxTap(Collector):
 
     async def run_once(self) -> CollectResult:
         batch = await self.collect()
-        if self.on_items is not None and batch.items:
-            self.on_items(batch.items)
+        # Every round that logged pages is handed on, even without items, so the mark follows.
+        if self.on_items is not None and batch.upto != self._handed:
+            self._handed = batch.upto
+            self.on_items(batch.items, partial(self.mark_stored, batch.upto))
         assert batch.result is not None
         return batch.result

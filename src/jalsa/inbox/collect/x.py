@@ -7,10 +7,14 @@ rounds from `since_id`). Mentions:
       &user.fields=..[&since_id=..|&start_time=..][&pagination_token=..]
 
 with the same cursor (`since_id` after a round, `pagination_token` within one).
+
+The conversations to collect replies in are the team's own, found in its mentions
+(`team_conversations`): X puts every reply to the account's posts there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Self, Unpack
 from urllib.parse import quote
 
@@ -82,6 +86,19 @@ def post_items(page: Any, kind: Kind, thread: str | None = None) -> tuple[list[I
             )
         )
     return items, skipped
+
+
+def team_conversations(items: Iterable[InboxItem], user_id: str) -> list[str]:
+    """The conversations that posts of the account `user_id` started, as its mentions show
+    them: a reply to a conversation's first post, addressed to the account (replies deeper in
+    the thread need not mention it; the conversation's collector finds them)."""
+    return list(
+        dict.fromkeys(
+            i.thread_id
+            for i in items
+            if i.parent_id == i.thread_id and i.extra.get("in_reply_to_user_id") == user_id
+        )
+    )
 
 
 class XRepliesInbox(InboxTap, XSearchCollector):
