@@ -56,7 +56,6 @@ from jalsa.sim.server import (
     decode_position,
     decode_x_token,
     encode_position,
-    encode_x_token,
     etag,
     iso_graph,
     iso_z,
@@ -68,6 +67,7 @@ from jalsa.sim.server import (
     spread_ms,
     x_entities,
     x_ms,
+    x_page_reply,
     youtube_error,
     zipf_rank,
 )
@@ -94,8 +94,7 @@ INBOX_PHRASES: tuple[tuple[str, str], ...] = (
     ("Earn 50000 daily from home, DM now", "spam"),
     ("Cricket score kya hai?", "off_topic"),
 )
-YT_COMMENTS_PER_VIEWER_MINUTE = 0.0005
-IG_COMMENTS_PER_VIEWER_MINUTE = 0.0005
+COMMENTS_PER_VIEWER_MINUTE = {"yt": 0.0005, "ig": 0.0005}  # YouTube, Instagram
 REPLY_SHARE = 0.2
 READONLY_PREFIX = "readonly"  # a token without the moderation permission
 
@@ -124,6 +123,15 @@ def graph_params(request: Request, body: bytes) -> dict[str, str]:
     elif text:
         params.update(dict(parse_qsl(text)))
     return params
+
+
+def chat_not_found() -> Reply:
+    return youtube_error(
+        404,
+        "The specified live chat cannot be found.",
+        "liveChatNotFound",
+        domain="youtube.liveChat",
+    )
 
 
 def json_body(body: bytes) -> dict[str, Any] | None:
@@ -170,20 +178,64 @@ class Moderation:
         self.serial += 1
         return f"{prefix}{etag('posted', self.seed, self.serial)[:16]}"
 
+    # -- comments under a YouTube video or an Instagram live (`key` "yt" or "ig") --
+
+    def count(self, key: str, stream: Stream, minute: int) -> int:
+        middle = minute_start(minute) + timedelta(seconds=30)
+        audience = self.sim.scenario.expected_audience(stream, middle)
+        return round(audience * COMMENTS_PER_VIEWER_MINUTE[key])
+
+    def parent(self, key: str, stream: Stream, minute: int, k: int) -> tuple[int, int] | None:
+        """The comment the k-th of a minute replies to (the first of the minute before)."""
+        if k == 0 or uniform(self.seed, f"{key}-reply", stream.id, minute, k) >= REPLY_SHARE:
+            return None
+        return (minute - 1, 0) if self.count(key, stream, minute - 1) > 0 else None
+
+    def top_level_page(
+        self,
+        key: str,
+        stream: Stream,
+        start: tuple[int, int] | None,
+        cutoff: int,
+        last: int,
+        limit: int,
+        skip: Callable[[int, int], bool] = lambda minute, k: False,
+    ) -> tuple[list[tuple[int, int]], bool]:
+        """Up to `limit` top-level comments posted by `cutoff` (ms), newest first, from the
+        minute `last` down and before `start` (a page token's position); and whether more
+        follow."""
+        first = int(self.sim.scenario.start_utc.timestamp() // 60)
+        found: list[tuple[int, int]] = []
+        for minute in range(last, first - 1, -1):
+            if start is not None and minute > start[0]:
+                continue
+            n = self.count(key, stream, minute)
+            for k in range(n - 1, -1, -1):
+                if start is not None and (minute, k) >= start:
+                    continue
+                if spread_ms(minute, k, n) > cutoff or self.parent(key, stream, minute, k):
+                    continue
+                if skip(minute, k):
+                    continue
+                found.append((minute, k))
+            if len(found) > limit:
+                break
+        return found[:limit], len(found) > limit
+
+    def replies_of(self, key: str, stream: Stream, minute: int, k: int, cutoff: int) -> list[int]:
+        """The positions in the next minute of the replies to a comment, posted by `cutoff`."""
+        after = self.count(key, stream, minute + 1)
+        return [
+            j
+            for j in range(after)
+            if self.parent(key, stream, minute + 1, j) == (minute, k)
+            and spread_ms(minute + 1, j, after) <= cutoff
+        ]
+
     # -- YouTube comment threads --
 
     def yt_streams(self) -> list[Stream]:
         return self.sim.scenario.streams_of("youtube")
-
-    def yt_count(self, stream: Stream, minute: int) -> int:
-        middle = minute_start(minute) + timedelta(seconds=30)
-        audience = self.sim.scenario.expected_audience(stream, middle)
-        return round(audience * YT_COMMENTS_PER_VIEWER_MINUTE)
-
-    def yt_parent(self, stream: Stream, minute: int, k: int) -> tuple[int, int] | None:
-        if k == 0 or uniform(self.seed, "yt-reply", stream.id, minute, k) >= REPLY_SHARE:
-            return None
-        return (minute - 1, 0) if self.yt_count(stream, minute - 1) > 0 else None
 
     def yt_id(self, stream: Stream, minute: int, k: int) -> str:
         index = self.yt_streams().index(stream)
@@ -199,20 +251,20 @@ class Moderation:
             if position is None:
                 continue
             minute, k = position
-            n = self.yt_count(stream, minute)
+            n = self.count("yt", stream, minute)
             if k < n and spread_ms(minute, k, n) <= self.sim.clock.now().timestamp() * 1000:
                 return stream, minute, k
         return None
 
     def yt_comment(self, stream: Stream, minute: int, k: int) -> dict[str, Any]:
-        n = self.yt_count(stream, minute)
+        n = self.count("yt", stream, minute)
         rank = zipf_rank(uniform(self.seed, "yt-commenter", stream.id, minute, k), 3000)
         channel = "UC" + etag("yt-user", self.seed, rank)[:22]
         first, last = person_name(self.seed, "yt", rank)
         text = phrase(self.seed, "yt", stream.id, minute, k)
         when = iso_z(datetime.fromtimestamp(spread_ms(minute, k, n) / 1000, UTC))
         comment_id = self.yt_id(stream, minute, k)
-        parent = self.yt_parent(stream, minute, k)
+        parent = self.parent("yt", stream, minute, k)
         if parent is not None:
             comment_id = f"{self.yt_id(stream, *parent)}.{comment_id}"
         snippet: dict[str, Any] = {
@@ -263,24 +315,9 @@ class Moderation:
         raw_max = params.get("maxResults", "20")
         limit = min(max(int(raw_max), 1), 100) if raw_max.isdigit() else 20
         start = decode_position(params.get("pageToken", ""), "ytthreads")
-        sc = self.sim.scenario
         cutoff = int(now.timestamp() * 1000)
-        first = int(sc.start_utc.timestamp() // 60)
-        last = min(cutoff // 60_000, int(sc.end_utc.timestamp() // 60) + 60)
-        found: list[tuple[int, int]] = []
-        for minute in range(last, first - 1, -1):
-            if start is not None and minute > start[0]:
-                continue
-            n = self.yt_count(stream, minute)
-            for k in range(n - 1, -1, -1):
-                if start is not None and (minute, k) >= start:
-                    continue
-                if spread_ms(minute, k, n) > cutoff or self.yt_parent(stream, minute, k):
-                    continue
-                found.append((minute, k))
-            if len(found) > limit:
-                break
-        page, more = found[:limit], len(found) > limit
+        last = min(cutoff // 60_000, int(self.sim.scenario.end_utc.timestamp() // 60) + 60)
+        page, more = self.top_level_page("yt", stream, start, cutoff, last, limit)
         items = []
         for minute, k in page:
             top = self.yt_comment(stream, minute, k)
@@ -299,12 +336,9 @@ class Moderation:
                     "isPublic": True,
                 },
             }
-            after = self.yt_count(stream, minute + 1)
             replies = [
                 self.yt_comment(stream, minute + 1, j)
-                for j in range(after)
-                if self.yt_parent(stream, minute + 1, j) == (minute, k)
-                and spread_ms(minute + 1, j, after) <= cutoff
+                for j in self.replies_of("yt", stream, minute, k, cutoff)
             ]
             replies = [r for r in replies if self.visible(r)]
             replies += [p["resource"] for p in self.posted if p.get("parent") == top["id"]]
@@ -432,12 +466,7 @@ class Moderation:
         channel = str((snippet.get("bannedUserDetails") or {}).get("channelId") or "")
         kind = snippet.get("type")
         if self.chat_stream(chat) is None:
-            return youtube_error(
-                404,
-                "The specified live chat cannot be found.",
-                "liveChatNotFound",
-                domain="youtube.liveChat",
-            )
+            return chat_not_found()
         if not channel or kind not in ("permanent", "temporary"):
             return youtube_error(400, "snippet.type and bannedUserDetails are required", "required")
         until = None
@@ -464,12 +493,7 @@ class Moderation:
         chat = str(snippet.get("liveChatId") or "")
         text = (snippet.get("textMessageDetails") or {}).get("messageText")
         if self.chat_stream(chat) is None:
-            return youtube_error(
-                404,
-                "The specified live chat cannot be found.",
-                "liveChatNotFound",
-                domain="youtube.liveChat",
-            )
+            return chat_not_found()
         if not text:
             return youtube_error(400, "snippet.textMessageDetails.messageText", "required")
         message_id = self.next_id("LCC.")
@@ -547,16 +571,6 @@ class Moderation:
     def ig_media(self, media_id: str) -> Stream | None:
         return next((s for s in self.ig_streams() if self.ig_media_id(s) == media_id), None)
 
-    def ig_count(self, stream: Stream, minute: int) -> int:
-        middle = minute_start(minute) + timedelta(seconds=30)
-        audience = self.sim.scenario.expected_audience(stream, middle)
-        return round(audience * IG_COMMENTS_PER_VIEWER_MINUTE)
-
-    def ig_parent(self, stream: Stream, minute: int, k: int) -> tuple[int, int] | None:
-        if k == 0 or uniform(self.seed, "ig-reply", stream.id, minute, k) >= REPLY_SHARE:
-            return None
-        return (minute - 1, 0) if self.ig_count(stream, minute - 1) > 0 else None
-
     def ig_id(self, stream: Stream, minute: int, k: int) -> str:
         return f"179{minute:08d}{k:04d}{self.ig_streams().index(stream):02d}"
 
@@ -567,13 +581,13 @@ class Moderation:
         streams = self.ig_streams()
         if index >= len(streams):
             return None
-        n = self.ig_count(streams[index], minute)
+        n = self.count("ig", streams[index], minute)
         if k >= n or spread_ms(minute, k, n) > self.sim.clock.now().timestamp() * 1000:
             return None
         return streams[index], minute, k
 
     def ig_comment(self, stream: Stream, minute: int, k: int, wanted: set[str]) -> dict[str, Any]:
-        n = self.ig_count(stream, minute)
+        n = self.count("ig", stream, minute)
         rank = zipf_rank(uniform(self.seed, "ig-commenter", stream.id, minute, k), CHAT_AUTHOR_POOL)
         first, last = person_name(self.seed, "ig", rank)
         username = f"{first.lower()}.{last.lower()}{rank}"
@@ -587,7 +601,7 @@ class Moderation:
             "like_count": int(uniform(self.seed, "ig-likes", stream.id, minute, k) * 10),
             "hidden": self.hidden.get(f"instagram:{comment_id}", False),
         }
-        parent = self.ig_parent(stream, minute, k)
+        parent = self.parent("ig", stream, minute, k)
         if parent is not None:
             full["parent_id"] = self.ig_id(stream, *parent)
         return pick(full, wanted)
@@ -606,36 +620,24 @@ class Moderation:
         start = decode_position(params["after"], "igc") if params.get("after") else None
         if params.get("after") and start is None:
             return self.sim.graph_error("(#100) The after cursor is invalid", 100)
-        sc = self.sim.scenario
         cutoff = int(now.timestamp() * 1000)
-        first = int(sc.start_utc.timestamp() // 60)
-        last = min(cutoff // 60_000, int(sc.end_utc.timestamp() // 60))
-        found: list[tuple[int, int]] = []
-        for minute in range(last, first - 1, -1):
-            if start is not None and minute > start[0]:
-                continue
-            n = self.ig_count(stream, minute)
-            for k in range(n - 1, -1, -1):
-                if start is not None and (minute, k) >= start:
-                    continue
-                if spread_ms(minute, k, n) > cutoff or self.ig_parent(stream, minute, k):
-                    continue
-                if f"instagram:{self.ig_id(stream, minute, k)}" in self.deleted:
-                    continue
-                found.append((minute, k))
-            if len(found) > limit:
-                break
-        page, more = found[:limit], len(found) > limit
+        last = min(cutoff // 60_000, int(self.sim.scenario.end_utc.timestamp() // 60))
+        page, more = self.top_level_page(
+            "ig",
+            stream,
+            start,
+            cutoff,
+            last,
+            limit,
+            skip=lambda minute, k: f"instagram:{self.ig_id(stream, minute, k)}" in self.deleted,
+        )
         data = []
         for minute, k in page:
             comment = self.ig_comment(stream, minute, k, wanted)
             if "replies" in wanted:
-                after = self.ig_count(stream, minute + 1)
                 replies = [
                     self.ig_comment(stream, minute + 1, j, reply_fields)
-                    for j in range(after)
-                    if self.ig_parent(stream, minute + 1, j) == (minute, k)
-                    and spread_ms(minute + 1, j, after) <= cutoff
+                    for j in self.replies_of("ig", stream, minute, k, cutoff)
                 ]
                 if replies:
                     comment["replies"] = {"data": replies}
@@ -926,17 +928,7 @@ class Moderation:
             post["text"] = f"{mention} {words}".strip()
             if "entities" in post:
                 post["entities"] = x_entities(post["text"])
-        meta: dict[str, Any] = {"result_count": len(page)}
-        if page:
-            meta["newest_id"], meta["oldest_id"] = str(page[0].id), str(page[-1].id)
-        if len(chosen) > limit:
-            meta["next_token"] = encode_x_token(page[-1].id)
-        body: dict[str, Any] = {}
-        if data:
-            body["data"] = data
-            body["includes"] = includes
-        body["meta"] = meta
-        return Reply(200, body)
+        return x_page_reply(page, data, includes, more=len(chosen) > limit)
 
     def x_search(self, fallback: Handler) -> Handler:
         """Recent search for `conversation_id:<id>` answered here, any other query as before."""

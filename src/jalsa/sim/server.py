@@ -918,18 +918,7 @@ class Simulator:
             minute -= 1
         page = found[:limit]
         data, includes = self.x_render(page, now, params)
-        meta: dict[str, Any] = {}
-        if page:
-            meta["newest_id"], meta["oldest_id"] = str(page[0].id), str(page[-1].id)
-        meta["result_count"] = len(page)
-        if len(found) > limit:
-            meta["next_token"] = encode_x_token(page[-1].id)
-        body: dict[str, Any] = {}
-        if data:
-            body["data"] = data
-            body["includes"] = includes
-        body["meta"] = meta
-        return Reply(200, body)
+        return x_page_reply(page, data, includes, more=len(found) > limit)
 
     # X filtered stream: rules live here, per simulator.
 
@@ -1491,6 +1480,24 @@ def x_not_found(space_id: str, parameter: str = "id") -> dict[str, str]:
         "resource_id": space_id,
         "type": "https://api.twitter.com/2/problems/resource-not-found",
     }
+
+
+def x_page_reply(
+    page: list[PostRef], data: list[dict[str, Any]], includes: dict[str, Any], more: bool
+) -> Reply:
+    """A search-shaped answer: the posts of `page` rendered (newest first) and the meta."""
+    meta: dict[str, Any] = {}
+    if page:
+        meta["newest_id"], meta["oldest_id"] = str(page[0].id), str(page[-1].id)
+    meta["result_count"] = len(page)
+    if more:
+        meta["next_token"] = encode_x_token(page[-1].id)
+    body: dict[str, Any] = {}
+    if data:
+        body["data"] = data
+        body["includes"] = includes
+    body["meta"] = meta
+    return Reply(200, body)
 
 
 def x_invalid_request(parameter: str, message: str) -> Reply:
