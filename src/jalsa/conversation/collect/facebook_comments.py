@@ -34,9 +34,9 @@ from jalsa.conversation.collect.base import (
     secret,
 )
 from jalsa.conversation.collect.rawlog import source_name
-from jalsa.platforms.base import shape_error
+from jalsa.platforms.base import Usage, shape_error
 from jalsa.platforms.facebook import FacebookConnector
-from jalsa.platforms.graph import graph_path
+from jalsa.platforms.graph import GraphConnector, graph_path
 from jalsa.redact import redact
 
 FIELDS = "id,message,created_time,from{id,name},parent{id},like_count,comment_count"
@@ -72,6 +72,26 @@ def without_token(page: Any) -> Any:
         if isinstance(paging.get(name), str):
             paging[name] = redact(paging[name])
     return {**page, "paging": paging}
+
+
+def graph_after(page: Any) -> str | None:
+    """The `paging.cursors.after` of a Graph page that has a next page, else None."""
+    paging = page.get("paging") if isinstance(page, dict) else None
+    paging = paging if isinstance(paging, dict) else {}
+    cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+    after = cursors.get("after") if isinstance(cursors, dict) else None
+    return str(after) if paging.get("next") and after else None
+
+
+async def fetch_comments_page(
+    api: GraphConnector, usage: Usage, object_id: str, params: dict[str, str], what: str
+) -> dict[str, Any]:
+    """One page of a Graph object's comments edge, with the token out of its paging URLs."""
+    page = await api.fetch(usage, graph_path(object_id, "comments"), params)
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        raise shape_error(f"{what} answer has no data list")
+    logged: dict[str, Any] = without_token(page)
+    return logged
 
 
 class FacebookCommentsCollector(PagedCollector):
@@ -135,12 +155,9 @@ class FacebookCommentsCollector(PagedCollector):
                 stamp = int(when.timestamp())
                 newest = stamp if newest is None else max(newest, stamp)
         current["newest"] = newest
-        paging = page.get("paging") if isinstance(page, dict) else None
-        paging = paging if isinstance(paging, dict) else {}
-        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
-        after = cursors.get("after") if isinstance(cursors, dict) else None
-        if paging.get("next") and after:
-            return {**cursor, "round": {**current, "after": str(after)}}
+        after = graph_after(page)
+        if after:
+            return {**cursor, "round": {**current, "after": after}}
         since = cursor.get("since")
         if newest is not None:
             since = newest if not isinstance(since, int) else max(since, newest)
@@ -156,12 +173,7 @@ class FacebookCommentsCollector(PagedCollector):
         }
 
     async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
-        path = graph_path(self.object_id, "comments")
-        page = await self.api.fetch(result.usage, path, params)
-        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-            raise shape_error("comments answer has no data list")
-        logged: dict[str, Any] = without_token(page)
-        return logged
+        return await fetch_comments_page(self.api, result.usage, self.object_id, params, "comments")
 
     def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
         result.items += len(page["data"])

@@ -62,6 +62,27 @@ def parse_time(value: Any) -> datetime | None:
     return parse_graph_time(value)
 
 
+def newest_first(
+    cursor: dict[str, Any], token_name: str, token: Any, stamps: list[Any]
+) -> dict[str, Any]:
+    """The cursor after one page of a newest-first listing without a `since` parameter (its
+    next page `token`, sent as `token_name`; its entries' times `stamps`): go on while there is
+    a next page and the page holds only entries newer than the previous rounds' newest
+    (`since`, an ISO time); then end the round and move `since` to the newest seen."""
+    current = dict(cursor.get("round") or {"params": {}})
+    times = [t for t in (parse_time(s) for s in stamps) if t is not None]
+    since = parse_time(cursor.get("since"))
+    newest = parse_time(current.get("newest"))
+    for when in times:
+        newest = when if newest is None or when > newest else newest
+    current["newest"] = newest.isoformat() if newest is not None else None
+    reached_old = since is not None and any(t <= since for t in times)
+    if token and not reached_old:
+        return {**cursor, "round": {**current, token_name: str(token)}}
+    latest = newest if since is None or (newest is not None and newest > since) else since
+    return {**cursor, "since": latest.isoformat() if latest else None, "round": None}
+
+
 def obj(value: Any) -> dict[str, Any]:
     """`value` when it is a JSON object, else an empty one (partial answers lack fields)."""
     return value if isinstance(value, dict) else {}

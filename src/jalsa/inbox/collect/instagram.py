@@ -22,13 +22,10 @@ from jalsa.conversation.collect.base import (
     given,
     secret,
 )
-from jalsa.conversation.collect.facebook_comments import without_token
+from jalsa.conversation.collect.facebook_comments import fetch_comments_page, graph_after
 from jalsa.conversation.collect.rawlog import source_name
-from jalsa.inbox.collect.base import InboxTap, obj, parse_time, text_of
-from jalsa.inbox.collect.youtube import newest_first
+from jalsa.inbox.collect.base import InboxTap, newest_first, obj, parse_time, text_of
 from jalsa.inbox.record import InboxItem
-from jalsa.platforms.base import shape_error
-from jalsa.platforms.graph import graph_path
 from jalsa.platforms.instagram import InstagramConnector
 
 REPLY_FIELDS = "id,text,username,timestamp,from,parent_id,hidden"
@@ -135,14 +132,12 @@ class InstagramCommentsInbox(InboxTap, PagedCollector):
         data = page.get("data") if isinstance(page, dict) else None
         comments = data if isinstance(data, list) else []
         stamps = [c.get("timestamp") for c in comments if isinstance(c, dict)]
-        return newest_first(cursor, page, self.page_token, stamps)
+        return newest_first(cursor, self.page_token, graph_after(page), stamps)
 
     async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
-        page = await self.api.fetch(result.usage, graph_path(self.media_id, "comments"), params)
-        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-            raise shape_error("IG comments answer has no data list")
-        logged: dict[str, Any] = without_token(page)
-        return logged
+        return await fetch_comments_page(
+            self.api, result.usage, self.media_id, params, "IG comments"
+        )
 
     def tally(self, result: CollectResult, page: dict[str, Any]) -> None:
         result.items += len(page["data"])

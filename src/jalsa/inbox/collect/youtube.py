@@ -28,7 +28,7 @@ from jalsa.conversation.collect.base import (
 )
 from jalsa.conversation.collect.rawlog import source_name
 from jalsa.conversation.collect.youtube_chat import YouTubeChatCollector
-from jalsa.inbox.collect.base import InboxTap, obj, parse_time, text_of
+from jalsa.inbox.collect.base import InboxTap, newest_first, obj, parse_time, text_of
 from jalsa.inbox.record import InboxItem
 from jalsa.platforms.base import PollError, StreamStatus, shape_error
 from jalsa.platforms.youtube import YouTubeConnector
@@ -240,7 +240,8 @@ class YouTubeCommentsInbox(InboxTap, PagedCollector):
         }
 
     def advance(self, cursor: dict[str, Any], page: Any) -> dict[str, Any]:
-        return newest_first(cursor, page, self.page_token, thread_times(page))
+        token = page.get("nextPageToken") if isinstance(page, dict) else None
+        return newest_first(cursor, self.page_token, token, thread_times(page))
 
     async def fetch_page(self, result: CollectResult, params: dict[str, str]) -> dict[str, Any]:
         page = await self.api.fetch(result.usage, THREADS_PATH, params)
@@ -268,28 +269,3 @@ def thread_times(page: Any) -> list[Any]:
         if isinstance(when, str):
             found.append(when)
     return found
-
-
-def newest_first(
-    cursor: dict[str, Any], page: Any, token_name: str, stamps: list[Any]
-) -> dict[str, Any]:
-    """The cursor after one page of a newest-first listing without a `since` parameter: go on
-    while the page has a next token and holds only entries newer than the previous rounds'
-    newest (`since`, an ISO time); then end the round and move `since` to the newest seen."""
-    current = dict(cursor.get("round") or {"params": {}})
-    times = [t for t in (parse_time(s) for s in stamps) if t is not None]
-    since = parse_time(cursor.get("since"))
-    newest = parse_time(current.get("newest"))
-    for when in times:
-        newest = when if newest is None or when > newest else newest
-    current["newest"] = newest.isoformat() if newest is not None else None
-    token = page.get("nextPageToken") if isinstance(page, dict) else None
-    if token_name == "after" and isinstance(page, dict):
-        paging = obj(page.get("paging"))
-        cursors = obj(paging.get("cursors"))
-        token = cursors.get("after") if paging.get("next") else None
-    reached_old = since is not None and any(t <= since for t in times)
-    if token and not reached_old:
-        return {**cursor, "round": {**current, token_name: str(token)}}
-    latest = newest if since is None or (newest is not None and newest > since) else since
-    return {**cursor, "since": latest.isoformat() if latest else None, "round": None}
