@@ -160,29 +160,29 @@ class AppealDecisionIn(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
-def _service(request: Request) -> InboxService:
+def inbox_service(request: Request) -> InboxService:
     service: InboxService = request.app.state.inbox
     return service
 
 
-def _sees_all(who: Caller) -> bool:
+def sees_all(who: Caller) -> bool:
     return allowed(who.role, Perm.VIEW_INBOX)
 
 
-def _visible_item(session: Session, who: Caller, item_id: int) -> InboxItemRow:
+def visible_item(session: Session, who: Caller, item_id: int) -> InboxItemRow:
     """The item, if the caller may see it; a volunteer's unassigned item is not found."""
     row = q.get_item(session, item_id)
-    if not _sees_all(who) and row.assigned_to != who.user.id:
+    if not sees_all(who) and row.assigned_to != who.user.id:
         raise NotFound(f"no inbox item {item_id} assigned to you")
     return row
 
 
 def _check_visible(request: Request, who: Caller, item_id: int) -> None:
     with request.app.state.store.session() as session:
-        _visible_item(session, who, item_id)
+        visible_item(session, who, item_id)
 
 
-def _audit(request: Request, who: Caller, action: str, target: str, **details: Any) -> None:
+def audit_inbox(request: Request, who: Caller, action: str, target: str, **details: Any) -> None:
     with request.app.state.store.session() as session:
         audit(
             session, actor=who.user, action=action, target=target, details=details, ip=ip(request)
@@ -206,7 +206,7 @@ def inbox_queue(
     """The event's inbox, newest first, filtered. Without inbox:view, only the items assigned
     to the caller."""
     event = get_event(session, slug)
-    if not _sees_all(who):
+    if not sees_all(who):
         assigned_to = who.user.id
     where = q.QueueFilter(
         status=status,
@@ -217,7 +217,7 @@ def inbox_queue(
         assigned_to=assigned_to,
     )
     rows, total = q.queue(session, event.id, where, limit=limit, offset=offset)
-    counts = q.counts(session, event.id) if _sees_all(who) else {}
+    counts = q.counts(session, event.id) if sees_all(who) else {}
     return QueueOut(
         items=[ItemOut.model_validate(r) for r in rows],
         total=total,
@@ -234,7 +234,7 @@ def inbox_item(
     who: Caller = Depends(Requires(Perm.REPLY_INBOX)),
 ) -> ItemDetailOut:
     """One item with every decision about it (the audit trail) and its replies."""
-    row = _visible_item(session, who, item_id)
+    row = visible_item(session, who, item_id)
     return ItemDetailOut(
         item=ItemOut.model_validate(row),
         decisions=[DecisionOut.model_validate(d) for d in q.item_decisions(session, row.id)],
@@ -242,8 +242,8 @@ def inbox_item(
     )
 
 
-def _decision_out(request: Request, who: Caller, decision: InboxDecisionRow) -> DecisionOut:
-    _audit(
+def audit_decision(request: Request, who: Caller, decision: InboxDecisionRow) -> None:
+    audit_inbox(
         request,
         who,
         f"inbox.{decision.action}",
@@ -252,6 +252,10 @@ def _decision_out(request: Request, who: Caller, decision: InboxDecisionRow) -> 
         reason=decision.reason[:200],
         result=decision.result_status,
     )
+
+
+def _decision_out(request: Request, who: Caller, decision: InboxDecisionRow) -> DecisionOut:
+    audit_decision(request, who, decision)
     return DecisionOut.model_validate(decision)
 
 
@@ -264,7 +268,7 @@ async def inbox_decide(
 ) -> DecisionOut:
     """A moderator's decision, carried out on the platform (hide, unhide, ban) at once; the
     answer holds what the platform said."""
-    decision = await _service(request).decide(
+    decision = await inbox_service(request).decide(
         item_id, data.action, who.user, data.reason, category=data.category
     )
     return await asyncio.to_thread(_decision_out, request, who, decision)
@@ -279,7 +283,7 @@ async def inbox_undo(
 ) -> DecisionOut:
     """Undo an item's latest decision: the item and the platform go back to what the decision
     before it left."""
-    decision = await _service(request).undo(decision_id, who.user, data.reason)
+    decision = await inbox_service(request).undo(decision_id, who.user, data.reason)
     return await asyncio.to_thread(_decision_out, request, who, decision)
 
 
@@ -291,7 +295,7 @@ async def inbox_appeal(
     who: Caller = Depends(Requires(Perm.MODERATE_INBOX)),
 ) -> DecisionOut:
     """Record an author's appeal of a hidden item; a coordinator decides it."""
-    decision = await _service(request).appeal(item_id, data.note, who.user)
+    decision = await inbox_service(request).appeal(item_id, data.note, who.user)
     return await asyncio.to_thread(_decision_out, request, who, decision)
 
 
@@ -303,7 +307,9 @@ async def inbox_appeal_decision(
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> DecisionOut:
     """Decide an appeal: upheld shows the item again, rejected keeps it hidden."""
-    decision = await _service(request).resolve_appeal(item_id, data.upheld, who.user, data.reason)
+    decision = await inbox_service(request).resolve_appeal(
+        item_id, data.upheld, who.user, data.reason
+    )
     return await asyncio.to_thread(_decision_out, request, who, decision)
 
 
@@ -323,19 +329,18 @@ def inbox_assign(
             raise NotFound(f"no user {data.user_id}")
         if not allowed(assignee.role, Perm.REPLY_INBOX):
             raise UserError(f"{assignee.username} ({assignee.role}) may not reply to items")
-    decision = _service(request).assign(item_id, assignee, who.user)
+    decision = inbox_service(request).assign(item_id, assignee, who.user)
     return _decision_out(request, who, decision)
 
 
-def _reply_out(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> ReplyOut:
-    _audit(
-        request,
-        who,
-        action,
-        f"inbox reply {reply.id}",
-        item=reply.item_id,
-        status=reply.status,
+def audit_reply(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> None:
+    audit_inbox(
+        request, who, action, f"inbox reply {reply.id}", item=reply.item_id, status=reply.status
     )
+
+
+def _reply_out(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> ReplyOut:
+    audit_reply(request, who, reply, action)
     return ReplyOut.model_validate(reply)
 
 
@@ -350,7 +355,9 @@ def inbox_draft_reply(
     against the code of conduct at once: "approved" may be sent, "needs_approval" waits for a
     coordinator."""
     _check_visible(request, who, item_id)
-    reply = _service(request).draft_reply(item_id, who.user, text=data.text, template=data.template)
+    reply = inbox_service(request).draft_reply(
+        item_id, who.user, text=data.text, template=data.template
+    )
     return _reply_out(request, who, reply, "inbox.reply.draft")
 
 
@@ -361,7 +368,7 @@ def inbox_approve_reply(
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> ReplyOut:
     """Approve a reply the code of conduct flagged, so that it can be sent."""
-    reply = _service(request).approve_reply(reply_id, who.user)
+    reply = inbox_service(request).approve_reply(reply_id, who.user)
     return _reply_out(request, who, reply, "inbox.reply.approve")
 
 
@@ -376,8 +383,8 @@ async def inbox_send_reply(
 
     def visible() -> None:
         with request.app.state.store.session() as session:
-            _visible_item(session, who, q.get_reply(session, reply_id).item_id)
+            visible_item(session, who, q.get_reply(session, reply_id).item_id)
 
     await asyncio.to_thread(visible)
-    reply = await _service(request).send_reply(reply_id, who.user)
+    reply = await inbox_service(request).send_reply(reply_id, who.user)
     return await asyncio.to_thread(_reply_out, request, who, reply, "inbox.reply.send")

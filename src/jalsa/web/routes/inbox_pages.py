@@ -19,17 +19,27 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa.errors import NotFound, UserError
+from jalsa.errors import UserError
 from jalsa.inbox import store as q
 from jalsa.inbox.record import CATEGORIES, PLATFORMS
-from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING, InboxService
-from jalsa.store.models import Event, InboxDecisionRow, InboxItemRow, InboxReplyRow, User
+from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING
+from jalsa.store.models import Event, InboxReplyRow, User
 from jalsa.store.repo import get_event
-from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import Perm, allowed
-from jalsa.web.routes.common import RowId, done, from_form, ip, page
-from jalsa.web.routes.inbox_api import AppealDecisionIn, AppealIn, DecisionIn, ReplyIn, UndoIn
+from jalsa.web.routes.common import RowId, done, from_form, page
+from jalsa.web.routes.inbox_api import (
+    AppealDecisionIn,
+    AppealIn,
+    DecisionIn,
+    ReplyIn,
+    UndoIn,
+    audit_decision,
+    audit_reply,
+    inbox_service,
+    sees_all,
+    visible_item,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,42 +53,6 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
     "category": tuple(CATEGORIES),
 }
-
-
-def _service(request: Request) -> InboxService:
-    service: InboxService = request.app.state.inbox
-    return service
-
-
-def _sees_all(who: Caller) -> bool:
-    return allowed(who.role, Perm.VIEW_INBOX)
-
-
-def _visible(session: Session, who: Caller, item_id: int) -> InboxItemRow:
-    """The item, if the caller may see it; a volunteer's unassigned item is not found."""
-    row = q.get_item(session, item_id)
-    if not _sees_all(who) and row.assigned_to != who.user.id:
-        raise NotFound(f"no inbox item {item_id} assigned to you")
-    return row
-
-
-def _audit(request: Request, who: Caller, action: str, target: str, **details: Any) -> None:
-    with request.app.state.store.session() as session:
-        audit(
-            session, actor=who.user, action=action, target=target, details=details, ip=ip(request)
-        )
-
-
-def _audit_decision(request: Request, who: Caller, decision: InboxDecisionRow) -> None:
-    _audit(
-        request,
-        who,
-        f"inbox.{decision.action}",
-        f"inbox item {decision.item_id}",
-        decision=decision.id,
-        reason=decision.reason[:200],
-        result=decision.result_status,
-    )
 
 
 def _back(target: str, fallback: str) -> str:
@@ -165,13 +139,13 @@ def inbox_page(
     """The event's queue. Without inbox:view, only the items assigned to the caller."""
     event = get_event(session, slug)
     wanted, error = _filters(status, platform, language, category, mine, thread, page_no)
-    sees_all = _sees_all(who)
+    everything = sees_all(who)
     where = q.QueueFilter(
         status=wanted.status or None,
         platform=wanted.platform or None,
         language=wanted.language or None,
         category=wanted.category or None,
-        assigned_to=who.user.id if wanted.mine or not sees_all else None,
+        assigned_to=who.user.id if wanted.mine or not everything else None,
         thread_id=wanted.thread or None,
     )
     offset = (wanted.page - 1) * PAGE_SIZE
@@ -183,8 +157,8 @@ def inbox_page(
         "filters": wanted,
         "choices": FILTERS,
         "categories": CATEGORIES,
-        "counts": q.counts(session, event.id) if sees_all else {},
-        "sees_all": sees_all,
+        "counts": q.counts(session, event.id) if everything else {},
+        "sees_all": everything,
         "assignees": _names(session, {r.assigned_to for r in rows}),
         "repliers": repliers(session) if allowed(who.role, Perm.MODERATE_INBOX) else [],
         "first": offset + 1,
@@ -206,7 +180,7 @@ def inbox_events(
 ) -> Response:
     """Every event's inbox, the latest event first, with what waits for a person."""
     events = list(session.scalars(select(Event).order_by(Event.starts_at.desc())))
-    mine = None if _sees_all(who) else who.user.id
+    mine = None if sees_all(who) else who.user.id
     rows = []
     for event in events:
         counts = q.counts(session, event.id) if mine is None else {}
@@ -221,19 +195,19 @@ def inbox_events(
 
 
 def _item_context(session: Session, who: Caller, item_id: int, request: Request) -> dict[str, Any]:
-    row = _visible(session, who, item_id)
+    row = visible_item(session, who, item_id)
     event = session.get(Event, row.event_id)
     assert event is not None
     parent = None
     if row.parent_id:
         found = q.items_by_key(session, [(row.platform, row.parent_id)])
-        if found and (_sees_all(who) or found[0].assigned_to == who.user.id):
+        if found and (sees_all(who) or found[0].assigned_to == who.user.id):
             parent = found[0]
     decisions = q.item_decisions(session, row.id)
     undone = {d.reverses for d in decisions if d.action == "undo"}
     standing = [d for d in decisions if d.action in STATE_SETTING and d.id not in undone]
     replies = q.item_replies(session, row.id)
-    policy = _service(request).policy
+    policy = inbox_service(request).policy
     names = sorted({t.name for t in policy.replies.templates})
     users = {d.user_id for d in decisions} | {row.assigned_to}
     users |= {r.drafted_by for r in replies} | {r.approved_by for r in replies}
@@ -297,12 +271,12 @@ async def decide_form(
         data = from_form(
             DecisionIn, {"action": action, "reason": reason, "category": category or None}
         )
-        decision = await _service(request).decide(
+        decision = await inbox_service(request).decide(
             item_id, data.action, who.user, data.reason, category=data.category
         )
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_decision, request, who, decision)
+    await asyncio.to_thread(audit_decision, request, who, decision)
     answer = (decision.result_status or "").replace("_", " ")
     result = f" (platform: {answer})" if answer else ""
     return done(
@@ -326,10 +300,10 @@ async def undo_form(
     item_id = await asyncio.to_thread(item_of)
     try:
         data = from_form(UndoIn, {"reason": reason})
-        decision = await _service(request).undo(decision_id, who.user, data.reason)
+        decision = await inbox_service(request).undo(decision_id, who.user, data.reason)
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_decision, request, who, decision)
+    await asyncio.to_thread(audit_decision, request, who, decision)
     return done(request, _item_url(item_id), f"Decision {decision_id} undone.")
 
 
@@ -342,10 +316,10 @@ async def appeal_form(
 ) -> Response:
     try:
         data = from_form(AppealIn, {"note": note.strip()})
-        decision = await _service(request).appeal(item_id, data.note, who.user)
+        decision = await inbox_service(request).appeal(item_id, data.note, who.user)
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_decision, request, who, decision)
+    await asyncio.to_thread(audit_decision, request, who, decision)
     return done(request, _item_url(item_id), "Appeal recorded; a coordinator decides it.")
 
 
@@ -359,12 +333,12 @@ async def appeal_decision_form(
 ) -> Response:
     try:
         data = from_form(AppealDecisionIn, {"upheld": upheld, "reason": reason})
-        decision = await _service(request).resolve_appeal(
+        decision = await inbox_service(request).resolve_appeal(
             item_id, data.upheld, who.user, data.reason
         )
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_decision, request, who, decision)
+    await asyncio.to_thread(audit_decision, request, who, decision)
     outcome = "upheld: the item is shown again" if data.upheld else "rejected: it stays hidden"
     return done(request, _item_url(item_id), f"Appeal {outcome}.")
 
@@ -380,10 +354,10 @@ def assign_form(
     """`user_id`: "me", an account's id, or empty (nobody)."""
     try:
         assignee = _assignee(request, who, user_id)
-        decision = _service(request).assign(item_id, assignee, who.user)
+        decision = inbox_service(request).assign(item_id, assignee, who.user)
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    _audit_decision(request, who, decision)
+    audit_decision(request, who, decision)
     return done(request, _back(next, _item_url(item_id)), f"Item {item_id}: {decision.reason}.")
 
 
@@ -411,12 +385,8 @@ def _reply_item(request: Request, who: Caller, reply_id: int) -> int:
     """The id of the reply's item, if the caller may see it."""
     with request.app.state.store.session() as session:
         item_id = q.get_reply(session, reply_id).item_id
-        _visible(session, who, item_id)
+        visible_item(session, who, item_id)
         return item_id
-
-
-def _audit_reply(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> None:
-    _audit(request, who, action, f"inbox reply {reply.id}", item=reply.item_id, status=reply.status)
 
 
 def _sent_notice(reply: InboxReplyRow) -> str:
@@ -438,15 +408,15 @@ def draft_form(
     """Draft a reply; the code of conduct checks it at once, and the item's page shows the
     result with Send (or, if flagged, the coordinator's Approve & send)."""
     with request.app.state.store.session() as session:
-        _visible(session, who, item_id)
+        visible_item(session, who, item_id)
     try:
         data = from_form(ReplyIn, {"text": text or None, "template": template or None})
-        reply = _service(request).draft_reply(
+        reply = inbox_service(request).draft_reply(
             item_id, who.user, text=data.text, template=data.template
         )
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    _audit_reply(request, who, reply, "inbox.reply.draft")
+    audit_reply(request, who, reply, "inbox.reply.draft")
     if reply.status == "needs_approval":
         said = f"Reply {reply.id} was flagged by the code of conduct: it needs a coordinator."
     else:
@@ -462,10 +432,10 @@ async def send_form(
 ) -> Response:
     item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
     try:
-        reply = await _service(request).send_reply(reply_id, who.user)
+        reply = await inbox_service(request).send_reply(reply_id, who.user)
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_reply, request, who, reply, "inbox.reply.send")
+    await asyncio.to_thread(audit_reply, request, who, reply, "inbox.reply.send")
     return done(request, _item_url(item_id) + f"#reply-{reply_id}", _sent_notice(reply))
 
 
@@ -477,17 +447,17 @@ async def approve_form(
 ) -> Response:
     """Approve & send: a coordinator's approval of a flagged reply, then the platform."""
     item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
-    service = _service(request)
+    service = inbox_service(request)
     try:
         approved = await asyncio.to_thread(service.approve_reply, reply_id, who.user)
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_reply, request, who, approved, "inbox.reply.approve")
+    await asyncio.to_thread(audit_reply, request, who, approved, "inbox.reply.approve")
     try:
         reply = await service.send_reply(reply_id, who.user)
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(_audit_reply, request, who, reply, "inbox.reply.send")
+    await asyncio.to_thread(audit_reply, request, who, reply, "inbox.reply.send")
     text = f"Reply {reply_id} approved. " + _sent_notice(reply)
     return done(request, _item_url(item_id) + f"#reply-{reply_id}", text)
 
@@ -500,8 +470,8 @@ def reject_form(
 ) -> Response:
     item_id = _reply_item(request, who, reply_id)
     try:
-        reply = _service(request).reject_reply(reply_id, who.user)
+        reply = inbox_service(request).reject_reply(reply_id, who.user)
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    _audit_reply(request, who, reply, "inbox.reply.reject")
+    audit_reply(request, who, reply, "inbox.reply.reject")
     return done(request, _item_url(item_id), f"Reply {reply_id} rejected; it will not be sent.")
