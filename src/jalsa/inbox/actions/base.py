@@ -95,13 +95,29 @@ class PlatformActions:
         base_url = str(getattr(settings, cls.base_url_setting))
         return cls.build(client, base_url, None, cls.credential_settings[0])
 
-    # -- the actions; a platform overrides those it declares --
+    # -- the actions; a platform gives the calls of those it declares (or overrides them) --
+
+    def hide_call(self, item: InboxItem, hidden: bool) -> Call | None:
+        """The one request that hides an item (`hidden`) or shows it again; None where the
+        platform's API cannot."""
+        return None
+
+    def reply_call(self, item: InboxItem, text: str) -> Call | None:
+        """The one request that posts `text` as a reply to an item; None where the platform's
+        API cannot."""
+        return None
 
     async def hide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return unsupported(f"{self.platform} cannot hide items through its API")
+        call = self.hide_call(item, True)
+        if call is None:
+            return unsupported(f"{self.platform} cannot hide items through its API")
+        return await self.run(call, dry_run=dry_run, done="hidden")
 
     async def unhide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return unsupported(f"{self.platform} cannot unhide items through its API")
+        call = self.hide_call(item, False)
+        if call is None:
+            return unsupported(f"{self.platform} cannot unhide items through its API")
+        return await self.run(call, dry_run=dry_run, done="visible again")
 
     async def ban_author(
         self,
@@ -113,7 +129,13 @@ class PlatformActions:
         return unsupported(f"{self.platform} cannot ban an author through its API")
 
     async def reply(self, item: InboxItem, text: str, *, dry_run: bool = False) -> ActionResult:
-        return unsupported(f"{self.platform} cannot reply through its API")
+        call = self.reply_call(item, text)
+        if call is None:
+            return unsupported(f"{self.platform} cannot reply through its API")
+        refused = self.no_text(text)
+        if refused is not None:
+            return refused
+        return await self.run(call, dry_run=dry_run, done="reply posted", reply_id=True)
 
     # -- sending --
 
@@ -176,7 +198,9 @@ class PlatformActions:
             )
         if exc.status is StreamStatus.AUTH_FAILED:
             return ActionResult(
-                ok=False, status="permission_denied", detail=f"{what}: {exc.detail}"
+                ok=False,
+                status="permission_denied",
+                detail=f"{what}: {exc.detail}{self.permission_hint()}",
             )
         if exc.status is StreamStatus.NOT_FOUND:
             return ActionResult(
@@ -186,6 +210,10 @@ class PlatformActions:
                 f"{exc.detail}",
             )
         return ActionResult(ok=False, status="error", detail=f"{what}: {exc.detail}")
+
+    def permission_hint(self) -> str:
+        """Said after a refused permission: the credential the actions need, where it helps."""
+        return ""
 
     @staticmethod
     def created_id(payload: Any) -> str | None:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import httpx
 
 from jalsa.inbox.actions.base import Call, PlatformActions
-from jalsa.inbox.record import ActionResult, InboxItem
+from jalsa.inbox.record import InboxItem
 from jalsa.platforms.base import Connector
 from jalsa.platforms.facebook import FacebookConnector
 from jalsa.platforms.graph import graph_path
@@ -42,32 +42,20 @@ class FacebookActions(PlatformActions):
     ) -> Connector:
         return FacebookModerationApi(client, base_url, credential)
 
-    async def set_hidden(self, item: InboxItem, hidden: bool, *, dry_run: bool) -> ActionResult:
-        flag = "true" if hidden else "false"
-        call = Call(
+    def hide_call(self, item: InboxItem, hidden: bool) -> Call:
+        return Call(
             "POST",
             graph_path(item.external_id),
-            {self.hidden_param: flag},
+            {self.hidden_param: "true" if hidden else "false"},
             what="hide the comment" if hidden else "unhide the comment",
         )
-        return await self.run(call, dry_run=dry_run, done="hidden" if hidden else "visible again")
 
-    async def hide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return await self.set_hidden(item, True, dry_run=dry_run)
-
-    async def unhide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return await self.set_hidden(item, False, dry_run=dry_run)
-
-    async def reply(self, item: InboxItem, text: str, *, dry_run: bool = False) -> ActionResult:
-        refused = self.no_text(text)
-        if refused is not None:
-            return refused
+    def reply_call(self, item: InboxItem, text: str) -> Call:
         # Comments have one level of replies: a reply to a reply goes under its parent.
         target = item.parent_id or item.external_id
-        call = Call(
+        return Call(
             "POST",
             graph_path(target, self.reply_edge),
             {"message": text},
             what="reply to the comment",
         )
-        return await self.run(call, dry_run=dry_run, done="reply posted", reply_id=True)

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import httpx
 
 from jalsa.inbox.actions.base import Call, PlatformActions
-from jalsa.inbox.record import ActionResult, InboxItem
-from jalsa.platforms.base import Connector, PollError, PollResult, Target, Usage
+from jalsa.inbox.record import InboxItem
+from jalsa.platforms.base import Connector, PollResult, Target, Usage
 from jalsa.platforms.x import XConnector
 
 USER_TOKEN_SETTING = "x_user_token"
@@ -66,38 +66,24 @@ class XActions(PlatformActions):
     ) -> Connector:
         return XModerationApi(client, base_url, credential)
 
-    def failed(self, call: Call, exc: PollError) -> ActionResult:
-        result = super().failed(call, exc)
-        if result.status == "permission_denied":
-            result.detail += (
-                " Hiding replies and posting need a user token of the account whose "
-                f"conversation it is: set JALSA_{USER_TOKEN_SETTING.upper()}."
-            )
-        return result
+    def permission_hint(self) -> str:
+        return (
+            " Hiding replies and posting need a user token of the account whose "
+            f"conversation it is: set JALSA_{USER_TOKEN_SETTING.upper()}."
+        )
 
-    async def set_hidden(self, item: InboxItem, hidden: bool, *, dry_run: bool) -> ActionResult:
-        call = Call(
+    def hide_call(self, item: InboxItem, hidden: bool) -> Call:
+        return Call(
             "PUT",
             f"/tweets/{quote(item.external_id, safe='')}/hidden",
             body={"hidden": hidden},
             what="hide the reply" if hidden else "unhide the reply",
         )
-        return await self.run(call, dry_run=dry_run, done="hidden" if hidden else "visible again")
 
-    async def hide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return await self.set_hidden(item, True, dry_run=dry_run)
-
-    async def unhide(self, item: InboxItem, *, dry_run: bool = False) -> ActionResult:
-        return await self.set_hidden(item, False, dry_run=dry_run)
-
-    async def reply(self, item: InboxItem, text: str, *, dry_run: bool = False) -> ActionResult:
-        refused = self.no_text(text)
-        if refused is not None:
-            return refused
-        call = Call(
+    def reply_call(self, item: InboxItem, text: str) -> Call:
+        return Call(
             "POST",
             "/tweets",
             body={"text": text, "reply": {"in_reply_to_tweet_id": item.external_id}},
             what="reply to the post",
         )
-        return await self.run(call, dry_run=dry_run, done="reply posted", reply_id=True)

@@ -22,7 +22,7 @@ import httpx
 
 from jalsa.inbox.actions.base import Call, PlatformActions, YouTubeModerationStatus, unsupported
 from jalsa.inbox.record import ActionResult, InboxItem
-from jalsa.platforms.base import Connector, PollError
+from jalsa.platforms.base import Connector
 from jalsa.platforms.youtube import YouTubeConnector
 
 OAUTH_SETTING = "youtube_oauth_token"
@@ -66,14 +66,13 @@ class YouTubeActions(PlatformActions):
     ) -> Connector:
         return YouTubeModerationApi(client, base_url, credential, oauth=source == OAUTH_SETTING)
 
-    def failed(self, call: Call, exc: PollError) -> ActionResult:
-        result = super().failed(call, exc)
-        if result.status == "permission_denied" and not getattr(self.api, "oauth", True):
-            result.detail += (
-                " YouTube moderation needs an OAuth token of the channel's owner or a moderator "
-                f"(scope youtube.force-ssl), not an API key: set JALSA_{OAUTH_SETTING.upper()}."
-            )
-        return result
+    def permission_hint(self) -> str:
+        if getattr(self.api, "oauth", True):
+            return ""
+        return (
+            " YouTube moderation needs an OAuth token of the channel's owner or a moderator "
+            f"(scope youtube.force-ssl), not an API key: set JALSA_{OAUTH_SETTING.upper()}."
+        )
 
     @staticmethod
     def live_chat_id(item: InboxItem) -> str | None:
