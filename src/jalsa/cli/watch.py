@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from jalsa.cli import console, err, open_store
-from jalsa.cli.watch_ooni import import_ooni
+from jalsa.cli.watch_ooni import FingerprintsOption, OoniPaths, import_ooni, known_fingerprints
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.timeutil import show
@@ -360,31 +360,13 @@ IMPORT_BATCH = 500
 
 
 @watch_app.command("import-ooni")
-def import_ooni_cmd(
-    paths: Annotated[
-        list[Path], typer.Argument(help="OONI web_connectivity files: JSON, JSONL, .gz.")
-    ],
-    fingerprints: Annotated[
-        Path | None,
-        typer.Option(
-            help="OONI's fingerprint database (a fingerprints_*.json file or their folder), "
-            "used beside jalsa's own block-page fingerprints."
-        ),
-    ] = None,
-) -> None:
+def import_ooni_cmd(paths: OoniPaths, fingerprints: FingerprintsOption = None) -> None:
     """Import OONI measurements: stored like our own (importing twice stores nothing twice)
     and fed to the incident detector, oldest first. `ooni-compare` only shows them."""
-    from jalsa.watch.fingerprints import BUILTIN, FingerprintError, load_ooni_fingerprints
     from jalsa.watch.ooni import OoniFormatError, Problem, read_ooni
     from jalsa.watch.service import WatchService
 
-    known = BUILTIN
-    if fingerprints is not None:
-        try:
-            known = BUILTIN + load_ooni_fingerprints(fingerprints)
-        except FingerprintError as exc:
-            raise UserError(str(exc)) from None
-
+    known = known_fingerprints(fingerprints)
     measurements: list[Measurement] = []
     problems: list[Problem] = []
     for path in paths:

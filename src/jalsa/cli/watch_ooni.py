@@ -13,7 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from jalsa.errors import UserError
-from jalsa.watch.fingerprints import BUILTIN, FingerprintError, load_ooni_fingerprints
+from jalsa.watch.fingerprints import (
+    BUILTIN,
+    FingerprintError,
+    Fingerprints,
+    load_ooni_fingerprints,
+)
 from jalsa.watch.ooni import (
     Comparison,
     OoniFormatError,
@@ -26,29 +31,38 @@ from jalsa.watch.ooni import (
 console = Console()
 err = Console(stderr=True)
 
+# The arguments `ooni-compare` and `import-ooni` share.
+OoniPaths = Annotated[
+    list[Path], typer.Argument(help="OONI web_connectivity files: JSON, JSONL, .gz.")
+]
+FingerprintsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="OONI's fingerprint database (a fingerprints_*.json file or their folder), "
+        "used beside jalsa's own block-page fingerprints."
+    ),
+]
+
+
+def known_fingerprints(path: Path | None) -> Fingerprints:
+    """jalsa's own block-page fingerprints, with OONI's database at `path` if given."""
+    if path is None:
+        return BUILTIN
+    try:
+        return BUILTIN + load_ooni_fingerprints(path)
+    except FingerprintError as exc:
+        raise UserError(str(exc)) from None
+
 
 def import_ooni(
-    paths: Annotated[
-        list[Path], typer.Argument(help="OONI web_connectivity files: JSON, JSONL, .gz.")
-    ],
-    fingerprints: Annotated[
-        Path | None,
-        typer.Option(
-            help="OONI's fingerprint database (a fingerprints_*.json file or their folder), "
-            "used beside jalsa's own block-page fingerprints."
-        ),
-    ] = None,
+    paths: OoniPaths,
+    fingerprints: FingerprintsOption = None,
     differing: Annotated[
         bool, typer.Option("--differing", help="List only where we differ from OONI.")
     ] = False,
 ) -> Summary:
     """Classify OONI measurements by jalsa's rules and show each verdict beside OONI's."""
-    known = BUILTIN
-    if fingerprints is not None:
-        try:
-            known = BUILTIN + load_ooni_fingerprints(fingerprints)
-        except FingerprintError as exc:
-            raise UserError(str(exc)) from None
+    known = known_fingerprints(fingerprints)
     rows: list[tuple[str, str, Comparison]] = []
     problems: list[Problem] = []
     try:
