@@ -382,50 +382,28 @@ def make_certificates(folder: Path) -> None:
     """A test CA and a site certificate for every lab name (and the resolver's IP, for DoH);
     an impostor certificate from another CA, as an injected server would show."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
-    now = dt.datetime.now(dt.UTC)
+    from watch.certs import certificate, write_key, write_pem
 
-    def cert(
-        name: str, key: ec.EllipticCurvePrivateKey, issuer: Any, issuer_key: Any, ca: bool
-    ) -> Any:
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer or subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            # (localhost and 127.0.0.1 for the loopback tests in test_probe.py)
-            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in (*NAMES, name, "localhost")]
-            sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in (RESOLVER_IP, "127.0.0.1")]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        return builder.sign(issuer_key or key, hashes.SHA256())
+    def sans(name: str) -> list[x509.GeneralName]:
+        # (localhost and 127.0.0.1 for the loopback tests in test_probe.py)
+        found: list[x509.GeneralName] = [x509.DNSName(n) for n in (*NAMES, name, "localhost")]
+        return found + [x509.IPAddress(ipaddress.ip_address(a)) for a in (RESOLVER_IP, "127.0.0.1")]
 
-    def write(stem: str, certificate: Any, key: ec.EllipticCurvePrivateKey) -> None:
-        (folder / f"{stem}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{stem}.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+    def write(stem: str, cert: Any, key: ec.EllipticCurvePrivateKey) -> None:
+        write_pem(folder / f"{stem}.pem", cert)
+        write_key(folder / f"{stem}.key", key)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = cert("jalsa lab CA", ca_key, None, None, True)
+    ca = certificate("jalsa lab CA", ca_key, ca=True, days=30)
     site_key = ec.generate_private_key(ec.SECP256R1())
     write("ca", ca, ca_key)
-    write("site", cert("x.test", site_key, ca.subject, ca_key, False), site_key)
+    site = certificate("x.test", site_key, ca.subject, ca_key, sans=sans("x.test"), days=30)
+    write("site", site, site_key)
     other_key = ec.generate_private_key(ec.SECP256R1())
-    write("impostor", cert("impostor.test", other_key, None, None, False), other_key)
+    impostor = certificate("impostor.test", other_key, sans=sans("impostor.test"), days=30)
+    write("impostor", impostor, other_key)
 
 
 # --- the platform's servers (run inside the platform namespace) --------------------------------

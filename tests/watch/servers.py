@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import http.server
 import ipaddress
 import socket
@@ -21,54 +20,26 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from watch.certs import certificate, write_key, write_pem
+
 BIG_BYTES = 256 * 1024
 
 
 def make_ca_and_site(folder: Path) -> tuple[Path, Path, Path]:
     """(CA certificate, site certificate, site key) for `localhost` and 127.0.0.1."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def build(name: str, key: Any, issuer: Any, issuer_key: Any, ca: bool) -> Any:
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer or subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-        return builder.sign(issuer_key or key, hashes.SHA256())
 
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = build("jalsa test CA", ca_key, None, None, True)
+    ca = certificate("jalsa test CA", ca_key, ca=True)
     site_key = ec.generate_private_key(ec.SECP256R1())
-    site = build("localhost", site_key, ca.subject, ca_key, False)
+    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    site = certificate("localhost", site_key, ca.subject, ca_key, sans=sans)
     paths = (folder / "ca.pem", folder / "site.pem", folder / "site.key")
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(site.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        site_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    write_pem(paths[0], ca)
+    write_pem(paths[1], site)
+    write_key(paths[2], site_key)
     return paths
 
 
