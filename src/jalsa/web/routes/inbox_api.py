@@ -177,7 +177,7 @@ def visible_item(session: Session, who: Caller, item_id: int) -> InboxItemRow:
     return row
 
 
-def _check_visible(request: Request, who: Caller, item_id: int) -> None:
+def check_visible(request: Request, who: Caller, item_id: int) -> None:
     with request.app.state.store.session() as session:
         visible_item(session, who, item_id)
 
@@ -354,7 +354,7 @@ def inbox_draft_reply(
     """Draft a reply (a text, or a policy template in the item's language). It is checked
     against the code of conduct at once: "approved" may be sent, "needs_approval" waits for a
     coordinator."""
-    _check_visible(request, who, item_id)
+    check_visible(request, who, item_id)
     reply = inbox_service(request).draft_reply(
         item_id, who.user, text=data.text, template=data.template
     )

@@ -36,6 +36,7 @@ from jalsa.web.routes.inbox_api import (
     UndoIn,
     audit_decision,
     audit_reply,
+    check_visible,
     inbox_service,
     sees_all,
     visible_item,
@@ -407,8 +408,7 @@ def draft_form(
 ) -> Response:
     """Draft a reply; the code of conduct checks it at once, and the item's page shows the
     result with Send (or, if flagged, the coordinator's Approve & send)."""
-    with request.app.state.store.session() as session:
-        visible_item(session, who, item_id)
+    check_visible(request, who, item_id)
     try:
         data = from_form(ReplyIn, {"text": text or None, "template": template or None})
         reply = inbox_service(request).draft_reply(
