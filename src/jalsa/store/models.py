@@ -373,3 +373,171 @@ class InboxReplyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# -- mobilize: supporters, consent, the opt-out registry, SMS campaigns and the outbox --------
+
+
+class Supporter(Base):
+    """A supporter who gave a phone number. `phone` is E.164 and the natural key: importing the
+    same list twice, or two lists with the same person, stores one supporter."""
+
+    __tablename__ = "supporters"
+    __table_args__ = (
+        Index("ix_supporters_city", "city"),
+        Index("ix_supporters_constituency", "constituency"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    constituency: Mapped[str] = mapped_column(String(32), default="")
+    language: Mapped[str] = mapped_column(String(8), default="ur")  # "ur" or "en"
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The recipient's time zone for quiet hours; None: the one of the number's country when it
+    # has one, else the campaign's.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Consent(Base):
+    """A supporter's consent to one purpose of messages ("reminders": event reminders;
+    "general": everything else), where it was given and when."""
+
+    __tablename__ = "supporter_consents"
+
+    supporter_id: Mapped[int] = mapped_column(
+        ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OptOut(Base):
+    """The opt-out registry, by phone number so it outlives the supporter record and any
+    re-import: a number here gets no campaign message, whatever its consent says."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(32))  # "sms" (a keyword), "import", "manual"
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Campaign(Base):
+    """An SMS campaign: templates per language, a segment of supporters, when to send (as the
+    user wrote it and resolved to UTC), sending hours and the spread of sending. `cursor` is the
+    highest supporter id already given a message row, so sending resumes where it stopped."""
+
+    __tablename__ = "sms_campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), nullable=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    templates: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> template
+    segment: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str] = mapped_column(String(64))
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    spread_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Sending hours in the recipient's local time (outside them is quiet: messages wait).
+    send_from: Mapped[str] = mapped_column(String(5), default="09:00")
+    send_until: Mapped[str] = mapped_column(String(5), default="21:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Karachi")
+    # draft, scheduled, sending, paused, done, cancelled
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SmsMessage(Base):
+    """One message of the outbox. (campaign_id, supporter_id) is unique, which is what makes a
+    campaign send at most one message to a supporter however often it is restarted; a reply to an
+    inbound message (a STOP confirmation) is unique by `inbound_id`. `status`: queued, deferred
+    (quiet hours), sending (handed to a gateway, no outcome yet), submitted, delivered, failed,
+    expired, rejected, unknown (sent, outcome lost: settled by a receipt or a lookup), skipped."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "supporter_id"),
+        Index("ix_sms_messages_due", "status", "not_before"),
+        Index("ix_sms_messages_campaign", "campaign_id", "status"),
+        Index("ix_sms_messages_gateway_id", "gateway", "gateway_id"),
+        Index("ix_sms_messages_phone", "phone", "status"),
+        Index("ix_sms_messages_sender", "sender", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "campaign" or "reply"
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_campaigns.id", ondelete="CASCADE"), nullable=True
+    )
+    supporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporters.id", ondelete="SET NULL"), nullable=True
+    )
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_inbound.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    phone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    gateway: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sender: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    gateway_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SmsInbound(Base):
+    """A message a supporter sent us, stored once by the gateway's id of it. `keyword` is what
+    it asked for: stop, help, start, or none."""
+
+    __tablename__ = "sms_inbound"
+    __table_args__ = (
+        UniqueConstraint("gateway", "gateway_id"),
+        Index("ix_sms_inbound_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(16))
+    gateway_id: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(String(32), default="")
+    text: Mapped[str] = mapped_column(Text)
+    keyword: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SenderLease(Base):
+    """Who is sending: one outbox sender at a time holds the lease and renews it. A new sender
+    takes it over when it has expired, or at once when its holder's process on the same host is
+    gone (a `kill -9`), and then settles the messages the dead sender left in flight."""
+
+    __tablename__ = "sms_sender_lease"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))  # host:pid
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
