@@ -495,6 +495,7 @@ class SmsMessage(Base):
     )
     phone: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))  # the recipient's, for sending hours
     text: Mapped[str] = mapped_column(Text)
     encoding: Mapped[str] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
@@ -506,6 +507,7 @@ class SmsMessage(Base):
     sender: Mapped[str | None] = mapped_column(String(32), nullable=True)
     gateway_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When it was last handed to a gateway (what the per-sender limits count).
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -120,6 +120,7 @@ def upgrade() -> None:
         ),
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("encoding", sa.String(length=8), nullable=False),
         sa.Column("segments", sa.Integer(), nullable=False),
