@@ -323,13 +323,14 @@ class Smsc:
             self._connections.add(upstream)
             upstream.write(bind)
             outstanding: set[int] = set()
-            await asyncio.wait(
-                [
-                    asyncio.ensure_future(self._relay_from_esme(reader, upstream, outstanding)),
-                    asyncio.ensure_future(self._relay_to_esme(up_reader, writer, outstanding)),
-                ],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            relays = [
+                asyncio.ensure_future(self._relay_from_esme(reader, upstream, outstanding)),
+                asyncio.ensure_future(self._relay_to_esme(up_reader, writer, outstanding)),
+            ]
+            await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            for relay in relays:  # one side ended: end the other, and swallow reset errors
+                relay.cancel()
+            await asyncio.gather(*relays, return_exceptions=True)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:

@@ -412,7 +412,9 @@ class SmppGateway(Gateway):
                     delay = min(delay * 2, self.reconnect_max_seconds)
                     continue
             self._check_link()
-            self._wait_closing(min(1.0, self.enquire_link_seconds / 4))
+            with self._state:  # a lost bind wakes this at once, to reconnect without delay
+                idle = min(1.0, self.enquire_link_seconds / 4)
+                self._state.wait_for(lambda: self._closing or not self._bound, timeout=idle)
 
     def _check_link(self) -> None:
         client = self._client
