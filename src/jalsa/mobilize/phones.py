@@ -56,7 +56,7 @@ def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible in _LENGTH_REASONS:
         return _LENGTH_REASONS[possible]
-    country = phonenumbers.region_code_for_country_code(number.country_code)
+    country = phonenumbers.region_code_for_country_code(number.country_code or 0)
     return f"not a valid number for {country}"
 
 
