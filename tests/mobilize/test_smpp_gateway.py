@@ -119,8 +119,10 @@ def test_throttled_is_retry(smsc: Smsc) -> None:
     smsc.throttle_next(2)
     with gateway(smsc) as gw:
         results = gw.submit([sms(1), sms(2), sms(3)])
-    assert [r.outcome for r in results] == ["retry", "retry", "accepted"]
-    assert "ESME_RTHROTTLED" in results[0].detail
+    # smpp34 hands pipelined submissions over concurrently: which two get throttled may vary.
+    assert sorted(r.outcome for r in results) == ["accepted", "retry", "retry"]
+    throttled = next(r for r in results if r.outcome == "retry")
+    assert "ESME_RTHROTTLED" in throttled.detail
 
 
 def test_invalid_destination_is_rejected(smsc: Smsc) -> None:

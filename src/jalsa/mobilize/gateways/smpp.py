@@ -214,41 +214,48 @@ class _PartMap:
     def __init__(self, limit: int = 200_000) -> None:
         self._lock = threading.Lock()
         self._first: OrderedDict[str, str] = OrderedDict()  # part id -> first part's id
-        self._parts: dict[str, set[str]] = {}  # first part's id -> parts not yet delivered
+        self._total: dict[str, int] = {}  # first part's id -> parts (gone once settled)
+        self._delivered: dict[str, set[str]] = {}  # first part's id -> parts delivered
         self._text: dict[str, str] = {}  # first part's id -> its receipt's text
         self._limit = limit
 
-    def add(self, part_ids: list[str]) -> None:
-        if len(part_ids) < 2:
-            return
+    def add(self, first: str, part_ids: list[str], total: int) -> None:
+        """Part ids as their answers come in (before their receipts can): `first` is the
+        message's first part's id, `total` its number of parts."""
         with self._lock:
             for part_id in part_ids:
-                self._first[part_id] = part_ids[0]
-            self._parts[part_ids[0]] = set(part_ids)
+                self._first[part_id] = first
+            self._total.setdefault(first, total)
+            self._delivered.setdefault(first, set())
             while len(self._first) > self._limit:
-                _part, first = self._first.popitem(last=False)
-                self._parts.pop(first, None)
-                self._text.pop(first, None)
+                _part, oldest = self._first.popitem(last=False)
+                self._settle(oldest)
+
+    def _settle(self, first: str) -> None:
+        self._total.pop(first, None)
+        self._delivered.pop(first, None)
+        self._text.pop(first, None)
 
     def resolve(self, receipt: Receipt) -> Receipt | None:
         """The receipt to report for the message, or None while its other parts are due."""
+        part = receipt.gateway_id or ""
         with self._lock:
-            first = self._first.get(receipt.gateway_id or "")
+            first = self._first.get(part)
             if first is None:
                 return receipt
-            waiting = self._parts.get(first)
-            if waiting is None:  # already settled
+            if first not in self._total:  # already settled
                 return None
-            if receipt.gateway_id == first:
+            if part == first:
                 self._text[first] = receipt.text_start
             if receipt.state == "delivered":
-                waiting.discard(receipt.gateway_id or "")
-                if waiting:
+                self._delivered[first].add(part)
+                if len(self._delivered[first]) < self._total[first]:
                     return None
             elif receipt.state not in FINAL_RECEIPT_STATES:
                 return _with_id(receipt, first, self._text.get(first))
-            del self._parts[first]
-            return _with_id(receipt, first, self._text.pop(first, None))
+            settled = _with_id(receipt, first, self._text.get(first))
+            self._settle(first)
+            return settled
 
     def ids_of(self, first: str) -> list[str]:
         """Every part id of the message whose first part is `first` (itself when unknown)."""
@@ -274,6 +281,7 @@ class _Part:
     """One submit_sm of a message, from written to answered."""
 
     message: int  # index in the batch
+    siblings: list[_Part] = field(default_factory=list)  # all parts of its message, in order
     deadline: float = 0.0
     outcome: Outcome | None = None
     message_id: str = ""
@@ -518,6 +526,10 @@ class SmppGateway(Gateway):
             part.message_id = message_id
             part.detail = "" if part.outcome == "accepted" else describe_status(status)
             self._state.notify_all()
+        if part.outcome == "accepted" and len(part.siblings) > 1 and part.siblings[0].message_id:
+            # Mapped now, on the reader thread, so no receipt of a part can come in first.
+            ids = [sibling.message_id for sibling in part.siblings if sibling.message_id]
+            self.parts.add(part.siblings[0].message_id, ids, len(part.siblings))
 
     def _delivered(self, pdu: Any) -> int:
         """Hand a deliver_sm to the handlers; a handler's failure answers ESME_RX_T_APPN so the
@@ -570,10 +582,11 @@ class SmppGateway(Gateway):
         batch = _Batch()
         for index, message in enumerate(messages):
             parts, data_coding, esm_class = split_text(message.text)
-            batch.parts.append([])
+            siblings: list[_Part] = []
+            batch.parts.append(siblings)
             for part in parts:
-                record = _Part(index)
-                batch.parts[-1].append(record)
+                record = _Part(index, siblings)
+                siblings.append(record)
                 self._submit_part(message, part, data_coding, esm_class, record)
         self._await_answers()
         return [self._result(message, batch.parts[i]) for i, message in enumerate(messages)]
@@ -653,9 +666,7 @@ class SmppGateway(Gateway):
             failed = next((part for part in parts if part.outcome == outcome), None)
             if failed is not None:
                 return SubmitResult(message.key, failed.outcome or "unknown", None, failed.detail)
-        ids = [part.message_id for part in parts]
-        self.parts.add(ids)
-        return SubmitResult(message.key, "accepted", ids[0])
+        return SubmitResult(message.key, "accepted", parts[0].message_id)
 
     def part_ids(self, gateway_id: str) -> list[str]:
         """The ids of all parts of the message whose first part is `gateway_id`."""
