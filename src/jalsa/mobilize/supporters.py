@@ -1,0 +1,721 @@
+"""Supporters, their consent, the opt-out registry, and importing supporter lists from CSV.
+
+The CSV convention (also in `jalsa supporters import --help`):
+
+- The first line names the columns: case-insensitive, spaces or dashes count as underscores,
+  separated by commas, semicolons or tabs (whichever the header line uses). UTF-8 text (from
+  Excel: Save As "CSV UTF-8"). Columns not listed here are ignored and named in the report.
+- `phone` (required; `mobile`, `phone_number`, `number` or `msisdn` also do): any common
+  spelling, read as a number of the import's region unless it has a country code.
+- `name`, `city`, `constituency`; `language`: ur or en ("urdu", "english"), ur by default;
+  `tags`: separated by ; or | (kept lowercase); `timezone`: an IANA name such as Asia/Dubai,
+  for a supporter whose number does not tell where they live.
+- Consent: `consent` lists the purposes the person agreed to, separated by ; | or a comma
+  ("reminders", "general", or "all"; empty or "none": no consent). Without a `consent` column,
+  every row's consent is for `default_purposes` (the CLI's --purpose, reminders by default).
+  `consent_source` says where it was given ("signup form, Lahore jalsa"; the `source` argument
+  fills empty cells) and `consent_at` when: ISO 8601, or "2026-11-01 18:00" read in
+  Asia/Karachi. Consent is recorded only with both a time and a source: a row without them is
+  imported without consent and counted ("no consent recorded") for each purpose.
+- `opt_out`: yes/no (y/n, true/false, 1/0). Yes puts the number in the opt-out registry.
+
+Rules:
+
+- One supporter per number. The same number again, later in the file or in a later import:
+  its non-empty cells replace the values before them, empty cells change nothing, tags are
+  added to the ones it had, and for each purpose the EARLIEST consent is kept (with its
+  source): when a person first agreed is what consent records answer for.
+- The opt-out registry overrides everything: a number in it stays there whatever a file says
+  (opt_out=no removes nothing), and no consent is recorded for it.
+- A row that cannot be used (a bad number; an unknown language, time zone or purpose; an
+  unreadable consent_at; more cells than the header has names; a value longer than the store
+  keeps) is rejected: counted, the first few kept in the report, and written to the rejects
+  file when one is given. That file is a CSV of `rejected_line` (the line in the imported
+  file), `rejected_reason` and the row's own columns: fix the rows and import it again.
+
+The file is streamed, never read whole: rows are parsed one by one and written in chunks of
+`CHUNK_ROWS` with upserts, one transaction per chunk, so a million-row list imports in flat
+memory and importing it again is harmless.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Boolean, Select, String, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from jalsa.errors import UserError
+from jalsa.mobilize.phones import InvalidPhone, normalize
+from jalsa.store import Store
+from jalsa.store.db import upsert
+from jalsa.store.models import Consent, OptOut, Supporter
+from jalsa.timeutil import utc_now
+
+PURPOSES = ("reminders", "general")
+LANGUAGES = {"ur": "ur", "urdu": "ur", "en": "en", "english": "en"}
+LOCAL_TZ = "Asia/Karachi"  # consent times written without an offset
+CHUNK_ROWS = 2000
+FIRST_REJECTS = 10
+SEGMENT_FIELDS = ("city", "constituency", "language", "tags")
+
+COLUMNS = (
+    "phone",
+    "name",
+    "city",
+    "constituency",
+    "language",
+    "tags",
+    "timezone",
+    "consent",
+    "consent_source",
+    "consent_at",
+    "opt_out",
+)
+ALIASES = {
+    "mobile": "phone",
+    "phone_number": "phone",
+    "mobile_number": "phone",
+    "number": "phone",
+    "msisdn": "phone",
+    "lang": "language",
+    "tag": "tags",
+    "opted_out": "opt_out",
+}
+REJECT_COLUMNS = ("rejected_line", "rejected_reason")  # a rejects file imports again as is
+YES = frozenset({"yes", "y", "true", "1", "x"})
+NO = frozenset({"no", "n", "false", "0", ""})
+# Fields the import replaces when a row has them; tags are merged instead.
+FIELDS = ("name", "city", "constituency", "language", "timezone")
+MAX_LENGTH = {
+    name: cast(String, column.type).length or 0
+    for name, column in Supporter.__table__.c.items()
+    if name in ("name", "city", "constituency")
+}
+MAX_SOURCE = cast(String, Consent.__table__.c["source"].type).length or 0
+
+Progress = Callable[[int], None]  # bytes read since the last call
+
+
+class RowError(ValueError):
+    """A row that cannot be imported; the message is the reason written next to it."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    reason: str
+    cells: list[str]
+
+
+@dataclass
+class ImportReport:
+    """What an import did, by rows of the file: every row is new, updated, a duplicate or
+    invalid (those four add up to `rows`)."""
+
+    rows: int = 0
+    new: int = 0  # numbers the store did not have
+    updated: int = 0  # numbers it had before this import
+    duplicates: int = 0  # numbers repeated in the file, merged into their first row
+    invalid: int = 0
+    opted_out: int = 0  # rows whose number is in the opt-out registry
+    # rows (not opted out) that gave no usable consent for the purpose
+    without_consent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PURPOSES, 0))
+    first_rejects: list[Reject] = field(default_factory=list)
+    rejects_file: Path | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.new + self.updated + self.duplicates
+
+
+# -- the registry, consent, lookups --------------------------------------------------------
+
+
+def opt_out(session: Session, phone: str, source: str, detail: str = "") -> OptOut:
+    """Put an E.164 number in the opt-out registry and return its entry. A number already
+    there keeps its first entry: when and how someone first said stop is the record."""
+    upsert(
+        session,
+        OptOut,
+        [{"phone": phone, "at": utc_now(), "source": source, "detail": detail}],
+        keys=["phone"],
+    )
+    entry = session.get(OptOut, phone, populate_existing=True)
+    assert entry is not None
+    return entry
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    return session.get(OptOut, phone) is not None
+
+
+def consented(session: Session, supporter_id: int, purpose: str) -> bool:
+    """Whether we may message the supporter for `purpose`: consent recorded for it and the
+    number not in the opt-out registry (which overrides any consent)."""
+    _check_purpose(purpose)
+    query = (
+        select(Consent.supporter_id)
+        .join(Supporter, Supporter.id == Consent.supporter_id)
+        .outerjoin(OptOut, OptOut.phone == Supporter.phone)
+        .where(
+            Consent.supporter_id == supporter_id,
+            Consent.purpose == purpose,
+            OptOut.phone.is_(None),
+        )
+    )
+    return session.scalar(query) is not None
+
+
+def find_supporter(session: Session, phone: str) -> Supporter | None:
+    """The supporter with this E.164 number (see phones.normalize), if any."""
+    return session.scalar(select(Supporter).where(Supporter.phone == phone))
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}: one of {', '.join(PURPOSES)}")
+
+
+# -- segments ---------------------------------------------------------------------------------
+
+
+class any_tag(FunctionElement[bool]):  # an SQL function, named like one
+    """`any_tag(Supporter.tags, "a", "b")`: the JSON array of tags holds one of the values.
+    SQL has no portable JSON membership test, so it is written per dialect: SQLite's
+    json_each, PostgreSQL's json_array_elements_text (the column is `json`, not `jsonb`)."""
+
+    type = Boolean()
+    name = "any_tag"
+    inherit_cache = True
+
+
+def _any_tag_sql(element: any_tag, compiler: SQLCompiler, elements_fn: str, **kw: Any) -> str:
+    column, *values = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM {elements_fn}({column}) AS tag "
+        f"WHERE tag.value IN ({', '.join(values)}))"
+    )
+
+
+@compiles(any_tag, "sqlite")
+def _any_tag_sqlite(element: any_tag, compiler: SQLCompiler, **kw: Any) -> str:
+    return _any_tag_sql(element, compiler, "json_each", **kw)
+
+
+@compiles(any_tag, "postgresql")
+def _any_tag_postgresql(element: any_tag, compiler: SQLCompiler, **kw: Any) -> str:
+    return _any_tag_sql(element, compiler, "json_array_elements_text", **kw)
+
+
+def segment_query(
+    segment: Mapping[str, Sequence[str]], *, after_id: int = 0, limit: int | None = None
+) -> Select[Any]:
+    """Supporters of a segment, by id, for keyset paging (the next page: `after_id` = the
+    last id of this one). `segment` maps city, constituency, language or tags to the values
+    wanted: a supporter matches one of the values of every field given; an empty or missing
+    field restricts nothing. City and constituency match case-insensitively; tags match any
+    of the listed tags. The filter runs in the database, on SQLite and PostgreSQL alike."""
+    query = select(Supporter).where(Supporter.id > after_id).order_by(Supporter.id)
+    for key, values in segment.items():
+        if key not in SEGMENT_FIELDS:
+            raise UserError(f"unknown segment field {key!r}: use {', '.join(SEGMENT_FIELDS)}")
+        wanted = [v.strip().lower() for v in values if v.strip()]
+        if not wanted:
+            continue
+        if key == "tags":
+            query = query.where(any_tag(Supporter.tags, *wanted))
+        elif key == "language":
+            query = query.where(Supporter.language.in_([_language(v) for v in wanted]))
+        else:
+            query = query.where(func.lower(getattr(Supporter, key)).in_(wanted))
+    return query.limit(limit) if limit is not None else query
+
+
+# -- reading the file ---------------------------------------------------------------------------
+
+
+def _check_text(path: Path) -> None:
+    """Refuse a file that is not UTF-8 text before importing any of it, naming the first bad
+    line; reading it in blocks costs a fraction of the import and keeps it all-or-nothing."""
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    with f:
+        _refuse_binary(path, f.read(4))
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        line, text = 1, False
+        while block := f.read(1 << 20):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line += block[: max(0, exc.start - pending)].count(b"\n")
+                raise _not_utf8(path, line) from None
+            line += block.count(b"\n")
+            text = text or bool(block.lstrip(codecs.BOM_UTF8 + b" \t\r\n"))
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _not_utf8(path, line) from None
+    if not text:
+        raise UserError(
+            f"{path} is empty: a supporter list needs a header line naming the columns "
+            "(at least phone) and a line per supporter"
+        )
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    if head.startswith(b"PK\x03\x04"):
+        raise UserError(
+            f"{path} is an Excel workbook or another zip file, not CSV: in Excel use "
+            'File > Save As > "CSV UTF-8", then import that file'
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UserError(
+            f'{path} is UTF-16 text ("Unicode text" in Excel): save it as "CSV UTF-8" '
+            "and import that file"
+        )
+
+
+def _not_utf8(path: Path, line: int) -> UserError:
+    return UserError(
+        f"{path} is not UTF-8 text (line {line} has bytes that are not UTF-8): save it as "
+        '"CSV UTF-8" (in Excel: File > Save As) and import it again; nothing was imported'
+    )
+
+
+class _Counting(io.RawIOBase):
+    """A binary file that reports each read's size: the progress bar is over bytes."""
+
+    def __init__(self, raw: io.BufferedReader, progress: Progress) -> None:
+        self.raw, self.progress = raw, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        if n:
+            self.progress(n)
+        return n or 0
+
+
+def _text(raw: io.BufferedReader, progress: Progress | None) -> IO[str]:
+    binary = raw if progress is None else io.BufferedReader(_Counting(raw, progress))
+    # utf-8-sig: Excel starts its "CSV UTF-8" with a byte order mark.
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def _records(path: Path, text: IO[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the records after it, each with the line it starts on (quoted cells
+    can span lines); blank lines are skipped. The separator is the header line's."""
+    skipped = 0
+    while not (first := text.readline()).strip():
+        if not first:
+            raise UserError(f"{path} is empty: it needs a header line naming the columns")
+        skipped += 1
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
+    lines = _chain(first, text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = next(reader)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        after = reader.line_num
+        try:
+            for cells in reader:
+                start, after = after + 1, reader.line_num
+                if any(c.strip() for c in cells):
+                    yield start + skipped, cells
+        except csv.Error as exc:
+            raise UserError(
+                f"{path}, line {reader.line_num + skipped}: {exc} (a quote opened and never "
+                "closed?); fix that line and import again: the rows before it are imported, "
+                "and importing them again changes nothing"
+            ) from None
+
+    return header, records()
+
+
+def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where each known column is in a row."""
+
+    index: dict[str, int]
+    header: list[str]
+    ignored: list[str]
+
+    @classmethod
+    def of(cls, path: Path, header: list[str]) -> _Columns:
+        index: dict[str, int] = {}
+        ignored: list[str] = []
+        for i, raw in enumerate(header):
+            name = re.sub(r"[\s-]+", "_", raw.strip().lower())
+            name = ALIASES.get(name, name)
+            if name in COLUMNS:
+                index.setdefault(name, i)
+            elif name not in REJECT_COLUMNS:
+                ignored.append(raw.strip())
+        if "phone" not in index:
+            raise UserError(
+                f"{path} has no phone column (its first line is: {', '.join(header)}); the "
+                "first line must name the columns, e.g. phone,name,city,consent_at,"
+                "consent_source"
+            )
+        return cls(index, header, ignored)
+
+    def cell(self, cells: list[str], name: str) -> str:
+        i = self.index.get(name)
+        return cells[i].strip() if i is not None and i < len(cells) else ""
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    line: int
+    phone: str
+    fields: dict[str, str]  # the non-empty ones of FIELDS
+    tags: list[str]
+    consents: dict[str, tuple[datetime, str]]  # purpose -> (given at, source)
+    opt_out: bool
+
+
+@dataclass(frozen=True)
+class _RowReader:
+    """Turns a record's cells into a row to store, or raises RowError (InvalidPhone)."""
+
+    columns: _Columns
+    region: str
+    default_purposes: tuple[str, ...]
+    source: str | None
+    local_tz: str
+    now: datetime
+
+    def read(self, line: int, cells: list[str]) -> _Row:
+        if len(cells) > len(self.columns.header):
+            raise RowError(
+                f"{len(cells)} cells but {len(self.columns.header)} column names "
+                "(a separator inside a value needs quotes)"
+            )
+        cell = self.columns.cell
+        fields = {name: value for name in FIELDS if (value := cell(cells, name))}
+        for name, limit in MAX_LENGTH.items():
+            if len(fields.get(name, "")) > limit:
+                raise RowError(f"{name} is longer than {limit} characters")
+        if "language" in fields:
+            fields["language"] = _language(fields["language"])
+        if "timezone" in fields:
+            fields["timezone"] = _zone(fields["timezone"])
+        return _Row(
+            line=line,
+            phone=normalize(cell(cells, "phone"), self.region),
+            fields=fields,
+            tags=_tags(cell(cells, "tags")),
+            consents=self._consents(cells),
+            opt_out=_yes(cell(cells, "opt_out"), "opt_out"),
+        )
+
+    def _consents(self, cells: list[str]) -> dict[str, tuple[datetime, str]]:
+        cell = self.columns.cell
+        if "consent" in self.columns.index:
+            purposes = _purposes(cell(cells, "consent"))
+        else:
+            purposes = self.default_purposes
+        source = cell(cells, "consent_source") or self.source or ""
+        if len(source) > MAX_SOURCE:
+            raise RowError(f"consent_source is longer than {MAX_SOURCE} characters")
+        written = cell(cells, "consent_at")
+        given_at = self._when(written) if written else None
+        if given_at is None or not source:
+            return {}
+        return dict.fromkeys(purposes, (given_at, source))
+
+    def _when(self, text: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text.replace("T", " "))
+        except ValueError:
+            raise RowError(
+                f"cannot read consent_at {text!r}: write it as YYYY-MM-DD HH:MM"
+            ) from None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(self.local_tz))
+        if value > self.now + timedelta(days=1):
+            raise RowError(f"consent_at {text!r} is in the future")
+        return value
+
+
+def _language(text: str) -> str:
+    try:
+        return LANGUAGES[text.strip().lower()]
+    except KeyError:
+        raise RowError(f"unknown language {text!r}: ur or en") from None
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RowError(f"unknown time zone {text!r}: an IANA name such as Asia/Karachi") from None
+    return text
+
+
+def _tags(text: str) -> list[str]:
+    return list(dict.fromkeys(t for part in re.split(r"[;|]", text) if (t := part.strip().lower())))
+
+
+def _purposes(text: str) -> tuple[str, ...]:
+    words = [w for w in re.split(r"[;|,\s]+", text.strip().lower()) if w]
+    if words in ([], ["none"], ["no"]):
+        return ()
+    if words == ["all"]:
+        return PURPOSES
+    for word in words:
+        if word not in PURPOSES:
+            raise RowError(f"unknown consent purpose {word!r}: {', '.join(PURPOSES)} or all")
+    return tuple(dict.fromkeys(words))
+
+
+def _yes(text: str, column: str) -> bool:
+    value = text.strip().lower()
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise RowError(f"{column} must be yes or no, not {text!r}")
+
+
+# -- rejects ------------------------------------------------------------------------------------
+
+
+class _Rejects:
+    """Rejected rows: counted, the first few kept in the report, all written to `path` (a
+    CSV created at the first reject, so a clean import leaves no file)."""
+
+    def __init__(self, path: Path | None, header: list[str], report: ImportReport) -> None:
+        self.path, self.header, self.report = path, header, report
+        self.file: IO[str] | None = None
+        self.writer: Any = None
+
+    def add(self, line: int, reason: str, cells: list[str]) -> None:
+        self.report.invalid += 1
+        if len(self.report.first_rejects) < FIRST_REJECTS:
+            self.report.first_rejects.append(Reject(line, reason, cells))
+        if self.path is None:
+            return
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = self.path.open("w", encoding="utf-8", newline="")
+            self.writer = csv.writer(self.file)
+            self.writer.writerow([*REJECT_COLUMNS, *self.header])
+            self.report.rejects_file = self.path
+        self.writer.writerow([line, reason, *cells])
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+# -- the import ---------------------------------------------------------------------------------
+
+
+def import_csv(
+    store: Store,
+    path: Path,
+    *,
+    region: str = "PK",
+    default_purposes: Sequence[str] = ("reminders",),
+    source: str | None = None,
+    rejects: Path | None = None,
+    local_tz: str = LOCAL_TZ,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ImportReport:
+    """Import a supporter list (the convention is in the module's docstring). Raises
+    UserError, before writing anything, for a file that is empty, not UTF-8 or has no phone
+    column; rows that cannot be used are rejected and the import goes on."""
+    for purpose in default_purposes:
+        _check_purpose(purpose)
+    _check_text(path)
+    report = ImportReport()
+    stamp = utc_now()  # every row written by this import gets it as updated_at
+    with path.open("rb") as raw, _text(raw, progress) as text:
+        header, records = _records(path, text)
+        columns = _Columns.of(path, header)
+        report.ignored_columns = columns.ignored
+        reader = _RowReader(columns, region, tuple(default_purposes), source, local_tz, stamp)
+        quarantine = _Rejects(rejects, header, report)
+        with contextlib.closing(quarantine):
+            batch: list[_Row] = []
+            for line, cells in records:
+                report.rows += 1
+                try:
+                    batch.append(reader.read(line, cells))
+                except (InvalidPhone, RowError) as exc:
+                    quarantine.add(line, str(exc), cells)
+                if len(batch) >= chunk_rows:
+                    _save(store, path, batch, stamp, report)
+                    batch = []
+            _save(store, path, batch, stamp, report)
+    return report
+
+
+def _save(
+    store: Store, path: Path, rows: list[_Row], stamp: datetime, report: ImportReport
+) -> None:
+    """Write one chunk in one transaction: supporters, then the registry, then consent."""
+    if not rows:
+        return
+    with store.session() as session:
+        phones = list({row.phone: None for row in rows})
+        _save_supporters(session, rows, phones, stamp, report)
+        ids = dict(
+            session.execute(
+                select(Supporter.phone, Supporter.id).where(Supporter.phone.in_(phones))
+            )
+            .tuples()
+            .all()
+        )
+        stopped = _save_opt_outs(session, path, rows, phones, stamp)
+        _save_consents(session, rows, ids, stopped, stamp)
+    for row in rows:
+        if row.phone in stopped:
+            report.opted_out += 1
+            continue
+        for purpose in PURPOSES:
+            if purpose not in row.consents:
+                report.without_consent[purpose] += 1
+
+
+def _save_supporters(
+    session: Session, rows: list[_Row], phones: list[str], stamp: datetime, report: ImportReport
+) -> None:
+    """Merge the chunk's rows with what the store has and upsert the result, counting each
+    row as new, updated or a duplicate. A stored supporter whose updated_at is this import's
+    stamp was written by an earlier chunk: a repeat inside the file, found without keeping
+    every number of the file in memory."""
+    stored = {
+        r["phone"]: dict(r)
+        for r in session.execute(
+            select(
+                *(Supporter.__table__.c[c] for c in ("phone", *FIELDS, "tags", "updated_at"))
+            ).where(Supporter.phone.in_(phones))
+        ).mappings()
+    }
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        record = merged.get(row.phone)
+        if record is None:
+            record = stored.get(row.phone)
+            if record is None:
+                report.new += 1
+                record = _blank(row.phone, stamp)
+            elif record["updated_at"] == stamp:
+                report.duplicates += 1
+            else:
+                report.updated += 1
+            merged[row.phone] = record
+        else:
+            report.duplicates += 1
+        record.update(row.fields)
+        record["tags"] = list(dict.fromkeys([*record["tags"], *row.tags]))
+        record["updated_at"] = stamp
+    for record in merged.values():
+        record.setdefault("created_at", stamp)
+    upsert(
+        session, Supporter, merged.values(), keys=["phone"], update=[*FIELDS, "tags", "updated_at"]
+    )
+
+
+def _blank(phone: str, stamp: datetime) -> dict[str, Any]:
+    return {
+        "phone": phone,
+        "name": "",
+        "city": "",
+        "constituency": "",
+        "language": "ur",
+        "timezone": None,
+        "tags": [],
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def _save_opt_outs(
+    session: Session, path: Path, rows: list[_Row], phones: list[str], stamp: datetime
+) -> set[str]:
+    """Add the rows that say opt_out=yes to the registry; the chunk's numbers now in it."""
+    upsert(
+        session,
+        OptOut,
+        [
+            {
+                "phone": r.phone,
+                "at": stamp,
+                "source": "import",
+                "detail": f"{path.name} line {r.line}",
+            }
+            for r in rows
+            if r.opt_out
+        ],
+        keys=["phone"],
+    )
+    return set(session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
+
+
+def _save_consents(
+    session: Session, rows: list[_Row], ids: dict[str, int], stopped: set[str], stamp: datetime
+) -> None:
+    """Record the chunk's consents, keeping per supporter and purpose the earliest one given
+    (the store's when it is earlier); none for numbers in the opt-out registry."""
+    earliest: dict[tuple[int, str], tuple[datetime, str]] = {}
+    for row in rows:
+        if row.phone in stopped:
+            continue
+        for purpose, given in row.consents.items():
+            key = (ids[row.phone], purpose)
+            if key not in earliest or given[0] < earliest[key][0]:
+                earliest[key] = given
+    if not earliest:
+        return
+    stored = session.execute(
+        select(Consent.supporter_id, Consent.purpose, Consent.given_at).where(
+            Consent.supporter_id.in_({sid for sid, _ in earliest})
+        )
+    ).tuples()
+    for sid, purpose, given_at in stored:
+        if (sid, purpose) in earliest and given_at <= earliest[sid, purpose][0]:
+            del earliest[sid, purpose]
+    upsert(
+        session,
+        Consent,
+        [
+            {"supporter_id": sid, "purpose": p, "source": src, "given_at": at, "recorded_at": stamp}
+            for (sid, p), (at, src) in earliest.items()
+        ],
+        keys=["supporter_id", "purpose"],
+        update=["source", "given_at", "recorded_at"],
+    )
