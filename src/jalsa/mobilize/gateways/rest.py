@@ -196,8 +196,7 @@ class RestGateway(Gateway):
     def _outcome(self, key: str, answer: httpx.Response) -> SubmitResult:
         self._refuse_credentials(answer)
         if answer.is_success:
-            sid = answer.json().get("sid")
-            return SubmitResult(key, "accepted", gateway_id=sid, detail=answer.json().get("status"))
+            return self._accepted(key, answer)
         code, words = _error_of(answer)
         detail = f"{answer.status_code} {code or ''}: {words}".replace("  ", " ")
         if answer.status_code == 429 or answer.status_code >= 500:
@@ -209,6 +208,19 @@ class RestGateway(Gateway):
         if code in RECIPIENT_ERRORS:
             detail = f"{detail} - {RECIPIENT_ERRORS[code]}"
         return SubmitResult(key, "rejected", detail=detail)
+
+    @staticmethod
+    def _accepted(key: str, answer: httpx.Response) -> SubmitResult:
+        """201 with the message: its sid. A success without one cannot be matched to receipts,
+        so it is "unknown" and `lookup` settles it."""
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        sid = body.get("sid") if isinstance(body, dict) else None
+        if not isinstance(sid, str) or not sid:
+            return SubmitResult(key, "unknown", detail=f"{answer.status_code} without a sid")
+        return SubmitResult(key, "accepted", gateway_id=sid, detail=str(body.get("status", "")))
 
     def _pages(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         """Every message of a list query, following next_page_uri (relative to the API root)."""
