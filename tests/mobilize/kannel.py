@@ -190,6 +190,16 @@ get-url = "{get_url}"
             return ""
 
     def start(self) -> Kannel:
+        """Start all three and wait until each is up; if one does not come up, stop the others
+        (a failed start leaves no process behind)."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         self._spawn("bearerbox", BEARERBOX, str(self.conf))
         wait_for("bearerbox's admin port", lambda: self._alive() or "Status:" in self.status())
         self._spawn("fakesmsc", FAKESMSC, "-H", "127.0.0.1", "-r", str(self.ports["fake"]),
@@ -203,7 +213,6 @@ get-url = "{get_url}"
 
         wait_for("the fake SMSC and smsbox to connect", ready)
         wait_for("smsbox's sendsms port", self._sendsms_listening)
-        return self
 
     def _sendsms_listening(self) -> bool:
         try:
