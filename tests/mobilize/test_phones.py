@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jalsa.mobilize.phones import InvalidPhone, normalize, timezone_of
+from jalsa.mobilize.phones import SMS_TYPES, InvalidPhone, normalize, timezone_of
 
 # The operator codes of Pakistani mobiles (the numbering plan: 3[0-247]x, 33[0-79], 355, 364).
 PK_MOBILE_CODES = [
@@ -90,3 +91,39 @@ def test_any_pk_mobile_in_any_common_formatting_is_one_e164(
     raw = pad + _formatted(code, rest, style, sep) + pad
     assert normalize(raw) == f"+92{code}{rest}"
     assert timezone_of(normalize(raw)) == "Asia/Karachi"
+
+
+def _by_the_parser(raw: str, region: str) -> str | None:
+    """What phonenumbers' full parser makes of `raw`: the E.164 of a mobile, else None."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.extension or phonenumbers.number_type(number) not in SMS_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalized(raw: str, region: str) -> str | None:
+    try:
+        return normalize(raw, region)
+    except InvalidPhone:
+        return None
+
+
+@given(
+    lead=st.sampled_from(["", "0", "00", "+", "+92", "0092", "92", "+920", "+44", "0044", "1"]),
+    digits=st.one_of(
+        st.tuples(
+            st.sampled_from(PK_MOBILE_CODES), st.text("0123456789", min_size=7, max_size=7)
+        ).map("".join),
+        st.text("0123456789", min_size=1, max_size=14),
+    ),
+    sep=st.sampled_from(["", " ", "-"]),
+    region=st.sampled_from(["PK", "GB", "US", "AE"]),
+)
+def test_the_quick_path_agrees_with_the_full_parser(
+    lead: str, digits: str, sep: str, region: str
+) -> None:
+    raw = lead + sep + digits[:3] + sep + digits[3:]
+    assert _normalized(raw, region) == _by_the_parser(raw, region)

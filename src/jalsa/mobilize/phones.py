@@ -9,6 +9,8 @@ count too. Only mobile numbers are accepted: an SMS to a landline is money spent
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 from phonenumbers import timezone as number_zones
@@ -35,6 +37,9 @@ def normalize(raw: str, region: str = "PK") -> str:
     text = raw.strip()
     if not text:
         raise InvalidPhone("no phone number")
+    quick = _quick(text, region)
+    if quick is not None:
+        return quick
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
@@ -48,6 +53,49 @@ def normalize(raw: str, region: str = "PK") -> str:
     if kind not in SMS_TYPES:
         raise InvalidPhone("not a mobile number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _quick(text: str, region: str) -> str | None:
+    """The E.164 of the usual spellings of a mobile of `region` ("0300-1234567", "+92 300
+    1234567", "0092 ..."), without phonenumbers' parser: parsing is most of an import's time.
+    The national number is cut off by hand and phonenumbers still decides that it is a mobile;
+    anything else (None) goes through the full parser, which also gives the reasons."""
+    leads = _leads(region)
+    compact = text.translate(_SEPARATORS)
+    lead = next((lead for lead in leads if compact.startswith(lead)), None)
+    if lead is None:
+        return None
+    national = compact[len(lead) :]
+    if not (national.isascii() and national.isdigit()) or national.startswith("0"):
+        return None
+    number = phonenumbers.PhoneNumber(
+        country_code=phonenumbers.country_code_for_region(region), national_number=int(national)
+    )
+    if phonenumbers.number_type(number) not in SMS_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_SEPARATORS = str.maketrans("", "", " -.()\t")
+
+
+@functools.cache
+def _leads(region: str) -> tuple[str, ...]:
+    """What comes before the national number of `region`: "+92", "0092" (where the
+    international prefix is 00), then the national prefix "0"; longest first, the order they
+    are tried in. Empty for a region whose numbers are not that simple (no metadata, or a
+    national prefix with rules), which always take the full parser."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return ()
+    code = str(metadata.country_code)
+    leads = ["+" + code]
+    if metadata.international_prefix == "00":
+        leads.append("00" + code)
+    prefix = metadata.national_prefix
+    if prefix and prefix.isdigit() and metadata.national_prefix_for_parsing in (None, prefix):
+        leads.append(prefix)
+    return tuple(leads)
 
 
 def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
