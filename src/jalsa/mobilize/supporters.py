@@ -45,14 +45,15 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, Select, String, func, select
+from sqlalchemy import Boolean, Select, String, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -62,7 +63,7 @@ from jalsa.errors import UserError
 from jalsa.mobilize.phones import InvalidPhone, normalize
 from jalsa.store import Store
 from jalsa.store.db import upsert
-from jalsa.store.models import Consent, OptOut, Supporter
+from jalsa.store.models import Base, Consent, OptOut, Supporter
 from jalsa.timeutil import utc_now
 
 PURPOSES = ("reminders", "general")
@@ -595,9 +596,7 @@ def _save(
         ids = dict(
             session.execute(
                 select(Supporter.phone, Supporter.id).where(Supporter.phone.in_(phones))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         stopped = _save_opt_outs(session, path, rows, phones, stamp)
         _save_consents(session, rows, ids, stopped, stamp)
@@ -645,7 +644,7 @@ def _save_supporters(
         record["updated_at"] = stamp
     for record in merged.values():
         record.setdefault("created_at", stamp)
-    upsert(
+    _upsert_many(
         session, Supporter, merged.values(), keys=["phone"], update=[*FIELDS, "tags", "updated_at"]
     )
 
@@ -668,7 +667,7 @@ def _save_opt_outs(
     session: Session, path: Path, rows: list[_Row], phones: list[str], stamp: datetime
 ) -> set[str]:
     """Add the rows that say opt_out=yes to the registry; the chunk's numbers now in it."""
-    upsert(
+    _upsert_many(
         session,
         OptOut,
         [
@@ -705,11 +704,11 @@ def _save_consents(
         select(Consent.supporter_id, Consent.purpose, Consent.given_at).where(
             Consent.supporter_id.in_({sid for sid, _ in earliest})
         )
-    ).tuples()
+    )
     for sid, purpose, given_at in stored:
         if (sid, purpose) in earliest and given_at <= earliest[sid, purpose][0]:
             del earliest[sid, purpose]
-    upsert(
+    _upsert_many(
         session,
         Consent,
         [
@@ -719,3 +718,28 @@ def _save_consents(
         keys=["supporter_id", "purpose"],
         update=["source", "given_at", "recorded_at"],
     )
+
+
+def _upsert_many(
+    session: Session,
+    model: type[Base],
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """store.db.upsert's semantics as one executemany of a statement compiled once (and
+    cached): db.upsert compiles a multi-row VALUES statement per call, which for a chunk of
+    thousands of rows costs more than the writing itself (an import five times slower)."""
+    rows = list(rows)
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_fn(cast(Table, model.__table__))
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(stmt, rows)
