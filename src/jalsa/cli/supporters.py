@@ -20,18 +20,23 @@ from jalsa.mobilize.phones import InvalidPhone, normalize
 from jalsa.store import Store
 from jalsa.store.models import Consent, OptOut
 
-IMPORT_HELP = """Import a supporter list (CSV, UTF-8) into the store.
-
-The first line names the columns (any case; comma, semicolon or tab separated): phone
-(required), name, city, constituency, language (ur or en), tags (separated by ; or |),
-timezone, consent (the purposes agreed to: reminders, general or all, separated by ;),
-consent_source, consent_at ("2026-11-01 18:00" in Asia/Karachi, or ISO 8601 with an offset)
-and opt_out (yes/no). Without a consent column every row's consent is for --purpose.
-
-Consent is recorded only with a time and a source. A number seen again updates the
-supporter (non-empty cells win, tags are added, the earliest consent is kept); a number in
-the opt-out registry stays opted out. Rows that cannot be used are written to --rejects
-with their line numbers: fix them there and import that file again."""
+# Paragraphs without line breaks inside: the help formatter wraps them to the terminal.
+IMPORT_HELP = "\n\n".join(
+    " ".join(paragraph.split())
+    for paragraph in [
+        """Import a supporter list (CSV, UTF-8) into the store.""",
+        """The first line names the columns (any case; comma, semicolon or tab separated):
+        phone (required), name, city, constituency, language (ur or en), tags (separated by ;
+        or |), timezone, consent (the purposes agreed to: reminders, general or all, separated
+        by ;), consent_source, consent_at ("2026-11-01 18:00" in Asia/Karachi, or ISO 8601
+        with an offset) and opt_out (yes/no). Without a consent column every row's consent
+        is for --purpose.""",
+        """Consent is recorded only with a time and a source. A number seen again updates the
+        supporter (non-empty cells win, tags are added, the earliest consent is kept); a
+        number in the opt-out registry stays opted out. Rows that cannot be used are written
+        to --rejects with their line numbers: fix them there and import that file again.""",
+    ]
+)
 
 supporters_app = typer.Typer(
     help="Supporters for SMS mobilization: import lists, list them, opt numbers out.",
