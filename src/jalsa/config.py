@@ -99,6 +99,28 @@ class Settings(BaseSettings):
     # conversations its posts started, are collected (unset: no X in the inbox).
     inbox_x_user_id: str | None = None
 
+    # SMS: which gateway sends ("smpp", "kannel" or "rest"; unset: none, campaigns can be
+    # written and previewed but not sent), where it is (SMPP host:port, Kannel's sendsms URL, the
+    # REST API's base URL), the account (SMPP system_id, Kannel sendsms user, REST account SID)
+    # and its password or token (kept encrypted at rest when entered in the web app).
+    sms_gateway: str | None = None
+    sms_gateway_url: str = ""
+    sms_username: str = ""
+    sms_password: SecretStr | None = None
+    # Unanswered submissions at once (SMPP window; concurrent HTTP requests), the gateway's rate
+    # in segments a second, and the sender names or SIMs with their limits ("NAME:200/15m").
+    sms_window: int = 10
+    sms_rate: float = 50.0
+    sms_senders: list[str] = ["JALSA"]
+    # The web app's public address, for Kannel's delivery reports and the REST API's status
+    # callbacks (unset: no receipts over HTTP).
+    sms_callback_url: str | None = None
+    # How long a submission whose answer was lost waits for a receipt before it is sent again.
+    sms_unknown_grace_seconds: float = 600.0
+    # What one segment costs, for the campaign preview.
+    sms_segment_price: float = 0.0
+    sms_currency: str = "PKR"
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -17,13 +17,14 @@ from jalsa.vault import Vault, hint
 
 
 def credential_names() -> list[str]:
-    """Settings attributes that hold platform credentials: one per platform API, and the
-    tokens the inbox's moderation actions use."""
+    """Settings attributes that hold credentials: one per platform API, the tokens the inbox's
+    moderation actions use, and the SMS gateway's password."""
     from jalsa.inbox.actions import ACTIONS
+    from jalsa.mobilize.gateways import PASSWORD_SETTING
 
     readers = {c.credential_setting for c in CONNECTORS.values()}
     moderators = {name for a in ACTIONS.values() for name in a.credential_settings}
-    return sorted(readers | moderators)
+    return sorted(readers | moderators | {PASSWORD_SETTING})
 
 
 def set_credential(

@@ -27,9 +27,14 @@ class Vault:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Vault:
+        return cls(cls.key_of(settings))
+
+    @staticmethod
+    def key_of(settings: Settings) -> bytes:
+        """The secret key: JALSA_SECRET_KEY, else the data directory's key file."""
         if settings.secret_key is not None:
-            return cls(settings.secret_key.get_secret_value().encode())
-        return cls(_key_file(settings.data_dir / KEY_FILE))
+            return settings.secret_key.get_secret_value().encode()
+        return _key_file(settings.data_dir / KEY_FILE)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

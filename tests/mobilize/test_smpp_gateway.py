@@ -73,6 +73,16 @@ def test_ascii_and_urdu_arrive_intact(smsc: Smsc) -> None:
     assert ascii_msg.destination == "923001234567" and ascii_msg.source == "JALSA"
 
 
+def test_long_texts_are_cut_between_characters(smsc: Smsc) -> None:
+    """A cut every 153 septets or 134 bytes would split an escape pair or an emoji."""
+    escapes = "a" + "€" * 100  # 201 septets, each € an escape pair
+    emoji = "a" + "😀" * 40  # surrogate pairs in UCS-2
+    with gateway(smsc) as gw:
+        results = gw.submit([sms(1, text=escapes), sms(2, text=emoji)])
+    assert [r.outcome for r in results] == ["accepted", "accepted"]
+    assert [(m.text, m.parts) for m in smsc.messages] == [(escapes, 2), (emoji, 2)]
+
+
 def test_source_address_types() -> None:
     assert source_address("JALSA") == ("JALSA", 5, 0)
     assert source_address("+923009999999") == ("923009999999", 1, 1)

@@ -584,10 +584,14 @@ def serve(
 from jalsa.cli import conversation as _conversation  # noqa: E402,F401  (registers its commands)
 from jalsa.cli import posts as _posts  # noqa: E402,F401
 from jalsa.cli.inbox import inbox_app  # noqa: E402
+from jalsa.cli.sms import sms_app  # noqa: E402
+from jalsa.cli.supporters import supporters_app  # noqa: E402
 from jalsa.cli.watch import watch_app  # noqa: E402
 
 app.add_typer(watch_app, name="watch")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(supporters_app, name="supporters")
+app.add_typer(sms_app, name="sms")
 
 
 def main() -> None:

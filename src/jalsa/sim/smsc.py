@@ -42,6 +42,8 @@ from smpp34._smpp34 import (
     TLV_RECEIPTED_MESSAGE_ID,
 )
 
+from jalsa.mobilize.encoding import gsm7_decode, gsm7_encode, is_gsm7
+
 BIND_IDS = {0x00000001, 0x00000002, 0x00000009}  # bind_receiver, _transmitter, _transceiver
 SUBMIT_SM, SUBMIT_SM_RESP, ENQUIRE_LINK = 0x00000004, 0x80000004, 0x00000015
 ESME_RINVPASWD, ESME_RINVSYSID = 0x0000000E, 0x0000000F
@@ -50,26 +52,6 @@ ESM_RECEIPT = 0x04
 # SMPP 3.4 message_state values (5.2.28) for the receipt's message_state TLV.
 MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "REJECTD": 8}
 
-# GSM 03.38 default alphabet (0x00-0x7F) and extension table, for decoding data_coding 0.
-_GSM_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>"
-    "?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
-_GSM_CODE = {char: code for code, char in enumerate(_GSM_BASIC) if code != 0x1B}
-_GSM_ESCAPED = {char: code for code, char in _GSM_EXTENSION.items()}
-
 
 def decode_text(data: bytes, data_coding: int) -> str:
     """The text of a short message: UCS-2 (8), Latin-1 (3) or unpacked GSM-7 (0 and others)."""
@@ -77,17 +59,7 @@ def decode_text(data: bytes, data_coding: int) -> str:
         return data.decode("utf-16-be", errors="replace")
     if data_coding == 3:
         return data.decode("latin-1")
-    out: list[str] = []
-    escaped = False
-    for byte in data:
-        if escaped:
-            out.append(_GSM_EXTENSION.get(byte, " "))
-            escaped = False
-        elif byte == 0x1B:
-            escaped = True
-        else:
-            out.append(_GSM_BASIC[byte & 0x7F])
-    return "".join(out)
+    return gsm7_decode(data)
 
 
 def split_udh(data: bytes) -> tuple[tuple[int, int, int] | None, bytes]:
@@ -566,15 +538,7 @@ async def _send(esme: smpp34.Esme, pending: _Pending) -> bool:
 def _encode_text(text: str) -> tuple[int, bytes]:
     """Text as unpacked GSM-7 (data_coding 0) when every character is in the alphabet, else
     UCS-2 (data_coding 8)."""
-    out = bytearray()
-    for char in text:
-        if char in _GSM_CODE:
-            out.append(_GSM_CODE[char])
-        elif char in _GSM_ESCAPED:
-            out += bytes((0x1B, _GSM_ESCAPED[char]))
-        else:
-            return 8, text.encode("utf-16-be")
-    return 0, bytes(out)
+    return (0, gsm7_encode(text)) if is_gsm7(text) else (8, text.encode("utf-16-be"))
 
 
 async def _read_pdu(reader: asyncio.StreamReader) -> bytes | None:

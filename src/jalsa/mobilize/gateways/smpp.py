@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import re
+import secrets
 import select
 import threading
 import time
@@ -32,10 +33,10 @@ from typing import Any
 import smpplib.client
 import smpplib.consts as c
 import smpplib.exceptions
-import smpplib.gsm
 import smpplib.smpp
 
 from jalsa.errors import UserError
+from jalsa.mobilize.encoding import encode, gsm7_decode, plan
 from jalsa.mobilize.gateways.base import (
     FINAL_RECEIPT_STATES,
     Gateway,
@@ -131,11 +132,19 @@ def e164(address: str, ton: int = c.SMPP_TON_INTL) -> str:
 
 
 def split_text(text: str) -> tuple[list[bytes], int, int]:
-    """The text's parts, data_coding and esm_class: GSM-7 (0) when every character is in the
-    alphabet, else UCS-2 (8); more than one part carries a concatenation header (UDHI)."""
-    if "`" in text:  # smpplib's GSM table maps ` to § (0x5F): send such text as UCS-2
-        return smpplib.gsm.make_parts(text, encoding=c.SMPP_ENCODING_ISO10646)
-    return smpplib.gsm.make_parts(text)
+    """The text's parts, data_coding and esm_class, cut by the encoding rules (GSM-7 as 0, UCS-2
+    as 8); more than one part carries a concatenation header (UDHI) with a random reference."""
+    sms = plan(text)
+    data_coding = c.SMPP_ENCODING_DEFAULT if sms.encoding == "GSM-7" else c.SMPP_ENCODING_ISO10646
+    bodies = [encode(part, sms.encoding) for part in sms.parts]
+    if len(bodies) == 1:
+        return bodies, data_coding, c.SMPP_MSGTYPE_DEFAULT
+    reference = secrets.randbelow(256)
+    parts = [
+        bytes((0x05, 0x00, 0x03, reference, len(bodies), n)) + body
+        for n, body in enumerate(bodies, start=1)
+    ]
+    return parts, data_coding, c.SMPP_GSMFEAT_UDHI
 
 
 def decode_short_message(data: bytes, data_coding: int) -> str:
@@ -144,18 +153,7 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
         return data.decode("utf-16-be", errors="replace")
     if data_coding == c.SMPP_ENCODING_ISO88591:
         return data.decode("latin-1")
-    table = smpplib.gsm.GSM_CHARACTER_TABLE
-    out: list[str] = []
-    escaped = False
-    for byte in data:
-        if escaped:
-            out.append(table[0x80 + byte] if byte < 0x80 else " ")
-            escaped = False
-        elif byte == 0x1B:
-            escaped = True
-        else:
-            out.append("§" if byte == 0x5F else table[byte & 0x7F])
-    return "".join(out)
+    return gsm7_decode(data)
 
 
 def _text(value: Any) -> str:

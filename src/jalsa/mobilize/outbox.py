@@ -1,0 +1,314 @@
+"""The durable outbox: every SMS is a row before it is sent, and every step it takes is written.
+
+Exactly once per (campaign, recipient) rests on three things:
+1. A campaign gives each supporter of its segment at most one row: (campaign_id, supporter_id) is
+   unique, and rows are made in supporter-id order behind a cursor kept with the campaign.
+2. A row is marked `sending` in the same transaction that takes it from the queue, before the
+   gateway sees it; its outcome is written after. A row is only ever moved forward (`RANK`), so a
+   receipt that overtakes the sender's own bookkeeping is not undone by it.
+3. Rows a dead sender left `sending`, and submissions whose answer was lost, become `unknown`:
+   they are not sent again while a delivery receipt may still settle them (the SMSC sends
+   receipts for a lost bind's messages when we bind again) or while the gateway can say it has
+   them (`Gateway.lookup`). Only after the grace period with neither are they sent again.
+
+Who may be sent to is decided here too, at the moment a row is taken from the queue, so an
+opt-out that arrives while a campaign runs stops the very next message: never an opted-out
+number, never without consent for the campaign's purpose, never outside the recipient's sending
+hours (the row waits, `deferred`, for the next opening).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from jalsa.mobilize.encoding import plan
+from jalsa.mobilize.gateways.base import (
+    FINAL_RECEIPT_STATES,
+    OutgoingSms,
+    Receipt,
+    SubmitResult,
+)
+from jalsa.mobilize.schedule import SendingHours
+from jalsa.mobilize.templates import Templates
+from jalsa.store.models import Campaign, Consent, Event, OptOut, SmsMessage, Supporter
+from jalsa.timeutil import zone
+
+# How far along a row is; a row never moves to a lower rank.
+RANK = {
+    "queued": 0,
+    "deferred": 0,
+    "skipped": 5,
+    "sending": 1,
+    "unknown": 2,
+    "submitted": 3,
+    "delivered": 4,
+    "failed": 4,
+    "expired": 4,
+    "rejected": 4,
+}
+WAITING = ("queued", "deferred")
+OPEN = ("queued", "deferred", "sending", "unknown")  # not settled yet
+MAX_ATTEMPTS = 6
+
+
+def message_key(message_id: int) -> str:
+    """The key a gateway carries for a row (Kannel's dlr-url, the REST status callback)."""
+    return f"m{message_id}"
+
+
+def message_id_of(key: str) -> int | None:
+    return int(key[1:]) if key.startswith("m") and key[1:].isdigit() else None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before a temporary failure is tried again: 15 s, 30 s, 1 min ... capped at 15 min."""
+    return timedelta(seconds=min(900, 15 * 2 ** max(0, attempts - 1)))
+
+
+# -- making rows ---------------------------------------------------------------------------
+
+
+def event_values(event: Event | None, tz: str) -> dict[str, str]:
+    if event is None:
+        return {}
+    local = event.starts_at.astimezone(zone(tz))
+    return {
+        "event": event.name,
+        "event_date": local.strftime("%d %b"),
+        "event_time": local.strftime("%H:%M"),
+    }
+
+
+def supporter_values(supporter: Supporter) -> dict[str, str]:
+    return {
+        "name": supporter.name,
+        "first_name": supporter.name.split(" ", 1)[0] if supporter.name else "",
+        "city": supporter.city,
+        "constituency": supporter.constituency,
+    }
+
+
+def render_row(
+    campaign: Campaign,
+    templates: Templates,
+    supporter: Supporter,
+    event: dict[str, str],
+    tz: str,
+    now: datetime,
+) -> dict[str, object]:
+    """The outbox row for one supporter of a campaign (`tz`: the recipient's time zone). A text
+    too long to send becomes a `rejected` row that says why, not a crash halfway through the
+    campaign."""
+    text, language = templates.render(supporter.language, {**event, **supporter_values(supporter)})
+    row: dict[str, object] = {
+        "kind": "campaign",
+        "campaign_id": campaign.id,
+        "supporter_id": supporter.id,
+        "phone": supporter.phone,
+        "language": language,
+        "timezone": tz,
+        "text": text,
+        "status": "queued",
+        "not_before": campaign.send_at,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        sms = plan(text)
+        row |= {"encoding": sms.encoding, "segments": sms.segments}
+    except ValueError as exc:
+        row |= {"encoding": "UCS-2", "segments": 0, "status": "rejected", "reason": str(exc)}
+    return row
+
+
+# -- deciding who may be sent to -------------------------------------------------------------
+
+
+def opted_out_among(session: Session, phones: Iterable[str]) -> set[str]:
+    phones = list(set(phones))
+    if not phones:
+        return set()
+    return set(session.scalars(select(OptOut.phone).where(OptOut.phone.in_(phones))))
+
+
+def consented_among(session: Session, supporter_ids: Iterable[int], purpose: str) -> set[int]:
+    ids = list(set(supporter_ids))
+    if not ids:
+        return set()
+    query = select(Consent.supporter_id).where(
+        Consent.supporter_id.in_(ids), Consent.purpose == purpose
+    )
+    return set(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a queued row now: send it, hold it until `until`, or skip it for good."""
+
+    action: str  # "send", "defer", "skip"
+    reason: str = ""
+    until: datetime | None = None
+
+
+def verdict(
+    message: SmsMessage,
+    campaign: Campaign | None,
+    now: datetime,
+    *,
+    opted_out: bool,
+    consented: bool,
+) -> Verdict:
+    """The one rule of who may get a campaign message now. A reply to an inbound message (the
+    STOP confirmation, HELP) answers the person's own text, so it goes out whatever the hour and
+    even to a number that has just opted out."""
+    if message.kind == "reply" or campaign is None:
+        return Verdict("send")
+    if opted_out:
+        return Verdict("skip", "opted out")
+    if not consented:
+        return Verdict("skip", f"no consent for {campaign.purpose}")
+    hours = SendingHours.parse(campaign.send_from, campaign.send_until)
+    opening = hours.next_opening(now, message.timezone)
+    if opening > now:
+        return Verdict("defer", "quiet hours", opening)
+    return Verdict("send")
+
+
+# -- what happened to a submission -----------------------------------------------------------
+
+
+def advance(message: SmsMessage, status: str, now: datetime, reason: str = "") -> bool:
+    """Move a row forward to `status`; False (and no change) if it is already further on."""
+    if RANK[status] < RANK[message.status] or (
+        RANK[status] == RANK[message.status] and status != message.status
+    ):
+        return False
+    message.status = status
+    message.updated_at = now
+    if reason:
+        message.reason = reason
+    if RANK[status] >= 4:
+        message.done_at = message.done_at or now
+    return True
+
+
+def record_results(
+    session: Session, results: Sequence[SubmitResult], now: datetime, grace: timedelta
+) -> None:
+    """Write what the gateway said about each submission of a batch."""
+    ids = [message_id_of(r.key) for r in results]
+    rows = {m.id: m for m in session.scalars(select(SmsMessage).where(SmsMessage.id.in_(ids)))}
+    for result, message_id in zip(results, ids, strict=True):
+        message = rows.get(message_id or -1)
+        if message is None:
+            continue
+        if result.gateway_id and not message.gateway_id:
+            message.gateway_id = result.gateway_id
+        if message.status != "sending":
+            continue  # a receipt got here first; it knows more
+        if result.outcome == "accepted":
+            advance(message, "submitted", now, result.detail)
+        elif result.outcome == "rejected":
+            advance(message, "rejected", now, result.detail or "refused by the gateway")
+        elif result.outcome == "unknown":
+            advance(message, "unknown", now, result.detail or "no answer from the gateway")
+            message.not_before = now + grace
+        elif message.attempts >= MAX_ATTEMPTS:
+            advance(
+                message, "failed", now, f"gave up after {message.attempts} tries: {result.detail}"
+            )
+        else:  # retry: back to the queue, later
+            message.status = "queued"
+            message.reason = result.detail
+            message.not_before = now + backoff(message.attempts)
+            message.updated_at = now
+
+
+def find_for_receipt(session: Session, gateway: str, receipt: Receipt) -> SmsMessage | None:
+    """The row a receipt is about: by our key, else by the gateway's id, else - for a
+    submission whose answer was lost - the newest unsettled row to that recipient whose text
+    starts as the receipt says."""
+    message_id = message_id_of(receipt.key or "")
+    if message_id is not None:
+        return session.get(SmsMessage, message_id)
+    if receipt.gateway_id:
+        found = session.scalars(
+            select(SmsMessage)
+            .where(SmsMessage.gateway == gateway, SmsMessage.gateway_id == receipt.gateway_id)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return found
+    if not receipt.recipient:
+        return None
+    candidates = session.scalars(
+        select(SmsMessage)
+        .where(
+            SmsMessage.phone == receipt.recipient,
+            SmsMessage.status.in_(("sending", "unknown")),
+            SmsMessage.gateway == gateway,
+        )
+        .order_by(SmsMessage.id.desc())
+    )
+    start = receipt.text_start.strip()
+    for message in candidates:
+        if not start or message.text.startswith(start) or start.startswith(message.text[:20]):
+            return message
+    return None
+
+
+def record_receipt(session: Session, gateway: str, receipt: Receipt, now: datetime) -> bool:
+    """Apply a delivery receipt; False when no row matches it (it is logged, not stored)."""
+    message = find_for_receipt(session, gateway, receipt)
+    if message is None:
+        return False
+    if receipt.gateway_id and not message.gateway_id:
+        message.gateway_id = receipt.gateway_id
+    if receipt.state in FINAL_RECEIPT_STATES:
+        advance(message, receipt.state, now, receipt.error)
+    elif receipt.state == "accepted" or message.status in ("sending", "unknown"):
+        # Any receipt proves the gateway has the message.
+        advance(message, "submitted", now)
+    return True
+
+
+# -- counts --------------------------------------------------------------------------------
+
+
+def status_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    query = (
+        select(SmsMessage.status, func.count())
+        .where(SmsMessage.campaign_id == campaign_id)
+        .group_by(SmsMessage.status)
+    )
+    return {status: count for status, count in session.execute(query).tuples()}
+
+
+def in_flight_to_unknown(session: Session, now: datetime, grace: timedelta) -> int:
+    """Rows a dead sender left `sending`: their outcome is lost, so they wait as `unknown`."""
+    result = session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.status == "sending")
+        .values(
+            status="unknown",
+            reason="the sender stopped before the gateway answered",
+            not_before=now + grace,
+            updated_at=now,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def to_outgoing(message: SmsMessage) -> OutgoingSms:
+    return OutgoingSms(
+        key=message_key(message.id),
+        to=message.phone,
+        text=message.text,
+        sender=message.sender or "",
+    )
