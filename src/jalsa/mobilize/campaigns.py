@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound, UserError
 from jalsa.mobilize.encoding import plan
 from jalsa.mobilize.outbox import (
     OPEN,
+    WAITING,
     consented_among,
     event_values,
     opted_out_among,
@@ -238,16 +239,13 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     campaign.status = "cancelled"
     campaign.finished_at = now
     campaign.updated_at = now
-    waiting = session.scalars(
-        select(SmsMessage).where(
-            SmsMessage.campaign_id == campaign.id, SmsMessage.status.in_(("queued", "deferred"))
-        )
+    result = session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.campaign_id == campaign.id, SmsMessage.status.in_(WAITING))
+        .values(status="skipped", reason="campaign cancelled", updated_at=now, done_at=now)
+        .execution_options(synchronize_session=False)
     )
-    count = 0
-    for message in waiting:
-        message.status, message.reason, message.updated_at = "skipped", "campaign cancelled", now
-        count += 1
-    return count
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def start_due(session: Session, now: datetime) -> list[Campaign]:

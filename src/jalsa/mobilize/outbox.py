@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jalsa.mobilize.encoding import plan
 from jalsa.mobilize.gateways.base import (
@@ -183,51 +185,97 @@ def verdict(
 # -- what happened to a submission -----------------------------------------------------------
 
 
-def advance(message: SmsMessage, status: str, now: datetime, reason: str = "") -> bool:
-    """Move a row forward to `status`; False (and no change) if it is already further on."""
-    if RANK[status] < RANK[message.status] or (
-        RANK[status] == RANK[message.status] and status != message.status
-    ):
-        return False
-    message.status = status
-    message.updated_at = now
-    if reason:
-        message.reason = reason
+def move(
+    session: Session,
+    message: SmsMessage,
+    status: str,
+    now: datetime,
+    *,
+    only_from: Iterable[str] | None = None,
+    **values: Any,
+) -> bool:
+    """Move a row to `status` if it is still in one of `only_from` (default: any state of a lower
+    rank). The condition is part of the UPDATE, so another writer's change made since the row
+    was read (a receipt on the gateway's thread, a web callback, a cancel) is never overwritten:
+    the row is left as that writer made it and False is returned. On success the loaded object
+    is brought up to date too."""
+    allowed = (
+        list(only_from)
+        if only_from is not None
+        else [state for state, rank in RANK.items() if rank < RANK[status]]
+    )
+    values = {"status": status, "updated_at": now, **values}
     if RANK[status] >= 4:
-        message.done_at = message.done_at or now
+        values.setdefault("done_at", now)
+    result = session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == message.id, SmsMessage.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    for name, value in values.items():
+        if not isinstance(value, ColumnElement):
+            set_committed_value(message, name, value)
     return True
+
+
+def fill_gateway_id(session: Session, message: SmsMessage, gateway_id: str | None) -> None:
+    """Keep the gateway's id of a row that has none yet."""
+    if not gateway_id or message.gateway_id:
+        return
+    session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == message.id, SmsMessage.gateway_id.is_(None))
+        .values(gateway_id=gateway_id)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(message, "gateway_id", gateway_id)
 
 
 def record_results(
     session: Session, results: Sequence[SubmitResult], now: datetime, grace: timedelta
 ) -> None:
-    """Write what the gateway said about each submission of a batch."""
+    """Write what the gateway said about each submission of a batch. Only rows still `sending`
+    change: a receipt that got there first knows more."""
     ids = [message_id_of(r.key) for r in results]
     rows = {m.id: m for m in session.scalars(select(SmsMessage).where(SmsMessage.id.in_(ids)))}
     for result, message_id in zip(results, ids, strict=True):
         message = rows.get(message_id or -1)
         if message is None:
             continue
-        if result.gateway_id and not message.gateway_id:
-            message.gateway_id = result.gateway_id
-        if message.status != "sending":
-            continue  # a receipt got here first; it knows more
+        fill_gateway_id(session, message, result.gateway_id)
+        sending = ("sending",)
         if result.outcome == "accepted":
-            advance(message, "submitted", now, result.detail)
+            move(session, message, "submitted", now, only_from=sending, reason=result.detail)
         elif result.outcome == "rejected":
-            advance(message, "rejected", now, result.detail or "refused by the gateway")
+            reason = result.detail or "refused by the gateway"
+            move(session, message, "rejected", now, only_from=sending, reason=reason)
         elif result.outcome == "unknown":
-            advance(message, "unknown", now, result.detail or "no answer from the gateway")
-            message.not_before = now + grace
-        elif message.attempts >= MAX_ATTEMPTS:
-            advance(
-                message, "failed", now, f"gave up after {message.attempts} tries: {result.detail}"
+            reason = result.detail or "no answer from the gateway"
+            move(
+                session,
+                message,
+                "unknown",
+                now,
+                only_from=sending,
+                reason=reason,
+                not_before=now + grace,
             )
+        elif message.attempts >= MAX_ATTEMPTS:
+            reason = f"gave up after {message.attempts} tries: {result.detail}"
+            move(session, message, "failed", now, only_from=sending, reason=reason)
         else:  # retry: back to the queue, later
-            message.status = "queued"
-            message.reason = result.detail
-            message.not_before = now + backoff(message.attempts)
-            message.updated_at = now
+            move(
+                session,
+                message,
+                "queued",
+                now,
+                only_from=sending,
+                reason=result.detail,
+                not_before=now + backoff(message.attempts),
+            )
 
 
 def find_for_receipt(session: Session, gateway: str, receipt: Receipt) -> SmsMessage | None:
@@ -264,17 +312,15 @@ def find_for_receipt(session: Session, gateway: str, receipt: Receipt) -> SmsMes
 
 
 def record_receipt(session: Session, gateway: str, receipt: Receipt, now: datetime) -> bool:
-    """Apply a delivery receipt; False when no row matches it (it is logged, not stored)."""
+    """Apply a delivery receipt; False when no row matches it."""
     message = find_for_receipt(session, gateway, receipt)
     if message is None:
         return False
-    if receipt.gateway_id and not message.gateway_id:
-        message.gateway_id = receipt.gateway_id
+    fill_gateway_id(session, message, receipt.gateway_id)
     if receipt.state in FINAL_RECEIPT_STATES:
-        advance(message, receipt.state, now, receipt.error)
-    elif receipt.state == "accepted" or message.status in ("sending", "unknown"):
-        # Any receipt proves the gateway has the message.
-        advance(message, "submitted", now)
+        move(session, message, receipt.state, now, reason=receipt.error)
+    else:  # any receipt proves the gateway has the message
+        move(session, message, "submitted", now)
     return True
 
 
@@ -287,7 +333,7 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, int]:
         .where(SmsMessage.campaign_id == campaign_id)
         .group_by(SmsMessage.status)
     )
-    return {status: count for status, count in session.execute(query).tuples()}
+    return {status: count for status, count in session.execute(query)}
 
 
 def in_flight_to_unknown(session: Session, now: datetime, grace: timedelta) -> int:

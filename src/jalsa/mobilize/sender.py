@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
@@ -34,7 +34,9 @@ from jalsa.mobilize.inbound import record_inbound
 from jalsa.mobilize.outbox import (
     WAITING,
     consented_among,
+    fill_gateway_id,
     in_flight_to_unknown,
+    move,
     opted_out_among,
     record_receipt,
     record_results,
@@ -248,16 +250,18 @@ def claim(
             consented=message.supporter_id in consented,
         )
         if decision.action == "skip":
-            message.status, message.reason = "skipped", decision.reason
-            message.done_at = message.updated_at = now
+            move(session, message, "skipped", now, only_from=WAITING, reason=decision.reason)
             continue
         if decision.action == "defer":
-            message.status, message.reason, message.not_before = (
+            move(
+                session,
+                message,
                 "deferred",
-                decision.reason,
-                (decision.until),
+                now,
+                only_from=WAITING,
+                reason=decision.reason,
+                not_before=decision.until,
             )
-            message.updated_at = now
             continue
         quota = quotas.get(message.campaign_id or 0)
         if quota is not None and quota <= 0:
@@ -265,14 +269,24 @@ def claim(
         sender = max(left, key=lambda name: left[name])
         if left[sender] < message.segments or budget < message.segments:
             break
+        taken = move(
+            session,
+            message,
+            "sending",
+            now,
+            only_from=WAITING,
+            reason="",
+            attempts=message.attempts + 1,
+            gateway=gateway,
+            sender=sender,
+            submitted_at=now,
+        )
+        if not taken:  # cancelled or changed since it was read
+            continue
         left[sender] -= message.segments
         budget -= message.segments
         if quota is not None:
             quotas[message.campaign_id or 0] = quota - 1
-        message.status, message.reason = "sending", ""
-        message.attempts += 1
-        message.gateway, message.sender = gateway, sender
-        message.submitted_at = message.updated_at = now
         claimed.append(message)
         if len(claimed) >= limit:
             break
@@ -402,17 +416,26 @@ class Sender:
             for mid, out, since in pending
         }
         with self.store.session() as session:
-            for message in session.scalars(
-                select(SmsMessage).where(
-                    and_(SmsMessage.id.in_(list(found)), SmsMessage.status == "unknown")
-                )
-            ):
+            settled = select(SmsMessage).where(SmsMessage.id.in_(list(found)))
+            for message in session.scalars(settled):
                 gateway_id = found[message.id]
                 if gateway_id:
-                    message.gateway_id = gateway_id
-                    message.status, message.reason = "submitted", "found at the gateway"
+                    fill_gateway_id(session, message, gateway_id)
+                    move(
+                        session,
+                        message,
+                        "submitted",
+                        now,
+                        only_from=("unknown",),
+                        reason="found at the gateway",
+                    )
                 else:
-                    message.status = "queued"
-                    message.reason = "no receipt within the grace period: sending again"
-                    message.not_before = None
-                message.updated_at = now
+                    move(
+                        session,
+                        message,
+                        "queued",
+                        now,
+                        only_from=("unknown",),
+                        reason="no receipt within the grace period: sending again",
+                        not_before=None,
+                    )

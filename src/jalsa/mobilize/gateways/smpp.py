@@ -51,6 +51,10 @@ from jalsa.mobilize.gateways.base import (
 
 log = logging.getLogger(__name__)
 
+# Field sizes of bind_transceiver (SMPP 3.4, 4.1.1), without the terminating NUL.
+MAX_SYSTEM_ID = 15
+MAX_PASSWORD = 8
+
 # Answers that mean "not now": the SMSC is busy or briefly broken, the message itself is fine.
 # ESME_RSUBMITFAIL names no cause, so it gets the benefit of the doubt (the outbox bounds retries).
 TEMPORARY_STATUSES = frozenset(
@@ -312,6 +316,11 @@ class SmppGateway(Gateway):
         reconnect_max_seconds: float = 60.0,
         registered_delivery: bool = True,
     ) -> None:
+        if len(password.encode()) > MAX_PASSWORD or len(system_id.encode()) > MAX_SYSTEM_ID:
+            raise UserError(
+                f"SMPP 3.4 allows a system_id of at most {MAX_SYSTEM_ID} and a password of at "
+                f"most {MAX_PASSWORD} characters; check the ones the SMSC operator gave you"
+            )
         self.host, self.port, self.system_id = host, port, system_id
         self._password = password
         self.window = max(1, window)
