@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from jalsa.mobilize import campaigns as ops
 from jalsa.mobilize.gateways.smpp import SmppGateway
-from jalsa.mobilize.sender import Sender, SenderConfig, SenderLimit
+from jalsa.mobilize.sender import Sender, SenderConfig
 from jalsa.mobilize.supporters import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/invite/{token}", "/healthz"})
+from jalsa.web.routes.sms_callbacks import CALLBACK_PATHS
+
+# The SMS gateways' callbacks are signed by the gateway instead (see sms_callbacks.py).
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/invite/{token}", "/healthz"}) | CALLBACK_PATHS
 
 
 def register(app: FastAPI) -> None:
@@ -14,6 +17,7 @@ def register(app: FastAPI) -> None:
     from jalsa.web.routes.live import router as live_router
     from jalsa.web.routes.pages import register as register_pages
     from jalsa.web.routes.session import router as session_router
+    from jalsa.web.routes.sms_callbacks import router as sms_callbacks_router
     from jalsa.web.routes.watch_api import router as watch_router
 
     app.include_router(session_router)
@@ -21,4 +25,5 @@ def register(app: FastAPI) -> None:
     app.include_router(conversation_router)
     app.include_router(watch_router)
     app.include_router(inbox_router)
+    app.include_router(sms_callbacks_router)
     register_pages(app)

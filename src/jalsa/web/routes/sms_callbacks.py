@@ -1,0 +1,100 @@
+"""Where SMS gateways call back: delivery receipts and supporters' messages from Kannel and from
+the REST (Twilio-style) API.
+
+The caller is a gateway, not a user, so these routes take no session or API token: each request
+is authenticated by its signature instead (Kannel's carries the HMAC we put in the URL we gave
+it; the REST API signs each request with the account's auth token). An unsigned or forged call
+is refused with 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.orm import Session
+
+from jalsa.config import Settings
+from jalsa.credentials import with_stored_credentials
+from jalsa.errors import UserError
+from jalsa.mobilize.gateways import callback_secret
+from jalsa.mobilize.gateways.kannel import inbound_from_kannel, receipt_from_kannel
+from jalsa.mobilize.gateways.rest import inbound_from_rest, receipt_from_rest, verify_signature
+from jalsa.mobilize.inbound import record_inbound
+from jalsa.mobilize.outbox import record_receipt
+from jalsa.timeutil import utc_now
+from jalsa.web.deps import db, get_store
+
+router = APIRouter(tags=["sms callbacks"], include_in_schema=False)
+CALLBACK_PATHS = frozenset(
+    {
+        "/api/sms/receipts/kannel",
+        "/api/sms/inbound/kannel",
+        "/api/sms/receipts/rest",
+        "/api/sms/inbound/rest",
+    }
+)
+Db = Annotated[Session, Depends(db)]
+T = TypeVar("T")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _kannel_params(request: Request, parse: Callable[[Mapping[str, str], str], T]) -> T:
+    """Kannel's query, read by `parse` after it checked the signature (403 if it is wrong)."""
+    try:
+        return parse(dict(request.query_params), callback_secret(_settings(request)))
+    except UserError as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
+@router.get("/api/sms/receipts/kannel")
+def kannel_receipt(request: Request, session: Db) -> PlainTextResponse:
+    receipt = _kannel_params(request, receipt_from_kannel)
+    matched = record_receipt(session, "kannel", receipt, utc_now())
+    return PlainTextResponse("ok" if matched else "no such message")
+
+
+@router.get("/api/sms/inbound/kannel")
+def kannel_inbound(request: Request, session: Db) -> PlainTextResponse:
+    message = _kannel_params(request, inbound_from_kannel)
+    record_inbound(session, "kannel", message, utc_now())
+    return PlainTextResponse("")  # the sms-service sends no reply itself (max-messages = 0)
+
+
+async def _signed_form(request: Request) -> dict[str, str]:
+    """The REST API's form, after checking its X-Twilio-Signature over the URL we gave it."""
+    settings = with_stored_credentials(_settings(request), get_store(request))
+    if settings.sms_password is None or not settings.sms_callback_url:
+        raise HTTPException(403, "the REST gateway's token or JALSA_SMS_CALLBACK_URL is not set")
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    url = settings.sms_callback_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not verify_signature(url, form, signature, settings.sms_password.get_secret_value()):
+        raise HTTPException(403, "bad signature")
+    return form
+
+
+@router.post("/api/sms/receipts/rest")
+async def rest_receipt(request: Request) -> PlainTextResponse:
+    form = await _signed_form(request)
+    receipt = receipt_from_rest({**form, "key": request.query_params.get("key", "")})
+    with get_store(request).session() as session:
+        matched = record_receipt(session, "rest", receipt, utc_now())
+    return PlainTextResponse("ok" if matched else "no such message")
+
+
+@router.post("/api/sms/inbound/rest")
+async def rest_inbound(request: Request) -> Response:
+    form = await _signed_form(request)
+    with get_store(request).session() as session:
+        record_inbound(session, "rest", inbound_from_rest(form), utc_now())
+    # An empty TwiML answer: the confirmation goes out through the outbox, recorded.
+    return Response("<Response/>", media_type="application/xml")
