@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from jalsa.errors import UserError
-from jalsa.mobilize.campaigns import CampaignSpec, create_campaign, materialize, start_due
+from jalsa.mobilize.campaigns import (
+    CampaignSpec,
+    create_campaign,
+    materialize,
+    preview,
+    schedule_campaign,
+    start_due,
+)
 from jalsa.mobilize.gateways.base import Inbound, Receipt, SubmitResult
 from jalsa.mobilize.inbound import record_inbound
 from jalsa.mobilize.outbox import (
@@ -339,3 +346,30 @@ def test_event_fields_are_filled_in_the_campaigns_zone(store: Store) -> None:
         message = session.scalars(select(SmsMessage)).one()
     assert message.text == "Dear Ayesha, Jalsa Lahore is at 20:00."
     assert message.not_before == datetime(2026, 12, 4, 13, 0, tzinfo=UTC)
+
+
+def test_preview_counts_who_gets_what_and_leaves_the_campaign_usable(store: Store) -> None:
+    add_supporters(
+        store,
+        [{"language": "en"}, {"language": "ur"}, {"opted_out": True}, {"consent": False}],
+    )
+    with store.session() as session:
+        campaign = create_campaign(
+            session,
+            CampaignSpec(
+                name="Preview",
+                texts={"en": "Rally at 8, {first_name}", "ur": "جلسہ آٹھ بجے، " + "ی" * 70},
+                schedule="2026-11-30 10:00",
+            ),
+            None,
+            now=T0,
+        )
+        result = preview(session, campaign, price_per_segment=0.5, currency="PKR")
+        schedule_campaign(session, campaign, T0)  # the same session, after the preview
+        campaign_id = campaign.id
+    assert (result.recipients, result.sendable, result.opted_out, result.no_consent) == (4, 2, 1, 1)
+    assert result.encodings == {"GSM-7": 1, "UCS-2": 1}
+    assert (result.segments, result.max_segments, result.cost) == (3, 2, 1.5)
+    with store.session() as session:
+        stored = session.get(Campaign, campaign_id)
+        assert stored is not None and stored.status == "scheduled"

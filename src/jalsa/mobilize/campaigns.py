@@ -142,7 +142,8 @@ def segment_chunks(
             return
         yield chunk
         after_id = chunk[-1].id
-        session.expunge_all()  # keep memory flat: the chunk's objects are done with
+        for supporter in chunk:  # keep memory flat: the chunk's objects are done with
+            session.expunge(supporter)
 
 
 # -- preview -------------------------------------------------------------------------------
