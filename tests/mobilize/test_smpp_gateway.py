@@ -161,7 +161,7 @@ def test_dropped_connection_mid_batch(smsc: Smsc) -> None:
 def test_reconnects_after_the_smsc_unbinds(smsc: Smsc) -> None:
     with gateway(smsc) as gw:
         smsc.unbind_all()
-        assert wait_until(lambda: smsc.stats.binds == 2)
+        assert wait_until(lambda: smsc.stats.binds == 2), f"binds: {smsc.stats.binds}"
         (result,) = gw.submit([sms(1)])
     assert result.outcome == "accepted"
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -62,6 +70,30 @@ app.add_typer(stream_app, name="stream")
 def open_store(settings: Settings | None = None) -> Store:
     settings = settings or get_settings()
     return Store(settings.effective_database_url)
+
+
+@contextlib.contextmanager
+def opened(settings: Settings | None = None) -> Iterator[tuple[Store, Settings]]:
+    """The store and the settings for one command; the store is closed after it."""
+    settings = settings or get_settings()
+    store = open_store(settings)
+    try:
+        yield store, settings
+    finally:
+        store.dispose()
+
+
+def byte_progress(label: str) -> Progress:
+    """A progress bar over bytes read, on stderr, only on a terminal."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 # -- events -------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import getpass
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,12 +14,11 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from jalsa.cli import console, open_store
-from jalsa.config import Settings, get_settings
+from jalsa.cli import console, opened
+from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
 from jalsa.inbox.service import HUMAN_ACTIONS, InboxService, Ingested
-from jalsa.store import Store
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
 
@@ -40,16 +38,6 @@ def operator() -> str:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):
         return "cli:unknown"
-
-
-@contextlib.contextmanager
-def _opened(settings: Settings | None = None) -> Iterator[tuple[Store, Settings]]:
-    settings = settings or get_settings()
-    store = open_store(settings)
-    try:
-        yield store, settings
-    finally:
-        store.dispose()
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -84,7 +72,7 @@ def run_cmd(
     if model is not None:
         overrides["inbox_model_file"] = model
     settings = get_settings().model_copy(update=overrides)
-    with _opened(settings) as (store, settings):
+    with opened(settings) as (store, settings):
         from jalsa.credentials import with_stored_credentials
 
         settings = with_stored_credentials(settings, store)
@@ -187,7 +175,7 @@ def queue_cmd(
     """The event's inbox, newest first."""
     if status is not None and status not in q.STATUSES:
         raise UserError(f"unknown status {status!r}; one of {', '.join(q.STATUSES)}")
-    with _opened() as (store, _), store.session() as session:
+    with opened() as (store, _), store.session() as session:
         found = get_event(session, event)
         where = q.QueueFilter(
             status=status, platform=platform, language=language, category=category
@@ -232,7 +220,7 @@ def show_cmd(
     item: Annotated[int, typer.Argument(help="Item id (from `jalsa inbox queue`).")],
 ) -> None:
     """One item with every decision about it and its replies."""
-    with _opened() as (store, _), store.session() as session:
+    with opened() as (store, _), store.session() as session:
         row = q.get_item(session, item)
         console.print(
             f"[bold]{row.platform} {row.kind} {row.external_id}[/bold] by "
@@ -270,7 +258,7 @@ def decide_cmd(
     dry_run: Annotated[bool | None, typer.Option("--dry-run/--act")] = None,
 ) -> None:
     """Decide about an item as a moderator; the platform follows (hide, unhide, ban)."""
-    with _opened() as (store, settings):
+    with opened() as (store, settings):
         service = InboxService(store, settings, dry_run=dry_run)
         decision = _run_async(
             service, service.decide(item, action, operator(), reason, category=category)
@@ -290,7 +278,7 @@ def undo_cmd(
     dry_run: Annotated[bool | None, typer.Option("--dry-run/--act")] = None,
 ) -> None:
     """Undo an item's latest decision; the item and the platform go back."""
-    with _opened() as (store, settings):
+    with opened() as (store, settings):
         service = InboxService(store, settings, dry_run=dry_run)
         undone = _run_async(service, service.undo(decision, operator(), reason))
         with store.session() as session:
@@ -324,7 +312,7 @@ def labels_cmd(
     from jalsa.timeutil import parse_local
 
     start = parse_local(since, "UTC") if since else None
-    with _opened() as (store, _), store.session() as session:
+    with opened() as (store, _), store.session() as session:
         labels = q.labels_since(session, start)
     with out.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

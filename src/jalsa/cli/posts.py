@@ -12,10 +12,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from jalsa.cli import app, console, err, open_store
+from jalsa.cli import app, byte_progress, console, open_store
 from jalsa.config import get_settings
 from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
 from jalsa.conversation.coverage import read_counts, x_coverage
@@ -61,15 +60,7 @@ def ingest_cmd(
     dataset, _ = event_dataset(event)
     mapped = Mapping.parse(mapping or [], platform) if mapping or platform else None
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    with Progress(
-        TextColumn("ingesting"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
+    with byte_progress("ingesting") as bar:
         task = bar.add_task("ingest", total=total)
         summary = ingest(dataset, paths, fmt, mapped, lambda n: bar.advance(task, n))
     print_ingest(summary)

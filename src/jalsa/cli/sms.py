@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -13,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jalsa.cli import console, err, open_store
-from jalsa.config import Settings, get_settings
+from jalsa.cli import console, err, opened
+from jalsa.config import Settings
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.mobilize import campaigns as ops
@@ -30,16 +28,6 @@ campaign_app = typer.Typer(help="Write, preview, send and follow campaigns.", no
 sms_app.add_typer(campaign_app, name="campaign")
 
 CampaignArg = Annotated[str, typer.Argument(help="Campaign slug or id.")]
-
-
-@contextlib.contextmanager
-def _opened() -> Iterator[tuple[Store, Settings]]:
-    settings = get_settings()
-    store = open_store(settings)
-    try:
-        yield store, settings
-    finally:
-        store.dispose()
 
 
 def _hours(text: str) -> tuple[str, str]:
@@ -89,7 +77,7 @@ def create_cmd(
     {first_name}, {city}, {constituency}, {event}, {event_date}, {event_time}, with a fallback:
     {first_name|dost}."""
     send_from, send_until = _hours(hours)
-    with _opened() as (store, settings), store.session() as session:
+    with opened() as (store, settings), store.session() as session:
         event_id = get_event(session, event).id if event else None
         spec = ops.CampaignSpec(
             name=name,
@@ -116,7 +104,7 @@ def list_cmd() -> None:
     """Every campaign, newest first."""
     from sqlalchemy import select
 
-    with _opened() as (store, _settings), store.session() as session:
+    with opened() as (store, _settings), store.session() as session:
         table = Table("slug", "name", "status", "starts", "purpose")
         for c in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
             table.add_row(c.slug, c.name, c.status, show(c.send_at, c.timezone), c.purpose)
@@ -126,7 +114,7 @@ def list_cmd() -> None:
 @campaign_app.command("preview")
 def preview_cmd(campaign_ref: CampaignArg) -> None:
     """What the campaign would send: recipients, languages, encoding, segments and cost."""
-    with _opened() as (store, settings), store.session() as session:
+    with opened() as (store, settings), store.session() as session:
         campaign = ops.get_campaign(session, campaign_ref)
         with Progress(
             TextColumn("rendering"),
@@ -178,7 +166,7 @@ def _counts_table(progress: ops.Progress) -> Table:
 @campaign_app.command("status")
 def status_cmd(campaign_ref: CampaignArg) -> None:
     """A campaign's progress: messages by status."""
-    with _opened() as (store, _settings), store.session() as session:
+    with opened() as (store, _settings), store.session() as session:
         campaign = ops.get_campaign(session, campaign_ref)
         progress = ops.progress_of(session, campaign)
         total = f"{progress.total:,}" if progress.total is not None else "not started"
@@ -189,7 +177,7 @@ def status_cmd(campaign_ref: CampaignArg) -> None:
 @campaign_app.command("pause")
 def pause_cmd(campaign_ref: CampaignArg) -> None:
     """Stop sending for now; `send` continues where it stopped."""
-    with _opened() as (store, _settings), store.session() as session:
+    with opened() as (store, _settings), store.session() as session:
         ops.pause_campaign(session, ops.get_campaign(session, campaign_ref), utc_now())
     console.print("paused")
 
@@ -197,7 +185,7 @@ def pause_cmd(campaign_ref: CampaignArg) -> None:
 @campaign_app.command("cancel")
 def cancel_cmd(campaign_ref: CampaignArg) -> None:
     """Stop a campaign for good; messages not yet sent are skipped."""
-    with _opened() as (store, _settings), store.session() as session:
+    with opened() as (store, _settings), store.session() as session:
         skipped = ops.cancel_campaign(session, ops.get_campaign(session, campaign_ref), utc_now())
     console.print(f"cancelled; {skipped:,} waiting messages skipped")
 
@@ -222,7 +210,7 @@ def send_cmd(
     """Schedule the campaign and send it from here, with live progress, until it is done.
     Ctrl-C stops sending; running `send` again continues where it stopped, sending no one
     twice."""
-    with _opened() as (store, settings):
+    with opened() as (store, settings):
         with store.session() as session:
             campaign = ops.get_campaign(session, campaign_ref)
             ops.schedule_campaign(session, campaign, utc_now())

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 from sqlalchemy import select
 
@@ -78,7 +77,7 @@ def import_cmd(
         str | None, typer.Option(help="Consent source for rows without a consent_source.")
     ] = None,
 ) -> None:
-    from jalsa.cli import console, err
+    from jalsa.cli import byte_progress, console
 
     purposes = purpose or ["reminders"]
     for p in purposes:
@@ -89,15 +88,7 @@ def import_cmd(
     target = rejects or default_rejects(file)
     store = _open()
     try:
-        with Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
+        with byte_progress("importing") as bar:
             task = bar.add_task("import", total=file.stat().st_size)
             report = sp.import_csv(
                 store,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from jalsa.mobilize.encoding import plan
 from jalsa.mobilize.gateways.base import Inbound
 from jalsa.mobilize.keywords import keyword
+from jalsa.mobilize.supporters import opt_out
 from jalsa.store.models import OptOut, SmsInbound, SmsMessage, Supporter
 
 # The answers, in the sender's language. They name no organisation (the sender id does) and
@@ -66,12 +67,12 @@ def record_inbound(
     session.flush()
     if row.keyword == "none":
         return row
-    if row.keyword == "stop" and session.get(OptOut, row.phone) is None:
-        session.add(OptOut(phone=row.phone, at=now, source="sms", detail=row.text[:200]))
+    if row.keyword == "stop":
+        opt_out(session, row.phone, "sms", row.text[:200], at=now)
     elif row.keyword == "start":
-        opt_out = session.get(OptOut, row.phone)
-        if opt_out is not None:
-            session.delete(opt_out)
+        entry = session.get(OptOut, row.phone)
+        if entry is not None:
+            session.delete(entry)
     language = _language(session, row.phone, row.text)
     text = ANSWERS[row.keyword][language]
     sms = plan(text)

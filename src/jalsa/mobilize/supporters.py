@@ -147,13 +147,15 @@ class ImportReport:
 # -- the registry, consent, lookups --------------------------------------------------------
 
 
-def opt_out(session: Session, phone: str, source: str, detail: str = "") -> OptOut:
+def opt_out(
+    session: Session, phone: str, source: str, detail: str = "", at: datetime | None = None
+) -> OptOut:
     """Put an E.164 number in the opt-out registry and return its entry. A number already
     there keeps its first entry: when and how someone first said stop is the record."""
     upsert(
         session,
         OptOut,
-        [{"phone": phone, "at": utc_now(), "source": source, "detail": detail}],
+        [{"phone": phone, "at": at or utc_now(), "source": source, "detail": detail}],
         keys=["phone"],
     )
     entry = session.get(OptOut, phone, populate_existing=True)

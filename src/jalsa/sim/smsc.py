@@ -53,6 +53,9 @@ ESM_RECEIPT = 0x04
 MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "REJECTD": 8}
 
 
+RETRY_SECONDS = 1.0  # before a refused deliver_sm is offered again
+
+
 def decode_text(data: bytes, data_coding: int) -> str:
     """The text of a short message: UCS-2 (8), Latin-1 (3) or unpacked GSM-7 (0 and others)."""
     if data_coding == 8:
@@ -493,10 +496,15 @@ class Smsc:
         loop.call_later(self.receipt_delay, lambda: loop.create_task(self._deliver(pending)))
 
     async def _deliver(self, pending: _Pending) -> None:
-        """Send a deliver_sm to its bind, or any bind of its system_id; else keep it."""
+        """Send a deliver_sm to its bind, or any bind of its system_id; else keep it for the
+        next bind. An ESME that refuses it (a temporary error) gets it again a second later,
+        as SMSCs retry deliveries."""
         esme = self._sessions.get(pending.session_id) or self._bound(pending.system_id)
-        if esme is None or not await _send(esme, pending):
+        if esme is None:
             self._queued[pending.system_id].append(pending)
+        elif not await _send(esme, pending):
+            loop = asyncio.get_running_loop()
+            loop.call_later(RETRY_SECONDS, lambda: loop.create_task(self._deliver(pending)))
 
     def _bound(self, system_id: str) -> smpp34.Esme | None:
         for esme in self._sessions.values():
