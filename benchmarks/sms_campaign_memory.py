@@ -25,6 +25,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sms_submit import PASSWORD, start_smsc  # type: ignore[import-not-found]
 from sqlalchemy import func, select
@@ -94,6 +95,7 @@ def run(supporters: int, send: int) -> dict[str, object]:
         fill(store, supporters)
         fill_s = time.perf_counter() - started
         baseline = rss_mb()
+        karachi = datetime.now(UTC).astimezone(ZoneInfo("Asia/Karachi"))  # the supporters' zone
         with store.session() as session:
             campaign = ops.create_campaign(
                 session,
@@ -104,8 +106,9 @@ def run(supporters: int, send: int) -> dict[str, object]:
                         "en": "Dear {first_name|friend}, the rally is tomorrow at 8 pm.",
                     },
                     schedule=(datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
-                    send_from="00:00",
-                    send_until="23:59",
+                    # open from an hour ago for four hours, whatever the hour it runs at
+                    send_from=f"{karachi - timedelta(hours=1):%H:%M}",
+                    send_until=f"{karachi + timedelta(hours=3):%H:%M}",
                 ),
                 None,
             )

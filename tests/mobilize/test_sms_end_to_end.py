@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from smskit import open_hours, write_supporters
 from sqlalchemy import select
 
 from jalsa.mobilize import campaigns as ops
@@ -31,21 +32,9 @@ PASSWORD = "s3cretpw"
 NOW = datetime.now(UTC)
 
 
-def write_supporters(path: Path, count: int, *, opted_out: int = 0, no_consent: int = 0) -> None:
-    lines = ["phone,name,city,language,consent,consent_source,consent_at,opt_out"]
-    for n in range(count):
-        consent = "" if n < no_consent else "reminders"
-        opt_out = "yes" if no_consent <= n < no_consent + opted_out else "no"
-        language = "en" if n % 3 == 0 else "ur"
-        lines.append(
-            f"0300{n:07d},Person {n},Lahore,{language},{consent},signup form,2026-11-01 18:00,"
-            f"{opt_out}"
-        )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def create(store: Store, schedule: str | None = None) -> int:
     when = schedule or (NOW - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M+00:00")
+    send_from, send_until = open_hours()
     with store.session() as session:
         campaign = ops.create_campaign(
             session,
@@ -53,8 +42,8 @@ def create(store: Store, schedule: str | None = None) -> int:
                 name="Reminder",
                 texts={"en": "Hello {first_name}, rally at 8", "ur": "{name}, jalsa 8 baje"},
                 schedule=when,
-                send_from="00:00",
-                send_until="23:59",
+                send_from=send_from,
+                send_until=send_until,
             ),
             None,
         )

@@ -575,6 +575,8 @@ KEY_PAGES = [
     ("tokens", "/tokens"),
     ("audit", "/audit"),
     ("metrics", "/metrics"),
+    ("sms", "/sms"),
+    ("sms-form", "/sms/new"),
 ]
 
 

@@ -39,6 +39,7 @@ from webkit import (
 
 from jalsa.config import load_settings
 from jalsa.credentials import credential_names, set_credential
+from jalsa.mobilize.campaigns import CampaignSpec, create_campaign
 from jalsa.store import Store
 from jalsa.store.models import AuditEntry
 from jalsa.timeutil import utc_now
@@ -96,6 +97,12 @@ JSON_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "MeasurementBatch": lambda: {"measurements": [_measurement()]},
     # A name that does not resolve: the server answers at once, without probing.
     "ControlRequest": lambda: {"targets": [{"host": "nowhere.invalid", "platform": "x"}]},
+    "CampaignCreate": lambda: {
+        "name": f"Reminder {_uid()}",
+        "text_en": "The jalsa starts at {event_time}",
+        "event": "rally",
+        "schedule": "event-1h",
+    },
     **INBOX_BODIES,
 }
 
@@ -141,6 +148,13 @@ FORM_BODIES: dict[str, Callable[[], dict[str, str]]] = {
     "/inbox/items/{item_id}/appeal/decision": lambda: {"upheld": "true", "reason": "a quote"},
     "/inbox/items/{item_id}/assign": lambda: {"user_id": "me"},
     "/inbox/items/{item_id}/replies": lambda: {"text": "Thank you for joining!"},
+    "/sms/new": lambda: {
+        "name": f"Reminder {_uid()}",
+        "text_ur": "Jalsa {event_time} par shuru hoga",
+        "schedule": "2030-03-01 18:00",
+        "purpose": "general",
+        "city": "Lahore, Karachi",
+    },
 }
 
 
@@ -203,6 +217,17 @@ def _stored_credential(site: Site) -> str:
     return name
 
 
+def _campaign(site: Site, path: str) -> str:
+    """A fresh campaign in the state the route acts on (only a sending one can be paused)."""
+    with site.store.session() as session:
+        spec = CampaignSpec(
+            name=f"Reminder {_uid()}", texts={"en": "Jalsa tonight"}, schedule="2030-03-01 18:00"
+        )
+        campaign = create_campaign(session, spec, None)
+        campaign.status = "scheduled" if path.endswith("/pause") else "draft"
+        return campaign.slug
+
+
 def path_value(site: Site, route: RouteInfo, param: str, caller_id: int) -> str:
     path = route.path
     if param in ("slug", "event"):
@@ -217,6 +242,8 @@ def path_value(site: Site, route: RouteInfo, param: str, caller_id: int) -> str:
         return str(site.event.stream_ids[0])
     if param in ("item_id", "reply_id", "decision_id"):
         return inbox_path_value(site.store, site.event.slug, path, param, caller_id)
+    if param == "campaign":
+        return _campaign(site, path)
     if param == "token" and path.startswith("/invite/"):
         with site.store.session() as session:
             return create_invitation(session, role="viewer", created_by=None)

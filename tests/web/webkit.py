@@ -605,10 +605,13 @@ class Site:
 
 
 @contextlib.contextmanager
-def running_site(store: Store, tmp_path: Path, database_url: str) -> Iterator[Site]:
+def running_site(
+    store: Store, tmp_path: Path, database_url: str, **overrides: Any
+) -> Iterator[Site]:
+    """`overrides`: settings of the app under test (e.g. an SMS gateway)."""
     from jalsa.web.app import create_app
 
-    settings = web_settings(tmp_path, database_url)
+    settings = web_settings(tmp_path, database_url, **overrides)
     team = make_team(store)
     event = seed_event(store)
     app = create_app(store, settings)

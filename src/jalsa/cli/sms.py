@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -12,12 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jalsa.cli import console, err, opened
-from jalsa.config import Settings
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.mobilize import campaigns as ops
 from jalsa.mobilize.gateways import gateway_from_settings
-from jalsa.mobilize.sender import LeaseHeld, Sender, SenderConfig, SenderLimit
+from jalsa.mobilize.outbox import MEANING
+from jalsa.mobilize.sender import LeaseHeld, Sender
+from jalsa.mobilize.service import sender_config
 from jalsa.store import Store
 from jalsa.store.models import Campaign
 from jalsa.store.repo import get_event
@@ -157,9 +157,11 @@ def print_preview(campaign: Campaign, result: ops.Preview) -> None:
 
 
 def _counts_table(progress: ops.Progress) -> Table:
-    table = Table("status", "messages")
+    table = Table("status", "messages", "meaning")
     for status, count in sorted(progress.counts.items()):
-        table.add_row(status, f"{count:,}")
+        table.add_row(status, f"{count:,}", MEANING.get(status, ""))
+    for (status, reason), count in sorted(progress.reasons.items()):
+        table.add_row(f"  {status}", f"{count:,}", reason)
     return table
 
 
@@ -188,16 +190,6 @@ def cancel_cmd(campaign_ref: CampaignArg) -> None:
     with opened() as (store, _settings), store.session() as session:
         skipped = ops.cancel_campaign(session, ops.get_campaign(session, campaign_ref), utc_now())
     console.print(f"cancelled; {skipped:,} waiting messages skipped")
-
-
-def sender_config(settings: Settings) -> SenderConfig:
-    return SenderConfig(
-        senders=tuple(SenderLimit.parse(s) for s in settings.sms_senders)
-        or (SenderLimit("JALSA"),),
-        rate=settings.sms_rate,
-        grace=timedelta(seconds=settings.sms_unknown_grace_seconds),
-        default_timezone=settings.timezone,
-    )
 
 
 @campaign_app.command("send")

@@ -24,6 +24,7 @@ from jalsa.mobilize.outbox import (
     consented_among,
     event_values,
     opted_out_among,
+    reason_counts,
     render_row,
     status_counts,
     supporter_values,
@@ -109,8 +110,12 @@ def create_campaign(
     return campaign
 
 
+RESERVED_SLUGS = frozenset({"new"})  # taken by the web app's addresses (/sms/new)
+
+
 def _free_slug(session: Session, base: str) -> str:
     taken = set(session.scalars(select(Campaign.slug).where(Campaign.slug.like(f"{base}%"))))
+    taken |= RESERVED_SLUGS
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
@@ -318,6 +323,7 @@ class Progress:
     campaign: Campaign
     total: int | None
     counts: dict[str, int]
+    reasons: dict[tuple[str, str], int]  # (status, reason) -> rows, for rows that ended unsent
 
     @property
     def settled(self) -> int:
@@ -329,4 +335,9 @@ class Progress:
 
 
 def progress_of(session: Session, campaign: Campaign) -> Progress:
-    return Progress(campaign, campaign.total, status_counts(session, campaign.id))
+    return Progress(
+        campaign,
+        campaign.total,
+        status_counts(session, campaign.id),
+        reason_counts(session, campaign.id),
+    )

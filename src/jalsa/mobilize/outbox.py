@@ -53,6 +53,20 @@ RANK = {
     "expired": 4,
     "rejected": 4,
 }
+# What each status means, for the CLI, the campaign page and the API.
+MEANING = {
+    "queued": "waiting for its turn",
+    "deferred": "waiting for the recipient's sending hours (their local time)",
+    "sending": "being handed to the gateway",
+    "unknown": "handed to the gateway, the answer was lost: settled by a receipt or a lookup, "
+    "else sent again after the grace period",
+    "submitted": "accepted by the gateway; no delivery receipt yet",
+    "delivered": "the recipient's network reported it delivered",
+    "failed": "the network reported it undelivered",
+    "expired": "the network gave up before it could be delivered",
+    "rejected": "the gateway refused it (a permanent error)",
+    "skipped": "not sent: opted out, no consent, too long or the campaign was cancelled",
+}
 WAITING = ("queued", "deferred")
 OPEN = ("queued", "deferred", "sending", "unknown")  # not settled yet
 MAX_ATTEMPTS = 6
@@ -334,6 +348,21 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, int]:
         .group_by(SmsMessage.status)
     )
     return {status: count for status, count in session.execute(query)}
+
+
+def reason_counts(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
+    """Why rows ended unsent: (status, reason) -> count, for skipped, rejected and failed."""
+    query = (
+        select(SmsMessage.status, SmsMessage.reason, func.count())
+        .where(
+            SmsMessage.campaign_id == campaign_id,
+            SmsMessage.status.in_(("skipped", "rejected", "failed", "expired")),
+        )
+        .group_by(SmsMessage.status, SmsMessage.reason)
+    )
+    return {
+        (status, reason or "no reason given"): n for status, reason, n in session.execute(query)
+    }
 
 
 def in_flight_to_unknown(session: Session, now: datetime, grace: timedelta) -> int:

@@ -32,14 +32,18 @@ def is_relative(schedule: str) -> bool:
 def resolve(schedule: str, tz: str, event_start: datetime | None) -> datetime:
     """The UTC time `schedule` means. A relative schedule needs the event's start."""
     text = schedule.strip().lower().replace(" ", "")
+    unreadable = UserError(
+        f"cannot read the schedule {schedule!r}; write an absolute time (2026-11-30 18:00) "
+        "or one relative to the event: event-1h, event-1d@18:00, event@08:00"
+    )
     if not is_relative(text):
-        return parse_local(schedule, tz)
+        try:
+            return parse_local(schedule, tz)
+        except UserError:
+            raise unreadable from None
     match = _RELATIVE.match(text)
     if not match or not (match["sign"] or match["at"]):
-        raise UserError(
-            f"cannot read the schedule {schedule!r}; write an absolute time (2026-11-30 18:00) "
-            "or one relative to the event: event-1h, event-1d@18:00, event@08:00"
-        )
+        raise unreadable
     if event_start is None:
         raise UserError(f"the schedule {schedule!r} is relative to an event; name the event")
     offset = timedelta()

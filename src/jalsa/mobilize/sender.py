@@ -309,7 +309,7 @@ class Sender:
         bucket: TokenBucket | None = None,
     ) -> None:
         self.store, self.gateway, self.config, self.now = store, gateway, config, now
-        self.bucket = bucket or TokenBucket(config.rate, max(config.rate, config.batch))
+        self.bucket = bucket or TokenBucket(config.rate, max(1.0, config.rate))  # a second's worth
         self.me = holder_id()
         self.stop_event = threading.Event()
         self._renewed = 0.0

@@ -4,6 +4,7 @@ anything from another host, because the team may sit behind a firewall that bloc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -21,7 +22,9 @@ from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.service import InboxService
+from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
+from jalsa.timeutil import utc_now
 from jalsa.watch.service import WatchService
 from jalsa.web.auth import LoginLimiter
 from jalsa.web.deps import NotLoggedIn
@@ -53,7 +56,9 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.watch.start()
+        app.state.sms.start()
         yield
+        await asyncio.to_thread(app.state.sms.stop)
         await app.state.watch.stop()
         await app.state.inbox.close()
         await app.state.feeds.close()
@@ -75,6 +80,7 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     app.state.feeds = Feeds(store, settings)
     app.state.watch = WatchService(store, settings, clock=clock)
     app.state.inbox = InboxService(store, settings, clock=clock)
+    app.state.sms = SmsService(store, settings, now=clock.now if clock else utc_now)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 

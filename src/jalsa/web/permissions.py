@@ -30,6 +30,9 @@ class Perm(StrEnum):
     REPLY_INBOX = "inbox:reply"
     MODERATE_INBOX = "inbox:moderate"
     APPROVE_INBOX = "inbox:approve"
+    VIEW_SMS = "sms:view"
+    EDIT_SMS = "sms:edit"
+    SEND_SMS = "sms:send"
 
 
 # What each permission lets a role see or do (the first column of docs/permissions.md).
@@ -56,6 +59,10 @@ ALLOWS: dict[Perm, str] = {
     Perm.MODERATE_INBOX: "hide, allow, review, unhide and ban; undo a decision; assign items; "
     "record an author's appeal",
     Perm.APPROVE_INBOX: "approve replies the code of conduct flagged; decide appeals",
+    # Campaigns show counts and texts, never a supporter's number or name.
+    Perm.VIEW_SMS: "SMS campaigns, their preview (counts, encoding, cost) and live progress",
+    Perm.EDIT_SMS: "write SMS campaign drafts",
+    Perm.SEND_SMS: "send, pause and cancel SMS campaigns",
 }
 
 
@@ -71,6 +78,8 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.VIEW_INBOX,
             Perm.REPLY_INBOX,
             Perm.MODERATE_INBOX,
+            Perm.VIEW_SMS,
+            Perm.EDIT_SMS,
         }
     ),
     Role.COORDINATOR: frozenset(
@@ -88,6 +97,9 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.REPLY_INBOX,
             Perm.MODERATE_INBOX,
             Perm.APPROVE_INBOX,
+            Perm.VIEW_SMS,
+            Perm.EDIT_SMS,
+            Perm.SEND_SMS,
         }
     ),
     Role.ADMIN: frozenset(Perm),

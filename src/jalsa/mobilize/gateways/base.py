@@ -105,6 +105,11 @@ class Gateway(ABC):
         no such query; a receipt matched by recipient and text settles those)."""
         return None
 
+    def trouble(self) -> str | None:
+        """What keeps the gateway from sending right now (one sentence), or None. Only a
+        gateway with a lasting connection (SMPP) knows; HTTP gateways say it per message."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Disconnect cleanly (unbind), waiting briefly for answers still due."""

@@ -336,6 +336,7 @@ class SmppGateway(Gateway):
         self._state = threading.Condition()  # guards _inflight, _bound, _closing
         self._inflight: dict[int, _Part] = {}
         self._bound = False
+        self._last_error = "not bound yet"
         self._closing = False
         self._last_io = time.monotonic()
         self._link_sent: float | None = None
@@ -354,6 +355,7 @@ class SmppGateway(Gateway):
         try:
             self._bind()
         except OSError as exc:
+            self._last_error = str(exc)
             log.warning("SMSC %s:%s unreachable (%s); will keep trying", self.host, self.port, exc)
         self._keepalive = threading.Thread(target=self._keep_alive, name="smpp-keepalive")
         self._keepalive.daemon = True
@@ -394,12 +396,18 @@ class SmppGateway(Gateway):
         reader.start()
         log.info("bound to SMSC %s:%s as %s", self.host, self.port, self.system_id)
 
+    def trouble(self) -> str | None:
+        if self._bound:
+            return None
+        return f"not bound to the SMSC at {self.host}:{self.port} ({self._last_error}); retrying"
+
     def _lost(self, client: Any, why: str) -> None:
         """The bind is gone: what was written and unanswered becomes "unknown"."""
         with self._state:
             if self._client is not client:
                 return
             self._bound = False
+            self._last_error = why
             self._client = None
             for part in self._inflight.values():
                 part.outcome, part.detail = "unknown", f"no answer: {why}"
@@ -421,6 +429,7 @@ class SmppGateway(Gateway):
                     delay = 1.0
                     continue
                 except (OSError, UserError) as exc:
+                    self._last_error = str(exc)
                     log.warning("SMPP reconnect failed: %s; next try in %.0f s", exc, delay)
                     if self._wait_closing(delay):
                         return
