@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from jalsa.conversation.coverage import read_counts
 from jalsa.inbox import store as q
+from jalsa.sim.demo_sms import STOPPER, SUPPORTERS
 from jalsa.store import Store
+from jalsa.store.models import OptOut, SmsMessage
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
 from jalsa.watch.store import incidents_between
@@ -74,6 +79,33 @@ def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
     # and X's own per-minute counts of the query, to say how much of it was collected
     counts = read_counts(tmp_path / "conversation" / "demo")
     assert counts.per_minute and counts.bad_lines == 0
+    # the SMS reminder went through the server's sender to the SMSC simulator, each supporter
+    # at most once, never one without consent or opted out; the STOP was confirmed
+    assert "SMS: the reminder campaign" in out and "The SMSC simulator received" in out
+    store = Store(f"sqlite:///{database}")
+    with store.session() as s:
+        rows = s.execute(
+            select(SmsMessage.supporter_id, SmsMessage.status, SmsMessage.reason).where(
+                SmsMessage.kind == "campaign"
+            )
+        ).all()
+        assert len(rows) == SUPPORTERS == len({r.supporter_id for r in rows})
+        sent = [r for r in rows if r.status in ("submitted", "delivered")]
+        skipped = Counter(r.reason for r in rows if r.status == "skipped")
+        # rows not sent before 21:00 (the demo's clock runs fast) wait for the morning
+        waiting = {r.reason for r in rows if r.status not in ("submitted", "delivered", "skipped")}
+        assert sent and waiting <= {"quiet hours"}, waiting
+    with (tmp_path / "demo" / "supporters.csv").open(encoding="utf-8") as f:
+        listed = list(csv.DictReader(f))
+    assert skipped == {
+        "no consent for reminders": sum(1 for r in listed if not r["consent"]),
+        "opted out": sum(1 for r in listed if r["consent"] and r["opt_out"] == "yes"),
+    }
+    with store.session() as s:
+        assert s.get(OptOut, STOPPER) is not None
+        reply = s.scalars(select(SmsMessage).where(SmsMessage.kind == "reply")).one()
+        assert reply.phone == STOPPER and reply.status in ("submitted", "delivered")
+    store.dispose()
 
 
 def test_demo_refuses_a_bad_minutes_value(tmp_path: Path) -> None:

@@ -426,11 +426,12 @@ def demo_cmd(
     try:
         asyncio.run(_run_demo(demo, port or settings.port, keep_open=minutes is None))
     finally:
-        demo.sim.stop()
+        demo.stop()
 
 
 async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     from jalsa.sim.demo_inbox import run_demo_inbox
+    from jalsa.sim.demo_sms import SUPPORTERS, run_demo_sms
     from jalsa.sim.demo_watch import run_demo_watch
     from jalsa.web.app import create_app
     from jalsa.web.server import WebServer
@@ -444,6 +445,11 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
         highlight=False,
     )
     console.print(f"simulator: {demo.sim.url}   store: {demo.database}", highlight=False)
+    console.print(
+        f"SMS: a reminder to {SUPPORTERS} simulated supporters goes out half an hour before the "
+        f"rally through the SMSC simulator: {url}/sms/{demo.sms_campaign}",
+        highlight=False,
+    )
     conversation = asyncio.Event()
     gathering = demo_gathering(demo)
     gathered = asyncio.create_task(gathering.run(conversation))
@@ -453,6 +459,17 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     inbox_stop = asyncio.Event()
     inboxed = asyncio.create_task(
         run_demo_inbox(app.state.inbox, demo.tracker.clock, demo.until, inbox_stop)
+    )
+    sms_stop = asyncio.Event()
+    texted = asyncio.create_task(
+        run_demo_sms(
+            demo.store,
+            demo.smsc,
+            demo.sms_campaign,
+            demo.tracker.clock,
+            demo.scenario.start_utc,
+            sms_stop,
+        )
     )
     try:
         await run_tracker(
@@ -469,6 +486,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
         print_incidents(demo.store, demo.scenario.timezone, demo.tracker.clock.now())
         inbox_stop.set()
         for line in (await inboxed).lines():
+            console.print(line, highlight=False)
+        sms_stop.set()
+        for line in (await texted).lines():
             console.print(line, highlight=False)
         console.print(
             f"Conversation: {totals.posts:,} posts, chat messages and comments collected; "
@@ -487,8 +507,9 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     finally:
         conversation.set()
         inbox_stop.set()
+        sms_stop.set()
         await cancel([watched])
-        await asyncio.gather(gathered, inboxed, return_exceptions=True)
+        await asyncio.gather(gathered, inboxed, texted, return_exceptions=True)
         await web.stop()
 
 

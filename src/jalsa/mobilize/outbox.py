@@ -19,6 +19,7 @@ hours (the row waits, `deferred`, for the next opening).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,8 @@ from jalsa.mobilize.schedule import SendingHours
 from jalsa.mobilize.templates import Templates
 from jalsa.store.models import Campaign, Consent, Event, OptOut, SmsMessage, Supporter
 from jalsa.timeutil import zone
+
+log = logging.getLogger(__name__)
 
 # How far along a row is; a row never moves to a lower rank.
 RANK = {
@@ -329,6 +332,12 @@ def record_receipt(session: Session, gateway: str, receipt: Receipt, now: dateti
     """Apply a delivery receipt; False when no row matches it."""
     message = find_for_receipt(session, gateway, receipt)
     if message is None:
+        log.warning(
+            "a %s receipt (%s, id %s) matches no message",
+            gateway,
+            receipt.state,
+            receipt.gateway_id,
+        )
         return False
     fill_gateway_id(session, message, receipt.gateway_id)
     if receipt.state in FINAL_RECEIPT_STATES:

@@ -16,8 +16,10 @@ from jalsa.config import Settings, load_settings
 from jalsa.conversation.dataset import PostDataset
 from jalsa.errors import UserError
 from jalsa.live.tracker import Tracker
+from jalsa.sim.demo_sms import prepare_campaign, start_smsc
 from jalsa.sim.runner import SimServer, make_clock
 from jalsa.sim.scenario import Scenario
+from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event
 from jalsa.web.auth import create_user
@@ -43,6 +45,12 @@ class Demo:
     until: datetime
     speed: float
     password: str  # of the demo's admin account "demo"
+    smsc: Smsc
+    sms_campaign: str  # the reminder's slug
+
+    def stop(self) -> None:
+        self.sim.stop()
+        self.smsc.stop()
 
 
 def total_minutes(scenario: Scenario) -> float:
@@ -64,8 +72,10 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
     shutil.rmtree(PostDataset.of_event(base, "demo").root, ignore_errors=True)
     sim = SimServer(scenario, clock, hang_seconds=5.0)
     sim.start()
+    smsc, sms_settings = start_smsc()
     overrides: dict[str, Any] = {
         **sim.base_urls,
+        **sms_settings,
         **DEMO_CREDENTIALS,
         "data_dir": base.data_dir,
         "database_url": f"sqlite:///{database}",
@@ -98,6 +108,19 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
             role="admin",
             display_name="Demo coordinator",
         )
+    sms_campaign = prepare_campaign(store, folder, scenario.seed)
     tracker = Tracker(store, "demo", settings, clock=clock)
     until = scenario.end_utc + timedelta(minutes=TAIL_MINUTES)
-    return Demo(scenario, settings, store, tracker, sim, database, until, speed, password)
+    return Demo(
+        scenario,
+        settings,
+        store,
+        tracker,
+        sim,
+        database,
+        until,
+        speed,
+        password,
+        smsc=smsc,
+        sms_campaign=sms_campaign,
+    )
