@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -297,32 +297,33 @@ def record_results(
 
 def find_for_receipt(session: Session, gateway: str, receipt: Receipt) -> SmsMessage | None:
     """The row a receipt is about: by our key, else by the gateway's id, else - for a
-    submission whose answer was lost - the newest unsettled row to that recipient whose text
-    starts as the receipt says."""
+    submission whose answer was lost or is not written yet - the newest unsettled row to that
+    recipient whose text starts as the receipt says.
+
+    The last two are one query: the sender writes a row's gateway id and moves it from
+    `sending` to `submitted` in one transaction, and a receipt read between two separate
+    lookups would miss the row in both (it happened: a receipt that outran the bookkeeping)."""
     message_id = message_id_of(receipt.key or "")
     if message_id is not None:
         return session.get(SmsMessage, message_id)
-    if receipt.gateway_id:
-        found = session.scalars(
-            select(SmsMessage)
-            .where(SmsMessage.gateway == gateway, SmsMessage.gateway_id == receipt.gateway_id)
-            .limit(1)
-        ).first()
-        if found is not None:
-            return found
-    if not receipt.recipient:
-        return None
+    gateway_id, phone = receipt.gateway_id, receipt.recipient
+    by_id = SmsMessage.gateway_id == gateway_id if gateway_id else false()
+    in_flight = (
+        and_(SmsMessage.phone == phone, SmsMessage.status.in_(("sending", "unknown")))
+        if phone
+        else false()
+    )
     candidates = session.scalars(
         select(SmsMessage)
-        .where(
-            SmsMessage.phone == receipt.recipient,
-            SmsMessage.status.in_(("sending", "unknown")),
-            SmsMessage.gateway == gateway,
-        )
-        .order_by(SmsMessage.id.desc())
+        .where(SmsMessage.gateway == gateway, or_(by_id, in_flight))
+        .order_by(case((by_id, 0), else_=1), SmsMessage.id.desc())
     )
     start = receipt.text_start.strip()
     for message in candidates:
+        if gateway_id and message.gateway_id == gateway_id:
+            return message
+        if message.status not in ("sending", "unknown") or message.phone != phone:
+            continue
         if not start or message.text.startswith(start) or start.startswith(message.text[:20]):
             return message
     return None

@@ -45,15 +45,14 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, Select, String, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Boolean, Select, String, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -63,7 +62,7 @@ from jalsa.errors import UserError
 from jalsa.mobilize.phones import InvalidPhone, normalize
 from jalsa.store import Store
 from jalsa.store.db import upsert
-from jalsa.store.models import Base, Consent, OptOut, Supporter
+from jalsa.store.models import Consent, OptOut, Supporter
 from jalsa.timeutil import utc_now
 
 PURPOSES = ("reminders", "general")
@@ -646,7 +645,7 @@ def _save_supporters(
         record["updated_at"] = stamp
     for record in merged.values():
         record.setdefault("created_at", stamp)
-    _upsert_many(
+    upsert(
         session, Supporter, merged.values(), keys=["phone"], update=[*FIELDS, "tags", "updated_at"]
     )
 
@@ -669,7 +668,7 @@ def _save_opt_outs(
     session: Session, path: Path, rows: list[_Row], phones: list[str], stamp: datetime
 ) -> set[str]:
     """Add the rows that say opt_out=yes to the registry; the chunk's numbers now in it."""
-    _upsert_many(
+    upsert(
         session,
         OptOut,
         [
@@ -710,7 +709,7 @@ def _save_consents(
     for sid, purpose, given_at in stored:
         if (sid, purpose) in earliest and given_at <= earliest[sid, purpose][0]:
             del earliest[sid, purpose]
-    _upsert_many(
+    upsert(
         session,
         Consent,
         [
@@ -720,28 +719,3 @@ def _save_consents(
         keys=["supporter_id", "purpose"],
         update=["source", "given_at", "recorded_at"],
     )
-
-
-def _upsert_many(
-    session: Session,
-    model: type[Base],
-    rows: Iterable[dict[str, Any]],
-    keys: Sequence[str],
-    update: Sequence[str] = (),
-) -> None:
-    """store.db.upsert's semantics as one executemany of a statement compiled once (and
-    cached): db.upsert compiles a multi-row VALUES statement per call, which for a chunk of
-    thousands of rows costs more than the writing itself (an import five times slower)."""
-    rows = list(rows)
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_fn(cast(Table, model.__table__))
-    if update:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, rows)

@@ -122,24 +122,25 @@ def upsert(
     update: Sequence[str] = (),
 ) -> None:
     """Insert rows; on a natural-key conflict update `update` columns, or do nothing when
-    `update` is empty. The one place idempotent writes are spelled, for both dialects."""
+    `update` is empty. The one place idempotent writes are spelled, for both dialects.
+
+    One statement, compiled once (and cached), executed for every row as an executemany,
+    which SQLAlchemy sends in batches of multi-row VALUES within the bind-parameter limits:
+    compiling a multi-row statement per call cost more than the writing itself (a supporter
+    import ran five times slower)."""
     rows = list(rows)
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = cast(Table, model.__table__)
-    # SQLite and PostgreSQL both cap bind parameters; write in chunks.
-    chunk = max(1, 30_000 // max(1, len(rows[0])))
-    for start in range(0, len(rows), chunk):
-        stmt = insert_fn(table).values(rows[start : start + chunk])
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(stmt)
+    stmt = insert_fn(cast(Table, model.__table__))
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(stmt, rows)
 
 
 __all__ = ["Base", "Store", "make_engine", "migrate", "upsert"]
