@@ -58,3 +58,28 @@ def store(database_url: str) -> Iterator[Any]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jalsa.db'}"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`jalsa demo --minutes 0.3` run once for the session, in its own data directory: the
+    demo test and the report tests read what it left."""
+    import subprocess
+    import sys
+
+    from testkit import DemoRun
+
+    data_dir = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JALSA_")} | {
+        "JALSA_DATA_DIR": str(data_dir),
+        "COLUMNS": "160",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "jalsa.cli", "demo", "--minutes", "0.3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=data_dir,
+    )
+    return DemoRun(data_dir, done)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,16 @@ class MockApi:
     @property
     def last(self) -> Any:
         return self.requests[-1]
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What `jalsa demo` left: its data directory (the demo's store is demo/jalsa-demo.db in
+    it, its posts under conversation/demo) and the finished process."""
+
+    data_dir: Path
+    done: subprocess.CompletedProcess[str]
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'demo' / 'jalsa-demo.db'}"

@@ -21,23 +21,13 @@ from jalsa.store.models import OptOut, SmsMessage
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
 from jalsa.watch.store import incidents_between
+from testkit import DemoRun
 
 pytestmark = pytest.mark.integration
 
 
-def test_demo_runs_the_rally_and_prints_a_summary(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JALSA_")} | {
-        "JALSA_DATA_DIR": str(tmp_path),
-        "COLUMNS": "160",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "jalsa.cli", "demo", "--minutes", "0.3"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+def test_demo_runs_the_rally_and_prints_a_summary(demo_run: DemoRun) -> None:
+    tmp_path, done = demo_run.data_dir, demo_run.done
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Peak of the combined concurrent audience" in out

@@ -341,6 +341,7 @@ class SmppGateway(Gateway):
         self._last_io = time.monotonic()
         self._link_sent: float | None = None
         self._keepalive: threading.Thread | None = None
+        self._readers: list[threading.Thread] = []
 
     def __repr__(self) -> str:  # never show the password
         return f"SmppGateway({self.host}:{self.port}, system_id={self.system_id!r})"
@@ -394,6 +395,7 @@ class SmppGateway(Gateway):
         reader = threading.Thread(target=self._read_loop, args=(client,), name="smpp-reader")
         reader.daemon = True
         reader.start()
+        self._readers = [r for r in self._readers if r.is_alive()] + [reader]
         log.info("bound to SMSC %s:%s as %s", self.host, self.port, self.system_id)
 
     def trouble(self) -> str | None:
@@ -401,8 +403,10 @@ class SmppGateway(Gateway):
             return None
         return f"not bound to the SMSC at {self.host}:{self.port} ({self._last_error}); retrying"
 
-    def _lost(self, client: Any, why: str) -> None:
-        """The bind is gone: what was written and unanswered becomes "unknown"."""
+    def _lost(self, client: Any, why: str, *, unbound: bool = False) -> None:
+        """The bind is gone: what was written and unanswered becomes "unknown". `unbound`: it
+        ended with an unbind (we read the PDUs ourselves, so smpplib's state is ours to keep:
+        an unbound session is "open", and smpplib does not warn when it is disconnected)."""
         with self._state:
             if self._client is not client:
                 return
@@ -413,6 +417,8 @@ class SmppGateway(Gateway):
                 part.outcome, part.detail = "unknown", f"no answer: {why}"
             self._inflight.clear()
             self._state.notify_all()
+        if unbound or self._closing:  # we asked to unbind: the SMSC may just hang up
+            client.state = c.SMPP_CLIENT_STATE_OPEN
         with contextlib.suppress(OSError):
             client.disconnect()
         if not self._closing:
@@ -490,6 +496,9 @@ class SmppGateway(Gateway):
             self._lost(client, "closed")
         if self._keepalive is not None:
             self._keepalive.join(timeout=5)
+        for reader in self._readers:  # each ends within a second of losing its bind
+            if reader is not threading.current_thread():
+                reader.join(timeout=2)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -527,9 +536,9 @@ class SmppGateway(Gateway):
             self._link_sent = None
         elif command == "unbind":
             self._send(client, "unbind_resp", answering=int(pdu.sequence))
-            self._lost(client, "the SMSC unbound")
+            self._lost(client, "the SMSC unbound", unbound=True)
         elif command == "unbind_resp":
-            self._lost(client, "unbound")
+            self._lost(client, "unbound", unbound=True)
         else:
             log.debug("ignored SMPP %s", command)
 
