@@ -6,6 +6,7 @@ running it again gives identical figures; a missing source says "not measured", 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -269,16 +270,22 @@ def test_the_report_is_reproducible_and_every_figure_has_a_source(
         assert f.definition and f.source.rule and f.source.data, f.key
         assert (f.value is None) == (f.not_measured is not None), f.key
     html = to_html(report)
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "font-family" in style and "&#34;" not in style  # inlined as CSS, not escaped
     for _, f in report.figures():
         if f.value is not None:
             assert f'href="#src-{f.key}"' in html or f.key.startswith("conversation.hashtag")
 
 
-def test_the_pdf_renders_a_page_that_is_not_blank(report: Report, tmp_path: Path) -> None:
+def test_the_pdf_renders_a_page_that_is_not_blank(
+    report: Report, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     import pypdfium2
 
     path = tmp_path / "report.pdf"
-    path.write_bytes(render(report, "pdf"))
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        path.write_bytes(render(report, "pdf"))
+    assert not caplog.records, [r.getMessage() for r in caplog.records]  # the CSS is all read
     pdf = pypdfium2.PdfDocument(str(path))
     assert len(pdf) >= 3
     image = pdf[0].render(scale=1).to_pil().convert("L")

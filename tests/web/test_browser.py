@@ -575,6 +575,7 @@ KEY_PAGES = [
     ("tokens", "/tokens"),
     ("audit", "/audit"),
     ("metrics", "/metrics"),
+    ("report", f"/events/{SLUG}/report"),
     ("sms", "/sms"),
     ("sms-form", "/sms/new"),
 ]

@@ -83,9 +83,11 @@ def style_sheet() -> str:
     return (resources.files("jalsa.web") / "static" / "report.css").read_text(encoding="utf-8")
 
 
-def to_html(report: Report, *, standalone: bool = True) -> str:
-    """The report page. `standalone`: the style sheet inlined (a file that works offline);
-    otherwise it links /static/report.css (the web app's page, under its CSP)."""
+def to_html(report: Report, *, web: dict[str, str] | None = None) -> str:
+    """The report page: one file that works offline (its style sheet inlined). `web`: the web
+    app's page instead, which links /static/report.css (its CSP allows no inline style) and
+    carries the claims form and the download links (`download`: the API address with the
+    query, `claims` and `voices`: the form's text)."""
     bands = [
         (d.window_start, d.window_end, f"{d.incident.method}: {', '.join(d.incident.platforms)}")
         for d in report.disruption.incidents
@@ -95,7 +97,8 @@ def to_html(report: Report, *, standalone: bool = True) -> str:
         r=report,
         chart=chart,
         figures=report.figures(),
-        inline_css=style_sheet() if standalone else None,
+        inline_css=None if web else style_sheet(),
+        web=web,
     )
 
 
