@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from jalsa.config import Settings, load_settings
+from jalsa.conversation.analysis import Voices
 from jalsa.report.build import Report, build_report
 from jalsa.report.render import render, to_csv, to_html
 from jalsa.store import Store
@@ -366,3 +367,30 @@ def test_bad_report_requests_get_one_clear_message(
     )
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_share_of_voice_equals_a_count_of_the_posts(
+    demo: DemoRun, settings: Settings, report: Report
+) -> None:
+    first, second = (h.tag for h in report.conversation.hashtags[:2])
+    voices = Voices.parse([f"A=#{first}", f"B=#{second}"])
+    store = Store(demo.database_url)
+    try:
+        with_voices = build_report(store, settings, "demo", voices=voices)
+    finally:
+        store.dispose()
+    table = ds.dataset(str(demo.data_dir / "conversation" / "demo" / "posts")).to_table(
+        columns=["hashtags"]
+    )
+    counts: Counter[str] = Counter()
+    for tags in table.column("hashtags").to_pylist():
+        present = set(tags or [])
+        counts["A"] += first in present
+        counts["B"] += second in present
+    total = counts["A"] + counts["B"]
+    shares = {f.key: f.value for f in with_voices.conversation.voices}
+    assert shares == {
+        "conversation.voice.A": round(counts["A"] / total, 4),
+        "conversation.voice.B": round(counts["B"] / total, 4),
+    }
+    assert with_voices.conversation.note is None
