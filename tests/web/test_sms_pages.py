@@ -109,7 +109,7 @@ def test_a_campaign_written_and_sent_in_the_web_app_is_delivered_by_the_server(
         assert (preview["opted_out"], preview["no_consent"]) == (5, 5)
         assert preview["encodings"] == {"GSM-7": 40} and preview["segments"] == 40
         assert preview["cost"] == pytest.approx(60.0) and preview["currency"] == "PKR"
-        assert preview["samples"]["en"] == "Person, the jalsa is tonight at 8"
+        assert preview["samples"]["en"] == "Ayesha, the jalsa is tonight at 8"  # not a real one
         page = coordinator.get(preview_path)
         assert page.status_code == 200 and 'id="send-button"' in page.text
 

@@ -154,6 +154,16 @@ def segment_chunks(
 # -- preview -------------------------------------------------------------------------------
 
 
+# The supporter a preview's sample messages are written for: the campaign pages show them to
+# everyone who may see campaigns, and they must not show a real supporter's name or place.
+EXAMPLE = {
+    "name": "Ayesha Khan",
+    "first_name": "Ayesha",
+    "city": "Lahore",
+    "constituency": "NA-125",
+}
+
+
 @dataclass
 class Preview:
     """What a campaign will send: who gets it, in which language and encoding, how many
@@ -212,7 +222,8 @@ def preview(
             result.encodings[sms.encoding] += 1
             result.segments += sms.segments
             result.max_segments = max(result.max_segments, sms.segments)
-            result.samples.setdefault(language, text)
+            if language not in result.samples:  # shown to the team: never a real supporter
+                result.samples[language] = templates.render(language, {**event, **EXAMPLE})[0]
         if progress:
             progress(len(chunk))
     result.cost = round(result.segments * price_per_segment, 2)

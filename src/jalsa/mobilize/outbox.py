@@ -361,7 +361,8 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, int]:
 
 
 def reason_counts(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
-    """Why rows ended unsent: (status, reason) -> count, for skipped, rejected and failed."""
+    """Why rows ended unsent: (status, reason) -> count, for skipped, rejected, failed and
+    expired rows."""
     query = (
         select(SmsMessage.status, SmsMessage.reason, func.count())
         .where(

@@ -96,9 +96,10 @@ class SmsService:
             except LeaseHeld as exc:
                 self._status = f"waiting: {exc}"
                 pause = RETRY_FIRST * 5
-            except UserError as exc:  # a setting is missing or wrong: say which
-                self._status = f"stopped: {exc}"
-                log.warning("SMS sender: %s", exc)
+            except UserError as exc:  # a setting is missing or wrong: say which, retry seldom
+                self._status = f"stopped: {redact(str(exc))}"
+                log.warning("SMS sender: %s", redact(str(exc)))
+                pause = RETRY_MAX
             except Exception as exc:  # the gateway is unreachable or failed: try again
                 self._status = f"retrying in {pause:.0f} s: {redact(str(exc))}"
                 log.warning("SMS sender failed (%s); retrying in %.0f s", redact(str(exc)), pause)

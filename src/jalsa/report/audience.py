@@ -221,17 +221,17 @@ def audience_section(
     ]
     peaks = [f for s in per_stream for f in s.figures if f.key.endswith(".peak")]
     with_peak = [f for f in peaks if f.value is not None]
-    without = [
-        s.label
+    left_out = [
+        f"{s.label} ({f.not_measured})"
         for s in per_stream
         for f in s.figures
         if f.key.endswith(".peak") and f.value is None
     ]
     sum_definition = (
         "The sum of each stream's peak concurrent audience. The peaks did not happen at the same "
-        "moment, so this is an upper bound of the largest simultaneous audience; and a person "
-        "watching on two platforms counts twice, so it is not a count of people."
-        + (f" Not included (no viewer count): {', '.join(without)}." if without else "")
+        "moment, so this is an upper bound of the largest simultaneous audience of these streams; "
+        "and a person watching on two platforms counts twice, so it is not a count of people."
+        + (f" Not included: {'; '.join(left_out)}." if left_out else "")
     )
     sum_source = Source(
         data="the peaks above",

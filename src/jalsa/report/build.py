@@ -41,7 +41,10 @@ class EventInfo(BaseModel):
 class Report(BaseModel):
     event: EventInfo
     jalsa_version: str
-    digest: str = Field(description="SHA-256 of the data the figures come from.")
+    digest: str = Field(
+        description="SHA-256 of the inputs' fingerprint: the event, the number and newest time "
+        "of its samples, its incidents, the posts files' names and sizes, the claims and voices."
+    )
     data_until: datetime | None = Field(description="The newest sample or incident time used.")
     audience: AudienceSection
     conversation: ConversationSection

@@ -64,6 +64,14 @@ def _spike_text(spike: dict[str, Any]) -> str:
     )
 
 
+def _voices_note(voices: Voices | None, shares: list[Figure]) -> str | None:
+    if not voices:
+        return "share of voice: not measured (no voices were given)"
+    if not shares:
+        return "share of voice: not measured (no post mentions any of the voices)"
+    return None
+
+
 def conversation_section(parts: list[Path], voices: Voices | None) -> ConversationSection:
     empty = ConversationSection(
         measured=False,
@@ -160,7 +168,7 @@ def conversation_section(parts: list[Path], voices: Voices | None) -> Conversati
             )
     return ConversationSection(
         measured=True,
-        note=None if voices else "share of voice: not measured (no voices were given)",
+        note=_voices_note(voices, shares),
         figures=figures,
         hashtags=hashtags,
         voices=shares,

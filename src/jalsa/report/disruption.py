@@ -163,16 +163,14 @@ def _losses(
     streams = sorted(event.streams, key=lambda s: s.id)
     points = _audience_points(session, streams, start - timedelta(minutes=PRE_MINUTES), end)
     affected = set(incident.platforms)
-    comparison = [
-        _split(points[s.id], start, end)
+    # The streams of platforms the incident does not name, with enough samples on both sides.
+    unaffected = {
+        labels[s.id]: split
         for s in streams
         if s.id in points and CONNECTORS[s.kind].platform not in affected
-    ]
-    unaffected = [
-        labels[s.id]
-        for s in streams
-        if s.id in points and CONNECTORS[s.kind].platform not in affected
-    ]
+        if min(map(len, split := _split(points[s.id], start, end))) >= MIN_SAMPLES
+    }
+    comparison = list(unaffected.values())
     minutes = _minutes(start, end)
     figures = []
     for stream in streams:
@@ -199,7 +197,8 @@ def _losses(
             + (
                 "compared with " + ", ".join(unaffected)
                 if unaffected
-                else "no platform was unaffected, so only the level and trend before it are used"
+                else "no unaffected platform had enough samples to compare with, so only the "
+                "level and trend before it are used"
             )
             + "."
         )

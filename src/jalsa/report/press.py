@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jalsa.timeutil import show
+from jalsa.watch.detector import PLATFORM_NAMES
 
 if TYPE_CHECKING:
     from jalsa.report.build import Report
@@ -49,9 +50,9 @@ def press_release(report: Report) -> dict[str, str]:
     total = combined.get("combined.sum_of_peaks")
     if total is not None and total.value is not None:
         en.append(
-            f"Added together, the platforms' peaks come to {_n(total.value)}: an upper bound of "
-            "the largest audience at one moment, not a count of people (someone watching on two "
-            "platforms counts twice)."
+            f"Added together, the peaks of the platforms that count viewers come to "
+            f"{_n(total.value)}: an upper bound of their largest audience at one moment, not a "
+            "count of people (someone watching on two platforms counts twice)."
         )
         ur.append(
             f"تمام پلیٹ فارمز کی بلند ترین تعداد کا مجموعہ {_n(total.value)} ہے؛ یہ ایک ہی وقت "
@@ -73,7 +74,7 @@ def press_release(report: Report) -> dict[str, str]:
     if incidents:
         first = incidents[0]
         start = show(first.window_start, tz, "%H:%M")
-        names = ", ".join(first.incident.platforms)
+        names = ", ".join(PLATFORM_NAMES.get(p, p) for p in first.incident.platforms)
         en.append(
             f"Volunteers' measurements recorded {len(incidents)} internet disruption(s) during "
             f"the event, the first from {start} {tz}, affecting {names}."

@@ -125,7 +125,12 @@ class DemoSms:
         why = "; ".join(f"{n:,} {r}" for (_s, r), n in sorted(self.reasons.items()))
         return [
             f"SMS: the reminder campaign ({self.slug}) is {self.status}: "
-            f"{self.recipients or 0:,} supporters in its segment; {counts or 'no messages'}"
+            + (
+                f"{self.recipients:,} supporters in its segment"
+                if self.recipients is not None
+                else "not started yet"
+            )
+            + f"; {counts or 'no messages'}"
             + (f" (not sent: {why})" if why else "")
             + f". The SMSC simulator received {self.received_by_smsc:,} messages.",
             f"SMS: {self.inbound} message(s) from supporters; {self.opted_out} number(s) "

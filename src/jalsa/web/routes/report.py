@@ -47,7 +47,16 @@ def _build(request: Request, slug: str, claims: list[str], voices: list[str]) ->
     )
 
 
-@router.get("/events/{slug}/report", response_class=HTMLResponse, include_in_schema=False)
+# The report lists incidents with their vantages, cities and networks: the watch's data too.
+WATCH = [Depends(Requires(Perm.VIEW_WATCH))]
+
+
+@router.get(
+    "/events/{slug}/report",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=WATCH,
+)
 def report_page(
     request: Request,
     slug: str,
@@ -68,6 +77,7 @@ def report_page(
 @router.get(
     "/api/events/{slug}/report",
     tags=["report"],
+    dependencies=WATCH,
     response_class=Response,
     responses={
         200: {
