@@ -152,8 +152,8 @@ def print_preview(campaign: Campaign, result: ops.Preview) -> None:
     )
     table.add_row("cost", price)
     console.print(table)
-    for language, text in result.samples.items():
-        console.print(f"[dim]{language}:[/dim] {text}", highlight=False)
+    for language, text in result.samples.items():  # written for an example supporter
+        console.print(f"[dim]{language} (example):[/dim] {text}", highlight=False)
 
 
 def _counts_table(progress: ops.Progress) -> Table:
