@@ -116,3 +116,17 @@ def test_a_claim_no_figure_can_check_says_so() -> None:
     assert vague.claimed is None and "could not read a number" in vague.explanation
     nowhere = check_claim("5 million viewers", audience)
     assert nowhere.platform is None and "could not read a platform" in nowhere.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "platform", "counted"),
+    [
+        ("فیس بک پر 40 لاکھ ویوز", 4e6, "facebook", "views"),
+        ("ایکس اسپیس پر ۵۰ لاکھ سامعین", 5e6, "x_space", "present"),
+        ("یوٹیوب پر 2 ملین ناظرین", 2e6, "youtube", "present"),
+    ],
+)
+def test_urdu_claims_are_read_too(text: str, value: float, platform: str, counted: str) -> None:
+    check = check_claim(text, _audience())
+    assert (check.claimed, check.platform, check.counted) == (value, platform, counted)
+    assert check.ratio is not None

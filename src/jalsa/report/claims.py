@@ -1,7 +1,8 @@
 """Claims check: a figure someone claimed ("4 million views on Facebook") beside the measured
 figure of the metric it most likely refers to, and their ratio.
 
-A claim is read for three things: a number (with million, m, k, lakh, crore...), a platform
+A claim, in English or Urdu ("فیس بک پر 40 لاکھ ویوز"), is read for three things: a number
+(with million, m, k, lakh, crore, لاکھ, کروڑ...; Urdu digits too), a platform
 (YouTube, Facebook, the X Space, X, Instagram, or all of them) and a word for what was counted.
 "views" are the platform's running view total (each platform's own definition: Facebook counts
 a view after 3 seconds); "viewers", "watching", "listeners", "tuned in" and the like are
@@ -33,10 +34,17 @@ MULTIPLIERS = {
     "crores": 1e7,
     "billion": 1e9,
     "bn": 1e9,
+    # Urdu
+    "ہزار": 1e3,
+    "لاکھ": 1e5,
+    "ملین": 1e6,
+    "کروڑ": 1e7,
+    "ارب": 1e9,
 }
 _NUMBER = re.compile(
     r"(?<![\w.,])(?P<n>\d[\d.,]*)\s*"
-    r"(?P<mult>thousand|lakhs?|lac|million|mil|mn|crores?|billion|bn|k|m)?\b",
+    r"(?P<mult>thousand|lakhs?|lac|million|mil|mn|crores?|billion|bn|k|m|ہزار|لاکھ|ملین|کروڑ|ارب)?"
+    r"\b",
     re.IGNORECASE,
 )
 # How the digits may be written: 4,000,000 (thousands), 40,00,000 (lakh grouping), 1,234.5,
@@ -46,18 +54,21 @@ _DOT_GROUPED = re.compile(r"\d{1,3}(\.\d{3}){2,}")
 _DECIMAL = re.compile(r"\d+([.,]\d+)?")
 # Most specific first: "x space" before "x".
 PLATFORMS = (
-    ("x_space", re.compile(r"\b(x|twitter)\s*spaces?\b|\bspaces?\b", re.I)),
-    ("youtube", re.compile(r"\byou\s*tube\b|\byt\b", re.I)),
-    ("facebook", re.compile(r"\bface\s*book\b|\bfb\b|\bmeta\b", re.I)),
-    ("instagram", re.compile(r"\binstagram\b|\binsta\b|\big\b", re.I)),
-    ("x", re.compile(r"\bx\b|\btwitter\b", re.I)),
-    ("all", re.compile(r"\b(total|combined|overall|all platforms|across)\b", re.I)),
+    (
+        "x_space",
+        re.compile(r"\b(x|twitter)\s*spaces?\b|\bspaces?\b|((ایکس|ٹوئٹر|ٹویٹر)\s*)?ا?سپیس", re.I),
+    ),
+    ("youtube", re.compile(r"\byou\s*tube\b|\byt\b|یو\s*ٹیوب", re.I)),
+    ("facebook", re.compile(r"\bface\s*book\b|\bfb\b|\bmeta\b|فیس\s*بک", re.I)),
+    ("instagram", re.compile(r"\binstagram\b|\binsta\b|\big\b|انسٹا(گرام)?", re.I)),
+    ("x", re.compile(r"\bx\b|\btwitter\b|ایکس|ٹوئٹر|ٹویٹر", re.I)),
+    ("all", re.compile(r"\b(total|combined|overall|all platforms|across)\b|مجموعی", re.I)),
 )
-UNIQUE_WORDS = re.compile(r"\b(unique|reach|reached|different people)\b", re.I)
-VIEW_WORDS = re.compile(r"\b(views?|viewed|plays?|impressions)\b", re.I)
+UNIQUE_WORDS = re.compile(r"\b(unique|reach|reached|different people)\b|منفرد|رسائی", re.I)
+VIEW_WORDS = re.compile(r"\b(views?|viewed|plays?|impressions)\b|ویوز|ویو", re.I)
 PRESENT_WORDS = re.compile(
     r"\b(viewers?|watch(ing|ed)?|listen(ers?|ing)?|tuned in|participants?|joined|live|"
-    r"concurrent|attend(ees|ance|ed)?|people)\b",
+    r"concurrent|attend(ees|ance|ed)?|people)\b|ناظرین|سامعین|لوگ|افراد|شرکاء",
     re.I,
 )
 PLATFORM_NAMES = {
