@@ -5,6 +5,7 @@ figure names the measure's SQL it came from (`jalsa.conversation.measures`)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,21 @@ def _voices_note(voices: Voices | None, shares: list[Figure]) -> str | None:
 
 
 def conversation_section(parts: list[Path], voices: Voices | None) -> ConversationSection:
+    """The section for these part files and voices. The analysis reads every post (minutes on
+    tens of millions), so the last few results are kept in memory, keyed by the files' names,
+    sizes and times and the voices: a report page opened again, or with other claims, is not
+    computed again unless a file changed."""
+    files = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in parts)
+    terms = tuple(sorted(voices.terms.items())) if voices else ()
+    return _section(files, terms).model_copy(deep=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _section(
+    files: tuple[tuple[str, int, int], ...], terms: tuple[tuple[str, tuple[str, ...]], ...]
+) -> ConversationSection:
+    parts = [Path(name) for name, _size, _mtime in files]
+    voices = Voices(dict(terms)) if terms else None
     empty = ConversationSection(
         measured=False,
         note="not measured: no posts were collected for this event",
