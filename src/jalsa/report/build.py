@@ -1,6 +1,6 @@
 """Put the report together from the store and the posts dataset. Nothing in it depends on the
 time it is made (no "generated at" among the figures; "now" only ends an incident still open),
-so running it again on the same data gives the same figures, and `digest` says which data."""
+so running it again on the same data gives the same figures; `digest` fingerprints the inputs."""
 
 from __future__ import annotations
 
