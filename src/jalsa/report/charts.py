@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from jalsa.report.audience import StreamTimeline
-from jalsa.timeutil import show
+from jalsa.timeutil import show, zone
 
 WIDTH, PLOT_HEIGHT = 720, 224  # the drawing area's height; the legend's rows come below it
 LEFT, RIGHT, TOP, AXIS = 64, 12, 12, 36
@@ -23,17 +23,16 @@ COLOURS = {
 FALLBACK = ("#2a7f62", "#8a5a00", "#5b3f8c")
 
 
-def _ticks(start: datetime, end: datetime, count: int = 6) -> list[datetime]:
+def _ticks(start: datetime, end: datetime, tz: str, count: int = 6) -> list[datetime]:
+    """Round times in the event's zone (a +05:30 zone gets its ticks on its own hours)."""
     step = max(timedelta(minutes=5), (end - start) / count)
     minutes = int(step.total_seconds() // 60)
     nice = next(n for n in (5, 10, 15, 20, 30, 60, 120, 180, 360, 720, 1440, 10**9) if n >= minutes)
-    first = start.replace(second=0, microsecond=0)
-    first += timedelta(minutes=(-first.minute) % min(nice, 60))
-    return [
-        first + timedelta(minutes=nice * i)
-        for i in range(count + 2)
-        if first + timedelta(minutes=nice * i) <= end
-    ]
+    local = start.astimezone(zone(tz)).replace(second=0, microsecond=0)
+    into_day = local.hour * 60 + local.minute
+    first = local + timedelta(minutes=(-into_day) % min(nice, 1440))
+    ticks = (first + timedelta(minutes=nice * i) for i in range(count + 2))
+    return [t for t in ticks if start <= t <= end]
 
 
 def _nice_max(value: int) -> int:
@@ -48,8 +47,16 @@ def _nice_max(value: int) -> int:
 
 
 def _colours(timelines: list[StreamTimeline]) -> dict[int, str]:
+    """The platform's colour for its first stream; a spare one for any other, so two streams
+    of one platform can be told apart."""
     spare = iter(FALLBACK * (1 + len(timelines)))
-    return {t.stream_id: COLOURS.get(t.platform) or next(spare) for t in timelines}
+    chosen: dict[int, str] = {}
+    for timeline in timelines:
+        colour = COLOURS.get(timeline.platform)
+        chosen[timeline.stream_id] = (
+            colour if colour and colour not in chosen.values() else next(spare)
+        )
+    return chosen
 
 
 def _legend_rows(timelines: list[StreamTimeline]) -> list[list[tuple[int, StreamTimeline]]]:
@@ -112,7 +119,7 @@ def timeline_svg(
             f'stroke="#dddddd"/>'
             f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:,.0f}</text>'
         )
-    for tick in _ticks(start, end):
+    for tick in _ticks(start, end, tz):
         out.append(
             f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{TOP + inner_h}" '
             f'y2="{TOP + inner_h + 4}" stroke="#555555"/>'

@@ -101,6 +101,7 @@ class CampaignOut(BaseModel):
     waiting: int = Field(description="Messages not settled yet.")
     counts: list[StatusCount] = Field(description="Messages by status, with what each means.")
     unsent: list[ReasonCount] = Field(description="Why messages ended unsent.")
+    sender: str | None = Field(None, description="What the server's sender is doing now.")
 
 
 class PreviewOut(BaseModel):
@@ -423,13 +424,16 @@ def api_campaign_create(
 
 @router.get("/api/sms/campaigns/{campaign}", tags=["sms"])
 def api_campaign(
+    request: Request,
     campaign: str,
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.VIEW_SMS)),
 ) -> CampaignOut:
-    """One campaign (by slug or id) with its progress: messages by status, and why those
-    that ended unsent did."""
-    return campaign_out(session, ops.get_campaign(session, campaign))
+    """One campaign (by slug or id) with its progress: messages by status, why those that
+    ended unsent did, and what the server's sender is doing."""
+    out = campaign_out(session, ops.get_campaign(session, campaign))
+    out.sender = _sms(request).status
+    return out
 
 
 @router.get("/api/sms/campaigns/{campaign}/preview", tags=["sms"])

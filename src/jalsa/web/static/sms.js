@@ -67,6 +67,9 @@
     document.querySelectorAll("#campaign-actions form[data-when]").forEach(function (form) {
       form.hidden = form.getAttribute("data-when").split(" ").indexOf(c.status) < 0;
     });
+    var send = document.getElementById("send-button");
+    if (send) { send.textContent = c.status === "paused" ? "Continue sending" : "Send"; }
+    if (c.sender) { text("sender-status", "Sender: " + c.sender); }
   }
 
   function poll() {
