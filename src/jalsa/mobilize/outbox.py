@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, func, select, union_all, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -307,17 +307,27 @@ def find_for_receipt(session: Session, gateway: str, receipt: Receipt) -> SmsMes
     if message_id is not None:
         return session.get(SmsMessage, message_id)
     gateway_id, phone = receipt.gateway_id, receipt.recipient
-    by_id = SmsMessage.gateway_id == gateway_id if gateway_id else false()
-    in_flight = (
-        and_(SmsMessage.phone == phone, SmsMessage.status.in_(("sending", "unknown")))
-        if phone
-        else false()
-    )
-    candidates = session.scalars(
-        select(SmsMessage)
-        .where(SmsMessage.gateway == gateway, or_(by_id, in_flight))
-        .order_by(case((by_id, 0), else_=1), SmsMessage.id.desc())
-    )
+    # Each branch walks its own index (a single WHERE with OR made SQLite scan every row of
+    # the gateway: one receipt took longer the more messages had been sent).
+    branches = []
+    if gateway_id:
+        branches.append(
+            select(SmsMessage.id).where(
+                SmsMessage.gateway == gateway, SmsMessage.gateway_id == gateway_id
+            )
+        )
+    if phone:
+        branches.append(
+            select(SmsMessage.id).where(
+                SmsMessage.phone == phone,
+                SmsMessage.status.in_(("sending", "unknown")),
+                SmsMessage.gateway == gateway,
+            )
+        )
+    if not branches:
+        return None
+    found = session.scalars(select(SmsMessage).where(SmsMessage.id.in_(union_all(*branches))))
+    candidates = sorted(found, key=lambda m: (m.gateway_id != gateway_id, -m.id))
     start = receipt.text_start.strip()
     for message in candidates:
         if gateway_id and message.gateway_id == gateway_id:
