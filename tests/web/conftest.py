@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from webkit import Site, postgres_database, running_site
@@ -74,3 +75,16 @@ def _module_site(backend: str, tmp_path: Path) -> Iterator[Site]:
                 yield running
         finally:
             store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per module (test_browser.py has its own,
+    beside the `jalsa serve` it starts)."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, _need_browser
+
+    sync_playwright = _need_browser()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from inboxkit import ABUSIVE, FakeModel, Prediction
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SIZES, Watch, _need_browser, shot
+from test_browser import SIZES, Watch, shot
 from webkit import PASSWORD, Site
 
 from jalsa.inbox import store as q
@@ -42,15 +42,6 @@ class ScriptModel(FakeModel):
             elif re.search(r"\b(sahab|zindabad|tha|hai|tu)\b", text):
                 prediction.language = "roman_urdu"
         return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _need_browser()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

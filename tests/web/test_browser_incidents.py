@@ -6,13 +6,12 @@ incident appears without a reload. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SIZES, Watch, _need_browser, shot, shot_of
+from test_browser import SIZES, Watch, shot, shot_of
 from webkit import PASSWORD, Site, poll_record, store_polls
 
 from jalsa.timeutil import utc_now
@@ -20,15 +19,6 @@ from jalsa.watch.record import METHODS
 from jalsa.watch.store import save_incident
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _need_browser()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def minutes(now: datetime, m: float) -> datetime:

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from smskit import open_hours, write_supporters
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SIZES, Watch, _need_browser, shot
+from test_browser import SIZES, shot
+from test_browser_inbox import open_as
 from test_sms_pages import PASSWORD as SMSC_PASSWORD
 from test_sms_pages import sms_settings
-from webkit import PASSWORD, Site, running_site
+from webkit import Site, running_site
 
 from jalsa.mobilize.supporters import import_csv
 from jalsa.sim.smsc import Smsc
@@ -23,15 +24,6 @@ from jalsa.store import Store
 
 pytestmark = pytest.mark.integration
 SUPPORTERS = 60  # 6 without consent, 6 opted out: 48 messages
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _need_browser()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -50,20 +42,6 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, Smsc]]:
                 yield running, smsc
     finally:
         store.dispose()
-
-
-def open_as(browser: Any, site: Site, role: str, size: str) -> tuple[Any, Watch, Any]:
-    context = browser.new_context(viewport=SIZES[size], locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    watch = Watch(site.url)
-    watch.attach(page)
-    page.goto(f"{site.url}/login")
-    page.fill("input[name=username]", role)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.url}/")
-    return page, watch, context
 
 
 def fits(page: Any, size: str) -> bool:

@@ -367,34 +367,15 @@ def _action_page(
     return done(request, f"/sms/{found.slug}", f"Campaign {found.name} {done_text[action]}.")
 
 
-@router.post("/sms/{campaign}/send", include_in_schema=False)
-def send_form(
+@router.post("/sms/{campaign}/{action}", include_in_schema=False)
+def action_form(
     request: Request,
     campaign: str,
+    action: Action,
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.SEND_SMS)),
 ) -> Response:
-    return _action_page(request, session, who, campaign, "send")
-
-
-@router.post("/sms/{campaign}/pause", include_in_schema=False)
-def pause_form(
-    request: Request,
-    campaign: str,
-    session: Session = Depends(db, scope="function"),
-    who: Caller = Depends(Requires(Perm.SEND_SMS)),
-) -> Response:
-    return _action_page(request, session, who, campaign, "pause")
-
-
-@router.post("/sms/{campaign}/cancel", include_in_schema=False)
-def cancel_form(
-    request: Request,
-    campaign: str,
-    session: Session = Depends(db, scope="function"),
-    who: Caller = Depends(Requires(Perm.SEND_SMS)),
-) -> Response:
-    return _action_page(request, session, who, campaign, "cancel")
+    return _action_page(request, session, who, campaign, action)
 
 
 # -- JSON API ------------------------------------------------------------------------------
@@ -448,35 +429,16 @@ def api_campaign_preview(
     return preview_out(session, ops.get_campaign(session, campaign), request.app.state.settings)
 
 
-@router.post("/api/sms/campaigns/{campaign}/send", tags=["sms"])
-def api_campaign_send(
+@router.post("/api/sms/campaigns/{campaign}/{action}", tags=["sms"])
+def api_campaign_action(
     request: Request,
     campaign: str,
+    action: Action,
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.SEND_SMS)),
 ) -> CampaignOut:
-    """Schedule the campaign: the server's sender starts it at its time. A paused campaign
-    continues where it stopped; nobody is sent to twice."""
-    return campaign_out(session, act(request, session, who, campaign, "send"))
-
-
-@router.post("/api/sms/campaigns/{campaign}/pause", tags=["sms"])
-def api_campaign_pause(
-    request: Request,
-    campaign: str,
-    session: Session = Depends(db, scope="function"),
-    who: Caller = Depends(Requires(Perm.SEND_SMS)),
-) -> CampaignOut:
-    """Stop sending for now (messages already handed to the gateway still settle)."""
-    return campaign_out(session, act(request, session, who, campaign, "pause"))
-
-
-@router.post("/api/sms/campaigns/{campaign}/cancel", tags=["sms"])
-def api_campaign_cancel(
-    request: Request,
-    campaign: str,
-    session: Session = Depends(db, scope="function"),
-    who: Caller = Depends(Requires(Perm.SEND_SMS)),
-) -> CampaignOut:
-    """Stop the campaign for good; its waiting messages are skipped."""
-    return campaign_out(session, act(request, session, who, campaign, "cancel"))
+    """`send` schedules the campaign: the server's sender starts it at its time, and a paused
+    campaign continues where it stopped (nobody is sent to twice). `pause` stops sending for
+    now (messages already handed to the gateway still settle). `cancel` stops it for good:
+    its waiting messages are skipped."""
+    return campaign_out(session, act(request, session, who, campaign, action))
