@@ -165,7 +165,7 @@ def _stream_figures(
 
 def _peak_of_sum(
     streams: list[Stream], found: dict[tuple[int, str], _Readings], settings: Settings
-) -> tuple[Figure, int]:
+) -> Figure:
     running = RunningSum()
     history: list[tuple[datetime, int, int]] = []
     for stream in streams:
@@ -190,11 +190,11 @@ def _peak_of_sum(
     if running.peak is None:
         return not_measured(
             "combined.peak_of_sum", m.label, m.unit, m.definition, source, "no samples"
-        ), 0
+        )
     peak = running.peak
     return measured(
         "combined.peak_of_sum", m.label, peak.value, m.unit, m.definition, source, peak.at
-    ), len(history)
+    )
 
 
 def _carries_audience(stream: Stream) -> bool:
@@ -257,7 +257,7 @@ def audience_section(
             sum_source,
             "no stream has a measured peak",
         ),
-        _peak_of_sum(streams, found, settings)[0],
+        _peak_of_sum(streams, found, settings),
     ]
     timeline = [
         StreamTimeline(
