@@ -28,7 +28,7 @@ de-duplicating within the row (list_distinct, drop_duplicates per post); this eq
 measures' DISTINCT over (platform, id, ...) because (platform, id) is unique in a dataset
 (record.py), which `--check` verifies on the generated posts.
 
-Usage (needs pandas: `pip install pandas`):
+Usage (needs the bench extra, for pandas: `pip install -c requirements/lock.txt -e '.[bench]'`):
   python benchmarks/analyze_posts.py --check
   python benchmarks/analyze_posts.py --posts 10000000 65000000 --pandas-posts 2000000 10000000 \\
       --json benchmarks/results/analyze_posts.json

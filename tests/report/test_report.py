@@ -25,6 +25,7 @@ from jalsa.report.build import Report, build_report
 from jalsa.report.conversation import _section
 from jalsa.report.render import render, to_csv, to_html
 from jalsa.store import Store
+from needs import need
 from testkit import DemoRun
 
 pytestmark = pytest.mark.integration
@@ -285,6 +286,8 @@ def test_the_pdf_renders_a_page_that_is_not_blank(
 ) -> None:
     import pypdfium2
 
+    need("Urdu fonts")
+    need("Pango")
     path = tmp_path / "report.pdf"
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         path.write_bytes(render(report, "pdf"))

@@ -635,6 +635,7 @@ def serve(
 
 
 from jalsa.cli import conversation as _conversation  # noqa: E402,F401  (registers its commands)
+from jalsa.cli import doctor as _doctor  # noqa: E402,F401
 from jalsa.cli import posts as _posts  # noqa: E402,F401
 from jalsa.cli import report as _report  # noqa: E402,F401
 from jalsa.cli.inbox import inbox_app  # noqa: E402
