@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,53 @@ def test_the_compare_command(tmp_path: Path) -> None:
     bad.write_text("a,b\n")
     result = CliRunner().invoke(app, ["import-ooni", str(bad)])
     assert "does not look like OONI" in str(result.exception)
+
+
+# --- the benchmark on OONI's data, run here on ours -------------------------------------------
+
+
+def _benchmark() -> Any:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ooni_classification.py"
+    spec = importlib.util.spec_from_file_location("ooni_classification", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_runs_on_a_data_folder(
+    tmp_path: Path, qa_raw: dict[str, Raw], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--data DIR` in the layout the README describes; here filled with our own samples."""
+    benchmark = _benchmark()
+    for name, raw in qa_raw.items():
+        write(tmp_path / "ooni_wc05_synthetic", name, raw)
+    for name in FIELD_EXPECTED:
+        write(tmp_path / "ooni_measurements", name, field_sample(name))
+    (tmp_path / "ooni_measurements" / "fingerprints_dns.json").write_text("[]")
+    out = tmp_path / "out.json"
+    monkeypatch.setattr("sys.argv", ["x", "--data", str(tmp_path), "--json", str(out)])
+    benchmark.main()
+    result = json.loads(out.read_text())
+    assert (result["measurements"], result["qa_scenarios"], result["problems"]) == (56, 50, [])
+    assert result["qa_expected_share"] == 1.0 and result["accessible_false_blocking"] == 0
+    assert result["agreement_with_ooni_share"] == round(54 / 56, 4)
+
+
+def test_the_benchmark_says_what_the_data_folder_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    benchmark = _benchmark()
+    (tmp_path / "ooni_measurements").mkdir()
+    monkeypatch.setattr("sys.argv", ["x", "--data", str(tmp_path)])
+    with pytest.raises(SystemExit) as exited:
+        benchmark.main()
+    assert f"{tmp_path} lacks ooni_wc05_synthetic/" in str(exited.value.code)
+    assert "ooni_measurements" not in str(exited.value.code).split("lacks")[1]
+    monkeypatch.setattr("sys.argv", ["x", "--data", str(tmp_path / "nope")])
+    with pytest.raises(SystemExit, match="is not a folder"):
+        benchmark.main()
+    monkeypatch.setattr("sys.argv", ["x"])
+    with pytest.raises(SystemExit) as exited:
+        benchmark.main()
+    assert exited.value.code == 2  # argparse: --data is required
