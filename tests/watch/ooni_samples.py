@@ -14,11 +14,11 @@ test helper's `control`), as written by ooniprobe:
 - 0.3 and older (Measurement Kit): no engine, no TLS handshakes, and often no `requests` at all,
   only `http_experiment_failure`.
 
-`qa_scenarios()` builds one measurement per scenario of OONI's web_connectivity QA suite
-(probe-cli internal/webconnectivityqa, the names in `QA_EXPECTED`), each with OONI's own
-verdict as its probe gives it. `field_samples()` builds measurements shaped like those OONI
-publishes from real networks (old and new probes). The addresses are documentation, test or
-well-known ones; the pages are written here.
+`ooni_scenarios.qa_scenarios()` builds one measurement per scenario of OONI's web_connectivity
+QA suite (probe-cli internal/webconnectivityqa, the names in `QA_EXPECTED`), each with OONI's
+own verdict as its probe gives it; `ooni_scenarios.field_samples()` builds measurements shaped
+like those OONI publishes from real networks (old and new probes). The addresses are
+documentation, test or well-known ones; the pages are written here.
 """
 
 from __future__ import annotations
