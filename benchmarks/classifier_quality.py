@@ -5,7 +5,7 @@ overall and per language route on RUHSOLD task-1 validation, the Davidson held-o
 hand-written Urdu-script check set; plus the category models' cross-validated macro-F1 on their
 training files (RUHSOLD task 2, Davidson's three classes).
 
-    python benchmarks/classifier_quality.py [--data DIR] [--no-categories]
+    python benchmarks/classifier_quality.py --data DIR [--no-categories]
 
 Targets (issue 6): macro-F1 >= 0.90 on RUHSOLD validation, >= 0.94 on Davidson held-out.
 """
@@ -27,7 +27,13 @@ TARGETS = {"ruhsold_validation": 0.90, "davidson_heldout": 0.94}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder holding ruhsold/ and davidson/ (third-party data, not in the repository)",
+    )
     parser.add_argument("--no-categories", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS / "classifier_quality.json")
     args = parser.parse_args()

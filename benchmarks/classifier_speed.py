@@ -5,7 +5,7 @@ validation, the Davidson held-out split, the Urdu-script check set) with a sprin
 a live chat also carries (emoji only, empty, very long, mixed script), in batches of 64 as the
 inbox service sends them. Target: at least 2,000 comments/s.
 
-    python benchmarks/classifier_speed.py [--model FILE] [--data DIR] [--rounds 3]
+    python benchmarks/classifier_speed.py --data DIR [--model FILE] [--rounds 3]
 
 Reports comments per second of wall time and per second of CPU time (the second is what one
 core does when other work shares the machine). Without --model the adopted model of
@@ -65,7 +65,13 @@ def get_model(path: Path | None, data_dir: Path | None) -> Model:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path)
-    parser.add_argument("--data", type=Path)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder holding ruhsold/ and davidson/ (third-party data, not in the repository)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu", type=int, default=0, help="the one core to run on")
     parser.add_argument("--out", type=Path, default=RESULTS / "classifier_speed.json")

@@ -4,9 +4,16 @@ measurements — the method expected from each scenario's name, ours, and OONI's
 Targets (issue 5): at least 95% of the blocking scenarios get the expected method; no blocking
 verdict on the accessible ones; the websiteDown* ones are `down`.
 
+The data is OONI's (CC BY-NC-SA 4.0), not in the repository: `--data DIR` names a folder with
+  ooni_wc05_synthetic/  the QA scenarios: github.com/ooni/data,
+                        oonipipeline/tests/data/wc05_qa/*.json
+  ooni_measurements/    real measurements (*.json; fingerprints_*.json there are skipped), from
+                        ooni/backend fastpath/fastpath/tests/data/ and ooni/probe-cli
+                        internal/minipipeline/testdata/webconnectivity/manual/youtube/
+(see "Datasets for evaluation" in the README).
+
 Usage:
-  python benchmarks/ooni_classification.py
-  python benchmarks/ooni_classification.py --datasets ../shared/datasets --json out.json
+  python benchmarks/ooni_classification.py --data DIR [--json out.json]
 Results are written down in benchmarks/RESULTS.md.
 """
 
@@ -25,10 +32,36 @@ from jalsa.watch.record import BLOCKING
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(datasets: Path) -> dict[str, Any]:
-    qa, real = datasets / "ooni_wc05_synthetic", datasets / "ooni_measurements"
+QA_FOLDER, REAL_FOLDER = "ooni_wc05_synthetic", "ooni_measurements"
+
+
+def missing(data: Path) -> str | None:
+    """What `data` lacks for this benchmark, in words; None when it has it all."""
+    if not data.is_dir():
+        return (
+            f"{data} is not a folder (--data names the folder holding {QA_FOLDER}/ "
+            f"and {REAL_FOLDER}/)"
+        )
+    lacking = []
+    qa, real = data / QA_FOLDER, data / REAL_FOLDER
     if not qa.is_dir():
-        sys.exit(f"{qa} is missing: see shared/datasets/README.md")
+        lacking.append(
+            f"{QA_FOLDER}/ (OONI's web_connectivity QA scenarios, ooni/data "
+            "oonipipeline/tests/data/wc05_qa/*.json)"
+        )
+    elif not any(qa.glob("*.json")):
+        lacking.append(f"the scenarios in {QA_FOLDER}/ (it holds no *.json)")
+    if not real.is_dir():
+        lacking.append(f"{REAL_FOLDER}/ (real OONI measurements, *.json)")
+    if not lacking:
+        return None
+    return (
+        f"{data} lacks " + "; and ".join(lacking) + ' (see the README\'s "Datasets for evaluation")'
+    )
+
+
+def run(data: Path) -> dict[str, Any]:
+    qa, real = data / QA_FOLDER, data / REAL_FOLDER
     files = sorted(qa.glob("*.json")) + sorted(
         p for p in real.glob("*.json") if not p.name.startswith("fingerprints_")
     )
@@ -84,12 +117,22 @@ def _share(hits: Any) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", type=Path, default=ROOT / ".." / "shared" / "datasets")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help=f"folder holding {QA_FOLDER}/ and {REAL_FOLDER}/ (OONI's data, not in the repository)",
+    )
     parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks" / "results" / "ooni_classification.json"
     )
     args = parser.parse_args()
-    result = run(args.datasets.resolve())
+    data = args.data.resolve()
+    why = missing(data)
+    if why:
+        sys.exit(why)
+    result = run(data)
     print(f"{'file':58} {'expected':15} {'ours':15} {'OONI':13} agrees")
     for r in result["rows"]:
         mark = "" if r["expected"] in (None, r["ours"]) else "  <- differs from expected"
