@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from jalsa import csvsafe
 from jalsa.errors import UserError
 from jalsa.mobilize.phones import InvalidPhone, normalize
 from jalsa.store import Store
@@ -531,7 +532,7 @@ class _Rejects:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.file = self.path.open("w", encoding="utf-8", newline="")
-            self.writer = csv.writer(self.file)
+            self.writer = csvsafe.writer(self.file)
             self.writer.writerow([*REJECT_COLUMNS, *self.header])
             self.report.rejects_file = self.path
         self.writer.writerow([line, reason, *cells])
