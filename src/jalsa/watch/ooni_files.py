@@ -113,7 +113,8 @@ def read_raw(path: str | Path, limit: int | None = None) -> Iterator[Record | Pr
             yield Record(str(path), None, item)
         return
     read_one = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    # only \n ends a line: splitlines() also splits at form feeds and U+2028 inside a line
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
