@@ -29,22 +29,28 @@ def parse_local(text: str, tz: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise UserError(f"the time {text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 MAX_EVENT_MINUTES = 7 * 24 * 60
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+_DURATION = re.compile(r"^\s*(?:([0-9]+)\s*h)?\s*(?:([0-9]+)\s*m(?:in)?)?\s*$")
 
 
 def parse_duration(text: str) -> timedelta:
     """'2h', '90m', '1h30m' or a bare number of minutes."""
     stripped = text.strip()
-    if stripped.isdigit():
+    unreadable = UserError(f"cannot read the duration {text!r}; write it as 2h, 90m or 1h30m")
+    if len(stripped) > 20:  # a week is 10080 minutes: no duration needs more digits
+        raise unreadable
+    if stripped.isascii() and stripped.isdigit():
         minutes = int(stripped)
     else:
         match = _DURATION.match(stripped)
         if not match or not any(match.groups()):
-            raise UserError(f"cannot read the duration {text!r}; write it as 2h, 90m or 1h30m")
+            raise unreadable
         minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
     if minutes <= 0:
         raise UserError(f"the duration {text!r} must be longer than zero")

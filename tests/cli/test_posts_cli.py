@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -89,3 +90,16 @@ def test_bad_input_gets_one_clear_message(cli: Cli, tmp_path: Path) -> None:
         assert result.exit_code != 0, args
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_the_cli_says_what_the_file_is_and_exits_non_zero(cli: Cli, tmp_path: Path) -> None:
+    make_event(cli)
+    png = tmp_path / "photo.png"
+    png.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200"))
+    cut = tmp_path / "x.jsonl.gz"
+    cut.write_bytes(gzip.compress(b'{"id": "1"}\n' * 500)[:30])
+    for path, said in ((png, "PNG image"), (cut, "truncated")):
+        result = cli("ingest", "j", str(path))
+        assert result.exit_code == 2, result.output
+        assert said in result.output and "Traceback" not in result.output
+        assert "Aborted" not in result.output and "looks like CSV" not in result.output

@@ -307,15 +307,14 @@ def labels_cmd(
     ] = None,
 ) -> None:
     """The moderators' decisions as training labels for the classifier."""
-    import csv
-
+    from jalsa import csvsafe
     from jalsa.timeutil import parse_local
 
     start = parse_local(since, "UTC") if since else None
     with opened() as (store, _), store.session() as session:
         labels = q.labels_since(session, start)
     with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csvsafe.writer(f)
         writer.writerow(["text", "label", "language"])
         writer.writerows(labels)
     console.print(f"{len(labels):,} labels written to {out}", highlight=False)

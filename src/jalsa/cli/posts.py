@@ -25,6 +25,7 @@ from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
 from jalsa.conversation.sources.mapped import Mapping
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
+from jalsa.limits import MAX_LINE_BYTES, MiB
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
 
@@ -54,15 +55,28 @@ def ingest_cmd(
     platform: Annotated[
         str | None, typer.Option(help="Platform of every post in a mapped file.")
     ] = None,
+    max_line_mb: Annotated[
+        float,
+        typer.Option(help="Longest JSON line read, in MiB; longer ones are quarantined."),
+    ] = MAX_LINE_BYTES / MiB,
 ) -> None:
     """Add posts to the event's dataset: new ones are kept, repeats skipped, bad lines
     quarantined with their line numbers."""
+    if not 0 < max_line_mb <= 1024:
+        raise UserError("--max-line-mb must be more than 0 and at most 1024")
     dataset, _ = event_dataset(event)
     mapped = Mapping.parse(mapping or [], platform) if mapping or platform else None
     total = sum(p.stat().st_size for p in paths if p.is_file())
     with byte_progress("ingesting") as bar:
         task = bar.add_task("ingest", total=total)
-        summary = ingest(dataset, paths, fmt, mapped, lambda n: bar.advance(task, n))
+        summary = ingest(
+            dataset,
+            paths,
+            fmt,
+            mapped,
+            lambda n: bar.advance(task, n),
+            max_line=int(max_line_mb * MiB),
+        )
     print_ingest(summary)
     if summary.quarantined and not summary.posts:
         raise UserError(

@@ -378,6 +378,10 @@ def import_ooni_cmd(paths: OoniPaths, fingerprints: FingerprintsOption = None) -
                     measurements.append(item)
         except OoniFormatError as exc:
             raise UserError(str(exc)) from None
+    if problems and not measurements:
+        for problem in problems[:10]:
+            err.print(f"skipped {problem}", highlight=False)
+        raise UserError(f"no measurements read: {len(problems):,} skipped; nothing imported")
     measurements.sort(key=lambda m: (m.round_at, m.id))  # the detector reads rounds in order
     settings = get_settings()
     service = WatchService(open_store(settings), settings)

@@ -86,6 +86,8 @@ def import_ooni(
     if len(problems) > 10:
         err.print(f"… and {len(problems) - 10} more skipped", highlight=False)
     summary = summarize((c for _, _, c in rows), problems=len(problems))
+    if problems and not rows:
+        raise UserError(f"no measurements read: {len(problems):,} skipped (see above)")
     share = f"{summary.agreement:.0%}" if summary.agreement is not None else "-"
     console.print(
         f"{summary.measurements:,} measurements, {summary.problems:,} skipped; same category "

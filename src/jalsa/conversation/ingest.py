@@ -29,10 +29,10 @@ from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
 from jalsa.conversation.sources.mapped import Mapping, ident
 from jalsa.errors import UserError
+from jalsa.limits import MAX_LINE_BYTES, SNIFF_BYTES, MiB, binary_kind, mib
 
 FORMATS = ("auto", *LINE_SOURCES, "posts", "csv", "jsonl", "parquet")
 PARQUET_MAGIC = b"PAR1"
-MAX_SNIFF = 64 << 20  # the longest first line read to tell a file's format
 
 Progress = Callable[[int], None]  # bytes done since the last call
 
@@ -96,17 +96,22 @@ def ingest(
     fmt: str = "auto",
     mapping: Mapping | None = None,
     progress: Progress | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> IngestSummary:
     """Ingest `paths` (files, or pieces of line files) into `dataset` as one new part. Raises
-    UserError for input that cannot be read at all (missing file, unknown format); bad lines
-    are quarantined instead."""
+    UserError for input that cannot be read at all (missing, empty or binary file, truncated
+    gzip, unknown format); bad lines, and lines longer than `max_line` bytes, are
+    quarantined instead."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     pieces = [p if isinstance(p, Piece) else Piece(p) for p in paths]
     for piece in pieces:
         if not piece.path.is_file():
             raise UserError(f"{piece.path}: no such file")
-    plan = [(piece, piece.format or choose_format(piece.path, fmt, mapping)) for piece in pieces]
+    plan = [
+        (piece, piece.format or choose_format(piece.path, fmt, mapping, max_line))
+        for piece in pieces
+    ]
     started = perf_counter()
     summary = IngestSummary()
     with dataset.locked(), dataset.staging() as folder:
@@ -118,7 +123,7 @@ def ingest(
             )
             for number, (piece, chosen) in enumerate(plan):
                 result = FileResult(str(piece.path), chosen)
-                _stage_file(con, number, piece, chosen, mapping, result, progress)
+                _stage_file(con, number, piece, chosen, mapping, result, progress, max_line)
                 summary.files.append(result)
             _commit(con, dataset, folder, summary)
         finally:
@@ -128,16 +133,32 @@ def ingest(
     return summary
 
 
-def choose_format(path: Path, fmt: str, mapping: Mapping | None) -> str:
+def choose_format(
+    path: Path, fmt: str, mapping: Mapping | None, max_line: int = MAX_LINE_BYTES
+) -> str:
     """The format to read `path` as: the one asked for, checked against what the file
-    looks like, or the one it looks like."""
+    looks like, or the one it looks like. An empty file, a binary one (an image, an archive)
+    and a truncated gzip file are refused with a UserError saying which."""
     with open_binary(path) as f:
-        head = f.read(4)
-        first = (head + f.readline(MAX_SNIFF)).lstrip()
-        while not first and head:
-            head = first = f.readline(MAX_SNIFF).lstrip()
+        head = f.read(SNIFF_BYTES)
+        first = head.lstrip()
+        # the first line that is not blank, read in bounded chunks up to `max_line`
+        while b"\n" not in first and len(first) <= max_line and (more := f.read(MiB)):
+            first = (first + more).lstrip()
+    first = first.split(b"\n", 1)[0]
     if head[:4] == PARQUET_MAGIC:
         looks = "parquet"
+    elif (kind := binary_kind(head)) and first[:1] not in (b"{", b"["):
+        raise UserError(f"{path}: this is {kind}, not posts (JSON lines, CSV or Parquet)")
+    elif not first:
+        raise UserError(
+            f"{path}: the file is empty{' (only blank lines)' if head else ''}; no posts in it"
+        )
+    elif len(first) > max_line and fmt == "auto":
+        raise UserError(
+            f"{path}: its first line is longer than {mib(max_line)}; name the format with "
+            "--format (longer lines are quarantined), or raise the limit with --max-line-mb"
+        )
     elif first[:1] in (b"{", b"["):
         looks = _json_kind(first)
     else:
@@ -185,9 +206,10 @@ def _stage_file(
     mapping: Mapping | None,
     result: FileResult,
     progress: Progress | None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> None:
     if fmt in LINE_SOURCES or fmt == "jsonl":
-        _stage_lines(con, number, piece, fmt, mapping, result, progress)
+        _stage_lines(con, number, piece, fmt, mapping, result, progress, max_line)
     else:
         _stage_table(con, number, piece.path, fmt, mapping, result)
         if progress:
@@ -207,6 +229,7 @@ def _stage_lines(
     mapping: Mapping | None,
     result: FileResult,
     progress: Progress | None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> None:
     path = piece.path
 
@@ -225,7 +248,7 @@ def _stage_lines(
                 progress(result.bytes)
             return
     fast, tolerant = sql(False), sql(True)
-    for block in read_ahead(read_blocks(piece)):
+    for block in read_ahead(read_blocks(piece, max_line=max_line)):
         con.register("lines", block.table())
         try:
             try:

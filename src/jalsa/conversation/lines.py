@@ -1,24 +1,32 @@
 """Read a line-oriented file (JSONL, the raw logs collectors write) in large blocks, as Arrow
 string arrays with their line numbers, without a Python object per line: the newline
 positions are found with numpy and the block's bytes become the array's data buffer. Lines
-that are not UTF-8 are taken out (replaced by empty lines) and reported with their numbers."""
+that are not UTF-8 are taken out (replaced by empty lines) and reported with their numbers,
+and so are lines longer than `max_line` bytes: such a line is read on in bounded chunks and
+dropped as it is read (only its start is kept, for the quarantine), so memory stays bounded
+whatever the file holds."""
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
-from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 
+from jalsa.limits import MAX_LINE_BYTES, Checked, mib
+
 BLOCK_BYTES = 32 << 20
 NOT_UTF8 = "not UTF-8 text (bytes that are not valid UTF-8)"
+KEEP = 2_000  # bytes of a too-long line kept for the quarantine
+
+
+def too_long(limit: int) -> str:
+    return f"a line longer than {mib(limit)} (the limit: --max-line-mb); not read"
 
 
 @dataclass
@@ -33,10 +41,10 @@ class LineBlock:
         return pa.table({"line_no": numbers, "line": self.lines})
 
 
-def open_binary(path: Path) -> BinaryIO:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+def open_binary(path: Path) -> Checked:
+    """The file's bytes, decompressed if it is named .gz; a truncated or damaged gzip file
+    raises one UserError naming it."""
+    return Checked(path)
 
 
 @dataclass(frozen=True)
@@ -62,13 +70,18 @@ def count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def read_blocks(source: Path | Piece, block_bytes: int | None = None) -> Iterator[LineBlock]:
+def read_blocks(
+    source: Path | Piece, block_bytes: int | None = None, max_line: int = MAX_LINE_BYTES
+) -> Iterator[LineBlock]:
     """The lines in blocks of about `block_bytes`; a last line without a newline is included.
-    Line numbers count every line, blank ones too, as an editor shows them."""
+    Line numbers count every line, blank ones too, as an editor shows them. A line longer
+    than `max_line` bytes comes as an empty line reported in `bad`."""
     piece = source if isinstance(source, Piece) else Piece(source)
-    block_bytes = block_bytes or BLOCK_BYTES
+    block_bytes = max(block_bytes or BLOCK_BYTES, 1)
     first = piece.first_line
     rest = b""
+    long: bytes | None = None  # the start of a line past `max_line`, being skipped
+    skipped = 0  # bytes of that line
     left = None if piece.end is None else piece.end - piece.start
     with open_binary(piece.path) as f:
         if piece.start:
@@ -78,24 +91,44 @@ def read_blocks(source: Path | Piece, block_bytes: int | None = None) -> Iterato
             chunk = f.read(size) if size else b""
             if left is not None:
                 left -= len(chunk)
+            if long is not None:  # drop the long line up to its newline
+                newline = chunk.find(b"\n")
+                if chunk and newline < 0:
+                    skipped += len(chunk)
+                    continue
+                skipped += newline + 1 if chunk else 0
+                yield _long(first, long, skipped, max_line)
+                first, long, skipped = first + 1, None, 0
+                if not chunk:
+                    return
+                chunk = chunk[newline + 1 :]
+                if not chunk:
+                    continue
             data = rest + chunk
             if not chunk:
                 if data:
-                    yield _block(first, data + b"\n", len(data))
+                    yield _block(first, data + b"\n", len(data), max_line)
                 return
             end = data.rfind(b"\n") + 1
-            if end == 0:  # one line longer than a block: read on
-                rest = data
-                continue
             body, rest = data[:end], data[end:]
-            block = _block(first, body, len(body))
-            first += len(block.lines)
-            yield block
+            if len(rest) > max_line:  # a line longer than allowed: skip to its end
+                long, skipped, rest = rest[:KEEP], len(rest), b""
+            if body:
+                block = _block(first, body, len(body), max_line)
+                first += len(block.lines)
+                yield block
 
 
-def _block(first: int, body: bytes, nbytes: int) -> LineBlock:
+def _long(first: int, start: bytes, nbytes: int, max_line: int) -> LineBlock:
+    lines = pa.array([""], pa.large_string())
+    return LineBlock(first, lines, nbytes, [(first, too_long(max_line), start)])
+
+
+def _block(first: int, body: bytes, nbytes: int, max_line: int = MAX_LINE_BYTES) -> LineBlock:
     ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
     offsets = np.concatenate(([0], ends)).astype(np.int64)
+    if (np.diff(offsets) > max_line + 1).any():
+        return _repair(first, body, offsets, nbytes, max_line)
     lines = pa.Array.from_buffers(
         pa.large_string(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
     )
@@ -103,15 +136,20 @@ def _block(first: int, body: bytes, nbytes: int) -> LineBlock:
         lines.validate(full=True)
         return LineBlock(first, lines, nbytes)
     except pa.ArrowInvalid:
-        return _repair(first, body, offsets, nbytes)
+        return _repair(first, body, offsets, nbytes, max_line)
 
 
-def _repair(first: int, body: bytes, offsets: np.ndarray, nbytes: int) -> LineBlock:
-    """The slow path for a block with bytes that are not UTF-8: find the lines, blank them."""
+def _repair(first: int, body: bytes, offsets: np.ndarray, nbytes: int, max_line: int) -> LineBlock:
+    """The slow path for a block with bytes that are not UTF-8 or a line that is too long:
+    find the lines, blank them."""
     good: list[str] = []
     bad: list[tuple[int, str, bytes]] = []
     for i in range(len(offsets) - 1):
         raw = body[offsets[i] : offsets[i + 1]]
+        if len(raw) > max_line + 1:
+            good.append("")
+            bad.append((first + i, too_long(max_line), raw[:KEEP]))
+            continue
         try:
             good.append(raw.decode("utf-8"))
         except UnicodeDecodeError:

@@ -5,7 +5,6 @@ an exported file can be read without jalsa."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jalsa import metrics
+from jalsa import csvsafe, metrics
 from jalsa.errors import UserError
 from jalsa.platforms.registry import CONNECTORS
 from jalsa.store import Store
@@ -121,7 +120,7 @@ def _write_csv(
     rows: Iterator[dict[str, Any]],
     tick: Callable[[int], None],
 ) -> int:
-    writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+    writer = csvsafe.DictWriter(handle, fieldnames=COLUMNS)
     writer.writeheader()
     count = 0
     for row in rows:

@@ -46,6 +46,13 @@ def resolve(schedule: str, tz: str, event_start: datetime | None) -> datetime:
         raise unreadable
     if event_start is None:
         raise UserError(f"the schedule {schedule!r} is relative to an event; name the event")
+    try:
+        return _relative(schedule, match, tz, event_start)
+    except (OverflowError, ValueError):  # an offset of years beyond 9999, or of 5000 digits
+        raise UserError(f"the schedule {schedule!r} is too far from the event") from None
+
+
+def _relative(schedule: str, match: re.Match[str], tz: str, event_start: datetime) -> datetime:
     offset = timedelta()
     if match["sign"]:
         offset = timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})

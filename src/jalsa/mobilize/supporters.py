@@ -40,12 +40,9 @@ memory and importing it again is harmless.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,8 +55,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from jalsa import csvsafe
 from jalsa.errors import UserError
 from jalsa.mobilize.phones import InvalidPhone, normalize
+from jalsa.mobilize.supporters_file import check_text, open_text, records
 from jalsa.store import Store
 from jalsa.store.db import upsert
 from jalsa.store.models import Consent, OptOut, Supporter
@@ -248,119 +247,6 @@ def segment_query(
     return query.limit(limit) if limit is not None else query
 
 
-# -- reading the file ---------------------------------------------------------------------------
-
-
-def _check_text(path: Path) -> None:
-    """Refuse a file that is not UTF-8 text before importing any of it, naming the first bad
-    line; reading it in blocks costs a fraction of the import and keeps it all-or-nothing."""
-    try:
-        f = path.open("rb")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    with f:
-        _refuse_binary(path, f.read(4))
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        line, text = 1, False
-        while block := f.read(1 << 20):
-            pending = len(decoder.getstate()[0])
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                line += block[: max(0, exc.start - pending)].count(b"\n")
-                raise _not_utf8(path, line) from None
-            line += block.count(b"\n")
-            text = text or bool(block.lstrip(codecs.BOM_UTF8 + b" \t\r\n"))
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise _not_utf8(path, line) from None
-    if not text:
-        raise UserError(
-            f"{path} is empty: a supporter list needs a header line naming the columns "
-            "(at least phone) and a line per supporter"
-        )
-
-
-def _refuse_binary(path: Path, head: bytes) -> None:
-    if head.startswith(b"PK\x03\x04"):
-        raise UserError(
-            f"{path} is an Excel workbook or another zip file, not CSV: in Excel use "
-            'File > Save As > "CSV UTF-8", then import that file'
-        )
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise UserError(
-            f'{path} is UTF-16 text ("Unicode text" in Excel): save it as "CSV UTF-8" '
-            "and import that file"
-        )
-
-
-def _not_utf8(path: Path, line: int) -> UserError:
-    return UserError(
-        f"{path} is not UTF-8 text (line {line} has bytes that are not UTF-8): save it as "
-        '"CSV UTF-8" (in Excel: File > Save As) and import it again; nothing was imported'
-    )
-
-
-class _Counting(io.RawIOBase):
-    """A binary file that reports each read's size: the progress bar is over bytes."""
-
-    def __init__(self, raw: io.BufferedReader, progress: Progress) -> None:
-        self.raw, self.progress = raw, progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)
-        if n:
-            self.progress(n)
-        return n or 0
-
-
-def _text(raw: io.BufferedReader, progress: Progress | None) -> IO[str]:
-    binary = raw if progress is None else io.BufferedReader(_Counting(raw, progress))
-    # utf-8-sig: Excel starts its "CSV UTF-8" with a byte order mark.
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-
-
-def _records(path: Path, text: IO[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header and the records after it, each with the line it starts on (quoted cells
-    can span lines); blank lines are skipped. The separator is the header line's."""
-    skipped = 0
-    while not (first := text.readline()).strip():
-        if not first:
-            raise UserError(f"{path} is empty: it needs a header line naming the columns")
-        skipped += 1
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
-    delimiter = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
-    lines = _chain(first, text)
-    reader = csv.reader(lines, delimiter=delimiter)
-    header = next(reader)
-
-    def records() -> Iterator[tuple[int, list[str]]]:
-        after = reader.line_num
-        try:
-            for cells in reader:
-                start, after = after + 1, reader.line_num
-                if any(c.strip() for c in cells):
-                    yield start + skipped, cells
-        except csv.Error as exc:
-            raise UserError(
-                f"{path}, line {reader.line_num + skipped}: {exc} (a quote opened and never "
-                "closed?); fix that line and import again: the rows before it are imported, "
-                "and importing them again changes nothing"
-            ) from None
-
-    return header, records()
-
-
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 @dataclass(frozen=True)
 class _Columns:
     """Where each known column is in a row."""
@@ -531,7 +417,7 @@ class _Rejects:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.file = self.path.open("w", encoding="utf-8", newline="")
-            self.writer = csv.writer(self.file)
+            self.writer = csvsafe.writer(self.file)
             self.writer.writerow([*REJECT_COLUMNS, *self.header])
             self.report.rejects_file = self.path
         self.writer.writerow([line, reason, *cells])
@@ -561,19 +447,22 @@ def import_csv(
     column; rows that cannot be used are rejected and the import goes on."""
     for purpose in default_purposes:
         _check_purpose(purpose)
-    _check_text(path)
+    check_text(path)
     report = ImportReport()
     stamp = utc_now()  # every row written by this import gets it as updated_at
-    with path.open("rb") as raw, _text(raw, progress) as text:
-        header, records = _records(path, text)
+    with path.open("rb") as raw, open_text(raw, progress) as text:
+        header, rows = records(path, text)
         columns = _Columns.of(path, header)
         report.ignored_columns = columns.ignored
         reader = _RowReader(columns, region, tuple(default_purposes), source, local_tz, stamp)
         quarantine = _Rejects(rejects, header, report)
         with contextlib.closing(quarantine):
             batch: list[_Row] = []
-            for line, cells in records:
+            for line, cells, problem in rows:
                 report.rows += 1
+                if problem is not None:
+                    quarantine.add(line, problem, cells)
+                    continue
                 try:
                     batch.append(reader.read(line, cells))
                 except (InvalidPhone, RowError) as exc:

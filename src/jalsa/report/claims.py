@@ -93,12 +93,14 @@ class ClaimCheck(BaseModel):
 
 def _value(digits: str) -> float | None:
     if _GROUPED.fullmatch(digits):
-        return float(digits.replace(",", ""))
-    if _DOT_GROUPED.fullmatch(digits):
-        return float(digits.replace(".", ""))
-    if _DECIMAL.fullmatch(digits):
-        return float(digits.replace(",", "."))
-    return None
+        value = float(digits.replace(",", ""))
+    elif _DOT_GROUPED.fullmatch(digits):
+        value = float(digits.replace(".", ""))
+    elif _DECIMAL.fullmatch(digits):
+        value = float(digits.replace(",", "."))
+    else:
+        return None
+    return value if value < 1e15 else None  # no audience is a quadrillion: not a count
 
 
 def parse_number(text: str) -> float | None:
@@ -113,7 +115,7 @@ def parse_number(text: str) -> float | None:
         mult = (match["mult"] or "").lower()
         if not mult and re.fullmatch(r"(19|20)\d\d", match["n"]):
             continue  # a year
-        found.append((bool(mult), value * MULTIPLIERS.get(mult, 1.0)))
+        found.append((bool(mult), min(value * MULTIPLIERS.get(mult, 1.0), 1e18)))
     if not found:
         return None
     with_multiplier = [v for has, v in found if has]

@@ -5,7 +5,6 @@ its source, machine-readable)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -15,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from jalsa import csvsafe
 from jalsa.errors import UserError
 from jalsa.report.build import Report
 from jalsa.report.charts import timeline_svg
@@ -126,7 +126,7 @@ def _cell(value: Any) -> Any:
 
 def to_csv(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for section, f in report.figures():
         s = f.source

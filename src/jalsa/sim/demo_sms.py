@@ -6,7 +6,6 @@ opted out with a confirmation. All on the demo's compressed clock."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from jalsa import csvsafe
 from jalsa.clock import Clock
 from jalsa.mobilize import campaigns as ops
 from jalsa.mobilize.supporters import import_csv
@@ -68,7 +68,7 @@ def write_supporters(path: Path, seed: int) -> None:
     """A made-up supporter list: most consented to reminders, some did not, a few opted out."""
     rng = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        writer = csvsafe.writer(out)
         writer.writerow(COLUMNS)
         for n in range(SUPPORTERS):
             draw = rng.random()

@@ -17,7 +17,6 @@ We then compare our method with OONI's own verdict (`blocking`, `accessible`, an
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import ipaddress
 import json
@@ -32,6 +31,11 @@ from urllib.parse import urlsplit
 
 from jalsa.watch.classify import classify
 from jalsa.watch.fingerprints import BUILTIN, Fingerprints
+from jalsa.watch.ooni_files import (  # the file formats, re-exported
+    OoniFormatError as OoniFormatError,
+)
+from jalsa.watch.ooni_files import Problem, Raw, read_raw
+from jalsa.watch.ooni_files import Record as Record
 from jalsa.watch.record import (
     DnsObservation,
     DnsTransport,
@@ -43,8 +47,6 @@ from jalsa.watch.record import (
     Vantage,
     Verdict,
 )
-
-Raw = dict[str, Any]
 
 PLATFORM_DOMAINS: dict[str, tuple[str, ...]] = {
     "x": ("x.com", "twitter.com", "twimg.com", "t.co"),
@@ -154,112 +156,16 @@ QA_EXPECTED: dict[str, str] = {
 }
 
 
-class OoniFormatError(ValueError):
-    """The file is not OONI measurements at all; the message says what was found instead."""
-
-
 class OoniMeasurementError(ValueError):
     """One measurement that cannot be converted; the message says why."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A measurement that was skipped, and where it is in the file."""
-
-    path: str
-    line: int | None  # the line of a JSONL file; None for a whole-file JSON
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{where}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Record:
-    """One raw OONI measurement and where it came from."""
-
-    path: str
-    line: int | None
-    data: Raw
-
-
-# --- reading files ---------------------------------------------------------------------------
-
-
-def _text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise OoniFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise OoniFormatError(f"{path}: a damaged gzip file ({exc})") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise OoniFormatError(
-            f"{path}: not a text file; expected OONI measurements as JSON or JSONL"
-        ) from exc
-
-
-def _unwrap(item: Any) -> Iterator[Any]:
-    """The measurements inside an API answer, or the item itself."""
-    if isinstance(item, dict) and isinstance(item.get("results"), list):
-        yield from item["results"]
-    elif isinstance(item, dict) and isinstance(item.get("raw_measurement"), str):
-        yield json.loads(item["raw_measurement"])
-    elif isinstance(item, list):
-        yield from item
-    else:
-        yield item
-
-
-def read_raw(path: str | Path) -> Iterator[Record | Problem]:
-    """Each measurement in the file, or a Problem naming the line that could not be read.
-    Raises OoniFormatError when the file is not JSON/JSONL at all."""
-    path = Path(path)
-    text = _text(path)
-    start = text.lstrip()[:1]
-    if start not in ("{", "["):
-        raise OoniFormatError(
-            f"{path}: does not look like OONI measurements (expected JSON or JSONL, one "
-            f"measurement per line; the file starts with {text.lstrip()[:20]!r})"
-        )
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-    if whole is not None:
-        for item in _unwrap(whole):
-            yield Record(str(path), None, item)
-        return
-    read_one = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items = list(_unwrap(json.loads(line)))
-        except json.JSONDecodeError as exc:
-            why = f"not valid JSON ({exc.msg} at column {exc.colno})"
-            if not read_one:  # the first line already fails: another format, say it once
-                raise OoniFormatError(
-                    f"{path}:{number}: {why}; expected OONI measurements as JSON or JSONL"
-                ) from None
-            yield Problem(str(path), number, why)
-            continue
-        read_one = True
-        for item in items:
-            yield Record(str(path), number, item)
-
-
 def read_ooni(
-    path: str | Path, fingerprints: Fingerprints = BUILTIN
+    path: str | Path, fingerprints: Fingerprints = BUILTIN, limit: int | None = None
 ) -> Iterator[Measurement | Problem]:
-    """Our measurements from an OONI file; a measurement that cannot be used is a Problem."""
-    for record in read_raw(path):
+    """Our measurements from an OONI file; a measurement that cannot be used is a Problem.
+    `limit`: the most bytes of the file read, decompressed (MAX_DOCUMENT_BYTES by default)."""
+    for record in read_raw(path, limit):
         if isinstance(record, Problem):
             yield record
             continue
