@@ -211,9 +211,19 @@ def csrf_of_session(store: Store, cookie: str) -> str:
         return row.csrf_token
 
 
+def post_login(
+    client: httpx.Client, username: str, password: str, next: str = "/"
+) -> httpx.Response:
+    """Post the login form as a browser does: open it first for its CSRF cookie and field."""
+    token = csrf_in_page(client.get("/login").text)
+    assert token, "the login form has no CSRF token"
+    data = {"username": username, "password": password, "next": next, "csrf_token": token}
+    return client.post("/login", data=data)
+
+
 def login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
     """Log in through the form; returns the session cookie's value."""
-    response = client.post("/login", data={"username": username, "password": password, "next": "/"})
+    response = post_login(client, username, password)
     assert response.status_code == 303, (response.status_code, response.text[:500])
     cookie = client.cookies.get(SESSION_COOKIE)
     assert cookie, "the login set no session cookie"
@@ -550,6 +560,9 @@ class WebClient:
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(path, **kwargs)
+
+    def try_login(self, username: str, password: str, next: str = "/") -> httpx.Response:
+        return post_login(self.http, username, password, next)
 
     def send(
         self,

@@ -25,10 +25,11 @@ from jalsa.inbox.service import InboxService
 from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
 from jalsa.timeutil import utc_now
+from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
-from jalsa.web.auth import LoginLimiter
 from jalsa.web.deps import NotLoggedIn
 from jalsa.web.feed import Feeds
+from jalsa.web.throttle import LoginThrottle, device_key
 
 WEB = Path(str(resources.files("jalsa.web")))
 templates = Jinja2Templates(directory=WEB / "templates")
@@ -81,7 +82,8 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     app.state.watch = WatchService(store, settings, clock=clock)
     app.state.inbox = InboxService(store, settings, clock=clock)
     app.state.sms = SmsService(store, settings, now=clock.now if clock else utc_now)
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginThrottle()
+    app.state.device_key = device_key(Vault.key_of(settings))
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     @app.middleware("http")

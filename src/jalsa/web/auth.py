@@ -1,15 +1,12 @@
-"""Team accounts: passwords (argon2), browser sessions, one-time invitations, API tokens, the
-login rate limit and the audit log. Only hashes of sessions, invitations and tokens are stored:
-a copy of the database opens no account."""
+"""Team accounts: passwords (argon2), browser sessions, one-time invitations, API tokens and
+the audit log (login throttling is in throttle.py). Only hashes of sessions, invitations and
+tokens are stored: a copy of the database opens no account."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -229,48 +226,3 @@ def audit(
             ip=ip[:64],
         )
     )
-
-
-# -- login rate limit ----------------------------------------------------------------------
-
-
-@dataclass
-class LoginLimiter:
-    """At most `attempts` failed logins per `window` seconds per username, and
-    `address_attempts` per client address (more: a whole internet café may share one
-    address); in memory, which suits the one-process server."""
-
-    attempts: int = 5
-    address_attempts: int = 30
-    window: float = 900.0
-
-    def __post_init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, *keys: str) -> float | None:
-        """Seconds until another attempt is allowed, or None if it is allowed now."""
-        now = time.monotonic()
-        waits = [
-            failures[0] + self.window - now
-            for key in keys
-            if len(failures := self._recent(key, now)) >= self._limit(key)
-        ]
-        return max(waits) if waits else None
-
-    def _limit(self, key: str) -> int:
-        return self.address_attempts if key.startswith("ip:") else self.attempts
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
