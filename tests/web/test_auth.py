@@ -281,7 +281,7 @@ def test_api_tokens_are_shown_once_and_stored_as_hashes(sqlite_site: Site) -> No
 def test_a_deactivated_account_is_locked_out_at_once(sqlite_site: Site) -> None:
     member = make_member(sqlite_site.store, "volunteer")
     with httpx.Client(base_url=sqlite_site.url, follow_redirects=False) as browser:
-        login(browser, member.username)
+        cookie = login(browser, member.username)
         assert browser.get("/").status_code == 200
         with sqlite_site.client("admin", "token") as admin:
             changed = admin.send(
@@ -292,6 +292,14 @@ def test_a_deactivated_account_is_locked_out_at_once(sqlite_site: Site) -> None:
     with httpx.Client(base_url=sqlite_site.url) as script:
         script.headers["Authorization"] = f"Bearer {member.token}"
         assert script.get("/api/events").status_code == 401
+        # reactivated, the account starts afresh: its old sessions and tokens stay dead
+        with sqlite_site.client("admin", "token") as admin:
+            path = f"/api/users/{member.user_id}"
+            assert admin.send("PATCH", path, json_body={"active": True}).status_code == 200
+        assert not _session_exists(sqlite_site.store, cookie)
+        assert script.get("/api/events").status_code == 401
+    [entry] = [e for e in _audit(sqlite_site.store, "user.update") if e.details.get("ended")]
+    assert entry.details["ended"] == {"sessions": 1, "tokens": 1}
 
 
 def test_the_last_admin_cannot_be_demoted(sqlite_site: Site) -> None:
@@ -397,3 +405,21 @@ def test_writes_are_audited_with_who_what_and_where(sqlite_site: Site) -> None:
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login")
         )
     assert count == 0  # a token call is not a login
+
+
+def test_login_and_logout_need_their_csrf_tokens(sqlite_site: Site) -> None:
+    """A page elsewhere can neither log a volunteer in as the attacker nor log them out."""
+    with httpx.Client(base_url=sqlite_site.url, follow_redirects=False) as browser:
+        data = {"username": "viewer", "password": PASSWORD}
+        refused = browser.post("/login", data=data)
+        assert refused.status_code == 403 and SESSION_COOKIE not in browser.cookies
+        browser.get("/login")  # the cookie half, but a forged form half
+        forged = browser.post("/login", data={**data, "csrf_token": "guess"})
+        assert forged.status_code == 403 and SESSION_COOKIE not in browser.cookies
+        cookie = login(browser, "viewer")
+        assert browser.post("/logout", data={}).status_code == 403
+        assert browser.post("/logout", data={"csrf_token": "guess"}).status_code == 403
+        assert _session_exists(sqlite_site.store, cookie)
+        token = csrf_in_page(browser.get("/").text)
+        assert browser.post("/logout", data={"csrf_token": token or ""}).status_code == 303
+        assert not _session_exists(sqlite_site.store, cookie)

@@ -29,6 +29,7 @@ from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
 from jalsa.web.deps import NotLoggedIn
 from jalsa.web.feed import Feeds
+from jalsa.web.limits import BodyLimit
 from jalsa.web.throttle import LoginThrottle, device_key
 
 WEB = Path(str(resources.files("jalsa.web")))
@@ -85,6 +86,7 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     app.state.login_limiter = LoginThrottle()
     app.state.device_key = device_key(Vault.key_of(settings))
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

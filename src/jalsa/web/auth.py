@@ -116,6 +116,23 @@ def lookup_session(session: Session, token: str) -> tuple[User, WebSession] | No
     return user, row
 
 
+def end_access(session: Session, user: User) -> dict[str, int]:
+    """Deactivation: every session of the user ends and every token is revoked, for good, so
+    reactivating the account later revives none of them (counts returned for the audit)."""
+    sessions = list(session.scalars(select(WebSession).where(WebSession.user_id == user.id)))
+    for row in sessions:
+        session.delete(row)
+    now = utc_now()
+    tokens = list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    for token in tokens:
+        token.revoked_at = now
+    return {"sessions": len(sessions), "tokens": len(tokens)}
+
+
 def end_session(session: Session, token: str) -> None:
     row = session.get(WebSession, digest(token))
     if row is not None:
