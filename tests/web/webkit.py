@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import re
 import secrets
@@ -97,6 +98,17 @@ def make_member(store: Store, role: str, username: str | None = None) -> Member:
             session.flush()
         row, plaintext = create_api_token(session, user, "tests")
         return Member(username, PASSWORD, role, user.id, plaintext, row.id)
+
+
+def agent_token(store: Store, member: Member, vantage: str) -> str:
+    """A new agent token of `member` for `vantage` (plaintext)."""
+    with store.session() as session:
+        user = session.get(User, member.user_id)
+        assert user is not None
+        _, plaintext = create_api_token(
+            session, user, f"agent {vantage}", scope="agent", vantage=vantage
+        )
+        return plaintext
 
 
 def make_team(store: Store) -> dict[str, Member]:
@@ -607,6 +619,12 @@ class Site:
         if role is None:
             return WebClient(self, None, "anonymous")
         return WebClient(self, self.team[role], mode)
+
+    def agent(self, role: str = "volunteer", vantage: str = "lahore-1") -> WebClient:
+        """A vantage agent: the role's member holding an agent token for `vantage`."""
+        member = self.team[role]
+        holder = dataclasses.replace(member, token=agent_token(self.store, member, vantage))
+        return WebClient(self, holder, "token")
 
     def restart(self) -> None:
         """A fresh app instance on a new server (a server restart): nothing kept in memory."""

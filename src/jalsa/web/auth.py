@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.store.models import ApiToken, AuditEntry, Invitation, User, WebSession
 from jalsa.timeutil import utc_now
-from jalsa.web.permissions import Role
+from jalsa.web.permissions import TOKEN_SCOPES, Role
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, used to keep timing equal")
@@ -189,10 +189,20 @@ def accept_invitation(
 # -- API tokens ----------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+def create_api_token(
+    session: Session, user: User, name: str, *, scope: str = "api", vantage: str | None = None
+) -> tuple[ApiToken, str]:
+    """A new token (its plaintext is returned once). An "agent" token names its vantage."""
     name = name.strip()[:100]
     if not name:
         raise UserError("give the token a name, e.g. the machine it is for")
+    if scope not in TOKEN_SCOPES:
+        raise UserError(f"unknown token scope {scope!r}; one of {', '.join(TOKEN_SCOPES)}")
+    vantage = (vantage or "").strip() or None
+    if scope == "agent" and vantage is None:
+        raise UserError("an agent token is for one vantage: name it (e.g. karachi-ptcl-1)")
+    if vantage is not None and (scope != "agent" or len(vantage) > 100):
+        raise UserError("a vantage name (at most 100 characters) belongs on agent tokens only")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -200,6 +210,8 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
         token_hash=digest(plaintext),
         prefix=plaintext[:10],
         created_at=utc_now(),
+        scope=scope,
+        vantage=vantage,
     )
     session.add(row)
     session.flush()
