@@ -85,3 +85,30 @@ def test_an_anonymous_giant_post_gets_413_not_401_and_not_a_parse(sqlite_site: S
         assert login.status_code == 413
         small = client.post("/api/watch/measurements", json={"measurements": []})
         assert small.status_code == 401  # under the limit: on to authentication
+
+
+def test_hostile_json_gets_a_4xx_that_says_why(sqlite_site: Site) -> None:
+    """Lone surrogates, bytes that are not UTF-8 and NaN each gave a 500 (the database could not
+    store the text, or FastAPI's error answer could not echo the input)."""
+    with sqlite_site.client("coordinator", "token") as coordinator:
+        for body in (b'{"name": "\\ud800 rally"}', b'{"name": "ok", "x": ["\\udfff"]}'):
+            answer = coordinator.http.post(
+                "/api/events", content=body, headers={"content-type": "application/json"}
+            )
+            assert answer.status_code == 400 and "lone surrogate" in answer.json()["detail"]
+        paired = coordinator.http.post(  # an emoji written as its two escapes is fine
+            "/api/events",
+            content=b'{"name": "Jalsa \\ud83d\\ude00", "starts": "2026-12-17 20:00",'
+            b' "duration": "2h"}',
+            headers={"content-type": "application/json"},
+        )
+        assert paired.status_code < 400, paired.text
+        for body, kind in (
+            (b"\xaf\xfe\x00 not text", ""),
+            (b"[NaN, Infinity]", "application/json"),
+            (b'{"name": NaN}', "application/json"),
+        ):
+            answer = coordinator.http.post(
+                "/api/events", content=body, headers={"content-type": kind} if kind else {}
+            )
+            assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text)
