@@ -19,8 +19,9 @@ Figures (targets from the issue):
 - rows lost or changed by a refused request: 0 (every write is done alone, with the database
   fingerprinted before and after; the audit log, sessions and the token's last-used time are left
   out, as a refused login rightly writes "login.failed");
-- bytes the server read for a 20 MB chunked body to an 8 MiB route (from /proc/PID/io): at most
-  the limit plus one read buffer (asyncio reads 256 KiB at a time).
+- body bytes the app pulled from uvicorn for a 20 MB chunked body to an 8 MiB route (the app on
+  uvicorn in this process, counted by an outermost ASGI wrapper): at most the limit plus one
+  read buffer (asyncio reads 256 KiB at a time; uvicorn pauses reading while 64 KiB wait).
 
 Usage:
   python benchmarks/abuse.py --requests 10000 --json benchmarks/results/abuse.json
@@ -48,18 +49,21 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "web"))
 
-from webkit import (  # noqa: E402  (the tests' own team and event seeding)
+from webkit import (  # noqa: E402  (the tests' own team, event and server)
+    ServerThread,
     csrf_in_page,
     make_member,
     post_login,
     seed_event,
+    web_settings,
 )
 
 from jalsa.store import Store  # noqa: E402
+from jalsa.web.app import create_app  # noqa: E402
 from jalsa.web.limits import MIB  # noqa: E402
 
 ROLES = ("volunteer", "moderator", "coordinator")
-READ_BUFFER = 256 * 1024
+READ_BUFFER = 256 * 1024  # what asyncio reads from a socket at a time, and uvicorn hands on
 LEFT_OUT = {"audit_log", "web_sessions", "alembic_version"}
 VOLATILE = {"last_used_at", "last_login_at"}
 HOSTILE_IDS = [
@@ -83,13 +87,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def bytes_read(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    return 0
 
 
 def fingerprint(db: Path) -> str:
@@ -165,7 +162,7 @@ class Caller:
 def fill(path: str, rng: random.Random) -> str:
     while "{" in path:
         start, end = path.index("{"), path.index("}")
-        value = rng.choice(HOSTILE_IDS + ["rally", "1", "2"])
+        value = rng.choice([*HOSTILE_IDS, "rally", "1", "2"])
         path = path[:start] + value + path[end + 1 :]
     if rng.random() < 0.3:
         path += "?" + rng.choice(HOSTILE_QUERY)
@@ -249,36 +246,55 @@ def run_round(
     }
 
 
-def oversized_read(pid: int, port: int, limit: int, total: int) -> dict[str, Any]:
-    """Send `total` bytes chunked (no length) to an 8 MiB route; how many did the server read?"""
-    before = bytes_read(pid)
+def oversized_read(tmp: Path, limit: int, total: int) -> dict[str, Any]:
+    """Send `total` bytes chunked (no length) to an `limit` route of the app on uvicorn in this
+    process, with an outermost ASGI wrapper counting the body bytes the app pulled from uvicorn
+    (uvicorn itself stops reading the socket once 64 KiB wait unread)."""
+    url = f"sqlite:///{tmp / 'limit.db'}"
+    store = Store(url)
+    app = create_app(store, web_settings(tmp / "limit", url))
+    pulled = [0]
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        async def counted() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                pulled[0] += len(message.get("body", b""))
+            return message
+
+        await app(scope, counted, send)
+
+    server = ServerThread(counting).start()  # type: ignore[arg-type]
     chunk = b"[" * 65536
     sent = 0
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.sendall(
-            b"POST /api/watch/measurements HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
-        sock.settimeout(10)
-        try:
-            while sent < total:
-                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
-                sent += len(chunk)
-        except OSError:
-            pass  # the server answered and closed
-        try:
-            answer = sock.recv(200).split(b"\r\n", 1)[0].decode()
-        except OSError:
-            answer = "(no answer)"
-    time.sleep(0.5)
-    read = bytes_read(pid) - before
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(
+                b"POST /api/watch/measurements HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            sock.settimeout(10)
+            try:
+                while sent < total:
+                    sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                    sent += len(chunk)
+            except OSError:
+                pass  # the server answered and closed
+            try:
+                answer = sock.recv(200).split(b"\r\n", 1)[0].decode()
+            except OSError:
+                answer = "(no answer)"
+    finally:
+        server.stop()
+        store.dispose()
     return {
         "limit": limit,
         "offered": total,
         "sent_before_close": sent,
-        "server_read": read,
+        "app_pulled": pulled[0],
         "answer": answer,
-        "within_limit_plus_one_buffer": read <= limit + READ_BUFFER + 4096,
+        "read_buffer": READ_BUFFER,
+        "within_limit_plus_one_buffer": pulled[0] <= limit + READ_BUFFER,
     }
 
 
@@ -337,7 +353,7 @@ def main() -> None:
         for label in ("first", "second"):
             rounds.append(run_round(rng, callers, routes, args.requests, db))
             rss[f"after_{label}_round"] = rss_mb(server.pid)
-        over = oversized_read(server.pid, port, 8 * MIB, 20 * MIB)
+        over = oversized_read(tmp, 8 * MIB, 20 * MIB)
     finally:
         server.terminate()
         server.wait(timeout=30)
