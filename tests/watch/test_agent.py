@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from webkit import make_team, web_settings
+from webkit import agent_token, make_team, web_settings
 
 from jalsa.store import Store
 from jalsa.store.models import WatchMeasurement
@@ -110,7 +110,8 @@ class Server:
         self.url_db = f"sqlite:///{tmp_path / 'jalsa.db'}"
         self.store = Store(self.url_db)
         self.settings = web_settings(tmp_path, self.url_db, watch_control_private=True)
-        self.token = make_team(self.store)["volunteer"].token
+        self.volunteer = make_team(self.store)["volunteer"]
+        self.token = agent_token(self.store, self.volunteer, "lahore-1")
         self.ca = ca
         self.http = AppServer()
 
@@ -224,7 +225,7 @@ class DropAnswers(httpx.AsyncBaseTransport):
 async def test_a_lost_answer_is_sent_again_and_stored_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jalsa.db'}"
     store = Store(url)
-    token = make_team(store)["volunteer"].token
+    token = agent_token(store, make_team(store)["volunteer"], "lahore-1")
     app = create_app(store, web_settings(tmp_path, url))
     outbox = Outbox(tmp_path / OUTBOX_FILE)
     outbox.add([measurement(0, h) for h in ("x.com", "twitter.com")])
@@ -265,10 +266,11 @@ def agent_process(
         "JALSA_DATA_DIR": str(data),
         "NO_COLOR": "1",
     }
+    token = agent_token(server.store, server.volunteer, "karachi-1")
     return subprocess.Popen(
         [
             sys.executable, "-m", "jalsa.cli", "watch", "agent",
-            "--server", f"http://127.0.0.1:{server.http.port}", "--token", server.token,
+            "--server", f"http://127.0.0.1:{server.http.port}", "--token", token,
             "--name", "karachi-1", "--city", "Karachi", "--network", "Jazz",
             "--every", "1", "--targets", str(targets), "--data-dir", str(data / "agent"),
             *extra,

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from webkit import (
     PASSWORD,
     Site,
+    csrf_in_page,
     discover_routes,
     login,
     make_member,
@@ -72,17 +73,15 @@ def database_files(url: str) -> bytes:
 def test_sixth_failed_login_is_refused_with_retry_after(sqlite_site: Site) -> None:
     with sqlite_site.client() as client:
         for attempt in range(5):
-            response = client.send(
-                "POST", "/login", form={"username": "admin", "password": f"guess {attempt}"}
-            )
+            response = client.try_login("admin", f"guess {attempt}")
             assert response.status_code == 401, (attempt, response.status_code)
             assert "Wrong username or password" in response.text
-        sixth = client.send("POST", "/login", form={"username": "admin", "password": "guess"})
+        sixth = client.try_login("admin", "guess")
         assert sixth.status_code == 429
         retry_after = int(sixth.headers["retry-after"])
         assert 0 < retry_after <= 15 * 60
         # locked means locked: even the right password waits
-        right = client.send("POST", "/login", form={"username": "admin", "password": PASSWORD})
+        right = client.try_login("admin", PASSWORD)
         assert right.status_code == 429
         assert SESSION_COOKIE not in client.http.cookies
     failed = _audit(sqlite_site.store, "login.failed")
@@ -92,22 +91,18 @@ def test_sixth_failed_login_is_refused_with_retry_after(sqlite_site: Site) -> No
 def test_a_successful_login_clears_the_failures(sqlite_site: Site) -> None:
     with sqlite_site.client() as client:
         for _ in range(4):
-            client.send("POST", "/login", form={"username": "viewer", "password": "nope"})
+            client.try_login("viewer", "nope")
         login(client.http, "viewer")
         client.http.cookies.clear()
         for _ in range(4):
-            response = client.send("POST", "/login", form={"username": "viewer", "password": "x"})
+            response = client.try_login("viewer", "x")
             assert response.status_code == 401
 
 
 def test_login_never_redirects_to_another_site(sqlite_site: Site) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/events/rally"):
         with sqlite_site.client() as client:
-            response = client.send(
-                "POST",
-                "/login",
-                form={"username": "viewer", "password": PASSWORD, "next": target},
-            )
+            response = client.try_login("viewer", PASSWORD, target)
             assert response.status_code == 303
             expected = target if target.startswith("/") and not target.startswith("//") else "/"
             assert response.headers["location"] == expected
@@ -220,7 +215,7 @@ def test_user_create_reads_the_password_from_stdin_and_it_logs_in(
 
 def test_the_session_cookie_is_httponly_and_samesite(sqlite_site: Site) -> None:
     with sqlite_site.client() as client:
-        response = client.send("POST", "/login", form={"username": "viewer", "password": PASSWORD})
+        response = client.try_login("viewer", PASSWORD)
         assert response.status_code == 303
         cookie = response.headers["set-cookie"]
         flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
@@ -244,9 +239,12 @@ async def test_the_session_cookie_is_secure_over_https(sqlite_site: Site) -> Non
     app = create_app(sqlite_site.store, settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://jalsa.test") as client:
-        response = await client.post("/login", data={"username": "viewer", "password": PASSWORD})
+        token = csrf_in_page((await client.get("/login")).text)
+        data = {"username": "viewer", "password": PASSWORD, "csrf_token": token or ""}
+        response = await client.post("/login", data=data)
     assert response.status_code == 303
-    flags = {p.strip().split("=")[0].lower() for p in response.headers["set-cookie"].split(";")}
+    [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
+    flags = {p.strip().split("=")[0].lower() for p in cookie.split(";")}
     assert {"secure", "httponly"} <= flags
 
 
@@ -283,7 +281,7 @@ def test_api_tokens_are_shown_once_and_stored_as_hashes(sqlite_site: Site) -> No
 def test_a_deactivated_account_is_locked_out_at_once(sqlite_site: Site) -> None:
     member = make_member(sqlite_site.store, "volunteer")
     with httpx.Client(base_url=sqlite_site.url, follow_redirects=False) as browser:
-        login(browser, member.username)
+        cookie = login(browser, member.username)
         assert browser.get("/").status_code == 200
         with sqlite_site.client("admin", "token") as admin:
             changed = admin.send(
@@ -294,6 +292,14 @@ def test_a_deactivated_account_is_locked_out_at_once(sqlite_site: Site) -> None:
     with httpx.Client(base_url=sqlite_site.url) as script:
         script.headers["Authorization"] = f"Bearer {member.token}"
         assert script.get("/api/events").status_code == 401
+        # reactivated, the account starts afresh: its old sessions and tokens stay dead
+        with sqlite_site.client("admin", "token") as admin:
+            path = f"/api/users/{member.user_id}"
+            assert admin.send("PATCH", path, json_body={"active": True}).status_code == 200
+        assert not _session_exists(sqlite_site.store, cookie)
+        assert script.get("/api/events").status_code == 401
+    [entry] = [e for e in _audit(sqlite_site.store, "user.update") if e.details.get("ended")]
+    assert entry.details["ended"] == {"sessions": 1, "tokens": 1}
 
 
 def test_the_last_admin_cannot_be_demoted(sqlite_site: Site) -> None:
@@ -401,19 +407,19 @@ def test_writes_are_audited_with_who_what_and_where(sqlite_site: Site) -> None:
     assert count == 0  # a token call is not a login
 
 
-def test_one_shared_address_is_not_locked_out_by_five_strangers() -> None:
-    """An internet café shares one address: five people mistyping their own passwords must not
-    lock out the sixth, but one username is still limited to five failures."""
-    from jalsa.web.auth import LoginLimiter
-
-    limiter = LoginLimiter()
-    for name in ("a", "b", "c", "d", "e"):
-        limiter.failed("ip:1.2.3.4", f"user:{name}")
-    assert limiter.retry_after("ip:1.2.3.4", "user:f") is None
-    assert limiter.retry_after("ip:1.2.3.4", "user:a") is None  # one failure each so far
-    for _ in range(4):
-        limiter.failed("ip:1.2.3.4", "user:a")
-    assert limiter.retry_after("ip:1.2.3.4", "user:a") is not None
-    for i in range(30):
-        limiter.failed("ip:5.6.7.8", f"user:x{i}")
-    assert limiter.retry_after("ip:5.6.7.8", "user:new") is not None
+def test_login_and_logout_need_their_csrf_tokens(sqlite_site: Site) -> None:
+    """A page elsewhere can neither log a volunteer in as the attacker nor log them out."""
+    with httpx.Client(base_url=sqlite_site.url, follow_redirects=False) as browser:
+        data = {"username": "viewer", "password": PASSWORD}
+        refused = browser.post("/login", data=data)
+        assert refused.status_code == 403 and SESSION_COOKIE not in browser.cookies
+        browser.get("/login")  # the cookie half, but a forged form half
+        forged = browser.post("/login", data={**data, "csrf_token": "guess"})
+        assert forged.status_code == 403 and SESSION_COOKIE not in browser.cookies
+        cookie = login(browser, "viewer")
+        assert browser.post("/logout", data={}).status_code == 403
+        assert browser.post("/logout", data={"csrf_token": "guess"}).status_code == 403
+        assert _session_exists(sqlite_site.store, cookie)
+        token = csrf_in_page(browser.get("/").text)
+        assert browser.post("/logout", data={"csrf_token": token or ""}).status_code == 303
+        assert not _session_exists(sqlite_site.store, cookie)

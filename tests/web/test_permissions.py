@@ -47,7 +47,7 @@ from jalsa.vault import Vault
 from jalsa.web.app import create_app
 from jalsa.web.auth import create_api_token, create_invitation
 from jalsa.web.deps import SESSION_COOKIE
-from jalsa.web.permissions import ALLOWS, MATRIX, Perm, Role, matrix_markdown
+from jalsa.web.permissions import ALLOWS, MATRIX, Perm, Role, matrix_markdown, token_allows
 from jalsa.web.routes import PUBLIC_PATHS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
@@ -282,9 +282,30 @@ def call(client: WebClient, route: RouteInfo, path: str) -> tuple[int, dict[str,
 
 
 def modes_for(route: RouteInfo) -> list[str]:
-    """API routes are called with an API token and with a browser session (the dashboard's
-    scripts use the cookie); pages with a browser session."""
-    return ["token", "cookie"] if route.api else ["cookie"]
+    """API routes are called with an API token, an agent token (for the vantage the test
+    measurement names) and a browser session (the dashboard's scripts use the cookie); pages
+    with a browser session."""
+    return ["token", "agent", "cookie"] if route.api else ["cookie"]
+
+
+SCOPE_OF_MODE = {"token": "api", "agent": "agent"}
+
+
+def _token_may(route: RouteInfo) -> bool:
+    """Whether an API ("api" scope) token may call the route at all (not token management)."""
+    return all(token_allows("api", p) for p in route.perms)
+
+
+def expected_allowed(role: str, mode: str, route: RouteInfo) -> bool:
+    """What the role's permissions and the token's scope allow, and the one rule a route
+    checks itself: uploads without an agent token need watch:submit-any (check_vantages)."""
+    perms = MATRIX[Role(role)]
+    ok = all(p in perms for p in route.perms)
+    if mode in SCOPE_OF_MODE:
+        ok = ok and all(token_allows(SCOPE_OF_MODE[mode], p) for p in route.perms)
+    if (route.method, route.path) == ("POST", "/api/watch/measurements") and mode != "agent":
+        ok = ok and Perm.SUBMIT_ANY_VANTAGE in perms
+    return ok
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +314,7 @@ def clients(module_site: Site) -> Any:
     for role in ROLES:
         for mode in ("token", "cookie"):
             made[(role, mode)] = module_site.client(role, mode)
+        made[(role, "agent")] = module_site.agent(role, vantage="lahore-1")
     made[("anonymous", "anonymous")] = module_site.client(None)
     yield made
     for client in made.values():
@@ -378,7 +400,7 @@ def test_route_x_role(module_site: Site, clients: Any, route: RouteInfo) -> None
                     problems.append(f"{who} -> {headers.get('location')}, expected 303 to /login")
                 continue
             assert member is not None
-            allowed = all(p in MATRIX[Role(caller)] for p in route.perms)
+            allowed = expected_allowed(caller, mode, route)
             if not allowed:
                 if status != 403:
                     problems.append(f"{who}, expected 403 ({sorted(route.perms)})")
@@ -411,7 +433,7 @@ def test_cookie_writes_need_the_csrf_token(
         label = "no CSRF token" if csrf is False else "a wrong CSRF token"
         assert response.status_code == 403, f"{route} with {label}: {response.status_code}"
         assert audit_count(site, admin.user_id) == before
-    if route.api:
+    if route.api and _token_may(route):
         path = fill(site, route, admin.user_id)
         json_body, _, valid = body_for(route)
         before = audit_count(site, admin.user_id)
@@ -507,11 +529,13 @@ async def test_a_write_is_stored_before_its_response_starts(
     app = create_app(site.store, site.settings)  # its own feeds, in this test's event loop
     path = fill(site, route, admin.user_id)
     json_body, form, valid = body_for(route)
-    if route.api:
+    if route.api and _token_may(route):
         headers = [("authorization", f"Bearer {admin.token}")]
     else:
         cookie = clients[("admin", "cookie")]
         headers = [("cookie", f"{SESSION_COOKIE}={cookie.cookie}")]
+        if route.api:
+            headers.append(("x-csrf-token", cookie.csrf or ""))
     if form is not None:
         body = urlencode({**form, "csrf_token": clients[("admin", "cookie")].csrf}).encode()
         headers.append(("content-type", "application/x-www-form-urlencoded"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import re
 import secrets
@@ -97,6 +98,17 @@ def make_member(store: Store, role: str, username: str | None = None) -> Member:
             session.flush()
         row, plaintext = create_api_token(session, user, "tests")
         return Member(username, PASSWORD, role, user.id, plaintext, row.id)
+
+
+def agent_token(store: Store, member: Member, vantage: str) -> str:
+    """A new agent token of `member` for `vantage` (plaintext)."""
+    with store.session() as session:
+        user = session.get(User, member.user_id)
+        assert user is not None
+        _, plaintext = create_api_token(
+            session, user, f"agent {vantage}", scope="agent", vantage=vantage
+        )
+        return plaintext
 
 
 def make_team(store: Store) -> dict[str, Member]:
@@ -211,9 +223,19 @@ def csrf_of_session(store: Store, cookie: str) -> str:
         return row.csrf_token
 
 
+def post_login(
+    client: httpx.Client, username: str, password: str, next: str = "/"
+) -> httpx.Response:
+    """Post the login form as a browser does: open it first for its CSRF cookie and field."""
+    token = csrf_in_page(client.get("/login").text)
+    assert token, "the login form has no CSRF token"
+    data = {"username": username, "password": password, "next": next, "csrf_token": token}
+    return client.post("/login", data=data)
+
+
 def login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
     """Log in through the form; returns the session cookie's value."""
-    response = client.post("/login", data={"username": username, "password": password, "next": "/"})
+    response = post_login(client, username, password)
     assert response.status_code == 303, (response.status_code, response.text[:500])
     cookie = client.cookies.get(SESSION_COOKIE)
     assert cookie, "the login set no session cookie"
@@ -551,6 +573,9 @@ class WebClient:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(path, **kwargs)
 
+    def try_login(self, username: str, password: str, next: str = "/") -> httpx.Response:
+        return post_login(self.http, username, password, next)
+
     def send(
         self,
         method: str,
@@ -594,6 +619,12 @@ class Site:
         if role is None:
             return WebClient(self, None, "anonymous")
         return WebClient(self, self.team[role], mode)
+
+    def agent(self, role: str = "volunteer", vantage: str = "lahore-1") -> WebClient:
+        """A vantage agent: the role's member holding an agent token for `vantage`."""
+        member = self.team[role]
+        holder = dataclasses.replace(member, token=agent_token(self.store, member, vantage))
+        return WebClient(self, holder, "token")
 
     def restart(self) -> None:
         """A fresh app instance on a new server (a server restart): nothing kept in memory."""

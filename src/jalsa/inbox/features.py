@@ -111,6 +111,7 @@ class CharWordBoundary:
     """
 
     MAX_CACHED = 200_000
+    MAX_WORD = 40  # longer "words" (a URL, a wall of letters) are split each time, not kept
 
     def __init__(self, preprocessor: Any, ngram_range: tuple[int, int]) -> None:
         self.preprocessor = preprocessor
@@ -125,7 +126,7 @@ class CharWordBoundary:
             found = cache.get(word)
             if found is None:
                 found = word_ngrams(word, low, high)
-                if len(cache) < self.MAX_CACHED:
+                if len(cache) < self.MAX_CACHED and len(word) <= self.MAX_WORD:
                     cache[word] = found
             grams.extend(found)
         return grams

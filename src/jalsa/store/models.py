@@ -165,6 +165,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # "api": the owner's role, less token management; "agent": uploads for `vantage` only.
+    scope: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
+    vantage: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class AuditEntry(Base):

@@ -50,6 +50,7 @@ TICK_SECONDS = 5.0  # how often the store is followed and silent vantages are lo
 # before it commits, so a row can become visible after a later-stamped one.
 FOLLOW_MARGIN = timedelta(minutes=2)
 CONTROL_CACHE_SECONDS = 30.0  # one control observation serves every agent for this long
+CONTROL_MAX_TARGETS = 256  # distinct targets probed at once per CONTROL_CACHE_SECONDS, all callers
 MAX_CONTROL_TARGETS = 32  # targets per control call: each one costs the server a probe
 CONTROL_PORTS = frozenset({80, 443, 8080, 8443})  # unless private addresses are allowed
 RECENT = 200  # incident changes kept in memory for the web app (newest first)
@@ -319,6 +320,12 @@ class WatchService:
             k: v for k, v in self._control.items() if now - v[0] < CONTROL_CACHE_SECONDS
         }
         cached = key in self._control
+        if not cached and len(self._control) >= CONTROL_MAX_TARGETS:
+            return ControlResult(
+                target=target,
+                error=f"the control helper is probing {CONTROL_MAX_TARGETS} targets already; "
+                "ask again in a minute",
+            )
         if not cached:
             from jalsa.watch.probe import observe
 

@@ -5,6 +5,7 @@ anything from another host, because the team may sit behind a firewall that bloc
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -25,10 +27,12 @@ from jalsa.inbox.service import InboxService
 from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
 from jalsa.timeutil import utc_now
+from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
-from jalsa.web.auth import LoginLimiter
 from jalsa.web.deps import NotLoggedIn
 from jalsa.web.feed import Feeds
+from jalsa.web.limits import BodyLimit
+from jalsa.web.throttle import LoginThrottle, device_key
 
 WEB = Path(str(resources.files("jalsa.web")))
 templates = Jinja2Templates(directory=WEB / "templates")
@@ -81,8 +85,10 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     app.state.watch = WatchService(store, settings, clock=clock)
     app.state.inbox = InboxService(store, settings, clock=clock)
     app.state.sms = SmsService(store, settings, now=clock.now if clock else utc_now)
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginThrottle()
+    app.state.device_key = device_key(Vault.key_of(settings))
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -108,6 +114,12 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     async def user_error(request: Request, exc: UserError) -> Response:
         return _error(request, 400, str(exc))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input, and fails (a 500) on bytes that are not
+        # UTF-8 or text with lone surrogates: the same answer, with such input made printable.
+        return JSONResponse({"detail": printable(exc.errors())}, status_code=422)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return _error(request, exc.status_code, str(exc.detail), exc.headers)
@@ -116,6 +128,23 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
 
     register(app)
     return app
+
+
+def printable(value: Any) -> Any:
+    """`value` with every string valid UTF-8 and every other leaf JSON can carry."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {str(printable(k)): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or Infinity
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return printable(str(value))
 
 
 def _error(

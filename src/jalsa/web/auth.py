@@ -1,15 +1,12 @@
-"""Team accounts: passwords (argon2), browser sessions, one-time invitations, API tokens, the
-login rate limit and the audit log. Only hashes of sessions, invitations and tokens are stored:
-a copy of the database opens no account."""
+"""Team accounts: passwords (argon2), browser sessions, one-time invitations, API tokens and
+the audit log (login throttling is in throttle.py). Only hashes of sessions, invitations and
+tokens are stored: a copy of the database opens no account."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +18,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.store.models import ApiToken, AuditEntry, Invitation, User, WebSession
 from jalsa.timeutil import utc_now
-from jalsa.web.permissions import Role
+from jalsa.web.permissions import TOKEN_SCOPES, Role
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, used to keep timing equal")
@@ -119,6 +116,23 @@ def lookup_session(session: Session, token: str) -> tuple[User, WebSession] | No
     return user, row
 
 
+def end_access(session: Session, user: User) -> dict[str, int]:
+    """Deactivation: every session of the user ends and every token is revoked, for good, so
+    reactivating the account later revives none of them (counts returned for the audit)."""
+    sessions = list(session.scalars(select(WebSession).where(WebSession.user_id == user.id)))
+    for row in sessions:
+        session.delete(row)
+    now = utc_now()
+    tokens = list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    for token in tokens:
+        token.revoked_at = now
+    return {"sessions": len(sessions), "tokens": len(tokens)}
+
+
 def end_session(session: Session, token: str) -> None:
     row = session.get(WebSession, digest(token))
     if row is not None:
@@ -175,10 +189,20 @@ def accept_invitation(
 # -- API tokens ----------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+def create_api_token(
+    session: Session, user: User, name: str, *, scope: str = "api", vantage: str | None = None
+) -> tuple[ApiToken, str]:
+    """A new token (its plaintext is returned once). An "agent" token names its vantage."""
     name = name.strip()[:100]
     if not name:
         raise UserError("give the token a name, e.g. the machine it is for")
+    if scope not in TOKEN_SCOPES:
+        raise UserError(f"unknown token scope {scope!r}; one of {', '.join(TOKEN_SCOPES)}")
+    vantage = (vantage or "").strip() or None
+    if scope == "agent" and vantage is None:
+        raise UserError("an agent token is for one vantage: name it (e.g. karachi-ptcl-1)")
+    if vantage is not None and (scope != "agent" or len(vantage) > 100):
+        raise UserError("a vantage name (at most 100 characters) belongs on agent tokens only")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -186,6 +210,8 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
         token_hash=digest(plaintext),
         prefix=plaintext[:10],
         created_at=utc_now(),
+        scope=scope,
+        vantage=vantage,
     )
     session.add(row)
     session.flush()
@@ -229,48 +255,3 @@ def audit(
             ip=ip[:64],
         )
     )
-
-
-# -- login rate limit ----------------------------------------------------------------------
-
-
-@dataclass
-class LoginLimiter:
-    """At most `attempts` failed logins per `window` seconds per username, and
-    `address_attempts` per client address (more: a whole internet café may share one
-    address); in memory, which suits the one-process server."""
-
-    attempts: int = 5
-    address_attempts: int = 30
-    window: float = 900.0
-
-    def __post_init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, *keys: str) -> float | None:
-        """Seconds until another attempt is allowed, or None if it is allowed now."""
-        now = time.monotonic()
-        waits = [
-            failures[0] + self.window - now
-            for key in keys
-            if len(failures := self._recent(key, now)) >= self._limit(key)
-        ]
-        return max(waits) if waits else None
-
-    def _limit(self, key: str) -> int:
-        return self.address_attempts if key.startswith("ip:") else self.attempts
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from jalsa.store import Store
 from jalsa.store.models import User
 from jalsa.web.auth import lookup_api_token, lookup_session
-from jalsa.web.permissions import Perm, allowed
+from jalsa.web.permissions import Perm, allowed, token_allows
 
 SESSION_COOKIE = "jalsa_session"
 CSRF_HEADER = "x-csrf-token"
@@ -41,6 +41,8 @@ class Caller:
     user: User
     csrf_token: str | None  # None for API-token callers (no cookie, so no CSRF risk)
     via_token: bool
+    scope: str | None = None  # an API token's scope ("api", "agent"); None for a session
+    vantage: str | None = None  # the vantage an agent token is for
 
     @property
     def role(self) -> str:
@@ -78,7 +80,8 @@ def _identify(request: Request, session: Session) -> Caller:
         found = lookup_api_token(session, auth[7:].strip())
         if found is None:
             raise NotLoggedIn("invalid or revoked API token")
-        return Caller(found[0], None, via_token=True)
+        user, token = found
+        return Caller(user, None, via_token=True, scope=token.scope, vantage=token.vantage)
     cookie = request.cookies.get(SESSION_COOKIE)
     found_session = lookup_session(session, cookie) if cookie else None
     if found_session is None:
@@ -101,4 +104,8 @@ class Requires:
                 raise HTTPException(403, "missing or wrong CSRF token; reload the page")
         if not allowed(who.role, self.perm):
             raise HTTPException(403, f"your role ({who.role}) may not do this ({self.perm})")
+        if who.scope is not None and not token_allows(who.scope, self.perm):
+            raise HTTPException(
+                403, f"this API token's scope ({who.scope}) does not allow this ({self.perm})"
+            )
         return who

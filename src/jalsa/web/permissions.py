@@ -26,6 +26,7 @@ class Perm(StrEnum):
     OWN_TOKENS = "tokens:own"
     VIEW_WATCH = "watch:view"
     SUBMIT_WATCH = "watch:submit"
+    SUBMIT_ANY_VANTAGE = "watch:submit-any"
     VIEW_INBOX = "inbox:view"
     REPLY_INBOX = "inbox:reply"
     MODERATE_INBOX = "inbox:moderate"
@@ -50,6 +51,8 @@ ALLOWS: dict[Perm, str] = {
     Perm.VIEW_WATCH: "disruption incidents and probe measurements",
     Perm.SUBMIT_WATCH: "upload probe measurements from a vantage agent, ask the server for "
     "control measurements",
+    Perm.SUBMIT_ANY_VANTAGE: "upload measurements under any vantage name (without it: only "
+    "with an agent token, for the vantage named on it)",
     # Comments hold abuse and personal data: the whole inbox is for those who moderate it;
     # a volunteer sees the items assigned to them (inbox:reply), not the queue.
     Perm.VIEW_INBOX: "every item of an event's inbox, with its decisions and replies "
@@ -93,6 +96,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.INVITE,
             Perm.VIEW_AUDIT,
             Perm.SUBMIT_WATCH,
+            Perm.SUBMIT_ANY_VANTAGE,
             Perm.VIEW_INBOX,
             Perm.REPLY_INBOX,
             Perm.MODERATE_INBOX,
@@ -110,6 +114,24 @@ INVITABLE: dict[Role, frozenset[Role]] = {
     Role.ADMIN: frozenset(Role),
     Role.COORDINATOR: frozenset({Role.VOLUNTEER, Role.MODERATOR, Role.VIEWER}),
 }
+
+
+# What an API token may do, on top of its owner's role: no token manages tokens (a stolen one
+# cannot mint a successor), and an agent token does only what a vantage agent does, for the
+# vantage named on it (checked by the upload route).
+TOKEN_SCOPES: dict[str, frozenset[Perm]] = {
+    "api": frozenset(Perm) - {Perm.OWN_TOKENS},
+    "agent": frozenset({Perm.SUBMIT_WATCH}),
+}
+SCOPE_ALLOWS = {
+    "api": "what the owner's role allows, except creating or revoking tokens",
+    "agent": "upload measurements for the one vantage named on the token, and ask the server "
+    "for control measurements; nothing else",
+}
+
+
+def token_allows(scope: str, perm: Perm) -> bool:
+    return perm in TOKEN_SCOPES.get(scope, frozenset())
 
 
 def allowed(role: str, perm: Perm) -> bool:
@@ -144,6 +166,15 @@ def matrix_markdown() -> str:
         "",
         "Invitations: an admin may invite any role; a coordinator may invite "
         "volunteers, moderators and viewers.",
+        "",
+        "API tokens carry a scope, and a call needs both the role's permission and the scope's:",
+        "",
+        "| scope | allows |",
+        "|---|---|",
+        *(f"| `{scope}` | {text} |" for scope, text in SCOPE_ALLOWS.items()),
+        "",
+        "Measurements from a volunteer come through an agent token, for its vantage only; "
+        "coordinators and admins may upload for any vantage (`watch:submit-any`).",
         "",
     ]
     return "\n".join(lines)

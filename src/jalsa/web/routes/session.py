@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,9 +18,19 @@ from jalsa.web.auth import (
     authenticate,
     create_session,
     end_session,
+    lookup_session,
     open_invitation,
 )
 from jalsa.web.deps import SESSION_COOKIE, client_ip, db
+from jalsa.web.throttle import (
+    DEVICE_COOKIE,
+    DEVICE_DAYS,
+    LoginThrottle,
+    device_cookie,
+    known_device,
+)
+
+LOGIN_CSRF_COOKIE = "jalsa_login_csrf"
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,58 +67,83 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _login_page(
+    request: Request, next: str, error: str | None, status: int = 200, **headers: str
+) -> Response:
+    """The login form with its CSRF token: a random value in a cookie and in the form, which a
+    page on another site can neither read nor set (so it cannot log a volunteer in as the
+    attacker, to harvest what they type)."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": _safe_next(next), "error": error, "user": None, "csrf_token": token},
+        status_code=status,
+        headers=headers or None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> Response:
-    return templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next), "error": None, "user": None}
-    )
+    return _login_page(request, next, None)
 
 
 @router.post("/login")
 def login(
     request: Request,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    username: Annotated[str, Form(max_length=1000)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
     session: Session = Depends(db, scope="function"),
 ) -> Response:
-    limiter = request.app.state.login_limiter
-    keys = (f"ip:{client_ip(request)}", f"user:{username.strip().lower()}")
-    wait = limiter.retry_after(*keys)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf_token, expected):
+        return _login_page(request, next, "The form had expired. Please log in again.", 403)
+    throttle: LoginThrottle = request.app.state.login_limiter
+    address = client_ip(request)
+    device_key: bytes = request.app.state.device_key
+    known = known_device(device_key, request.cookies.get(DEVICE_COOKIE), username)
+    wait = throttle.retry_after(username, address, known_device=known)
     if wait is not None:
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {
-                "next": next,
-                "user": None,
-                "error": f"Too many failed attempts. Try again in {int(wait // 60) + 1} minutes.",
-            },
-            status_code=429,
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+        minutes = int(wait // 60) + 1
+        message = f"Too many failed attempts. Try again in {minutes} minutes."
+        return _login_page(request, next, message, 429, **{"Retry-After": str(int(wait) + 1)})
     user = authenticate(session, username, password)
     if user is None:
-        limiter.failed(*keys)
-        audit(
-            session, actor=None, action="login.failed", target=username[:64], ip=client_ip(request)
-        )
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"next": next, "user": None, "error": "Wrong username or password."},
-            status_code=401,
-        )
-    limiter.succeeded(*keys)
-    audit(session, actor=user, action="login", ip=client_ip(request))
-    return _login_response(request, session, user.id, next)
+        throttle.failed(username, address)
+        audit(session, actor=None, action="login.failed", target=username[:64], ip=address)
+        return _login_page(request, next, "Wrong username or password.", 401)
+    throttle.succeeded(username, address)
+    audit(session, actor=user, action="login", ip=address)
+    response = _login_response(request, session, user.id, next)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(device_key, user.username),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="strict",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(db, scope="function")) -> Response:
+def logout(
+    request: Request,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    session: Session = Depends(db, scope="function"),
+) -> Response:
+    """End the session. Only with the session's CSRF token: a page elsewhere must not be able
+    to log a moderator out in the middle of the rally."""
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        end_session(session, token)
+    found = lookup_session(session, token) if token else None
+    if found is not None:
+        if not hmac.compare_digest(csrf_token, found[1].csrf_token):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+        end_session(session, token or "")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

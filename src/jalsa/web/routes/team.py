@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import NotFound, UserError
 from jalsa.store.models import Invitation, User
 from jalsa.timeutil import utc_now
-from jalsa.web.auth import audit, create_invitation
+from jalsa.web.auth import audit, create_invitation, end_access
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import INVITABLE, Perm, Role, can_invite
 from jalsa.web.routes.common import API_ERRORS, RowId, done, from_form, ip, page
@@ -112,6 +112,8 @@ def change_user(
     if active != user.active:
         details["active"] = active
     if details:
+        if user.active and not active:
+            details["ended"] = end_access(session, user)
         user.role, user.active = role, active
         audit(
             session,

@@ -4,7 +4,7 @@ shown once; only its hash is kept."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -29,6 +29,14 @@ class TokenCreate(BaseModel):
     name: str = Field(
         min_length=1, max_length=100, description="What it is for, e.g. 'probe in Karachi'."
     )
+    scope: Literal["api", "agent"] = Field(
+        "api",
+        description="api: acts with your role, but cannot manage tokens; agent: uploads "
+        "measurements for `vantage` only.",
+    )
+    vantage: str | None = Field(
+        None, max_length=100, description="The vantage an agent token uploads for."
+    )
 
 
 class TokenOut(BaseModel):
@@ -40,6 +48,8 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scope: str
+    vantage: str | None
 
 
 class TokenCreated(TokenOut):
@@ -61,7 +71,9 @@ def _audit(request: Request, session: Session, who: Caller, action: str, row: Ap
 
 
 def make_token(request: Request, session: Session, who: Caller, data: TokenCreate) -> TokenCreated:
-    row, plaintext = create_api_token(session, who.user, data.name)
+    row, plaintext = create_api_token(
+        session, who.user, data.name, scope=data.scope, vantage=data.vantage
+    )
     _audit(request, session, who, "token.create", row)
     return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=plaintext)
 
@@ -99,11 +111,14 @@ def tokens_page(
 def token_create_form(
     request: Request,
     name: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "api",
+    vantage: Annotated[str, Form()] = "",
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
 ) -> Response:
+    fields = {"name": name, "scope": scope, "vantage": vantage.strip() or None}
     try:
-        made = make_token(request, session, who, from_form(TokenCreate, {"name": name}))
+        made = make_token(request, session, who, from_form(TokenCreate, fields))
     except UserError as exc:
         return _tokens_page(request, session, who, exc)
     return done(
@@ -145,7 +160,8 @@ def api_token_create(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
 ) -> TokenCreated:
-    """Create an API token for `Authorization: Bearer ...`. The token is in this answer only."""
+    """Create an API token for `Authorization: Bearer ...`. The token is in this answer only.
+    Only from a logged-in browser: no API token may create another."""
     return make_token(request, session, who, data)
 
 

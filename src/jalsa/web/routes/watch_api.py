@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from jalsa.watch.service import MAX_CONTROL_TARGETS, Submitted, list_measurement
 from jalsa.watch.store import incidents_between
 from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
+from jalsa.web.permissions import Perm, allowed
 from jalsa.web.routes.common import API_ERRORS, ip
 
 router = APIRouter(responses=API_ERRORS, tags=["watch"])
@@ -125,6 +125,21 @@ class IncidentOut(BaseModel):
     record: dict[str, Any] = Field(description="The detector's whole incident.")
 
 
+def check_vantages(who: Caller, vantages: list[str]) -> None:
+    """An agent token uploads for the vantage named on it; other callers need
+    watch:submit-any (coordinators, admins): a volunteer cannot write as another vantage."""
+    if who.scope == "agent":
+        others = [name for name in vantages if name != who.vantage]
+        if others:
+            raise HTTPException(
+                403, f"this agent token is for vantage {who.vantage!r}, not {others[0]!r}"
+            )
+    elif not allowed(who.role, Perm.SUBMIT_ANY_VANTAGE):
+        raise HTTPException(
+            403, "upload with an agent token made for your vantage (on the Tokens page)"
+        )
+
+
 @router.post("/api/watch/measurements")
 async def upload_measurements(
     request: Request,
@@ -134,6 +149,7 @@ async def upload_measurements(
     """Upload a vantage agent's measurements. Storing is by id: sending a batch again stores
     nothing twice. New measurements go to the incident detector."""
     vantages = sorted({m.vantage.name for m in batch.measurements})
+    check_vantages(who, vantages)
 
     def audit_upload(session: Session, result: Submitted) -> None:
         audit(
