@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Wide, plain terminal output for CLI tests (set before jalsa.cli creates its consoles).
 os.environ["COLUMNS"] = "200"
 os.environ.setdefault("NO_COLOR", "1")
 
 POSTGRES_URL = os.environ.get("JALSA_TEST_POSTGRES_URL")
+
+# Property tests explore new examples on every local run; CI replays a fixed set, so a run
+# there is repeatable (a new crash found locally is added as an @example).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _postgres_database() -> Iterator[str]:

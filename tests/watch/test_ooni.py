@@ -372,7 +372,7 @@ def test_measurements_that_cannot_be_imported_are_problems(tmp_path: Path) -> No
         (b"a,b,c\n1,2,3\n", "does not look like OONI"),
         (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a text"),
         (b"[project]\nname = 'x'\n", ":1: not valid JSON"),
-        (b"\x1f\x8b\x08\x00broken", "damaged gzip"),
+        (b"\x1f\x8b\x08\x00broken", "truncated gzip"),
     ],
 )
 def test_a_file_of_another_format_is_one_clear_error(

@@ -260,22 +260,24 @@ def test_logout_ends_the_session(sqlite_site: Site) -> None:
 
 
 def test_api_tokens_are_shown_once_and_stored_as_hashes(sqlite_site: Site) -> None:
-    with sqlite_site.client("volunteer", "token") as client:
-        made = client.send("POST", "/api/tokens", json_body={"name": "probe in Karachi"})
+    with sqlite_site.client("volunteer", "cookie") as browser:
+        made = browser.send("POST", "/api/tokens", json_body={"name": "probe in Karachi"})
         assert made.status_code == 201
         token = made.json()["token"]
-        listed = client.get("/api/tokens")
+        listed = browser.get("/api/tokens")
         assert listed.status_code == 200 and token not in listed.text
-    with httpx.Client(base_url=sqlite_site.url) as fresh:
-        fresh.headers["Authorization"] = f"Bearer {token}"
-        assert fresh.get("/api/events").status_code == 200
-        assert token not in database_text(sqlite_site.store)
-        with sqlite_site.store.session() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
-            assert row is not None
-            token_id = row.id
-        assert fresh.delete(f"/api/tokens/{token_id}").status_code == 200
-        assert fresh.get("/api/events").status_code == 401
+        with httpx.Client(base_url=sqlite_site.url) as fresh:
+            fresh.headers["Authorization"] = f"Bearer {token}"
+            assert fresh.get("/api/events").status_code == 200
+            assert token not in database_text(sqlite_site.store)
+            with sqlite_site.store.session() as session:
+                row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+                assert row is not None
+                token_id = row.id
+            # a token manages no tokens, not even itself: revoking is for the owner's browser
+            assert fresh.delete(f"/api/tokens/{token_id}").status_code == 403
+            assert browser.send("DELETE", f"/api/tokens/{token_id}").status_code == 200
+            assert fresh.get("/api/events").status_code == 401
 
 
 def test_a_deactivated_account_is_locked_out_at_once(sqlite_site: Site) -> None:
