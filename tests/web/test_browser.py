@@ -421,6 +421,12 @@ def test_live_figures_change_without_a_reload(
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     assert page.inner_text("#combined-now") not in ("", "—")
     assert page.get_attribute('tr[data-stream-id] td.status[data-status="ok"]', "data-status")
+    ticks = page.eval_on_selector_all(
+        ".uplot[data-x-ticks]", "charts => charts.map(c => c.dataset.xTicks.split('|'))"
+    )
+    assert ticks, "no chart drew its time axis"
+    for labels in ticks:  # a minute labelled twice in a row said nothing
+        assert all(a != b for a, b in zip(labels, labels[1:], strict=False)), labels
     shot(page, "dashboard-desktop")
     page.set_viewport_size(SIZES["phone"])
     page.wait_for_timeout(500)

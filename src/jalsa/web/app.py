@@ -81,6 +81,8 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     )
     app.state.store = store
     app.state.settings = settings
+    # The time the app's figures are "as of": the demo's compressed clock, else the real one.
+    app.state.now = clock.now if clock else utc_now
     app.state.feeds = Feeds(store, settings)
     app.state.watch = WatchService(store, settings, clock=clock)
     app.state.inbox = InboxService(store, settings, clock=clock)

@@ -165,6 +165,13 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def app_now(request: Request) -> datetime:
+    """Now on the app's clock (the demo's compressed one, else the real one): every "as of"
+    a page shows next to the data's own times must come from here, or two clocks mix."""
+    now: datetime = request.app.state.now()
+    return now
+
+
 def ip(request: Request) -> str:
     return client_ip(request)
 

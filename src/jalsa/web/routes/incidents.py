@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 
 from jalsa.store.models import Event, WatchIncident
 from jalsa.store.repo import get_event
-from jalsa.timeutil import utc_now
 from jalsa.watch.impact import audience_impact
 from jalsa.watch.incident_view import IncidentOut, evidence_ids, incident_out
 from jalsa.watch.record import METHODS, Measurement
 from jalsa.watch.store import incidents_between, measurements_by_id
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import Perm
-from jalsa.web.routes.common import API_ERRORS, page
+from jalsa.web.routes.common import API_ERRORS, app_now, page
 
 router = APIRouter(responses=API_ERRORS)
 EVIDENCE_SHOWN = 5  # measurements shown per incident on the incidents page
@@ -54,6 +53,7 @@ def event_incidents(session: Session, event: Event, now: datetime) -> EventIncid
     dependencies=[Depends(Requires(Perm.VIEW_WATCH))],
 )
 def api_event_incidents(
+    request: Request,
     slug: str,
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
@@ -62,7 +62,7 @@ def api_event_incidents(
     ones lasting until now), each with the audience change on every platform of the event;
     `impact.definition` says exactly what is computed. A change that cannot be measured is
     null with the reason, never zero."""
-    return event_incidents(session, get_event(session, slug), utc_now())
+    return event_incidents(session, get_event(session, slug), app_now(request))
 
 
 def _events_during(session: Session, incident: WatchIncident, now: datetime) -> list[Event]:
@@ -82,7 +82,7 @@ def incidents_page(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.VIEW_WATCH)),
 ) -> Response:
-    now = utc_now()
+    now = app_now(request)
     incidents = incidents_between(session)[::-1][:PAGE_INCIDENTS]
     shown = {i.id: evidence_ids(i)[:EVIDENCE_SHOWN] for i in incidents}
     found = measurements_by_id(session, [m for ids in shown.values() for m in ids])

@@ -106,9 +106,8 @@
         {
           stroke: "#333333",
           grid: { stroke: "#e3e3e3" },
-          values: function (u, splits) {
-            return splits.map(function (ts) { return clockFormat.format(new Date(ts * 1000)); });
-          },
+          incrs: TIME_INCRS,
+          values: timeTicks,
         },
         {
           stroke: "#333333",
@@ -496,6 +495,20 @@
 
   function clock(epoch) { return clockFormat.format(new Date(epoch * 1000)); }
 
+  /* Labels of a time axis: with seconds when the ticks are less than a minute apart (a short
+     chart), or one minute would be labelled twice ("20:00 20:00 20:01 20:01"); ticks are whole
+     seconds (TIME_INCRS), so a second is never labelled twice either. The labels are also left on the chart's element
+     for the browser tests (they are drawn on a canvas). */
+  var TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+    21600, 43200, 86400];  /* seconds: no ticks between whole seconds */
+
+  function timeTicks(u, splits, axisIdx, space, incr) {
+    var format = incr < 60 ? timeFormat : clockFormat;
+    var labels = splits.map(function (ts) { return format.format(new Date(ts * 1000)); });
+    u.root.setAttribute("data-x-ticks", labels.join("|"));
+    return labels;
+  }
+
   function setText(id, text) { byId(id).textContent = text || ""; }
 
   /* Columns for uPlot, with a null between minutes that are not next to each other, so a
@@ -547,7 +560,8 @@
         {
           stroke: "#333333",
           grid: { stroke: "#e3e3e3" },
-          values: function (u, splits) { return splits.map(clock); },
+          incrs: TIME_INCRS,
+          values: timeTicks,
         },
         {
           stroke: "#333333",
