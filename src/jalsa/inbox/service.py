@@ -190,7 +190,8 @@ class InboxService:
         self._client: Any = None  # the HTTP client of the platform actions, made on first use
         self.sources: dict[str, str] = {}  # collector source -> its last round's status
         # No classifier: the policy's rules alone (personal data, spam, threats); set when no
-        # model is available (the demo without a trained model), said in every summary.
+        # model loads (the demo with a damaged install: neither a trained nor the shipped
+        # model), said in every summary.
         self.rules_only = False
 
     async def close(self) -> None:

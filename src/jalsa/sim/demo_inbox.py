@@ -3,8 +3,10 @@ the demo's compressed clock and moderates them for real (not a dry run) through 
 platform APIs, so what the policy says to hide is hidden there, and the summary says how long
 that took.
 
-Without a trained model in the data directory (`jalsa inbox train`) the demo moderates with
-the policy's rules alone (personal data, spam, threats) and says so.
+It moderates with the team's trained model when the data directory has one (`jalsa inbox
+train`), else with the model that ships with jalsa, and says which. Only when neither loads (a
+damaged install) does it fall back to the policy's rules alone (personal data, spam, threats),
+and say so.
 """
 
 from __future__ import annotations
@@ -38,15 +40,16 @@ class DemoInbox:
     delays: list[float] = field(default_factory=list)  # real seconds, arrival to hidden
     rules_only: bool = False
     model_version: str | None = None
+    model: str | None = None  # the model in words: shipped or trained, and its version
 
     def lines(self) -> list[str]:
         """The summary, in words."""
         decided = ", ".join(f"{n:,} {a}" for a, n in sorted(self.decisions.items()))
         shown = ", ".join(f"{n:,} {s}" for s, n in sorted(self.platform.items()))
         how = (
-            "the policy's rules alone (no trained model: `jalsa inbox train`)"
+            "the policy's rules alone (no model could be loaded)"
             if self.rules_only
-            else f"model {self.model_version}"
+            else self.model or f"model {self.model_version}"
         )
         out = [
             f"Inbox: {self.items:,} comments and chat messages moderated with {how}: "
@@ -62,8 +65,9 @@ class DemoInbox:
 
 
 def prepare_service(service: InboxService) -> None:
-    """Act for real against the simulator; use the adopted model if there is one. The
-    collectors' raw logs go to the demo's own folder (replaced on every run)."""
+    """Act for real against the simulator; use the team's adopted model if there is one, else
+    the shipped one. The collectors' raw logs go to the demo's own folder (replaced on every
+    run)."""
     service.dry_run = False
     try:
         service.model  # noqa: B018 - loads the model, or says there is none
@@ -103,6 +107,8 @@ def summarize(service: InboxService, event_id: int, total: Ingested, speed: floa
     its collector handed it over) to the platform's answer (`actioned_at`), both on the
     demo's clock, in real seconds."""
     result = DemoInbox(rules_only=service.rules_only, items=total.stored)
+    describe = getattr(service.scorer, "describe", None)
+    result.model = describe() if callable(describe) else None
     with service.store.session() as session:
         rows = session.execute(
             select(
