@@ -212,6 +212,11 @@ class InboxService:
             )
         return self._model
 
+    def use_model(self, model: ModelLike) -> None:
+        """Moderate with `model` (one loaded beforehand) instead of loading one when needed."""
+        self._model = model
+        self.rules_only = False
+
     @property
     def scorer(self) -> ModelLike | None:
         """The classifier, or None when the service runs on the policy's rules alone."""

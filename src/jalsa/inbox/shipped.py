@@ -139,7 +139,7 @@ def export_model(model: Model, directory: Path, info: dict[str, Any]) -> Path:
 
 
 def _fixed_vectorizer(vec: Any, terms: list[str], idf: np.ndarray) -> Any:
-    vec.set_params(vocabulary={term: i for i, term in enumerate(terms)})
+    vec.set_params(vocabulary=dict(zip(terms, range(len(terms)), strict=True)))
     vec.idf_ = idf  # scikit-learn's supported way to give a vectorizer its IDF weights
     return vec
 

@@ -18,10 +18,12 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from jalsa.clock import Clock
+from jalsa.config import Settings
 from jalsa.errors import UserError
 from jalsa.inbox.service import InboxService, Ingested
 from jalsa.store.models import InboxDecisionRow, InboxItemRow
@@ -64,27 +66,39 @@ class DemoInbox:
         return out
 
 
-def prepare_service(service: InboxService) -> None:
-    """Act for real against the simulator; use the team's adopted model if there is one, else
-    the shipped one. The collectors' raw logs go to the demo's own folder (replaced on every
-    run)."""
-    service.dry_run = False
+def load_demo_model(settings: Settings) -> Any:
+    """The team's adopted model, else the shipped one; None (said in the log) when neither
+    loads. Called before the demo's compressed clock starts: loading takes seconds of real time,
+    which are minutes of the rally."""
+    from jalsa.inbox.classifier import load_model
+
     try:
-        service.model  # noqa: B018 - loads the model, or says there is none
+        return load_model(settings.inbox_model_file, data_dir=settings.data_dir)
     except UserError as exc:
         log.info("demo inbox without a model: %s", exc)
+        return None
+
+
+def prepare_service(service: InboxService, model: Any = None) -> None:
+    """Act for real against the simulator, with `model` (`load_demo_model`), or with the
+    policy's rules alone when there is none. The collectors' raw logs go to the demo's own
+    folder (replaced on every run)."""
+    service.dry_run = False
+    if model is None:
         service.rules_only = True
+    else:
+        service.use_model(model)
     folder = service.settings.data_dir / "demo"
     shutil.rmtree(folder / "inbox", ignore_errors=True)
     service.settings = service.settings.model_copy(update={"data_dir": folder})
 
 
 async def run_demo_inbox(
-    service: InboxService, clock: Clock, until: datetime, stop: asyncio.Event
+    service: InboxService, clock: Clock, until: datetime, stop: asyncio.Event, model: Any = None
 ) -> DemoInbox:
-    """Moderate the demo event's inbox until `stop` is set or the demo's clock reaches
-    `until`; then the summary."""
-    await asyncio.to_thread(prepare_service, service)
+    """Moderate the demo event's inbox with `model` until `stop` is set or the demo's clock
+    reaches `until`; then the summary."""
+    await asyncio.to_thread(prepare_service, service, model)
     with service.store.session() as session:
         event_id = get_event(session, "demo").id
 
