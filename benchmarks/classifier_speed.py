@@ -58,20 +58,14 @@ def get_model(path: Path | None, data_dir: Path | None) -> Model:
     try:
         return load_model()
     except UserError:
-        print("no adopted model: training one into a temporary folder...", flush=True)
+        print("no model loads: training one into a temporary folder...", flush=True)
         return train(data_dir, Path(tempfile.mkdtemp()), baseline=False)[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path)
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="folder holding ruhsold/ and davidson/ (third-party data, not in the repository)",
-    )
+    parser.add_argument("--data", type=Path, default=os.environ.get("JALSA_DATASETS") or None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu", type=int, default=0, help="the one core to run on")
     parser.add_argument("--out", type=Path, default=RESULTS / "classifier_speed.json")

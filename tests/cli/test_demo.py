@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from jalsa.conversation.coverage import read_counts
 from jalsa.inbox import store as q
+from jalsa.inbox.shipped import shipped_manifest
 from jalsa.sim.demo_sms import STOPPER, SUPPORTERS
 from jalsa.store import Store
-from jalsa.store.models import OptOut, SmsMessage
+from jalsa.store.models import InboxItemRow, OptOut, SmsMessage
 from jalsa.store.repo import get_event
 from jalsa.timeutil import show
 from jalsa.watch.store import incidents_between
@@ -56,8 +57,16 @@ def test_demo_runs_the_rally_and_prints_a_summary(demo_run: DemoRun) -> None:
     assert "tls.sni_filter" in out
     # the inbox moderated the simulator's comments and hid some through its API (not a dry run)
     assert "Inbox: " in out and "Hidden through the simulated platform APIs" in out
+    # with the model that ships with jalsa (the demo's data directory has none of its own)
+    shipped = shipped_manifest()
+    assert shipped is not None
+    assert f"moderated with the shipped model {shipped['version']} ({shipped['name']})" in out
     with store.session() as s:
         assert q.counts(s, event.id, "platform_state").get("hidden", 0) > 0
+        versions = s.scalars(
+            select(InboxItemRow.model_version).where(InboxItemRow.model_version.is_not(None))
+        ).all()
+        assert versions and set(versions) == {shipped["version"]}  # recorded with each decision
     store.dispose()
     # the conversation was collected from the simulator and ingested as it came
     collected = int(out.split("Conversation: ")[1].split(" posts")[0].replace(",", ""))

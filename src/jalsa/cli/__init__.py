@@ -414,9 +414,13 @@ def demo_cmd(
     Without --minutes the rally takes 4 minutes and the dashboard stays open until Ctrl-C."""
     from jalsa.sim import load_scenario
     from jalsa.sim.demo import DEFAULT_MINUTES, prepare
+    from jalsa.sim.demo_inbox import load_demo_model
 
     settings = get_settings()
     real_minutes = DEFAULT_MINUTES if minutes is None else minutes
+    if real_minutes <= 0:
+        raise UserError("--minutes must be more than zero")
+    model = load_demo_model(settings)  # before the compressed clock starts
     demo = prepare(load_scenario(scenario), settings, real_minutes)
     sc = demo.scenario
     console.print(
@@ -424,12 +428,12 @@ def demo_cmd(
         f"compressed {demo.speed:.0f}× into {real_minutes:g} real minutes."
     )
     try:
-        asyncio.run(_run_demo(demo, port or settings.port, keep_open=minutes is None))
+        asyncio.run(_run_demo(demo, port or settings.port, keep_open=minutes is None, model=model))
     finally:
         demo.stop()
 
 
-async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
+async def _run_demo(demo: Any, port: int, *, keep_open: bool, model: Any = None) -> None:
     from jalsa.sim.demo_inbox import run_demo_inbox
     from jalsa.sim.demo_sms import SUPPORTERS, run_demo_sms
     from jalsa.sim.demo_watch import run_demo_watch
@@ -458,7 +462,7 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool) -> None:
     )
     inbox_stop = asyncio.Event()
     inboxed = asyncio.create_task(
-        run_demo_inbox(app.state.inbox, demo.tracker.clock, demo.until, inbox_stop)
+        run_demo_inbox(app.state.inbox, demo.tracker.clock, demo.until, inbox_stop, model)
     )
     sms_stop = asyncio.Event()
     texted = asyncio.create_task(

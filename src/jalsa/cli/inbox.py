@@ -61,7 +61,8 @@ def run_cmd(
         Path | None, typer.Option(help="Policy file (default: JALSA_INBOX_POLICY_FILE or ours).")
     ] = None,
     model: Annotated[
-        Path | None, typer.Option(help="Model file (default: the adopted trained model).")
+        Path | None,
+        typer.Option(help="Model file (default: the team's adopted model, else the shipped one)."),
     ] = None,
 ) -> None:
     """Collect the event's comments and live chat and moderate them as they arrive, with a
@@ -87,6 +88,9 @@ def run_cmd(
                     f"event {slug!r} has no stream to collect comments from: "
                     f"jalsa stream add {slug} youtube VIDEO_ID"
                 )
+        describe = getattr(service.model, "describe", None)
+        if callable(describe):
+            console.print(f"moderating with {describe()}", highlight=False)
         if service.dry_run:
             console.print(
                 "[yellow]dry run[/yellow]: platform actions are only described "

@@ -27,7 +27,10 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        help="Folder with ruhsold/ and davidson/ (default: shared/datasets beside the repository).",
+        envvar="JALSA_DATASETS",
+        help="Folder with the datasets: ruhsold/ (github.com/haroonshakeel/"
+        "roman_urdu_hate_speech) and davidson/ (github.com/t-davidson/"
+        "hate-speech-and-offensive-language). Required; jalsa does not ship them.",
     ),
 ]
 
@@ -102,11 +105,25 @@ def train(
             "(0: strict; one item of RUHSOLD's 801 moves it by about 0.001)."
         ),
     ] = 0.0,
+    ship: Annotated[
+        bool,
+        typer.Option(
+            "--ship",
+            help="For jalsa's maintainers: build the model that ships inside the package "
+            "(portable format, written to src/jalsa/inbox/default_model or --out).",
+        ),
+    ] = False,
 ) -> None:
-    """Train the moderation classifier (fixed seeds: the same data gives the same model)."""
+    """Train the moderation classifier (fixed seeds: the same data gives the same model).
+
+    The model is written to DATA_DIR/inbox/models and adopted (CURRENT): from then on it
+    replaces the model that ships with jalsa."""
     with _user_errors():
         from jalsa.inbox import training
 
+        if ship:
+            _ship(training.check_data(data), out, labels)
+            return
         directory = _models_dir(out)
         if labels is not None:
             _retrain(training, data, directory, read_labels(labels), tolerance)
@@ -117,6 +134,28 @@ def train(
         _print_metrics(model.info["metrics"], model.info.get("baseline"))
 
 
+def _ship(data: Path, out: Path | None, labels: Path | None) -> None:
+    if labels is not None:
+        raise UserError("--ship builds from the datasets alone: drop --labels.")
+    from jalsa.inbox import ship, shipped
+
+    directory = out or shipped.SHIPPED_DIR
+    with console.status("training and evaluating the shipped model (about 3 minutes)..."):
+        built = ship.build(data, directory)
+    console.print(
+        f"shipped model {built['version']} written to {directory}: "
+        f"{built['bytes'] / 1e6:.1f} MB, loads in {built['load_seconds']:.2f} s",
+        highlight=False,
+    )
+    _print_metrics(built["metrics"], built["baseline"])
+    for name, result in built["intervals"].items():
+        console.print(
+            f"  {name}: 95% bootstrap interval ours {result['ours']}, baseline "
+            f"{result['baseline']}, difference {result['difference']}",
+            highlight=False,
+        )
+
+
 def _retrain(
     training: Any,
     data: Path | None,
@@ -124,10 +163,12 @@ def _retrain(
     extra: list[tuple[str, int]],
     tolerance: float,
 ) -> None:
-    from jalsa.inbox.classifier import load_model
+    from jalsa.inbox.classifier import current_model_path, load_model
+    from jalsa.inbox.shipped import load_shipped
 
-    current = load_model(directory)
     base = training.load_training_data(data)
+    # The model to beat: the team's adopted one, else the one jalsa ships.
+    current = load_model(directory) if current_model_path(directory) else load_shipped()
     with console.status(f"retraining with {len(extra):,} moderators' labels..."):
         candidate = training.retrain(
             base, extra, None, current, out_dir=directory, tolerance=tolerance
@@ -143,23 +184,27 @@ def evaluate(
     data: DataOption = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="Model file or folder (default: the adopted model)."),
+        typer.Option(
+            "--model",
+            help="Model file or folder (default: the team's adopted model, else the shipped one).",
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the metrics to this JSON file.")
     ] = None,
 ) -> None:
     """Per-language precision, recall, F1 and confusion matrices on the held-out splits, with
-    the baseline beside them."""
+    the baseline beside them (default model: the team's adopted one, else the shipped one)."""
     with _user_errors():
         from jalsa.inbox import training
         from jalsa.inbox.classifier import load_model
 
-        loaded = load_model(model) if model is not None else load_model(_models_dir(None))
+        training.check_data(data)  # before the model: the likelier mistake, said first
+        loaded = load_model(model)
         held_out = training.load_training_data(data).frozen_eval
         with console.status("scoring the held-out sets..."):
             metrics = training.evaluate_model(loaded, held_out)
-        console.print(f"model {loaded.version}", highlight=False)
+        console.print(f"model: {loaded.describe()}", highlight=False)
         baseline = loaded.info.get("baseline")
         _print_metrics(metrics, baseline)
         if json_out is not None:

@@ -1,6 +1,7 @@
 """The moderation classifier: one prediction per comment, whatever the comment is.
 
-`load_model()` reads a model that `jalsa inbox train` wrote; `Model.predict(texts)` gives, for
+`load_model()` reads the model a team trained with `jalsa inbox train`, or else the model that
+ships with jalsa (`shipped.py`); `Model.predict(texts)` gives, for
 every item, its language route, the probability that it is abusive and per-category scores the
 policy acts on. Each language route has its own model (see `training.py`): English is learnt from
 Davidson's tweets, Roman Urdu from RUHSOLD, and Urdu script (no labelled data exists) from
@@ -120,6 +121,17 @@ class Model:
     routes: dict[str, RouteModel]
     gate: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shipped(self) -> bool:
+        """True for the model that ships with jalsa, False for one a team trained."""
+        return bool(self.info.get("built_by"))
+
+    def describe(self) -> str:
+        """The model in words, for summaries: which one and its version."""
+        if self.shipped:
+            return f"the shipped model {self.version} ({self.info.get('name', 'jalsa default')})"
+        return f"the team's trained model {self.version}"
 
     def predict(self, texts: Sequence[object]) -> list[Prediction]:
         """Score a batch. Never raises for an item: every item gets a Prediction with a status."""
@@ -250,46 +262,79 @@ def current_model_path(directory: Path) -> Path | None:
 
 
 def load_model(path: Path | None = None, *, data_dir: Path | None = None) -> Model:
-    """Load a model file, or the adopted model of the data directory.
+    """Load a model file, or the adopted model of the data directory, or the shipped model.
 
-    A missing or unreadable file is a UserError that says how to make one. Model files are
-    joblib pickles: load only files `jalsa inbox train` wrote (never one from a stranger).
+    Without `path`, the model the team trained and adopted in `DATA_DIR/inbox/models` (CURRENT)
+    is used; when there is none, the model that ships with jalsa (`shipped.py`). A missing or
+    unreadable file is a UserError that says how to make one. Team model files are joblib
+    pickles: load only files `jalsa inbox train` wrote (never one from a stranger), with the
+    scikit-learn that wrote them.
     """
     if path is None:
         if data_dir is None:
             from jalsa.config import get_settings
 
             data_dir = get_settings().data_dir
-        directory = model_dir(data_dir)
-        found = current_model_path(directory)
+        found = current_model_path(model_dir(data_dir))
         if found is None:
-            raise UserError(
-                f"no moderation model in {directory}. Train one with `jalsa inbox train`."
-            )
+            from jalsa.inbox.shipped import load_shipped
+
+            return load_shipped()
         path = found
     if path.is_dir():
         found = current_model_path(path)
         if found is None:
-            raise UserError(f"no moderation model in {path}. Train one with `jalsa inbox train`.")
+            raise UserError(
+                f"no moderation model in {path}. Train one with `jalsa inbox train --data DIR`."
+            )
         path = found
     if not path.is_file():
-        raise UserError(f"model file {path} does not exist. Train one with `jalsa inbox train`.")
-    import joblib
-
-    try:
-        model = joblib.load(path)
-    except Exception as exc:
         raise UserError(
-            f"model file {path} is corrupt or from an incompatible version ({type(exc).__name__}"
-            "). Train a new one with `jalsa inbox train`."
-        ) from None
-    if not isinstance(model, Model):
-        raise UserError(
-            f"{path} is not a jalsa moderation model. Train one with `jalsa inbox train`."
+            f"model file {path} does not exist. Train one with `jalsa inbox train --data DIR`."
         )
+    info: dict[str, Any] = {}
     meta = sidecar(path)
     if meta.is_file():
         # The model itself is fine without it: its metrics are only shown, never used to score.
         with contextlib.suppress(OSError, ValueError):
-            model.info = json.loads(meta.read_text(encoding="utf-8"))
+            info = json.loads(meta.read_text(encoding="utf-8"))
+    model = _unpickle(path, info if isinstance(info, dict) else {})
+    model.info = info if isinstance(info, dict) else {}
+    return model
+
+
+def _unpickle(path: Path, info: dict[str, Any]) -> Model:
+    """joblib.load, refusing a pickle of another scikit-learn (it can load and score wrongly)."""
+    import warnings
+
+    import joblib
+    import sklearn
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    built = (info.get("trained_with") or {}).get("scikit-learn")
+    retrain = "Train it again with `jalsa inbox train --data DIR`"
+    if built and built != sklearn.__version__:
+        raise UserError(
+            f"model file {path} was trained with scikit-learn {built} and this is "
+            f"{sklearn.__version__}: a pickled model only works with the version that wrote it. "
+            f"{retrain} (or install scikit-learn=={built})."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            model = joblib.load(path)
+    except InconsistentVersionWarning as exc:
+        raise UserError(
+            f"model file {path} was written by another scikit-learn version ({exc}). {retrain}."
+        ) from None
+    except Exception as exc:
+        raise UserError(
+            f"model file {path} is corrupt or from an incompatible version "
+            f"({type(exc).__name__}). {retrain}."
+        ) from None
+    if not isinstance(model, Model):
+        raise UserError(
+            f"{path} is not a jalsa moderation model. "
+            "Train one with `jalsa inbox train --data DIR`."
+        )
     return model

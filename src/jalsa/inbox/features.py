@@ -87,6 +87,10 @@ def skeleton(text: str) -> str:
     )
 
 
+# Preprocessors by the name the training parameters and the shipped model's manifest use.
+PREPROCESSORS = {"squeeze": squeeze, "normalize": normalize, "skeleton": skeleton}
+
+
 def word_ngrams(word: str, low: int, high: int) -> list[str]:
     """Character n-grams of one word padded with spaces, exactly as scikit-learn's "char_wb"."""
     padded = f" {word} "
@@ -177,6 +181,16 @@ def text_features(preprocessor: Any, *, char_range: tuple[int, int] = (1, 6)) ->
     )
     prepare = FunctionTransformer(apply_each, kw_args={"fn": preprocessor})
     return Pipeline([("prepare", prepare), ("features", union)])
+
+
+def gate_words() -> TfidfVectorizer:
+    """The Latin-script gate's features: word unigrams of the normalised text, sublinear TF-IDF."""
+    return TfidfVectorizer(
+        preprocessor=normalize,
+        sublinear_tf=True,
+        token_pattern=r"(?u)\b\w+\b",
+        dtype=np.float32,
+    )
 
 
 class NBLogisticRegression(ClassifierMixin, BaseEstimator):

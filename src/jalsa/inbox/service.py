@@ -190,7 +190,8 @@ class InboxService:
         self._client: Any = None  # the HTTP client of the platform actions, made on first use
         self.sources: dict[str, str] = {}  # collector source -> its last round's status
         # No classifier: the policy's rules alone (personal data, spam, threats); set when no
-        # model is available (the demo without a trained model), said in every summary.
+        # model loads (the demo with a damaged install: neither a trained nor the shipped
+        # model), said in every summary.
         self.rules_only = False
 
     async def close(self) -> None:
@@ -210,6 +211,11 @@ class InboxService:
                 self.settings.inbox_model_file, data_dir=self.settings.data_dir
             )
         return self._model
+
+    def use_model(self, model: ModelLike) -> None:
+        """Moderate with `model` (one loaded beforehand) instead of loading one when needed."""
+        self._model = model
+        self.rules_only = False
 
     @property
     def scorer(self) -> ModelLike | None:

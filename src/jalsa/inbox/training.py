@@ -1,9 +1,10 @@
 """Training, evaluation and retraining of the moderation classifier, reproducibly.
 
 Data: RUHSOLD (Roman Urdu, task 1 for abusive/normal, task 2 for the finer categories) and
-Davidson's English tweets, kept beside the repository in `shared/datasets` and never copied into
-it. Held out from training: RUHSOLD's task-1 validation file, a fixed-seed stratified 20% of
-Davidson, and the hand-written Urdu-script check set shipped with this package. Hyper-parameters
+Davidson's English tweets, read from the folder given with `--data DIR` (or JALSA_DATASETS) and
+never copied into the repository. Held out from training: RUHSOLD's task-1 validation file, a
+fixed-seed stratified 20% of Davidson, and the hand-written Urdu-script check set shipped with
+this package. Hyper-parameters
 were chosen by 5-fold cross-validation on the training files only (benchmarks/RESULTS.md).
 
 A model file is named after its training day and a hash of its data and parameters, and a JSON
@@ -17,7 +18,6 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,7 +38,7 @@ from jalsa.inbox.classifier import (
     RouteModel,
     sidecar,
 )
-from jalsa.inbox.features import NBLogisticRegression, normalize, skeleton, squeeze, text_features
+from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 from jalsa.inbox.language import route
 
 SEED = 20231217
@@ -62,7 +62,6 @@ PARAMS: dict[str, Any] = {
     "categories_C": 10.0,
     "gate": {"preprocessor": "normalize", "C": 10.0},
 }
-PREPROCESSORS = {"squeeze": squeeze, "normalize": normalize, "skeleton": skeleton}
 
 # RUHSOLD task 2 and Davidson classes as score names (task 2's 0 and 1, abusive and normal, are
 # the binary model's business).
@@ -72,22 +71,29 @@ DAVIDSON_CATEGORY_NAMES = {0: "hate", 1: "profanity"}
 Labelled = tuple[list[str], list[int]]  # texts, labels with 1 = abusive/offensive
 
 
-def default_data_path() -> Path:
-    """`shared/datasets` beside the repository (JALSA_DATASETS overrides it)."""
-    env = os.environ.get("JALSA_DATASETS")
-    if env:
-        return Path(env)
-    repo_root = Path(__file__).resolve().parents[3]
-    return repo_root.parent / "shared" / "datasets"
+# Where the datasets are published (their licences forbid copying them into this repository).
+SOURCES = {
+    "ruhsold": "github.com/haroonshakeel/roman_urdu_hate_speech (MIT)",
+    "davidson": "github.com/t-davidson/hate-speech-and-offensive-language (MIT)",
+}
 
 
-def check_data(path: Path) -> Path:
-    """The data directory, or a UserError naming what is missing."""
+def check_data(path: Path | None) -> Path:
+    """The data directory, or a UserError naming what is missing and where it comes from."""
+    layout = ", ".join(REQUIRED)
+    sources = "; ".join(f"{name}/ from {where}" for name, where in SOURCES.items())
+    if path is None:
+        raise UserError(
+            "no training data given: pass --data DIR (or set JALSA_DATASETS) with a folder "
+            f"holding {layout} ({sources})."
+        )
+    if not path.is_dir():
+        raise UserError(f"training data folder {path} does not exist. It must hold {layout}.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]
     if missing:
         raise UserError(
-            f"training data missing in {path}: {', '.join(missing)}. Pass --data DIR pointing at "
-            "the shared datasets folder (with ruhsold/ and davidson/)."
+            f"training data missing in {path}: {', '.join(missing)}. The folder passed with "
+            f"--data must hold {layout} ({sources})."
         )
     return path
 
@@ -156,9 +162,9 @@ class TrainingData:
         )
 
 
-def load_training_data(path: Path | None = None) -> TrainingData:
+def load_training_data(path: Path | None) -> TrainingData:
     """Read both datasets and make the fixed held-out splits."""
-    path = check_data(path or default_data_path())
+    path = check_data(path)
     ru_texts, ru_labels = read_ruhsold(path / RUHSOLD_TRAIN)
     val_texts, val_labels = read_ruhsold(path / RUHSOLD_VALIDATION)
     cat_texts, cat_labels = read_ruhsold(path / RUHSOLD_CATEGORIES)
@@ -251,14 +257,16 @@ def fit_gate(roman_urdu: list[str], english: list[str]) -> Pipeline:
     cross-validation) at three times the speed.
     """
     params = PARAMS["gate"]
-    words = TfidfVectorizer(
-        preprocessor=PREPROCESSORS[params["preprocessor"]],
-        sublinear_tf=True,
-        token_pattern=r"(?u)\b\w+\b",
-        dtype=np.float32,
-    )
-    gate = Pipeline([("words", words), ("lr", LogisticRegression(C=params["C"], max_iter=3000))])
+    lr = LogisticRegression(C=params["C"], max_iter=3000)
+    gate = Pipeline([("words", gate_words()), ("lr", lr)])
     return gate.fit(roman_urdu + english, [1] * len(roman_urdu) + [0] * len(english))
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a pickled model depends on (its sidecar records them; the loader checks)."""
+    import sklearn
+
+    return {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
 def fingerprint(data: TrainingData, extra: Sequence[tuple[str, int]] = ()) -> str:
@@ -426,6 +434,7 @@ def train(
         "version": model.version,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "params": PARAMS,
+        "trained_with": library_versions(),
         "data_hashes": data.hashes,
         "metrics": evaluate_model(model, data.frozen_eval),
     }
@@ -485,6 +494,7 @@ def retrain(
         "version": model.version,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "params": PARAMS,
+        "trained_with": library_versions(),
         "data_hashes": base_data.hashes,
         "moderator_labels": len(clean),
         "metrics": metrics,

@@ -3,8 +3,10 @@ the demo's compressed clock and moderates them for real (not a dry run) through 
 platform APIs, so what the policy says to hide is hidden there, and the summary says how long
 that took.
 
-Without a trained model in the data directory (`jalsa inbox train`) the demo moderates with
-the policy's rules alone (personal data, spam, threats) and says so.
+It moderates with the team's trained model when the data directory has one (`jalsa inbox
+train`), else with the model that ships with jalsa, and says which. Only when neither loads (a
+damaged install) does it fall back to the policy's rules alone (personal data, spam, threats),
+and say so.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from jalsa.clock import Clock
+from jalsa.config import Settings
 from jalsa.errors import UserError
 from jalsa.inbox.service import InboxService, Ingested
 from jalsa.store.models import InboxDecisionRow, InboxItemRow
@@ -38,15 +42,16 @@ class DemoInbox:
     delays: list[float] = field(default_factory=list)  # real seconds, arrival to hidden
     rules_only: bool = False
     model_version: str | None = None
+    model: str | None = None  # the model in words: shipped or trained, and its version
 
     def lines(self) -> list[str]:
         """The summary, in words."""
         decided = ", ".join(f"{n:,} {a}" for a, n in sorted(self.decisions.items()))
         shown = ", ".join(f"{n:,} {s}" for s, n in sorted(self.platform.items()))
         how = (
-            "the policy's rules alone (no trained model: `jalsa inbox train`)"
+            "the policy's rules alone (no model could be loaded)"
             if self.rules_only
-            else f"model {self.model_version}"
+            else self.model or f"model {self.model_version}"
         )
         out = [
             f"Inbox: {self.items:,} comments and chat messages moderated with {how}: "
@@ -61,26 +66,39 @@ class DemoInbox:
         return out
 
 
-def prepare_service(service: InboxService) -> None:
-    """Act for real against the simulator; use the adopted model if there is one. The
-    collectors' raw logs go to the demo's own folder (replaced on every run)."""
-    service.dry_run = False
+def load_demo_model(settings: Settings) -> Any:
+    """The team's adopted model, else the shipped one; None (said in the log) when neither
+    loads. Called before the demo's compressed clock starts: loading takes seconds of real time,
+    which are minutes of the rally."""
+    from jalsa.inbox.classifier import load_model
+
     try:
-        service.model  # noqa: B018 - loads the model, or says there is none
+        return load_model(settings.inbox_model_file, data_dir=settings.data_dir)
     except UserError as exc:
         log.info("demo inbox without a model: %s", exc)
+        return None
+
+
+def prepare_service(service: InboxService, model: Any = None) -> None:
+    """Act for real against the simulator, with `model` (`load_demo_model`), or with the
+    policy's rules alone when there is none. The collectors' raw logs go to the demo's own
+    folder (replaced on every run)."""
+    service.dry_run = False
+    if model is None:
         service.rules_only = True
+    else:
+        service.use_model(model)
     folder = service.settings.data_dir / "demo"
     shutil.rmtree(folder / "inbox", ignore_errors=True)
     service.settings = service.settings.model_copy(update={"data_dir": folder})
 
 
 async def run_demo_inbox(
-    service: InboxService, clock: Clock, until: datetime, stop: asyncio.Event
+    service: InboxService, clock: Clock, until: datetime, stop: asyncio.Event, model: Any = None
 ) -> DemoInbox:
-    """Moderate the demo event's inbox until `stop` is set or the demo's clock reaches
-    `until`; then the summary."""
-    await asyncio.to_thread(prepare_service, service)
+    """Moderate the demo event's inbox with `model` until `stop` is set or the demo's clock
+    reaches `until`; then the summary."""
+    await asyncio.to_thread(prepare_service, service, model)
     with service.store.session() as session:
         event_id = get_event(session, "demo").id
 
@@ -103,6 +121,8 @@ def summarize(service: InboxService, event_id: int, total: Ingested, speed: floa
     its collector handed it over) to the platform's answer (`actioned_at`), both on the
     demo's clock, in real seconds."""
     result = DemoInbox(rules_only=service.rules_only, items=total.stored)
+    describe = getattr(service.scorer, "describe", None)
+    result.model = describe() if callable(describe) else None
     with service.store.session() as session:
         rows = session.execute(
             select(
