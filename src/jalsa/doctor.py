@@ -151,7 +151,8 @@ def check_model() -> Check:
         model = load_model()
     except UserError as exc:
         return Check(False, str(exc))
-    return Check(True, f"{model.version}")
+    name = model.info.get("name") or "trained by the team"
+    return Check(True, f"{model.version} ({name})")
 
 
 COMPONENTS: tuple[Component, ...] = (
