@@ -25,6 +25,7 @@ from jalsa.mobilize.gateways.base import Inbound, Receipt, SubmitResult
 from jalsa.mobilize.inbound import record_inbound
 from jalsa.mobilize.outbox import (
     in_flight_to_unknown,
+    message_id_of,
     message_key,
     record_receipt,
     record_results,
@@ -373,3 +374,11 @@ def test_preview_counts_who_gets_what_and_leaves_the_campaign_usable(store: Stor
     with store.session() as session:
         stored = session.get(Campaign, campaign_id)
         assert stored is not None and stored.status == "scheduled"
+
+
+def test_a_key_names_a_row_only_in_its_own_spelling() -> None:
+    """A gateway's key comes back in a callback: 'm¹' passed `isdigit()` and then made
+    `int()` raise, and 'm99999999999' overflowed PostgreSQL's INTEGER."""
+    assert message_id_of(message_key(42)) == 42
+    for key in ["m¹", "m01", "m+1", "m 1", "m99999999999", "m", "", "42", "x42"]:
+        assert message_id_of(key) is None, key

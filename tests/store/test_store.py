@@ -82,6 +82,28 @@ def test_event_by_slug_or_id_and_clear_not_found(store: Store) -> None:
             get_event(s, "no-such-event")
 
 
+@pytest.mark.parametrize(
+    "alias", ["0{id}", "00{id}", "+{id}", " {id}", "{id} ", "¹", "١", "x" * 5000]
+)
+def test_an_event_has_one_id_spelling_and_hostile_refs_are_not_found(
+    store: Store, alias: str
+) -> None:
+    """'¹'.isdigit() is True and int('¹') raises: it was a 500 at /api/events/¹/timeline.
+    '01' was event 1 under a second name (a second dashboard feed for the same event)."""
+    event = _event(store)
+    with store.session() as s, pytest.raises(NotFound, match="jalsa event list"):
+        get_event(s, alias.format(id=event.id))
+
+
+def test_a_slug_that_reads_as_a_number_is_found_before_the_id(store: Store) -> None:
+    first = _event(store)
+    numeric = _event(store, slug=str(first.id + 1000))
+    with store.session() as s:
+        assert get_event(s, numeric.slug).id == numeric.id
+        assert get_event(s, str(first.id)).id == first.id
+        assert get_event(s, str(numeric.id)).id == numeric.id
+
+
 def test_event_times_come_back_as_aware_utc(store: Store) -> None:
     karachi = timezone(timedelta(hours=5))
     _event(store, starts_at=datetime(2023, 12, 17, 20, 0, tzinfo=karachi))

@@ -122,19 +122,46 @@ def transpile(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def is_local_master(master: str) -> bool:
+    """`local`, `local[N]`, `local[*]`, `local[N,F]`, `local-cluster[...]`: all on this machine."""
+    return master == "local" or master.startswith(("local[", "local-cluster["))
+
+
+def spark_conf(master: str | None = None) -> dict[str, str]:
+    """The session's settings. In local mode the driver listens on loopback only: nothing
+    off this machine needs to reach it, and otherwise it binds to the machine's external
+    address (its RPC and block manager ports open to the network). A cluster's master URL
+    keeps Spark's own choice, since the executors must reach the driver."""
+    cores = os.cpu_count() or 1
+    master = master or f"local[{cores}]"
+    conf = {
+        "spark.master": master,
+        "spark.app.name": "jalsa",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    if is_local_master(master):
+        # bindAddress is where the sockets listen (it overrides SPARK_LOCAL_IP); host is the
+        # address the driver advertises to its executors, which are in the same JVM.
+        conf["spark.driver.bindAddress"] = LOOPBACK
+        conf["spark.driver.host"] = LOOPBACK
+    return conf
+
+
 def spark_session(master: str | None = None) -> Any:
-    """A Spark session in UTC; `local[N]` on this machine unless a master URL is given."""
+    """A Spark session in UTC; `local[N]` on this machine (listening on 127.0.0.1 only)
+    unless a master URL is given."""
     from pyspark.sql import SparkSession
 
-    builder = (
-        SparkSession.builder.appName("jalsa")
-        .master(master or f"local[{os.cpu_count() or 1}]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 1) * 2)))
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-    )
+    builder = SparkSession.builder
+    for key, value in spark_conf(master).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("OFF")  # errors reach the caller as exceptions
     return session

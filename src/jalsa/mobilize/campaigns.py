@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound, UserError
+from jalsa.ids import parse_ref
 from jalsa.mobilize.encoding import plan
 from jalsa.mobilize.outbox import (
     OPEN,
@@ -123,13 +124,15 @@ def _free_slug(session: Session, base: str) -> str:
 
 
 def get_campaign(session: Session, ref: str) -> Campaign:
-    """A campaign by slug or id."""
-    query = select(Campaign).where(Campaign.slug == ref)
-    found = session.scalars(query).first()
-    if found is None and ref.isdigit():
-        found = session.get(Campaign, int(ref))
+    """A campaign by slug or id (see `jalsa.ids`: '01' is not campaign 1)."""
+    wanted = parse_ref(ref)
+    found = None
+    if wanted.slug is not None:
+        found = session.scalars(select(Campaign).where(Campaign.slug == wanted.slug)).first()
+    if found is None and wanted.id is not None:
+        found = session.get(Campaign, wanted.id)
     if found is None:
-        raise NotFound(f"no campaign {ref!r}; `jalsa sms campaign list` shows them")
+        raise NotFound(f"no campaign {ref[:100]!r}; `jalsa sms campaign list` shows them")
     return found
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, func, select, union_all, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from jalsa.ids import parse_id
 from jalsa.mobilize.encoding import plan
 from jalsa.mobilize.gateways.base import (
     FINAL_RECEIPT_STATES,
@@ -81,7 +82,8 @@ def message_key(message_id: int) -> str:
 
 
 def message_id_of(key: str) -> int | None:
-    return int(key[1:]) if key.startswith("m") and key[1:].isdigit() else None
+    """The row a gateway's key names (`message_key`), or None: a callback's key is input."""
+    return parse_id(key[1:]) if key.startswith("m") else None
 
 
 def backoff(attempts: int) -> timedelta:

@@ -135,7 +135,7 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not '¹', which float() refuses
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -143,7 +143,7 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
         except (TypeError, ValueError):
             pass
     reset = headers.get("x-rate-limit-reset")
-    if reset and reset.strip().isdigit():
+    if reset and reset.strip().isascii() and reset.strip().isdigit():
         return max(0.0, float(reset) - now)
     return None
 
@@ -393,7 +393,7 @@ def as_count(value: Any, what: str) -> int:
         raise shape_error(f"{what} is a boolean")
     if isinstance(value, int):
         count = value
-    elif (isinstance(value, str) and value.strip().isdigit()) or (
+    elif (isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()) or (
         isinstance(value, float) and value.is_integer()
     ):
         count = int(value)

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from jalsa.errors import NotFound, UserError
+from jalsa.ids import MAX_SLUG, is_slug, parse_ref
 from jalsa.store.db import upsert
 from jalsa.store.models import Event, Poll, Sample, Stream
 from jalsa.timeutil import utc_now, zone
@@ -25,7 +26,7 @@ RESERVED_SLUGS = frozenset({"new"})
 
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80]
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:MAX_SLUG]
 
 
 def normalise_hashtags(tags: Sequence[str]) -> list[str]:
@@ -55,7 +56,7 @@ def create_event(
         raise UserError("the event needs a name")
     zone(timezone)
     slug = slug or slugify(name) or f"event-{starts_at:%Y%m%d-%H%M}"
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
+    if not is_slug(slug):
         raise UserError(f"the slug {slug!r} may hold only a-z, 0-9 and '-'")
     if slug in RESERVED_SLUGS:
         raise UserError(f"the slug {slug!r} is reserved; choose another")
@@ -119,13 +120,17 @@ def update_event(
 
 
 def get_event(session: Session, ref: str) -> Event:
-    """An event by slug or numeric id, with its streams; NotFound says how to list events."""
+    """An event by slug or id (see `jalsa.ids`: '01' is not event 1), with its streams;
+    NotFound says how to list events."""
     query = select(Event).options(selectinload(Event.streams))
-    event = session.scalar(query.where(Event.slug == ref))
-    if event is None and ref.isdigit():
-        event = session.scalar(query.where(Event.id == int(ref)))
+    wanted = parse_ref(ref)
+    event = None
+    if wanted.slug is not None:
+        event = session.scalar(query.where(Event.slug == wanted.slug))
+    if event is None and wanted.id is not None:
+        event = session.scalar(query.where(Event.id == wanted.id))
     if event is None:
-        raise NotFound(f"no event {ref!r}; `jalsa event list` shows the events")
+        raise NotFound(f"no event {ref[:100]!r}; `jalsa event list` shows the events")
     return event
 
 

@@ -24,7 +24,7 @@ def callback_secret(settings: Settings) -> str:
 
 def _host_port(url: str) -> tuple[str, int]:
     host, _, port = url.removeprefix("smpp://").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()):
         raise UserError(f"JALSA_SMS_GATEWAY_URL {url!r} is not HOST:PORT (e.g. 10.0.0.5:2775)")
     return host, int(port)
 

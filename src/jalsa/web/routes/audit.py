@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jalsa.store.models import AuditEntry
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import Perm
-from jalsa.web.routes.common import API_ERRORS, MAX_ID, page
+from jalsa.web.routes.common import API_ERRORS, MAX_ID, IdText, page
 
 router = APIRouter(responses=API_ERRORS)
 PAGE_SIZE = 50
@@ -55,7 +55,7 @@ def audit_page(session: Session, before_id: int | None, limit: int) -> AuditPage
 
 
 BeforeId = Annotated[
-    int | None, Query(ge=1, le=MAX_ID, description="Only entries with a smaller id")
+    int | None, IdText, Query(ge=1, le=MAX_ID, description="Only entries with a smaller id")
 ]
 
 

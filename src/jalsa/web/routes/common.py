@@ -13,9 +13,10 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from jalsa.errors import NotFound, UserError
+from jalsa.ids import MAX_ID, parse_id
 from jalsa.timeutil import show
 from jalsa.web.app import templates
 from jalsa.web.auth import digest
@@ -38,9 +39,22 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such event, user, token or credential."},
 }
 
-# Row ids in paths: bounded so an absurd number is a 422, not a database overflow.
-MAX_ID = 2**31 - 1
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+def id_text(value: object) -> object:
+    """An id from an address or a query, read by `jalsa.ids.parse_id`: pydantic alone reads
+    '01', '+1', ' 1', '1.0' and '1_0' as numbers, so one row would have many addresses."""
+    if isinstance(value, str):
+        parsed = parse_id(value, minimum=0)
+        if parsed is None:
+            raise ValueError("not an id: ASCII digits, no sign, spaces or leading zeros")
+        return parsed
+    return value
+
+
+# Row ids in paths: one spelling per row, bounded so an absurd number is a 422, not a database
+# overflow. Ids in a query: `Annotated[int | None, IdText, Query(ge=1, le=MAX_ID)]`.
+IdText = BeforeValidator(id_text)
+RowId = Annotated[int, IdText, Path(ge=1, le=MAX_ID)]
 
 NOTICE_SECONDS = 600.0  # a notice not shown within this time is dropped (with its secret)
 NOTICES_PER_SESSION = 5

@@ -24,7 +24,7 @@ from jalsa.store.repo import get_event
 from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import Perm, allowed
-from jalsa.web.routes.common import API_ERRORS, RowId, ip
+from jalsa.web.routes.common import API_ERRORS, MAX_ID, IdText, RowId, ip
 
 router = APIRouter(responses=API_ERRORS, tags=["inbox"])
 
@@ -199,7 +199,7 @@ def inbox_queue(
     language: Annotated[Language | None, Query()] = None,
     category: Annotated[Category | None, Query()] = None,
     platform_state: Annotated[PlatformState | None, Query()] = None,
-    assigned_to: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    assigned_to: Annotated[int | None, IdText, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> QueueOut:

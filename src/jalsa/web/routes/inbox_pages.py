@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
+from jalsa.ids import parse_id
 from jalsa.inbox import store as q
 from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING
@@ -116,7 +117,7 @@ def _filters(
             problems.append(f"unknown {name} {value[:40]!r}; choose one of the list")
         elif value:
             kept[name] = value
-    number = int(page_) if page_.isdigit() and 0 < int(page_) <= 100_000 else 1
+    number = parse_id(page_, maximum=100_000) or 1
     found = Filters(
         **kept, mine=mine in ("1", "on", "true"), thread=thread.strip()[:200], page=number
     )
@@ -368,12 +369,13 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
         return None
     if value == "me":
         return who.user
-    if not value.isdigit() or not 0 < int(value) < 2**31:
+    user_id = parse_id(value)
+    if user_id is None:
         raise UserError(f"cannot assign to {value[:40]!r}; choose someone from the list")
     with request.app.state.store.session() as session:
-        user = session.get(User, int(value))
+        user = session.get(User, user_id)
     if user is None:
-        raise UserError(f"no user {value}; choose someone from the list")
+        raise UserError(f"no user {user_id}; choose someone from the list")
     if not allowed(user.role, Perm.REPLY_INBOX):
         raise UserError(f"{user.username} ({user.role}) may not reply to items")
     return user

@@ -3,6 +3,7 @@ Server-Sent Events stream that keeps a dashboard current and lets it resume."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,16 +14,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa import metrics
+from jalsa.ids import MAX_ID, parse_id
 from jalsa.live.bus import Message
 from jalsa.store.models import Sample
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.permissions import Perm
-from jalsa.web.routes.common import API_ERRORS
+from jalsa.web.routes.common import API_ERRORS, IdText
 
 router = APIRouter(responses=API_ERRORS)
 KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the connection open
+
+
+async def event_slug(request: Request, ref: str) -> str:
+    """The event's own slug for a slug-or-id (NotFound if there is none): feeds are keyed by
+    it, so `/api/events/1/...` and `/api/events/rally/...` share one feed, and `01` is no
+    event at all."""
+
+    def find() -> str:
+        with request.app.state.store.session() as session:
+            return get_event(session, ref).slug
+
+    return await asyncio.to_thread(find)
 
 
 @router.get("/api/metrics", tags=["live"])
@@ -49,7 +63,7 @@ async def live_snapshot(
 ) -> dict[str, Any]:
     """The live figures now: per stream the audience, peak, status and spend; the combined
     sum of concurrent audiences (not unique people). `seq` is the last message included."""
-    feed = await request.app.state.feeds.get(slug)
+    feed = await request.app.state.feeds.get(await event_slug(request, slug))
     return {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
 
 
@@ -98,15 +112,16 @@ async def live_stream(
     request: Request,
     who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(description="Resume after this message id")] = None,
+    after: Annotated[
+        int | None, IdText, Query(ge=0, le=MAX_ID, description="Resume after this message id")
+    ] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `snapshot` first, then a `poll` message for every stored poll.
     Reconnecting with `Last-Event-ID` (browsers do it by themselves) replays what was missed.
     Not in the OpenAPI schema: it never ends."""
-    feed = await request.app.state.feeds.get(slug)
-    resume = after
-    if last_event_id and last_event_id.strip().isdigit():
-        resume = int(last_event_id)
+    feed = await request.app.state.feeds.get(await event_slug(request, slug))
+    sent = parse_id(last_event_id.strip(), minimum=0) if last_event_id else None
+    resume = after if sent is None else sent
 
     async def events() -> AsyncIterator[str]:
         delivery = feed.messages(resume)
