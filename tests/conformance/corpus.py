@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PostDataset
@@ -45,3 +46,9 @@ class Ingested:
         for path in sorted(self.dataset.quarantine.glob("*.jsonl")):
             rows += [json.loads(line) for line in path.read_text().splitlines()]
         return rows
+
+
+def response(folder: str, name: str, status: int = 200) -> httpx.Response:
+    """An answer whose body is the sample byte for byte, as the platform sends it."""
+    body = (CORPUS / folder / name).read_bytes()
+    return httpx.Response(status, content=body, headers={"content-type": "application/json"})
