@@ -20,7 +20,10 @@ BASE = BASE_URLS["facebook"]
 LIVE = "1817000000000001"
 SOURCE = f"facebook-comments-{LIVE}"
 FIXTURE_TOKEN = "EAAGm0PX4ZCpsBAKZCZCZAbcdefTESTTOKEN"
-FIELDS = "id,message,created_time,from{id,name},parent{id},like_count,comment_count"
+FIELDS = (
+    "id,message,created_time,from{id,name},parent{id},like_count,comment_count,"
+    "attachment{type,url},permalink_url"
+)
 
 
 class FakeClock:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from jalsa.conversation.dataset import PART_OPTIONS, PostDataset
 from jalsa.conversation.lines import Piece, count_lines, open_binary, read_ahead, read_blocks
 from jalsa.conversation.record import COLUMNS, duckdb_columns
+from jalsa.conversation.sniff import DATA_KINDS, array_message, data_kind, describe, pretty_document
 from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
 from jalsa.conversation.sources.base import RAW_CHARS
 from jalsa.conversation.sources.mapped import Mapping, ident
@@ -146,6 +147,7 @@ def choose_format(
         while b"\n" not in first and len(first) <= max_line and (more := f.read(MiB)):
             first = (first + more).lstrip()
     first = first.split(b"\n", 1)[0]
+    doc: Any = _BROKEN
     if head[:4] == PARQUET_MAGIC:
         looks = "parquet"
     elif (kind := binary_kind(head)) and first[:1] not in (b"{", b"["):
@@ -160,9 +162,17 @@ def choose_format(
             "--format (longer lines are quarantined), or raise the limit with --max-line-mb"
         )
     elif first[:1] in (b"{", b"["):
-        looks = _json_kind(first)
+        looks, doc = _json_kind(first)
+        if doc is _BROKEN and (pretty := pretty_document(head, len(head) < SNIFF_BYTES)):
+            raise UserError(f"{path}: {pretty}")
+        if isinstance(doc, list) and fmt != "jsonl":
+            raise UserError(f"{path}: {array_message(doc)}")
+        if (kind := data_kind(doc)) and fmt in ("auto", *LINE_SOURCES):
+            raise UserError(f"{path}: these are {DATA_KINDS[kind]}")
     else:
         looks = "csv"
+    if fmt in ("x", "x-v1") and looks in ("x", "x-v1"):
+        return looks  # X in either API version; each file is read in its own
     if fmt == "auto":
         if looks == "parquet":
             return "parquet" if mapping else "posts"
@@ -170,7 +180,7 @@ def choose_format(
             if mapping:
                 return "jsonl"
             raise UserError(
-                f"{path}: JSON lines of an unknown kind; name the format (--format "
+                f"{path}: {_what(doc)}; if it holds posts, name the format (--format "
                 f"{'|'.join(LINE_SOURCES)}) or map columns with --format jsonl --map FIELD=COLUMN"
             )
         if looks == "csv" and mapping is None:
@@ -189,13 +199,23 @@ def choose_format(
     return fmt
 
 
-def _json_kind(line: bytes) -> str:
-    """Which line source the first line of a JSON-lines file is in ("json" if none)."""
+_BROKEN: Any = object()  # a first line that is not JSON on its own
+
+
+def _json_kind(line: bytes) -> tuple[str, Any]:
+    """Which line source the first line of a JSON-lines file is in ("json" if none), and the
+    line parsed (_BROKEN if it does not parse)."""
     try:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return "json"
-    return next((name for name, s in LINE_SOURCES.items() if s.looks_like(doc)), "json")
+        return "json", _BROKEN
+    return next((name for name, s in LINE_SOURCES.items() if s.looks_like(doc)), "json"), doc
+
+
+def _what(doc: Any) -> str:
+    if doc is _BROKEN:
+        return "its first line is not valid JSON (a damaged JSON lines file?)"
+    return describe(doc)
 
 
 def _stage_file(
@@ -241,6 +261,7 @@ def _stage_lines(
         return source.sql(path.name, tolerant)
 
     insert = f"INSERT INTO staged BY NAME SELECT *, {number} AS file FROM ({{}})"
+    item_path = LINE_SOURCES[fmt].item_path() if fmt in LINE_SOURCES else "'$'"
     if fmt in LINE_SOURCES and piece == Piece(path) and path.suffix != ".gz":
         whole = LINE_SOURCES[fmt].file_sql(path.name, str(path))
         if whole and _stage_whole_file(con, number, insert.format(whole), result):
@@ -255,6 +276,7 @@ def _stage_lines(
                 con.execute(insert.format(fast))
             except duckdb.Error:  # a malformed line somewhere: find each one
                 con.execute(insert.format(tolerant))
+            _keep_original(con, number, block.first, block.first + len(block.lines), item_path)
         finally:
             con.unregister("lines")
         if block.bad:
@@ -269,6 +291,20 @@ def _stage_lines(
         result.lines += len(block.lines)
         if progress:
             progress(block.nbytes)
+
+
+def _keep_original(
+    con: duckdb.DuckDBPyConnection, number: int, first: int, end: int, item_path: str
+) -> None:
+    """Quarantined posts of the block (lines `first` to `end` - 1) keep their part of the
+    original line (`item_path`, the source's JSON path of item `item`), not what was parsed
+    of it (a record of another format parses to all NULLs)."""
+    con.execute(
+        f"UPDATE staged SET raw = left(coalesce(json_extract(l.line, {item_path})::VARCHAR, "
+        f"l.line), {RAW_CHARS}) FROM lines l WHERE staged.file = {number} "
+        f"AND staged.line_no >= {first} AND staged.line_no < {end} AND staged.item > 0 "
+        "AND staged.problem IS NOT NULL AND staged.line_no = l.line_no"
+    )
 
 
 def _stage_whole_file(

@@ -119,7 +119,33 @@ class YouTubeConnector(BatchConnector):
             )
         if "videoNotFound" in reasons:
             return PollError(StreamStatus.NOT_FOUND, f"YouTube: {message}")
+        return self.other_error(status_code, error, message)
+
+    def other_error(
+        self, status_code: int, error: dict[str, Any], message: str
+    ) -> PollError | None:
+        """An error body no rule above knows: YouTube's own reason and words are kept
+        (`errors[0].reason`, else `status`, e.g. forbidden, PERMISSION_DENIED), with the
+        credential that may fix it; a 5xx is left to the shared handling (retry)."""
+        first = next((e for e in error.get("errors") or [] if isinstance(e, dict)), {})
+        reason = str(first.get("reason") or error.get("status") or "no reason given")
+        said = f"YouTube said {reason}: {message}" if message else f"YouTube said {reason}"
+        if status_code in (401, 403):
+            return PollError(StreamStatus.AUTH_FAILED, f"{said}. {self.credential_hint()}")
+        if status_code == 404:
+            return PollError(StreamStatus.NOT_FOUND, said)
+        if 400 <= status_code < 500:
+            return PollError(StreamStatus.BAD_RESPONSE, f"HTTP {status_code}: {said}")
         return None
+
+    def credential_hint(self) -> str:
+        """Which credential a refused request needs."""
+        env = f"JALSA_{self.credential_setting.upper()}"
+        return (
+            f"The API key ({env}) reads public data only; a private or members-only chat "
+            "and every moderation call need an OAuth token of the channel's owner or a "
+            "moderator (JALSA_YOUTUBE_OAUTH_TOKEN)"
+        )
 
     async def poll_many(
         self, targets: Sequence[Target], now: datetime

@@ -4,7 +4,8 @@
 Request (Graph API, token in `access_token`; Graph error codes mapped by
 `jalsa.platforms.graph`):
   GET {base}/{object_id}/comments?fields=id,message,created_time,from{id,name},parent{id},
-      like_count,comment_count&order=reverse_chronological&filter=stream
+      like_count,comment_count,attachment{type,url},permalink_url
+      &order=reverse_chronological&filter=stream
       &live_filter=no_filter&limit=100[&since={unix}][&after={cursor}]
 
 A round pages from the newest comment back with `paging.cursors.after` while the page has
@@ -39,7 +40,12 @@ from jalsa.platforms.facebook import FacebookConnector
 from jalsa.platforms.graph import GraphConnector, graph_path
 from jalsa.redact import redact
 
-FIELDS = "id,message,created_time,from{id,name},parent{id},like_count,comment_count"
+# `attachment`: a comment without `message` is a photo, sticker or GIF (decision 23);
+# `permalink_url`: the link the inbox shows for the comment.
+FIELDS = (
+    "id,message,created_time,from{id,name},parent{id},like_count,comment_count,"
+    "attachment{type,url},permalink_url"
+)
 
 
 class FacebookCommentsApi(FacebookConnector):

@@ -15,6 +15,10 @@ EXTRA = ("line_no", "item", "problem", "raw")
 OUTPUT = (*COLUMNS, *EXTRA)
 RAW_CHARS = 2_000  # how much of a bad line or item the quarantine keeps
 NOT_JSON = "not valid JSON (a truncated or damaged line)"
+# The one rule on empty posts, for every source (decision 23): a post may have no text when
+# it carries media (a photo, a sticker, a GIF, a Super Sticker or a paid Super Chat); with
+# neither it is quarantined, never counted as an empty voice.
+NO_CONTENT = "a post with no text and no media"
 # Blank lines (stream keep-alives) are no posts. strlen is the byte length, known without a
 # scan; trimming every long line would cost as much as parsing it.
 NOT_BLANK = "(strlen(line) > 64 OR trim(line, E' \\t\\r\\n') <> '')"
@@ -67,6 +71,18 @@ def first_problem(*checks: tuple[str, str]) -> str:
     return f"CASE {whens} END"
 
 
+def post_problem(*checks: tuple[str, str], text: str, media: str = "false") -> str:
+    """The first failed check of a post, then the rule every source shares: a post needs
+    text or media. `text` and `media` are SQL (a string, a boolean)."""
+    empty = f"coalesce(trim({text}), '') = '' AND NOT coalesce({media}, false)"
+    return first_problem(*checks, (empty, NO_CONTENT))
+
+
+def post_text(text: str) -> str:
+    """The text column of a post: empty, not NULL, for a post that has media only."""
+    return f"coalesce({text}, '')"
+
+
 class Source:
     name: ClassVar[str]
     platform: ClassVar[str]
@@ -87,6 +103,12 @@ class LineSource(Source):
     def looks_like(cls, doc: Any) -> bool:
         """Whether one parsed line of a file is in this format (to choose a format)."""
         raise NotImplementedError
+
+    @classmethod
+    def item_path(cls) -> str:
+        """SQL of the JSON path, in `line`, of post number `item` of the line: the quarantine
+        keeps that part of the original line, not what jalsa parsed of it."""
+        return "'$'"
 
     @classmethod
     def file_sql(cls, source: str, path: str) -> str | None:

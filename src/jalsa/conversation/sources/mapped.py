@@ -16,8 +16,9 @@ from jalsa.conversation.sources.base import (
     NOT_JSON,
     RAW_CHARS,
     Source,
-    first_problem,
     parse,
+    post_problem,
+    post_text,
     quote,
     tags_in,
 )
@@ -117,13 +118,14 @@ class MappedSource(Source):
                 out[field] = f"TRY_CAST({col} AS BIGINT)" if col else "NULL::BIGINT"
             else:
                 out[field] = self._text(field)
-        problem = first_problem(
+        problem = post_problem(
             (f"{out['platform']} NOT IN ({', '.join(map(quote, PLATFORMS))})", "unknown platform"),
             (f"{out['id']} IS NULL OR {out['id']} = ''", "no id"),
             (f"{out['author_id']} IS NULL OR {out['author_id']} = ''", "no author_id"),
             (f"{out['created_at']} IS NULL", "created_at missing or not a time"),
-            (f"{out['text']} IS NULL", "no text"),
+            text=out["text"],
         )
+        out["text"] = post_text(out["text"])
         fields = ",\n    ".join(f"{expr} AS {name}" for name, expr in out.items())
         return f"""
 SELECT {fields},

@@ -17,8 +17,9 @@ from jalsa.conversation.sources.base import (
     NOT_JSON,
     RAW_CHARS,
     LineSource,
-    first_problem,
     parse,
+    post_problem,
+    post_text,
     quote,
     read_json_docs,
 )
@@ -44,6 +45,8 @@ TWEET = {
         "impression_count": "BIGINT",
     },
     "author": USER,
+    "attachments": {"media_keys": ["VARCHAR"]},
+    "id_str": "VARCHAR",  # only a v1.1 tweet has it: said so when one is read as v2
 }
 # A line is parsed once, by this shape: a page (`data` list) or a tweet on its own (the tweet's
 # fields at the top level); only stream lines (`data` one object) are parsed a second time.
@@ -55,6 +58,12 @@ PAGE = {
     "errors": [{"title": "VARCHAR", "detail": "VARCHAR"}],
 }
 STREAM = {"data": TWEET, "includes": {"users": [USER]}}
+
+
+V1_AMONG_V2 = (
+    "an X API v1.1 tweet (`id_str`, `user.id_str`) among v2 ones: ingest v1.1 tweets in a "
+    "file of their own (--format x-v1)"
+)
 
 
 def _starts_with_a_page(path: str) -> bool:
@@ -92,6 +101,13 @@ class XApiV2(LineSource):
         return "author_id" in doc and "text" in doc and "id" in doc
 
     @classmethod
+    def item_path(cls) -> str:
+        return (
+            "CASE json_type(line, '$.data') WHEN 'ARRAY' THEN '$.data[' || (item - 1) || ']' "
+            "WHEN 'OBJECT' THEN '$.data' ELSE '$' END"
+        )
+
+    @classmethod
     def sql(cls, source: str, tolerant: bool) -> str:
         docs = f"SELECT line_no, {parse(PAGE, tolerant)} AS d FROM lines WHERE {NOT_BLANK}"
         return cls._sql(source, docs, "docs JOIN lines USING (line_no)")
@@ -110,6 +126,14 @@ class XApiV2(LineSource):
         """From `docs` (line_no, d: a line parsed by PAGE) to posts; `docs_with_lines` adds
         each line's text as `line`."""
         single = "struct_pack(" + ", ".join(f"{k} := d.{k}" for k in TWEET) + ")"
+        problem = post_problem(
+            ("t.id IS NULL", "tweet without an id"),
+            ("t.author_id IS NULL AND t.id_str IS NOT NULL", V1_AMONG_V2),
+            ("t.author_id IS NULL", "tweet without an author_id (ask for tweet.fields=author_id)"),
+            ("created IS NULL", "created_at missing or not a time"),
+            text="t.text",
+            media="len(t.attachments.media_keys) > 0",
+        )
         return f"""
 WITH docs AS MATERIALIZED ({docs}),
 odd AS MATERIALIZED (  -- neither a page nor a tweet: a stream line, or no posts at all
@@ -142,7 +166,7 @@ SELECT
     coalesce(a.username, t.author.username) AS author_handle,
     TRY_CAST(coalesce(a.created_at, t.author.created_at) AS TIMESTAMPTZ) AS author_created_at,
     created AS created_at,
-    t.text, t.lang,
+    {post_text("t.text")} AS text, t.lang,
     coalesce(list_transform(t.entities.hashtags, lambda h: lower(h.tag)), []) AS hashtags,
     coalesce(list_transform(t.entities.mentions, lambda m: lower(m.username)), []) AS mentions,
     coalesce(list_transform(t.entities.urls, lambda u: coalesce(u.expanded_url, u.url)), [])
@@ -157,20 +181,8 @@ SELECT
     t.public_metrics.impression_count AS view_count,
     {quote(source)} AS source,
     line_no, item,
-    {
-            first_problem(
-                ("t.id IS NULL", "tweet without an id"),
-                ("t.author_id IS NULL", "tweet without an author_id"),
-                (
-                    "created IS NULL",
-                    "created_at missing or not a time",
-                ),
-                ("t.text IS NULL", "tweet without text"),
-            )
-        } AS problem,
-    CASE WHEN t.id IS NULL OR t.author_id IS NULL OR t.text IS NULL
-        OR created IS NULL
-        THEN left(to_json(t)::VARCHAR, {RAW_CHARS}) END AS raw
+    {problem} AS problem,
+    CASE WHEN ({problem}) IS NOT NULL THEN left(to_json(t)::VARCHAR, {RAW_CHARS}) END AS raw
 FROM (SELECT t, item, line_no, TRY_CAST(t.created_at AS TIMESTAMPTZ) AS created FROM tweets)
 LEFT JOIN authors a ON a.u_id = t.author_id
 UNION ALL BY NAME

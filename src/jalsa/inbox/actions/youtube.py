@@ -45,6 +45,14 @@ class YouTubeModerationApi(YouTubeConnector):
         super().__init__(client, base_url, credential)
         self.oauth = oauth
 
+    def credential_hint(self) -> str:
+        if not self.oauth:
+            return "An API key cannot moderate"
+        return (
+            f"The OAuth token (JALSA_{OAUTH_SETTING.upper()}) must be the channel owner's or "
+            "a moderator's, with the youtube.force-ssl scope"
+        )
+
     def auth(self) -> tuple[dict[str, str], dict[str, str]]:
         if self.oauth:
             return {"Authorization": f"Bearer {self.credential}"}, {}

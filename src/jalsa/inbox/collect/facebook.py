@@ -1,8 +1,8 @@
 """Facebook: comments (and their replies) on a live video or a post, as inbox items.
 
 Reuses the conversation collector of `GET /{object-id}/comments` (`filter=stream`, fields
-`id,message,created_time,from{id,name},parent{id},...`, paging by `paging.cursors.after`, later
-rounds from the newest comment's time with `since`).
+`id,message,created_time,from{id,name},parent{id},...,permalink_url`, paging by
+`paging.cursors.after`, later rounds from the newest comment's time with `since`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from jalsa.conversation.collect.base import (
 )
 from jalsa.conversation.collect.rawlog import source_name
 from jalsa.conversation.collect.youtube_chat import YouTubeChatCollector
+from jalsa.conversation.sources.youtube import POST_TYPES
 from jalsa.inbox.collect.base import InboxTap, newest_first, obj, parse_time, text_of
 from jalsa.inbox.record import InboxItem
 from jalsa.platforms.base import PollError, StreamStatus, shape_error
@@ -38,8 +39,9 @@ THREAD_PARTS = "snippet,replies"
 
 
 def chat_items(page: Any, video_id: str | None = None) -> tuple[list[InboxItem], int]:
-    """Inbox items of a liveChatMessages.list page: messages with text (text messages, Super
-    Chat comments); events without text (deletions, bans, chat ended) are no items."""
+    """Inbox items of a liveChatMessages.list page: the messages people write, with text
+    (text messages, Super Chat and milestone comments); chat events (deletions, bans, new
+    members, chat ended) are no items, though YouTube gives them a `displayMessage`."""
     items: list[InboxItem] = []
     skipped = 0
     entries = page.get("items") if isinstance(page, dict) else None
@@ -48,12 +50,15 @@ def chat_items(page: Any, video_id: str | None = None) -> tuple[list[InboxItem],
         if not isinstance(snippet, dict):
             skipped += 1
             continue
-        details = snippet.get("textMessageDetails") or {}
-        superchat = snippet.get("superChatDetails") or {}
+        kind = snippet.get("type")
+        details = obj(snippet.get("textMessageDetails"))
+        if kind not in (*POST_TYPES, "memberMilestoneChatEvent") and not (kind is None and details):
+            continue
         text = (
             text_of(details.get("messageText"))
-            or text_of(superchat.get("userComment"))
-            or text_of(snippet.get("displayMessage"))
+            or text_of(obj(snippet.get("superChatDetails")).get("userComment"))
+            or text_of(obj(snippet.get("memberMilestoneChatDetails")).get("userComment"))
+            or (text_of(snippet.get("displayMessage")) if kind == "textMessageEvent" else "")
         )
         if not text:
             continue
