@@ -206,3 +206,41 @@ def test_the_run_covers_every_route_but_the_stream(target: Target) -> None:
     fuzzed = {(m.upper(), path) for path, ops in documented.items() for m in ops}
     assert fuzzed == served - UNFUZZABLE
     assert target.published < fuzzed  # the pages come on top of the published API
+
+
+def test_call_sequences_never_fail_on_the_server(target: Target) -> None:
+    """schemathesis's stateful mode on the published API: operations chained through the links
+    it infers from the schema (an event created, then read, edited, given streams; a campaign
+    written, then previewed and sent...), with real values from earlier answers. No step
+    answers 5xx, and every answer keeps to its schema."""
+    published = schemathesis.openapi.from_asgi("/api/openapi.json", target.app)
+    machine = published.as_state_machine()
+    assert machine.bundles, "schemathesis found no links between the operations"
+    steps: list[int] = []
+
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            target.keep_access()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {target.token}"}}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            steps.append(response.status_code)
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+            )
+
+    Sequences.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert len(steps) >= 15 and all(status < 500 for status in steps)
