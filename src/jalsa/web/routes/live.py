@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa import metrics
+from jalsa.errors import UserError
 from jalsa.live.bus import Message
 from jalsa.store.models import Sample
 from jalsa.store.repo import get_event
@@ -86,6 +87,8 @@ async def timeline(
 ) -> dict[str, Any]:
     """Stored samples of the event in time order, for charts: `[observed_at, value]` per
     stream and metric."""
+    if metric is not None and metric not in metrics.BY_NAME:
+        raise UserError(f"unknown metric {metric[:100]!r}; `jalsa metrics` lists them")
     event = get_event(session, slug)
     ids = {s.id: s for s in event.streams}
     query = select(Sample.stream_id, Sample.metric, Sample.observed_at, Sample.value).where(
