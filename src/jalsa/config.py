@@ -37,6 +37,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
+    # PostgreSQL connections one process may open: a pool kept open, and more opened when it is
+    # busy. Every `jalsa serve` worker and the tracker have their own (see the README on running
+    # several processes: PostgreSQL allows 100 connections by default). SQLite ignores them.
+    db_pool_size: int = Field(default=5, ge=1, le=1_000)
+    db_max_overflow: int = Field(default=5, ge=0, le=1_000)
     timezone: str = "Asia/Karachi"
 
     # Platform API base URLs: point them at `jalsa sim` to rehearse without credentials.

@@ -3,13 +3,15 @@ encrypted in the store. The environment wins, so an operator can always override
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.config import Settings
 from jalsa.errors import UserError
-from jalsa.platforms.registry import CONNECTORS
+from jalsa.platforms.registry import CONNECTORS, connector_for
 from jalsa.store import Store
 from jalsa.store.models import Credential
 from jalsa.timeutil import utc_now
@@ -57,13 +59,27 @@ def stored_credentials(session: Session) -> list[Credential]:
     return list(session.scalars(select(Credential).order_by(Credential.name)))
 
 
-def with_stored_credentials(settings: Settings, store: Store) -> Settings:
-    """Settings whose missing credentials are filled from the encrypted store."""
+def reader_credentials(kinds: Iterable[str]) -> set[str]:
+    """The credentials that polling streams of these kinds uses."""
+    return {connector_for(kind).credential_setting for kind in kinds}
+
+
+def with_stored_credentials(
+    settings: Settings, store: Store, only: Collection[str] | None = None
+) -> Settings:
+    """Settings whose missing credentials are filled from the encrypted store: all of them, or
+    only those named in `only`. Only those are decrypted, so a credential entered for something
+    else (under a secret key this process does not have) cannot stop it; one it needs and
+    cannot decrypt is a UserError naming it."""
     with store.session() as session:
         rows = stored_credentials(session)
-    missing = {r.name: r for r in rows if getattr(settings, r.name) is None}
+    missing = {
+        r.name: r
+        for r in rows
+        if getattr(settings, r.name) is None and (only is None or r.name in only)
+    }
     if not missing:
         return settings
     vault = Vault.from_settings(settings)
-    filled = {name: vault.decrypt(row.ciphertext) for name, row in missing.items()}
+    filled = {name: vault.decrypt(row.ciphertext, name) for name, row in missing.items()}
     return settings.model_copy(update={k: SecretStr(v) for k, v in filled.items()})

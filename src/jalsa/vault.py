@@ -39,13 +39,22 @@ class Vault:
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, ciphertext: str) -> str:
+    def decrypt(self, ciphertext: str, name: str | None = None) -> str:
+        """The plaintext; `name` (the credential's setting) makes the error say which."""
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken:
+            if name is None:
+                raise UserError(
+                    "a stored credential cannot be decrypted: the secret key changed. Restore "
+                    "JALSA_SECRET_KEY (or the data directory's secret.key), or enter it again."
+                ) from None
             raise UserError(
-                "a stored credential cannot be decrypted: the secret key changed. Restore "
-                "JALSA_SECRET_KEY (or the data directory's secret.key), or enter it again."
+                f"the stored credential {name} cannot be decrypted with this process's secret "
+                "key: it was entered where another key is used. Give every jalsa process the "
+                "web app's key (JALSA_SECRET_KEY, or a copy of the secret.key file in its "
+                f"JALSA_DATA_DIR), set JALSA_{name.upper()} for this process, or enter the "
+                "credential again."
             ) from None
 
 

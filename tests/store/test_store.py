@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -246,3 +247,34 @@ def test_sqlite_connections_keep_a_small_cache_and_the_warm_one_is_reused(tmp_pa
     with store.engine.connect() as again:
         assert again.connection.dbapi_connection is warm
     store.dispose()
+
+
+def test_the_connection_pool_is_sized_by_the_settings(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: at most pool + overflow connections per process (5 + 5 unless set), so
+    several workers and a tracker fit in the server's 100. SQLite keeps its own pool."""
+    from jalsa.cli import open_store
+    from jalsa.config import load_settings
+
+    monkeypatch.setenv("JALSA_DATABASE_URL", database_url)
+    monkeypatch.setenv("JALSA_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("JALSA_DB_MAX_OVERFLOW", "2")
+    settings = load_settings()
+    assert (settings.db_pool_size, settings.db_max_overflow) == (3, 2)
+    sized = open_store(settings)
+    default = Store(database_url)
+    try:
+        pool: Any = sized.engine.pool
+        if sized.is_postgres:
+            assert (pool.size(), pool._max_overflow) == (3, 2)
+            plain: Any = default.engine.pool
+            assert (plain.size(), plain._max_overflow) == (5, 5)
+        else:
+            assert pool.size() == 10
+    finally:
+        sized.dispose()
+        default.dispose()
+    monkeypatch.setenv("JALSA_DB_POOL_SIZE", "0")
+    with pytest.raises(UserError, match="db_pool_size"):
+        load_settings()

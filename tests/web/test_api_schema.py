@@ -85,6 +85,9 @@ def every_route_schema(app: Any) -> dict[str, Any]:
     )
 
 
+STREAM = "/api/events/{slug}/stream"  # documented (checked below), never fuzzed: UNFUZZABLE
+
+
 class Target:
     """What the generated calls run against, and how to keep the caller's access intact:
     schemathesis may well revoke token 1 or demote user 1, which would turn every later call
@@ -196,8 +199,14 @@ def test_the_schema_documents_the_api_and_nothing_else(target: Target) -> None:
     paths = set(loaded.raw_schema["paths"])
     assert paths, "no operations in the schema"
     assert all(p.startswith("/api/") for p in paths), paths
-    assert "/api/events/{slug}/stream" not in paths  # never ends: not fuzzable
     assert {"/api/events", "/api/events/{slug}/live", "/api/events/{slug}/timeline"} <= paths
+    # the live stream is there, as Server-Sent Events with their resume header
+    stream = loaded.raw_schema["paths"][STREAM]["get"]
+    assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
+    event = stream["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    assert event["properties"]["event"]["enum"] == ["snapshot", "poll"]
+    headers = {p["name"].lower() for p in stream["parameters"] if p["in"] == "header"}
+    assert "last-event-id" in headers
 
 
 def test_the_run_covers_every_route_but_the_stream(target: Target) -> None:

@@ -350,6 +350,16 @@ async def test_unknown_event_has_no_stream(site: Site) -> None:
         assert response.status_code == 404
 
 
+async def test_an_unknown_metric_in_the_timeline_is_a_clear_400(site: Site) -> None:
+    async with _api(site) as client:
+        for metric in ("no.such_metric", "\x00"):  # PostgreSQL refuses NUL in text
+            response = await client.get(
+                f"/api/events/{site.event.slug}/timeline", params={"metric": metric}
+            )
+            assert response.status_code == 400, response.text
+            assert "unknown metric" in response.json()["detail"]
+
+
 async def test_no_poll_is_lost_between_the_snapshot_and_the_live_messages(site: Site) -> None:
     """A poll that the feed publishes right after a new client got its snapshot must still
     reach that client (its id is above the snapshot's seq)."""

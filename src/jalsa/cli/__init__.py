@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from typer.core import TyperGroup
 
 from jalsa import metrics
 from jalsa.config import Settings, get_settings
-from jalsa.credentials import with_stored_credentials
+from jalsa.credentials import reader_credentials, with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.live.aggregate import Point
 from jalsa.live.export import FORMATS, export
@@ -69,7 +68,11 @@ app.add_typer(stream_app, name="stream")
 
 def open_store(settings: Settings | None = None) -> Store:
     settings = settings or get_settings()
-    return Store(settings.effective_database_url)
+    return Store(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 @contextlib.contextmanager
@@ -256,7 +259,11 @@ def track(
 ) -> None:
     """Poll every stream of the event live, store every sample, show the live table."""
     store = open_store()
-    settings = with_stored_credentials(get_settings(), store)
+    with store.session() as session:
+        kinds = {s.kind for s in get_event(session, event).streams}
+    # Only the credentials these streams use are decrypted: one entered in the web app for
+    # something else must not stop the tracker (on a machine whose secret key differs).
+    settings = with_stored_credentials(get_settings(), store, only=reader_credentials(kinds))
     tracker = Tracker(store, event, settings)
     if not tracker.streams:
         raise UserError(f"event {event!r} has no streams: jalsa stream add {event} KIND ID")
@@ -551,97 +558,11 @@ async def _until_interrupted() -> None:
     await stop.wait()
 
 
-user_app = typer.Typer(help="Team accounts for the web app.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-
-
-@user_app.command("create")
-def user_create(
-    username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '.', '_', '-'.")],
-    role: Annotated[str, typer.Option(help="admin, coordinator, moderator, volunteer, viewer")],
-    display_name: Annotated[str, typer.Option(help="Name shown to the team.")] = "",
-) -> None:
-    """Create an account; the password is asked for (or read from standard input)."""
-    from jalsa.web.auth import audit, create_user
-
-    if sys.stdin.isatty():
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    with open_store().session() as session:
-        user = create_user(
-            session, username=username, password=password, role=role, display_name=display_name
-        )
-        audit(
-            session,
-            actor=None,
-            action="user.create",
-            target=user.username,
-            details={"role": role, "via": "cli"},
-        )
-    console.print(f"created {user.username} ({role})")
-
-
-@user_app.command("invite")
-def user_invite(
-    role: Annotated[str, typer.Option(help="admin, coordinator, moderator, volunteer, viewer")],
-    base_url: Annotated[
-        str | None, typer.Option(help="The address volunteers open (default: from settings).")
-    ] = None,
-    hours: Annotated[float, typer.Option(help="The link expires after this long.")] = 72,
-) -> None:
-    """Print a one-time invitation link for a new team member."""
-    from jalsa.web.auth import audit, create_invitation
-    from jalsa.web.permissions import Role
-
-    if role not in {r.value for r in Role}:
-        raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}")
-    settings = get_settings()
-    with open_store(settings).session() as session:
-        token = create_invitation(session, role=role, created_by=None, hours=hours)
-        audit(session, actor=None, action="invitation.create", details={"role": role, "via": "cli"})
-    root = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    console.print(f"{root}/invite/{token}", highlight=False, soft_wrap=True)
-
-
-@app.command("serve")
-def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-) -> None:
-    """Run the command center web app."""
-    import uvicorn
-    from sqlalchemy import func, select
-
-    from jalsa.store.models import User
-    from jalsa.web.app import create_app
-    from jalsa.web.auth import create_invitation
-
-    settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
-    store = open_store(settings)
-    with store.session() as session:
-        if not session.scalar(select(func.count()).select_from(User)):
-            token = create_invitation(session, role="admin", created_by=None, hours=24)
-            console.print("No accounts yet. Open this one-time link to create the first admin:")
-            console.print(f"  http://{host}:{port}/invite/{token}", highlight=False)
-    console.print(f"jalsa is serving on http://{host}:{port}", highlight=False)
-    # Open dashboards keep their event streams open: give them 3 s to go on shutdown.
-    uvicorn.run(
-        create_app(store, settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        proxy_headers=True,
-        timeout_graceful_shutdown=3,
-    )
-
-
 from jalsa.cli import conversation as _conversation  # noqa: E402,F401  (registers its commands)
 from jalsa.cli import doctor as _doctor  # noqa: E402,F401
 from jalsa.cli import posts as _posts  # noqa: E402,F401
 from jalsa.cli import report as _report  # noqa: E402,F401
+from jalsa.cli import serve as _serve  # noqa: E402,F401
 from jalsa.cli.inbox import inbox_app  # noqa: E402
 from jalsa.cli.sms import sms_app  # noqa: E402
 from jalsa.cli.supporters import supporters_app  # noqa: E402

@@ -84,7 +84,11 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
         "http_timeout": min(base.http_timeout, 2.0),
     }
     settings = load_settings(**overrides)
-    store = Store(settings.effective_database_url)
+    store = Store(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     hashtags = [s.query for s in scenario.streams if s.platform == "x_counts" and s.query]
     with store.session() as session:
         event = create_event(

@@ -23,9 +23,17 @@ from jalsa.store.models import Base
 CACHE_KIB = 512  # page cache of one SQLite connection
 
 
-def make_engine(url: str) -> Engine:
+POOL_SIZE = 5  # PostgreSQL connections kept open per process (JALSA_DB_POOL_SIZE)
+MAX_OVERFLOW = 5  # and opened beyond those when all are busy (JALSA_DB_MAX_OVERFLOW)
+
+
+def make_engine(
+    url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout so the tracker
-    and the web app can share one file."""
+    and the web app can share one file. On PostgreSQL a process opens at most `pool_size` +
+    `max_overflow` connections: several workers and a tracker share the server's limit (100 by
+    default), so the default is 10 per process."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
@@ -44,7 +52,9 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30}, **pool)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+            )
     except (ArgumentError, ImportError) as exc:
         raise UserError(f"cannot use database URL {_redact(url)}: {exc}") from None
     return engine
@@ -98,8 +108,15 @@ def migrate(engine: Engine) -> None:
 class Store:
     """The opened store: an engine whose schema is current, and a session factory."""
 
-    def __init__(self, url: str, *, run_migrations: bool = True) -> None:
-        self.engine = make_engine(url)
+    def __init__(
+        self,
+        url: str,
+        *,
+        run_migrations: bool = True,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+    ) -> None:
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         if run_migrations:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -109,6 +126,10 @@ class Store:
         """A session in a transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -15,6 +15,7 @@ from jalsa.errors import NotFound, UserError
 from jalsa.ids import MAX_SLUG, is_slug, parse_ref
 from jalsa.store.db import upsert
 from jalsa.store.models import Event, Poll, Sample, Stream
+from jalsa.store.notify import notify_polls
 from jalsa.timeutil import utc_now, zone
 
 # Poll statuses that are not errors (the platform answered; the stream may just not be live).
@@ -215,6 +216,7 @@ def write_polls(session: Session, records: Sequence[PollRecord]) -> None:
         for r in records
     }
     upsert(session, Poll, list(polls.values()), keys=("stream_id", "scheduled_at"))
+    notify_polls(session, (r.stream_id for r in records))  # sent when this commits
 
 
 @dataclass(frozen=True)

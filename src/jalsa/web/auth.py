@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import false, select, text, update
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
@@ -26,6 +27,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "jls_"
 TOKEN_TOUCH = timedelta(minutes=5)
+FIRST_ADMIN_NOTE = "the first admin (printed by jalsa serve)"
+FIRST_ADMIN_LOCK = 0x6A616C7361  # PostgreSQL advisory lock key ("jalsa")
 
 
 def digest(token: str) -> str:
@@ -167,7 +170,69 @@ def open_invitation(session: Session, token: str) -> Invitation:
         raise UserError("this invitation link is not valid or was already used")
     if invitation.expires_at < utc_now():
         raise UserError("this invitation link has expired; ask for a new one")
+    if _is_first_admin_link(invitation) and _admin_exists(session):
+        raise UserError(
+            "this first-admin link is void: an admin account exists now. Ask an admin for an "
+            "invitation."
+        )
     return invitation
+
+
+@dataclass(frozen=True)
+class FirstAdminLink:
+    """The link that creates the first admin: `token` when this call created it, None when it
+    existed already (another worker printed it; only its hash is stored)."""
+
+    token: str | None
+    expires_at: datetime
+
+
+def first_admin_link(session: Session, hours: float = 24) -> FirstAdminLink | None:
+    """On a store without accounts, the one-time link for the first admin, made once however
+    many workers start together: they take a lock in the database in turn, and the first one
+    makes the link. None when an account exists. The link is void as soon as an admin exists,
+    whoever created that admin."""
+    _lock_first_admin(session)
+    if session.scalar(select(User.id).limit(1)) is not None:
+        return None
+    existing = session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.note == FIRST_ADMIN_NOTE,
+            Invitation.created_by.is_(None),
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > utc_now(),
+        )
+        .order_by(Invitation.expires_at.desc())
+        .limit(1)
+    )
+    if existing is not None:
+        return FirstAdminLink(None, existing.expires_at)
+    token = create_invitation(
+        session, role=Role.ADMIN.value, created_by=None, note=FIRST_ADMIN_NOTE, hours=hours
+    )
+    session.flush()
+    created = session.get(Invitation, digest(token))
+    assert created is not None
+    return FirstAdminLink(token, created.expires_at)
+
+
+def _lock_first_admin(session: Session) -> None:
+    """Serialize first-admin checks until the transaction ends: an advisory lock on
+    PostgreSQL; SQLite's write lock (taken by an UPDATE, even one that changes no row)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_ADMIN_LOCK})
+    else:
+        session.execute(update(Invitation).where(false()).values(note=Invitation.note))
+
+
+def _is_first_admin_link(invitation: Invitation) -> bool:
+    return invitation.note == FIRST_ADMIN_NOTE and invitation.created_by is None
+
+
+def _admin_exists(session: Session) -> bool:
+    query = select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True)).limit(1)
+    return session.scalar(query) is not None
 
 
 def accept_invitation(

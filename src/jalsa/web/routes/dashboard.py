@@ -99,7 +99,7 @@ def dashboard_page(
     snapshot = {
         "seq": None,
         # A worker thread asks the event loop for the feed (built once, in its own thread).
-        **anyio.from_thread.run(request.app.state.feeds.get, event.slug).snapshot(utc_now()),
+        **anyio.from_thread.run(request.app.state.feeds.current, event.slug).snapshot(utc_now()),
     }
     data = {
         "slug": event.slug,

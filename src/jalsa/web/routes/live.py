@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa import metrics
+from jalsa.errors import UserError
 from jalsa.ids import MAX_ID, parse_id
 from jalsa.live.bus import Message
 from jalsa.store.models import Sample
@@ -63,8 +65,29 @@ async def live_snapshot(
 ) -> dict[str, Any]:
     """The live figures now: per stream the audience, peak, status and spend; the combined
     sum of concurrent audiences (not unique people). `seq` is the last message included."""
-    feed = await request.app.state.feeds.get(await event_slug(request, slug))
+    feed = await request.app.state.feeds.current(await event_slug(request, slug))
     return {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
+
+
+class FeedOut(BaseModel):
+    event: str = Field(description="The event's slug")
+    listeners: int = Field(description="Live streams (SSE clients) open on this worker")
+    following: bool = Field(description="Whether this worker follows the store for the event")
+    wake: Literal["notify", "poll", "idle"] = Field(
+        description="How it learns of new polls: PostgreSQL notifications, looking every "
+        "0.25 s (SQLite, or while the notification connection is down), or not at all"
+    )
+    store_reads: int = Field(description="Times it read new polls from the store")
+    last_poll_id: int = Field(description="The last poll it took in")
+
+
+@router.get("/api/feeds", tags=["live"])
+async def feeds_status(
+    request: Request, who: Caller = Depends(Requires(Perm.VIEW_EVENTS))
+) -> list[FeedOut]:
+    """This worker's live feeds: which events it follows in the store and how, for operators
+    (a worker without listeners reads nothing). Each worker answers for itself."""
+    return [FeedOut(**status) for status in request.app.state.feeds.status()]
 
 
 @router.get("/api/events/{slug}/timeline", tags=["live"])
@@ -78,6 +101,8 @@ async def timeline(
 ) -> dict[str, Any]:
     """Stored samples of the event in time order, for charts: `[observed_at, value]` per
     stream and metric."""
+    if metric is not None and metric not in metrics.BY_NAME:
+        raise UserError(f"unknown metric {metric[:100]!r}; `jalsa metrics` lists them")
     event = get_event(session, slug)
     ids = {s.id: s for s in event.streams}
     query = select(Sample.stream_id, Sample.metric, Sample.observed_at, Sample.value).where(
@@ -106,25 +131,66 @@ async def timeline(
     }
 
 
-@router.get("/api/events/{slug}/stream", tags=["live"], include_in_schema=False)
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+# One Server-Sent Event (in OpenAPI 3.1 the schema of a stream's media type describes each event).
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": "A poll id (a snapshot's is the last poll it includes): send it back "
+            "as Last-Event-ID to resume",
+        },
+        "event": {"type": "string", "enum": ["snapshot", "poll"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "`snapshot`: the live figures as `/api/events/{slug}/live` gives "
+            "them (first, unless resuming). `poll`: one stored poll: `event`, `stream` (its "
+            "figures now), `samples` (`metric`, `at`, `value`), `combined` (`value`, "
+            "`partial`, `at`) and `peak_of_sum`.",
+        },
+    },
+}
+
+
+@router.get(
+    "/api/events/{slug}/stream",
+    tags=["live"],
+    response_class=EventStream,
+    responses={
+        200: {
+            "description": "Server-Sent Events, never ending; a `: keepalive` comment every "
+            "15 s when nothing else comes",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        }
+    },
+)
 async def live_stream(
     slug: str,
     request: Request,
     who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="The last message id seen: resume after it (browsers send it)"),
+    ] = None,
     after: Annotated[
         int | None, IdText, Query(ge=0, le=MAX_ID, description="Resume after this message id")
     ] = None,
-) -> StreamingResponse:
-    """Server-Sent Events: `snapshot` first, then a `poll` message for every stored poll.
-    Reconnecting with `Last-Event-ID` (browsers do it by themselves) replays what was missed.
-    Not in the OpenAPI schema: it never ends."""
+) -> EventStream:
+    """A `snapshot` first, then a `poll` message for every stored poll, as it is stored.
+    Reconnecting with `Last-Event-ID` (browsers do it by themselves) gets exactly what was
+    missed, from any worker that shares the database."""
     feed = await request.app.state.feeds.get(await event_slug(request, slug))
     sent = parse_id(last_event_id.strip(), minimum=0) if last_event_id else None
     resume = after if sent is None else sent
 
     async def events() -> AsyncIterator[str]:
-        delivery = feed.messages(resume)
+        delivery = await feed.messages(resume)
         try:
             if resume is None:
                 snapshot = {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
@@ -136,8 +202,7 @@ async def live_stream(
         finally:
             await delivery.close()
 
-    return StreamingResponse(
+    return EventStream(
         events(),
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
