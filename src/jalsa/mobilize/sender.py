@@ -390,17 +390,28 @@ class Sender:
         return True
 
     def _campaigns(self, session: Session, now: datetime) -> None:
+        """Start due campaigns, top up and finish sending ones. A campaign that cannot be sent
+        (a segment, text or setting no longer valid) fails with its reason; the others go on."""
         campaign_ops.start_due(session, now)
-        sending = session.scalars(select(Campaign).where(Campaign.status == "sending"))
+        sending = list(session.scalars(select(Campaign).where(Campaign.status == "sending")))
         for campaign in sending:
-            waiting = session.scalar(
-                select(func.count()).where(
-                    SmsMessage.campaign_id == campaign.id, SmsMessage.status == "queued"
-                )
+            try:
+                campaign_ops.check_sendable(campaign)
+                with session.begin_nested():
+                    self._keep_going(session, campaign, now)
+            except (UserError, ValueError, LookupError) as exc:
+                log.warning("SMS campaign %s failed: %s", campaign.slug, exc)
+                campaign_ops.fail_campaign(session, campaign, str(exc), now)
+
+    def _keep_going(self, session: Session, campaign: Campaign, now: datetime) -> None:
+        waiting = session.scalar(
+            select(func.count()).where(
+                SmsMessage.campaign_id == campaign.id, SmsMessage.status == "queued"
             )
-            if (waiting or 0) < TOP_UP_BELOW:
-                campaign_ops.materialize(session, campaign, now, self.config.default_timezone)
-            campaign_ops.finish_if_done(session, campaign, now)
+        )
+        if (waiting or 0) < TOP_UP_BELOW:
+            campaign_ops.materialize(session, campaign, now, self.config.default_timezone)
+        campaign_ops.finish_if_done(session, campaign, now)
 
     def _settle_unknown(self, now: datetime) -> None:
         """Unknown rows past their grace: the gateway has them (lookup) or they go again."""

@@ -5,6 +5,7 @@ anything from another host, because the team may sit behind a firewall that bloc
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -107,6 +110,15 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
         return _error(request, 400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input, and a lone surrogate in it ("\ud800", which
+        # JSON allows and UTF-8 cannot encode) made the 422 itself fail with a 500.
+        detail = jsonable_encoder({"detail": exc.errors()})
+        return Response(
+            json.dumps(detail, ensure_ascii=True), status_code=422, media_type="application/json"
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
