@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -243,3 +244,8 @@ def test_no_smsbox_is_retry_and_no_answer_is_unknown() -> None:
         mute.close()
         refused.close()
     assert result.outcome == "unknown"
+
+
+def test_the_readme_shows_the_get_url_jalsa_reads() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert kannel_inbound_url("https://jalsa.example.org", "TOKEN") in readme
