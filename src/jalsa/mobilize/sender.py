@@ -395,10 +395,9 @@ class Sender:
         campaign_ops.start_due(session, now)
         sending = list(session.scalars(select(Campaign).where(Campaign.status == "sending")))
         for campaign in sending:
-            try:
+            try:  # no savepoint: what fails here fails before anything is written
                 campaign_ops.check_sendable(campaign)
-                with session.begin_nested():
-                    self._keep_going(session, campaign, now)
+                self._keep_going(session, campaign, now)
             except (UserError, ValueError, LookupError) as exc:
                 log.warning("SMS campaign %s failed: %s", campaign.slug, exc)
                 campaign_ops.fail_campaign(session, campaign, str(exc), now)
