@@ -125,6 +125,25 @@ class Settings(BaseSettings):
     # What one segment costs, for the campaign preview.
     sms_segment_price: float = 0.0
     sms_currency: str = "PKR"
+    # Gateway callbacks (docs/decisions.md §31). The key that signs each message's delivery
+    # report URL (unset: derived from the data directory's secret key); the one before it,
+    # still accepted while reports for messages sent under it come in.
+    sms_callback_secret: SecretStr | None = None
+    sms_callback_previous_secret: SecretStr | None = None
+    # How long after sending a message its signed report URL is honoured.
+    sms_receipt_window_hours: float = Field(default=72.0, gt=0)
+    # The token in Kannel's sms-service get-url: a random string of 24 characters or more,
+    # several separated by commas while Kannel is switched to a new one (unset: Kannel's
+    # inbound messages are refused).
+    sms_inbound_token: SecretStr | None = None
+    # How old an inbound message (Kannel's %T) may be, and the addresses Kannel may call back
+    # from (IPs or networks such as 10.0.0.0/24; empty: any).
+    sms_inbound_window_minutes: float = Field(default=1440.0, gt=0)
+    sms_callback_allow: list[str] = []
+    # Replies to STOP, START and HELP: one per number and keyword in this many minutes, and at
+    # most this many in any hour, whoever asks (a forged HELP cannot spend the SMS budget).
+    sms_reply_every_minutes: float = Field(default=60.0, ge=0)
+    sms_replies_per_hour: int = Field(default=500, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,5 @@
 """Writing CSV that is safe to open in a spreadsheet: every CSV jalsa exports goes through
-`writer` or `DictWriter` here (see decision 20).
+`writer` or `DictWriter` here (see decision 21).
 
 A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to
 Excel, LibreOffice and Google Sheets (`=HYPERLINK(...)` in a commenter's name becomes a live

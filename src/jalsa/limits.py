@@ -1,4 +1,4 @@
-"""Bounds on hostile input, shared by every parser (decision 20): how long a line or a
+"""Bounds on hostile input, shared by every parser (decision 21): how long a line or a
 document may be, how deep JSON may nest, and what a file that is not text at all is.
 
 A parser reads in bounded chunks and refuses (or quarantines) past a limit, so that a 2 MB

@@ -1,5 +1,5 @@
 """CSV files the CLI writes are safe to open in a spreadsheet: a commenter's formula is
-written as text (decision 20)."""
+written as text (decision 21)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,21 @@
 """The Kannel gateway against a real bearerbox, smsbox and fake SMSC: texts arrive intact (Urdu
-too), delivery reports and a supporter's message come back to the callbacks and parse, and
-Kannel's refusals become the right outcomes."""
+too), delivery reports and a supporter's message come back to the callbacks and parse (each
+report with the signature of its own message, as Kannel filled in its dlr-url), and Kannel's
+refusals become the right outcomes."""
 
 from __future__ import annotations
 
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from jalsa.errors import UserError
 from jalsa.mobilize.gateways.base import Handlers, OutgoingSms
+from jalsa.mobilize.gateways.callbacks import BadSignature, CallbackKeys
 from jalsa.mobilize.gateways.kannel import (
     RECEIPT_PATH,
     KannelGateway,
@@ -20,11 +24,14 @@ from jalsa.mobilize.gateways.kannel import (
     kannel_inbound_url,
     receipt_from_kannel,
 )
+from jalsa.timeutil import utc_now
 from mobilize.kannel import Kannel, Receiver, wait_for
 
 pytestmark = pytest.mark.integration
 
 SECRET = "callback-secret"
+TOKEN = "inbound-token-0123456789abcdef"
+KEYS = CallbackKeys(secrets=(SECRET,), inbound_tokens=(TOKEN,))
 URDU = "جلسہ آج شام پانچ بجے، لبرٹی چوک"
 
 
@@ -37,7 +44,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def kannel(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Kannel]:
-    running = Kannel(tmp_path_factory.mktemp("kannel"), kannel_inbound_url(receiver.url, SECRET))
+    running = Kannel(tmp_path_factory.mktemp("kannel"), kannel_inbound_url(receiver.url, TOKEN))
     running.start()
     yield running
     running.stop()
@@ -95,10 +102,17 @@ def test_delivery_reports_reach_the_callback_and_name_our_key(
     receipts = []
     for dlr_type in ("8", "1"):
         params = receiver.take(RECEIPT_PATH, type=dlr_type, to="+923001230000")
-        receipts.append(receipt_from_kannel(params, SECRET))
+        receipts.append(receipt_from_kannel(params, KEYS, utc_now()))
     assert [r.state for r in receipts] == ["accepted", "delivered"]
     assert {(r.key, r.gateway_id, r.recipient) for r in receipts} == {(key, key, "+923001230000")}
     assert all(r.at is not None for r in receipts)
+    # The URL Kannel called is good for this message and number only, and only for a while.
+    with pytest.raises(BadSignature, match="signature"):
+        receipt_from_kannel({**params, "to": "+923001230001"}, KEYS, utc_now())
+    with pytest.raises(BadSignature, match="signature"):
+        receipt_from_kannel({**params, "key": "m1"}, KEYS, utc_now())
+    with pytest.raises(BadSignature, match="too long ago"):
+        receipt_from_kannel(params, KEYS, utc_now() + timedelta(hours=73))
 
 
 def test_a_supporters_message_reaches_the_get_url_intact(
@@ -107,13 +121,16 @@ def test_a_supporters_message_reaches_the_get_url_intact(
     reply = "ہاں،  میں آؤں گا"  # Urdu, with a double space that %a would squeeze
     kannel.inject_mo("+923331112222", "8585", reply)
     params = receiver.take("/api/sms/inbound/kannel", timeout=10)
-    inbound = inbound_from_kannel(params, SECRET)
+    assert params["token"] == TOKEN and "sig" not in params
+    inbound = inbound_from_kannel(params, KEYS, utc_now())
     assert (inbound.sender, inbound.to, inbound.text) == ("+923331112222", "8585", reply)
     assert inbound.received_at is not None
     assert len(inbound.gateway_id) == 36  # bearerbox's UUID for the message
 
     kannel.inject_mo("+923331112222", "8585", "STOP")
-    again = inbound_from_kannel(receiver.take("/api/sms/inbound/kannel", timeout=10), SECRET)
+    again = inbound_from_kannel(
+        receiver.take("/api/sms/inbound/kannel", timeout=10), KEYS, utc_now()
+    )
     assert again.text == "STOP"
     assert again.gateway_id != inbound.gateway_id
 
@@ -139,23 +156,41 @@ def test_a_number_kannel_refuses_is_rejected(gateway: KannelGateway) -> None:
     assert result.detail.startswith("400 ")
 
 
-def test_callbacks_with_a_bad_signature_are_refused(receiver: Receiver) -> None:
-    url = dlr_url(receiver.url, SECRET, "k1")
-    good = {"key": "k1", "sig": url.split("sig=")[1].split("&")[0], "type": "1"}
-    assert receipt_from_kannel(good, SECRET).state == "delivered"
-    with pytest.raises(UserError, match="signature"):
-        receipt_from_kannel({**good, "key": "k2"}, SECRET)
-    with pytest.raises(UserError, match="signature"):
-        receipt_from_kannel(good, "another-secret")
-    with pytest.raises(UserError, match="signature"):
-        inbound_from_kannel({"from": "+92300", "text": "STOP", "sig": "00"}, SECRET)
+def signed_dlr(key: str, to: str, sent_at: int, **fields: str) -> dict[str, str]:
+    """The query Kannel makes of the dlr-url for `key`, with `fields` for its escapes."""
+    url = dlr_url("http://app", SECRET, key, to, sent_at)
+    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    return {**{k: v for k, v in query.items() if not v.startswith("%")}, "to": to, **fields}
+
+
+def test_callbacks_with_a_bad_signature_are_refused() -> None:
+    now = int(utc_now().timestamp())
+    good = signed_dlr("k1", "+923001234567", now, type="1")
+    assert receipt_from_kannel(good, KEYS, utc_now()).state == "delivered"
+    assert receipt_from_kannel({**good, "to": "923001234567"}, KEYS, utc_now()).key == "k1"
+    for forged in ({"key": "k2"}, {"to": "+923001234568"}, {"ts": str(now + 1)}, {"sig": ""}):
+        with pytest.raises(BadSignature):
+            receipt_from_kannel({**good, **forged}, KEYS, utc_now())
+    with pytest.raises(BadSignature, match="signature"):
+        receipt_from_kannel(good, CallbackKeys(secrets=("another-secret",)), utc_now())
+    rotated = CallbackKeys(secrets=("new-secret", SECRET))  # the previous one still verifies
+    assert receipt_from_kannel(good, rotated, utc_now()).state == "delivered"
+    inbound = {"from": "+923001234567", "text": "STOP", "at": str(now), "id": "x"}
+    with pytest.raises(BadSignature, match="token"):
+        inbound_from_kannel({**inbound, "token": "0" * 30}, KEYS, utc_now())
+    with pytest.raises(BadSignature, match="JALSA_SMS_INBOUND_TOKEN"):
+        inbound_from_kannel({**inbound, "token": TOKEN}, CallbackKeys(("s",)), utc_now())
+    with pytest.raises(BadSignature, match="too long ago"):
+        stale = {**inbound, "token": TOKEN, "at": str(now - 25 * 3600)}
+        inbound_from_kannel(stale, KEYS, utc_now())
+    with pytest.raises(BadSignature, match="no time"):
+        inbound_from_kannel({**inbound, "token": TOKEN, "at": ""}, KEYS, utc_now())
 
 
 def test_dlr_types_map_to_receipt_states() -> None:
-    url = dlr_url("http://app", SECRET, "k9")
-    sig = url.split("sig=")[1].split("&")[0]
+    now = int(utc_now().timestamp())
     states = {
-        t: receipt_from_kannel({"key": "k9", "sig": sig, "type": t, "reply": "x"}, SECRET)
+        t: receipt_from_kannel(signed_dlr("k9", "+92300", now, type=t, reply="x"), KEYS, utc_now())
         for t in ("1", "2", "4", "8", "16", "")
     }
     assert {t: r.state for t, r in states.items()} == {
@@ -170,10 +205,10 @@ def test_dlr_types_map_to_receipt_states() -> None:
 
 
 def test_an_unrecoded_ucs2_text_is_refused_with_the_fix() -> None:
-    sig = kannel_inbound_url("http://app", SECRET).split("sig=")[1].split("&")[0]
-    params = {"sig": sig, "from": "+92300", "to": "8585", "text": "\x06", "coding": "2"}
+    at = str(int(utc_now().timestamp()))
+    params = {"token": TOKEN, "from": "+92300", "to": "8585", "text": "\x06", "coding": "2"}
     with pytest.raises(UserError, match="mo-recode"):
-        inbound_from_kannel(params, SECRET)
+        inbound_from_kannel({**params, "at": at}, KEYS, utc_now())
 
 
 def test_no_smsbox_is_retry_and_no_answer_is_unknown() -> None:
@@ -209,3 +244,8 @@ def test_no_smsbox_is_retry_and_no_answer_is_unknown() -> None:
         mute.close()
         refused.close()
     assert result.outcome == "unknown"
+
+
+def test_the_readme_shows_the_get_url_jalsa_reads() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert kannel_inbound_url("https://jalsa.example.org", "TOKEN") in readme

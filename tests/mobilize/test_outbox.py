@@ -22,7 +22,7 @@ from jalsa.mobilize.campaigns import (
     start_due,
 )
 from jalsa.mobilize.gateways.base import Inbound, Receipt, SubmitResult
-from jalsa.mobilize.inbound import record_inbound
+from jalsa.mobilize.inbound import ReplyLimits, record_inbound
 from jalsa.mobilize.outbox import (
     in_flight_to_unknown,
     message_id_of,
@@ -33,7 +33,7 @@ from jalsa.mobilize.outbox import (
 from jalsa.mobilize.schedule import SendingHours, resolve
 from jalsa.mobilize.sender import SenderLimit, claim
 from jalsa.store import Store
-from jalsa.store.models import Campaign, Consent, Event, OptOut, SmsMessage, Supporter
+from jalsa.store.models import Campaign, Consent, Event, OptOut, SmsInbound, SmsMessage, Supporter
 from jalsa.timeutil import local
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 11:00 in Karachi
@@ -280,11 +280,11 @@ def test_stop_opts_out_once_and_is_confirmed_once_in_the_senders_language(store:
 
 def test_start_takes_back_the_numbers_own_opt_out_and_help_is_answered(store: Store) -> None:
     with store.session() as session:
-        record_inbound(session, "rest", Inbound("+447700900123", "JALSA", "STOP", "a"), T0)
-        record_inbound(session, "rest", Inbound("+447700900123", "JALSA", "start", "b"), T0)
-        record_inbound(session, "rest", Inbound("+447700900123", "JALSA", "Help?", "c"), T0)
-        record_inbound(session, "rest", Inbound("+447700900123", "JALSA", "see you", "d"), T0)
-        assert session.get(OptOut, "+447700900123") is None
+        record_inbound(session, "rest", Inbound("+447911123456", "JALSA", "STOP", "a"), T0)
+        record_inbound(session, "rest", Inbound("+447911123456", "JALSA", "start", "b"), T0)
+        record_inbound(session, "rest", Inbound("+447911123456", "JALSA", "Help?", "c"), T0)
+        record_inbound(session, "rest", Inbound("+447911123456", "JALSA", "see you", "d"), T0)
+        assert session.get(OptOut, "+447911123456") is None
         texts = [m.text for m in session.scalars(select(SmsMessage).order_by(SmsMessage.id))]
     assert len(texts) == 3 and texts[2].startswith("Event reminders")
 
@@ -382,3 +382,66 @@ def test_a_key_names_a_row_only_in_its_own_spelling() -> None:
     assert message_id_of(message_key(42)) == 42
     for key in ["m¹", "m01", "m+1", "m 1", "m99999999999", "m", "", "42", "x42"]:
         assert message_id_of(key) is None, key
+
+
+@pytest.mark.parametrize(
+    "sender", ["9" * 300, "JALSA", "+92300", "x\ud800", "+447700900123"], ids=str.__len__
+)
+def test_an_inbound_message_whose_sender_is_not_a_mobile_is_refused(
+    store: Store, sender: str
+) -> None:
+    with store.session() as session, pytest.raises(UserError, match="not a mobile"):
+        record_inbound(session, "kannel", Inbound(sender, "8877", "HELP", "mo-x"), T0)
+    with store.session() as session:
+        assert session.scalars(select(SmsInbound)).first() is None
+        assert session.scalars(select(SmsMessage)).first() is None
+
+
+def test_numbers_as_gateways_write_them_are_one_sender(store: Store) -> None:
+    with store.session() as session:
+        for n, sender in enumerate(("923001112222", "00923001112222", "+92 300 1112222")):
+            record_inbound(session, "kannel", Inbound(sender, "8877", "hi", f"mo-{n}"), T0)
+        phones = set(session.scalars(select(SmsInbound.phone)))
+    assert phones == {"+923001112222"}
+
+
+def test_a_replayed_message_with_another_id_is_stored_once(store: Store) -> None:
+    at = T0 - timedelta(minutes=1)
+    with store.session() as session:
+        first = Inbound("+923001112222", "8877", "STOP", "mo-1", received_at=at)
+        assert record_inbound(session, "kannel", first, T0) is not None
+        replayed = Inbound("+923001112222", "8877", "STOP", "forged-2", received_at=at)
+        assert record_inbound(session, "kannel", replayed, T0) is None
+        assert len(list(session.scalars(select(SmsInbound)))) == 1
+
+
+def test_help_is_answered_once_per_number_in_the_interval(store: Store) -> None:
+    limits = ReplyLimits(every=timedelta(minutes=60), per_hour=500)
+    with store.session() as session:
+        for n, minutes in enumerate((0, 10, 59, 61)):
+            help_ = Inbound("+923001112222", "8877", "HELP", f"h{n}")
+            record_inbound(session, "kannel", help_, T0 + timedelta(minutes=minutes), limits=limits)
+        stop = Inbound("+923001112222", "8877", "STOP", "s1")  # another keyword: answered
+        record_inbound(session, "kannel", stop, T0 + timedelta(minutes=62), limits=limits)
+        again = Inbound("+923001112222", "8877", "STOP", "s2")
+        record_inbound(session, "kannel", again, T0 + timedelta(minutes=63), limits=limits)
+        replies = list(session.scalars(select(SmsMessage).order_by(SmsMessage.id)))
+        assert len(list(session.scalars(select(SmsInbound)))) == 6  # every message is kept
+        assert session.get(OptOut, "+923001112222") is not None  # the opt-out always applies
+    assert [m.created_at - T0 for m in replies] == [
+        timedelta(0),
+        timedelta(minutes=61),
+        timedelta(minutes=62),
+    ]
+
+
+def test_answers_for_all_numbers_are_capped_per_hour(store: Store) -> None:
+    limits = ReplyLimits(every=timedelta(minutes=60), per_hour=3)
+    with store.session() as session:
+        for n in range(5):
+            help_ = Inbound(f"+92300111{n:04d}", "8877", "HELP", f"h{n}")
+            record_inbound(session, "kannel", help_, T0 + timedelta(seconds=n), limits=limits)
+        later = Inbound("+923009990000", "8877", "HELP", "late")
+        record_inbound(session, "kannel", later, T0 + timedelta(minutes=61), limits=limits)
+        replies = list(session.scalars(select(SmsMessage.phone).order_by(SmsMessage.id)))
+    assert replies == ["+923001110000", "+923001110001", "+923001110002", "+923009990000"]

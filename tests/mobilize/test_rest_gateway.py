@@ -16,6 +16,7 @@ import pytest
 
 from jalsa.errors import UserError
 from jalsa.mobilize.gateways.base import Handlers, OutgoingSms
+from jalsa.mobilize.gateways.callbacks import BadSignature, CallbackKeys, receipt_signature
 from jalsa.mobilize.gateways.rest import (
     RestGateway,
     inbound_from_rest,
@@ -24,10 +25,13 @@ from jalsa.mobilize.gateways.rest import (
     verify_signature,
 )
 from jalsa.sim.sms_rest import RunningSim, SmsRestSim
+from jalsa.timeutil import utc_now
 
 pytestmark = pytest.mark.integration
 
 URDU = "جلسہ آج شام پانچ بجے، لبرٹی چوک"
+SECRET = "callback-secret"
+KEYS = CallbackKeys(secrets=(SECRET,))
 
 
 class FormReceiver:
@@ -79,7 +83,12 @@ def sim(receiver: FormReceiver) -> Iterator[tuple[SmsRestSim, str]]:
 def gateway(sim: tuple[SmsRestSim, str], receiver: FormReceiver) -> Iterator[RestGateway]:
     state, url = sim
     with RestGateway(
-        url, state.account_sid, state.auth_token, callback_url=receiver.url, window=3
+        url,
+        state.account_sid,
+        state.auth_token,
+        callback_url=receiver.url,
+        secret=SECRET,
+        window=3,
     ) as opened:
         opened.open(Handlers())
         yield opened
@@ -119,8 +128,13 @@ def test_status_callbacks_verify_and_parse(
         assert verify_signature(url, fields, signed, state.auth_token)
         assert not verify_signature(url, {**fields, "To": "+1"}, signed, state.auth_token)
         assert not verify_signature(url, fields, signed, "wrong-token")
-        key = dict(parse_qsl(url.split("?", 1)[1]))["key"]  # the web app takes it from the URL
-        receipt = receipt_from_rest({**fields, "key": key})
+        query = dict(parse_qsl(url.split("?", 1)[1]))  # key, ts, sig: ours, per message
+        key = query["key"]
+        receipt = receipt_from_rest(fields, query, KEYS, utc_now())
+        with pytest.raises(BadSignature, match="signature"):  # another message's URL
+            receipt_from_rest({**fields, "To": "+923001230000"}, query, KEYS, utc_now())
+        with pytest.raises(BadSignature, match="too long ago"):  # replayed after the window
+            receipt_from_rest(fields, query, KEYS, utc_now() + timedelta(hours=73))
         assert receipt.gateway_id == sids[key]
         if receipt.state != "accepted":
             finals[key] = receipt
@@ -231,8 +245,12 @@ def test_signature_matches_twilios_published_examples(caller: str, expected: str
 
 
 def test_receipt_states_map_from_statuses() -> None:
+    now = int(utc_now().timestamp())
+    sig = receipt_signature(SECRET, "rest", "m1", "+923001234567", now)
+    query = {"key": "m1", "ts": str(now), "sig": sig}
+    fields = {"MessageSid": "SM1", "To": "+923001234567"}
     states = {
-        status: receipt_from_rest({"MessageSid": "SM1", "MessageStatus": status}).state
+        status: receipt_from_rest({**fields, "MessageStatus": status}, query, KEYS, utc_now()).state
         for status in ("queued", "sent", "delivered", "undelivered", "failed", "weird")
     }
     assert states == {

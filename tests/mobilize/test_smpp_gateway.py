@@ -227,3 +227,19 @@ def test_no_threads_left_after_close(smsc: Smsc) -> None:
     with gateway(smsc) as gw:
         gw.submit([sms(1)])
     assert wait_until(lambda: threading.active_count() <= before, timeout=3)
+
+
+def test_the_part_map_forgets_by_size_and_by_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jalsa.mobilize.gateways import smpp
+
+    clock = [1000.0]
+    monkeypatch.setattr(smpp.time, "monotonic", lambda: clock[0])
+    parts = smpp._PartMap(limit=4, max_age=60.0)
+    parts.add("a1", ["a1", "a2"], 2)
+    clock[0] += 61
+    parts.add("b1", ["b1", "b2"], 2)  # "a" is over a minute old: forgotten
+    assert (list(parts._first), list(parts._added)) == (["b1", "b2"], ["b1"])
+    for n in range(5):  # more parts than the limit: the oldest go
+        parts.add(f"c{n}", [f"c{n}"], 1)
+    assert len(parts._first) <= 4 and set(parts._added) <= set(parts._first.values())
+    assert "b1" not in parts._total

@@ -1,6 +1,6 @@
 """Damaged or hostile supporter lists: an unbalanced quote does not swallow the rows after it,
 a NUL character does not cut a value, a huge line is not read whole, and a formula in a
-rejected row goes back out as text (decision 20)."""
+rejected row goes back out as text (decision 21)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hostile OONI files: a gzip bomb of newlines is refused as soon as it passes the size limit,
 deeply nested JSON is a problem with a clear reason (not a RecursionError), and a
-raw_measurement that is not JSON is a problem too (decision 20)."""
+raw_measurement that is not JSON is a problem too (decision 21)."""
 
 from __future__ import annotations
 

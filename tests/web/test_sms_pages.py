@@ -7,6 +7,7 @@ password."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -20,12 +21,13 @@ from smskit import open_hours, write_supporters
 from sqlalchemy import select
 from webkit import Site, free_port, running_site, web_settings
 
+from jalsa.mobilize.campaigns import fail_campaign
 from jalsa.mobilize.sender import LEASE
 from jalsa.mobilize.service import SmsService
 from jalsa.mobilize.supporters import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
-from jalsa.store.models import AuditEntry, SenderLease
+from jalsa.store.models import AuditEntry, Campaign, SenderLease
 from jalsa.timeutil import utc_now
 
 pytestmark = pytest.mark.integration
@@ -244,3 +246,55 @@ def test_without_a_gateway_the_server_says_campaigns_wait(sqlite_site: Site) -> 
         page = coordinator.get("/sms")
     assert page.status_code == 200
     assert "no SMS gateway is configured (JALSA_SMS_GATEWAY)" in page.text
+
+
+def test_a_segment_that_cannot_be_sent_is_a_400_naming_the_value(sqlite_site: Site) -> None:
+    body = {"name": "Bad", "text_en": "Tonight at 8", "schedule": "2030-01-01 12:00"}
+    with sqlite_site.client("admin", "token") as admin:
+        refused = admin.send("POST", "/api/sms/campaigns", json_body={**body, "language": ["xx"]})
+        form = admin.send("POST", "/sms/new", form={**FORM, "language": "ur, xx"})
+        listed = admin.get("/api/sms/campaigns").json()
+    assert refused.status_code == 400
+    assert "'xx'" in refused.json()["detail"] and "ur, en" in refused.json()["detail"]
+    assert form.status_code == 400 and "&#39;xx&#39;" in form.text
+    assert listed == []
+
+
+def test_a_broken_campaign_shows_why_instead_of_a_500(sqlite_site: Site) -> None:
+    body = {"name": "Later", "text_en": "Tonight at 8", "schedule": "2030-01-01 12:00"}
+    with sqlite_site.client("admin", "token") as admin:
+        slug = admin.send("POST", "/api/sms/campaigns", json_body=body).json()["slug"]
+        with sqlite_site.store.session() as session:  # written behind the app's back
+            campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one()
+            campaign.segment = {"language": ["xx"]}
+        preview = admin.get(f"/api/sms/campaigns/{slug}/preview")
+        sent = admin.send("POST", f"/api/sms/campaigns/{slug}/send")
+        with sqlite_site.store.session() as session:  # what the server's sender does with it
+            campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one()
+            fail_campaign(session, campaign, "campaign later cannot be sent: 'xx'", utc_now())
+        shown = admin.get(f"/api/sms/campaigns/{slug}").json()
+    assert preview.status_code == 400 and "'xx'" in preview.json()["detail"]
+    assert sent.status_code == 400 and "cannot be sent" in sent.json()["detail"]
+    assert shown["status"] == "failed" and "'xx'" in shown["failure"]
+    with sqlite_site.client("coordinator") as coordinator:
+        page = coordinator.get(f"/sms/{slug}")
+    assert page.status_code == 200 and 'id="campaign-failure"' in page.text
+
+
+@pytest.mark.parametrize("field", ["name", "text_en", "schedule", "language"])
+def test_a_lone_surrogate_is_a_422_not_a_500(sqlite_site: Site, field: str) -> None:
+    fields = {"name": "ok", "text_en": "Tonight", "schedule": "2030-01-01 12:00"}
+    value = '["x\\ud800"]' if field == "language" else '"x\\ud800"'
+    raw = ", ".join(
+        f'"{k}": {value if k == field else json.dumps(v)}' for k, v in {**fields, field: ""}.items()
+    )
+    with sqlite_site.client("admin", "token") as admin:
+        answer = admin.http.post(
+            "/api/sms/campaigns",
+            content=("{" + raw + "}").encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        listed = admin.get("/api/sms/campaigns").json()
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"][-1] in (field, 0)
+    assert listed == []

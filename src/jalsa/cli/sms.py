@@ -173,6 +173,8 @@ def status_cmd(campaign_ref: CampaignArg) -> None:
         progress = ops.progress_of(session, campaign)
         total = f"{progress.total:,}" if progress.total is not None else "not started"
         console.print(f"{campaign.slug}: {campaign.status}; recipients {total}")
+        if campaign.failure:
+            console.print(campaign.failure)
         console.print(_counts_table(progress))
 
 
@@ -222,7 +224,7 @@ def _send_with_progress(store: Store, sender: Sender, campaign_id: int) -> None:
     def done() -> bool:
         with store.session() as session:
             campaign = session.get(Campaign, campaign_id)
-            return campaign is None or campaign.status in ("done", "cancelled", "paused")
+            return campaign is None or campaign.status in ("done", "cancelled", "paused", "failed")
 
     def run() -> None:
         try:
@@ -250,6 +252,8 @@ def _send_with_progress(store: Store, sender: Sender, campaign_id: int) -> None:
         assert campaign is not None
         progress = ops.progress_of(session, campaign)
     console.print(f"{campaign.slug}: {campaign.status}")
+    if campaign.failure:
+        console.print(campaign.failure)
     console.print(_counts_table(progress))
 
 

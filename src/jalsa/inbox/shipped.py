@@ -8,7 +8,7 @@ moderated with this one. It is built from the datasets by one command,
 which trains the same model `jalsa inbox train` does, evaluates it on the held-out sets beside
 the TF-IDF baseline, and writes it to `default_model/` in the source tree (docs/model-card.md).
 
-The format is not a pickle (docs/decisions.md §19): every fitted number is written out —
+The format is not a pickle (docs/decisions.md §23): every fitted number is written out —
 vocabularies as a gzipped JSON list per vectorizer, IDF weights, naive-Bayes ratios and
 regression coefficients as arrays in an .npz — and the loader rebuilds the scikit-learn objects
 through their public parameters and attributes. A new scikit-learn does not break it, and loading

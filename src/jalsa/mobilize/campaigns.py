@@ -36,11 +36,14 @@ from jalsa.mobilize.supporters import PURPOSES, segment_query
 from jalsa.mobilize.templates import Templates
 from jalsa.store.db import upsert
 from jalsa.store.models import Campaign, Event, SmsMessage, Supporter
-from jalsa.timeutil import utc_now
+from jalsa.timeutil import utc_now, zone
 
 CHUNK = 1000
-STATUSES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
+STATUSES = ("draft", "scheduled", "sending", "paused", "done", "cancelled", "failed")
+FINISHED = ("done", "cancelled", "failed")
 SEGMENT_KEYS = ("city", "constituency", "language", "tags")
+SEGMENT_VALUES = 50  # values a segment field may list
+SEGMENT_LANGUAGES = ("ur", "en", "urdu", "english")  # what supporters.segment_query reads
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,7 @@ def create_campaign(
         raise UserError("the campaign needs a name")
     if spec.purpose not in PURPOSES:
         raise UserError(f"unknown purpose {spec.purpose!r}; use one of {', '.join(PURPOSES)}")
-    unknown = set(spec.segment) - set(SEGMENT_KEYS)
-    if unknown:
-        raise UserError(
-            f"unknown segment field(s) {', '.join(sorted(unknown))}; use {', '.join(SEGMENT_KEYS)}"
-        )
+    segment = checked_segment(spec.segment)
     if spec.spread_minutes < 0:
         raise UserError("the spread must be zero or more minutes")
     templates = Templates.checked(spec.texts)
@@ -93,7 +92,7 @@ def create_campaign(
         event_id=spec.event_id,
         purpose=spec.purpose,
         templates=dict(templates.texts),
-        segment={k: [v for v in values if v] for k, values in spec.segment.items() if values},
+        segment=segment,
         schedule=spec.schedule,
         send_at=send_at,
         spread_minutes=spec.spread_minutes,
@@ -109,6 +108,68 @@ def create_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def checked_segment(segment: object) -> dict[str, list[str]]:
+    """The segment as stored: known fields, each a list of at most SEGMENT_VALUES short texts,
+    languages among SEGMENT_LANGUAGES. UserError naming the bad value and the allowed ones."""
+    if not isinstance(segment, dict):
+        raise UserError("the segment must map fields to lists of values")
+    unknown = sorted(str(k) for k in segment if k not in SEGMENT_KEYS)
+    if unknown:
+        allowed = ", ".join(SEGMENT_KEYS)
+        raise UserError(f"unknown segment field(s) {', '.join(unknown)}; use {allowed}")
+    out: dict[str, list[str]] = {}
+    for key, values in segment.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise UserError(f"the segment's {key} must be a list of texts")
+        kept = [v.strip() for v in values if v.strip()]
+        if len(kept) > SEGMENT_VALUES or any(len(v) > 100 for v in kept):
+            raise UserError(
+                f"the segment's {key} lists too much: at most {SEGMENT_VALUES} values of 100 "
+                "characters"
+            )
+        if key == "language":
+            bad = [v for v in kept if v.lower() not in SEGMENT_LANGUAGES]
+            if bad:
+                allowed = ", ".join(SEGMENT_LANGUAGES)
+                raise UserError(f"unknown language {bad[0]!r} in the segment; use {allowed}")
+        if kept:
+            out[key] = kept
+    return out
+
+
+def check_sendable(campaign: Campaign) -> None:
+    """UserError saying why a stored campaign cannot be sent (its row was changed behind the
+    app's back, or by an older version): segment, texts, sending hours and time zone."""
+    what = f"campaign {campaign.slug} cannot be sent"
+    try:
+        checked_segment(campaign.segment)
+        if not isinstance(campaign.templates, dict):
+            raise UserError("its texts are not a language -> text map")
+        Templates.checked(campaign.templates)
+        SendingHours.parse(campaign.send_from, campaign.send_until)
+        zone(campaign.timezone)
+    except UserError as exc:
+        raise UserError(f"{what}: {exc}") from None
+    except (ValueError, LookupError) as exc:
+        raise UserError(f"{what}: {exc}") from None
+
+
+def fail_campaign(session: Session, campaign: Campaign, reason: str, now: datetime) -> int:
+    """Stop a campaign that cannot be sent, saying why; its waiting messages are skipped
+    (those already handed to the gateway still settle). Returns how many were skipped."""
+    campaign.status = "failed"
+    campaign.failure = reason[:1000]
+    campaign.finished_at = now
+    campaign.updated_at = now
+    result = session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.campaign_id == campaign.id, SmsMessage.status.in_(WAITING))
+        .values(status="skipped", reason="campaign failed", updated_at=now, done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 RESERVED_SLUGS = frozenset({"new"})  # taken by the web app's addresses (/sms/new)
@@ -197,7 +258,9 @@ def preview(
     currency: str,
     progress: Callable[[int], None] | None = None,
 ) -> Preview:
-    """Render every message the campaign would send (nothing is stored) and count."""
+    """Render every message the campaign would send (nothing is stored) and count. UserError
+    when the campaign cannot be sent."""
+    check_sendable(campaign)
     templates = Templates(campaign.templates)
     event = event_values(event_of(session, campaign), campaign.timezone)
     result = Preview(currency=currency)
@@ -238,8 +301,9 @@ def preview(
 
 def schedule_campaign(session: Session, campaign: Campaign, now: datetime) -> None:
     """Hand a draft or paused campaign to the sender: it starts at its time."""
-    if campaign.status in ("done", "cancelled"):
+    if campaign.status in FINISHED:
         raise UserError(f"campaign {campaign.slug} is {campaign.status}; it cannot be sent again")
+    check_sendable(campaign)
     if campaign.status in ("draft", "paused"):
         campaign.status = "scheduled" if campaign.started_at is None else "sending"
         campaign.updated_at = now
@@ -254,7 +318,7 @@ def pause_campaign(session: Session, campaign: Campaign, now: datetime) -> None:
 
 def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     """Stop a campaign for good; its waiting messages are skipped. Returns how many."""
-    if campaign.status in ("done", "cancelled"):
+    if campaign.status in FINISHED:
         raise UserError(f"campaign {campaign.slug} is already {campaign.status}")
     campaign.status = "cancelled"
     campaign.finished_at = now
@@ -270,20 +334,27 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
 
 def start_due(session: Session, now: datetime) -> list[Campaign]:
     """Scheduled campaigns whose time has come begin sending; their segment is counted once,
-    for the progress bar."""
+    for the progress bar. One that cannot be sent fails with its reason instead."""
     due = list(
         session.scalars(
             select(Campaign).where(Campaign.status == "scheduled", Campaign.send_at <= now)
         )
     )
+    started = []
     for campaign in due:
+        try:
+            check_sendable(campaign)
+        except UserError as exc:
+            fail_campaign(session, campaign, str(exc), now)
+            continue
+        started.append(campaign)
         campaign.status = "sending"
         campaign.started_at = campaign.started_at or now
         campaign.total = session.scalar(
             select(func.count()).select_from(segment_query(campaign.segment).subquery())
         )
         campaign.updated_at = now
-    return due
+    return started
 
 
 def materialize(session: Session, campaign: Campaign, now: datetime, default_tz: str) -> int:

@@ -14,6 +14,7 @@ not reset them. A campaign with a spread sends evenly over its window instead of
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -21,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.mobilize import campaigns as campaign_ops
 from jalsa.mobilize.gateways.base import Gateway, Handlers, Inbound, Receipt
-from jalsa.mobilize.inbound import record_inbound
+from jalsa.mobilize.inbound import ReplyLimits, record_inbound
 from jalsa.mobilize.outbox import (
     WAITING,
     consented_among,
@@ -47,6 +48,7 @@ from jalsa.store import Store
 from jalsa.store.models import Campaign, SenderLease, SmsMessage
 from jalsa.timeutil import utc_now
 
+log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
 RENEW_EVERY = 5.0
 IDLE_SLEEP = 0.5
@@ -107,6 +109,7 @@ class SenderConfig:
     grace: timedelta = timedelta(minutes=10)
     default_timezone: str = "Asia/Karachi"
     batch: int = 50
+    replies: ReplyLimits = field(default_factory=ReplyLimits)
 
 
 # -- the lease -----------------------------------------------------------------------------
@@ -321,8 +324,13 @@ class Sender:
             record_receipt(session, self.gateway.name, receipt, self.now())
 
     def on_inbound(self, message: Inbound) -> None:
-        with self.store.session() as session:
-            record_inbound(session, self.gateway.name, message, self.now())
+        try:
+            with self.store.session() as session:
+                record_inbound(
+                    session, self.gateway.name, message, self.now(), limits=self.config.replies
+                )
+        except UserError as exc:  # a sender that is not a number: nothing to act on
+            log.warning("%s inbound message dropped: %s", self.gateway.name, exc)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -382,17 +390,27 @@ class Sender:
         return True
 
     def _campaigns(self, session: Session, now: datetime) -> None:
+        """Start due campaigns, top up and finish sending ones. A campaign that cannot be sent
+        (a segment, text or setting no longer valid) fails with its reason; the others go on."""
         campaign_ops.start_due(session, now)
-        sending = session.scalars(select(Campaign).where(Campaign.status == "sending"))
+        sending = list(session.scalars(select(Campaign).where(Campaign.status == "sending")))
         for campaign in sending:
-            waiting = session.scalar(
-                select(func.count()).where(
-                    SmsMessage.campaign_id == campaign.id, SmsMessage.status == "queued"
-                )
+            try:  # no savepoint: what fails here fails before anything is written
+                campaign_ops.check_sendable(campaign)
+                self._keep_going(session, campaign, now)
+            except (UserError, ValueError, LookupError) as exc:
+                log.warning("SMS campaign %s failed: %s", campaign.slug, exc)
+                campaign_ops.fail_campaign(session, campaign, str(exc), now)
+
+    def _keep_going(self, session: Session, campaign: Campaign, now: datetime) -> None:
+        waiting = session.scalar(
+            select(func.count()).where(
+                SmsMessage.campaign_id == campaign.id, SmsMessage.status == "queued"
             )
-            if (waiting or 0) < TOP_UP_BELOW:
-                campaign_ops.materialize(session, campaign, now, self.config.default_timezone)
-            campaign_ops.finish_if_done(session, campaign, now)
+        )
+        if (waiting or 0) < TOP_UP_BELOW:
+            campaign_ops.materialize(session, campaign, now, self.config.default_timezone)
+        campaign_ops.finish_if_done(session, campaign, now)
 
     def _settle_unknown(self, now: datetime) -> None:
         """Unknown rows past their grace: the gateway has them (lookup) or they go again."""

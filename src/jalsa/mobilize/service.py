@@ -19,6 +19,7 @@ from jalsa.config import Settings
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.mobilize.gateways import gateway_from_settings
+from jalsa.mobilize.inbound import ReplyLimits
 from jalsa.mobilize.sender import LeaseHeld, Sender, SenderConfig, SenderLimit
 from jalsa.redact import redact
 from jalsa.store import Store
@@ -38,6 +39,10 @@ def sender_config(settings: Settings) -> SenderConfig:
         rate=settings.sms_rate,
         grace=timedelta(seconds=settings.sms_unknown_grace_seconds),
         default_timezone=settings.timezone,
+        replies=ReplyLimits(
+            every=timedelta(minutes=settings.sms_reply_every_minutes),
+            per_hour=settings.sms_replies_per_hour,
+        ),
     )
 
 

@@ -1,7 +1,7 @@
 """Reading a supporter list: refusing a file that is not UTF-8 text before importing any of
 it, then its records one by one, each with the line it starts on, in bounded memory.
 
-Hostile or damaged files do not swallow rows or lose text silently (decision 20):
+Hostile or damaged files do not swallow rows or lose text silently (decision 21):
 
 - A quoted value may span lines (a name written on two lines), but not more than
   `MAX_RECORD_LINES`, and the lines after the first may not hold the separator: either means

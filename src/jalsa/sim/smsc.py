@@ -54,6 +54,7 @@ MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "REJECT
 
 
 RETRY_SECONDS = 1.0  # before a refused deliver_sm is offered again
+MAX_PARTIAL = 10_000  # concatenated messages waiting for their other parts; the oldest go first
 
 
 def decode_text(data: bytes, data_coding: int) -> str:
@@ -425,6 +426,8 @@ class Smsc:
         key = (event.source_addr, event.destination_addr, reference)
         parts = self._partial.setdefault(key, {})
         parts[sequence] = _Part(sequence, message_id, text)
+        while len(self._partial) > MAX_PARTIAL:  # messages whose other parts never came
+            del self._partial[next(iter(self._partial))]
         if len(parts) == total:
             del self._partial[key]
             self._record_message(event, [parts[n] for n in sorted(parts)], system_id)

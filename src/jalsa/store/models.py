@@ -455,8 +455,9 @@ class Campaign(Base):
     send_from: Mapped[str] = mapped_column(String(5), default="09:00")
     send_until: Mapped[str] = mapped_column(String(5), default="21:00")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Karachi")
-    # draft, scheduled, sending, paused, done, cancelled
+    # draft, scheduled, sending, paused, done, cancelled, failed (it cannot be sent: `failure`)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    failure: Mapped[str] = mapped_column(Text, default="", server_default="")
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[int | None] = mapped_column(
@@ -483,6 +484,7 @@ class SmsMessage(Base):
         Index("ix_sms_messages_gateway_id", "gateway", "gateway_id"),
         Index("ix_sms_messages_phone", "phone", "status"),
         Index("ix_sms_messages_sender", "sender", "submitted_at"),
+        Index("ix_sms_messages_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

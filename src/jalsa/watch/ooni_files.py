@@ -1,5 +1,5 @@
 """Reading OONI files: one JSON measurement, JSONL with one per line (the S3 buckets, often
-gzipped), or API answers wrapping them. Bounded (decision 20): a file is decompressed in
+gzipped), or API answers wrapping them. Bounded (decision 21): a file is decompressed in
 chunks and refused as soon as it passes `MAX_DOCUMENT_BYTES` (a gzip bomb of newlines costs
 that much at most, not its decompressed size), and a document nested deeper than
 `MAX_JSON_DEPTH` is a problem with a clear reason, not a RecursionError."""

@@ -40,7 +40,7 @@ from jalsa.platforms.facebook import FacebookConnector
 from jalsa.platforms.graph import GraphConnector, graph_path
 from jalsa.redact import redact
 
-# `attachment`: a comment without `message` is a photo, sticker or GIF (decision 23);
+# `attachment`: a comment without `message` is a photo, sticker or GIF (decision 25);
 # `permalink_url`: the link the inbox shows for the comment.
 FIELDS = (
     "id,message,created_time,from{id,name},parent{id},like_count,comment_count,"

@@ -15,7 +15,7 @@ EXTRA = ("line_no", "item", "problem", "raw")
 OUTPUT = (*COLUMNS, *EXTRA)
 RAW_CHARS = 2_000  # how much of a bad line or item the quarantine keeps
 NOT_JSON = "not valid JSON (a truncated or damaged line)"
-# The one rule on empty posts, for every source (decision 23): a post may have no text when
+# The one rule on empty posts, for every source (decision 25): a post may have no text when
 # it carries media (a photo, a sticker, a GIF, a Super Sticker or a paid Super Chat); with
 # neither it is quarantined, never counted as an empty voice.
 NO_CONTENT = "a post with no text and no media"

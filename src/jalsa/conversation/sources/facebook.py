@@ -2,7 +2,7 @@
 pages, one per line, as the collector saves them. A comment without `from` (the Graph API
 leaves it out without the permission to see the commenter) is quarantined, not counted under
 a made-up author. A comment without `message` is a photo, sticker or GIF comment (its
-`attachment`) and is kept with empty text; one with neither is quarantined (decision 23)."""
+`attachment`) and is kept with empty text; one with neither is quarantined (decision 25)."""
 
 from __future__ import annotations
 

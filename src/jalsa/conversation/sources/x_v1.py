@@ -1,7 +1,7 @@
 """X (Twitter) API v1.1 tweets, the format of most archives made before 2023: one tweet per
 line (the REST and streaming APIs, twarc 1, Hydrator, DocNow's catalog), or one
 `search/tweets.json` answer per line (`statuses` list). They become the same post record as
-v2 tweets (decision 23):
+v2 tweets (decision 25):
 
   id            `id_str` (the number `id` loses digits in many tools; used only without it)
   author        `user.id_str`, `user.screen_name`, `user.created_at`

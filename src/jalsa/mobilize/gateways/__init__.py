@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from jalsa.config import Settings
 from jalsa.errors import UserError
 from jalsa.mobilize.gateways.base import Gateway
+from jalsa.mobilize.gateways.callbacks import CallbackKeys, parse_allow
 from jalsa.vault import Vault
 
 GATEWAYS = ("smpp", "kannel", "rest")
@@ -15,11 +17,27 @@ PASSWORD_SETTING = "sms_password"
 
 
 def callback_secret(settings: Settings) -> str:
-    """The key that signs the callback URLs we give Kannel (its delivery reports and inbound
-    messages carry the signature back): derived from the data directory's secret key, so it
-    needs no setting of its own and changes when that key does."""
+    """The key that signs each message's report URL: JALSA_SMS_CALLBACK_SECRET, else derived
+    from the data directory's secret key (so it needs no setting and changes when that does)."""
+    if settings.sms_callback_secret is not None:
+        return settings.sms_callback_secret.get_secret_value()
     key = Vault.key_of(settings)
     return hmac.new(key, b"jalsa sms callbacks", hashlib.sha256).hexdigest()
+
+
+def callback_keys(settings: Settings) -> CallbackKeys:
+    """Everything the callbacks are checked with, from the settings."""
+    secrets = [callback_secret(settings)]
+    if settings.sms_callback_previous_secret is not None:
+        secrets.append(settings.sms_callback_previous_secret.get_secret_value())
+    tokens = settings.sms_inbound_token.get_secret_value() if settings.sms_inbound_token else ""
+    return CallbackKeys(
+        secrets=tuple(secrets),
+        inbound_tokens=tuple(t.strip() for t in tokens.split(",") if t.strip()),
+        receipt_window=timedelta(hours=settings.sms_receipt_window_hours),
+        inbound_window=timedelta(minutes=settings.sms_inbound_window_minutes),
+        allow=parse_allow(settings.sms_callback_allow),
+    )
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -72,5 +90,6 @@ def gateway_from_settings(settings: Settings) -> Gateway:
         settings.sms_username,
         password,
         callback_url=settings.sms_callback_url,
+        secret=callback_secret(settings),
         window=window,
     )

@@ -13,9 +13,12 @@ Kannel's answers to sendsms (Kannel 1.4.5, as seen against a real smsbox):
     400 "... rejected" (coding, empty receiver, missing sender, ...)     bad message
     503                                   smsbox refuses for now
 
-Callbacks: the dlr-url carries our key and an HMAC of it, so a receipt names its message and
-cannot be forged by someone who guesses a key; the inbound get-url carries a fixed HMAC, as every
-message uses the same URL. Kannel expands `%x` escapes in both URLs, so what we put there must
+Callbacks (docs/decisions.md §31): each message's dlr-url carries our key, the time it was
+sent and an HMAC over the key, the recipient and that time, so a report can only be made for a
+message whose URL one has seen, and only within the receipt window. The inbound get-url is one
+URL for every message (Kannel fills in the values but cannot sign them), so it carries a bearer
+token, checked along with the message's time (%T) and sender; `record_inbound` bounds what a
+forged message can cost. Kannel expands `%x` escapes in both URLs, so what we put there must
 hold no `%` of its own: keys outside the URL-safe alphabet are carried base64-encoded.
 """
 
@@ -23,11 +26,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 
@@ -41,6 +44,13 @@ from jalsa.mobilize.gateways.base import (
     Receipt,
     ReceiptState,
     SubmitResult,
+)
+from jalsa.mobilize.gateways.callbacks import (
+    BadSignature,
+    CallbackKeys,
+    receipt_signature,
+    unix_time,
+    within,
 )
 
 RECEIPT_PATH = "/api/sms/receipts/kannel"
@@ -57,11 +67,13 @@ DLR_STATES: dict[int, ReceiptState] = {
 DLR_MASK = sum(DLR_STATES)  # 31: ask for every one of them
 
 # dlr-url query names -> Kannel escapes. %p in a DLR is the original recipient (Kannel swaps
-# sender and receiver in reports), %A the SMSC's words, %T the report's Unix time.
+# sender and receiver in reports), %A the SMSC's words, %T the report's Unix time. Before them
+# come our key, the time we sent the message (`ts`) and the signature over both and %p.
 DLR_ESCAPES = {"type": "%d", "reply": "%A", "to": "%p", "at": "%T"}
 # get-url query names -> escapes. %b is the text exactly as sent (%a squeezes spaces); %I is the
 # UUID bearerbox gives each message, kept when smsbox retries the get-url or bearerbox
-# re-delivers from its store, so it is the dedupe id; %T is the Unix time it arrived.
+# re-delivers from its store, so it is the dedupe id; %T is the Unix time it arrived (what the
+# inbound window is checked against: %t is the same time to the minute).
 INBOUND_ESCAPES = {
     "from": "%p",
     "to": "%P",
@@ -72,19 +84,12 @@ INBOUND_ESCAPES = {
     "at": "%T",
 }
 UCS2_CHARSETS = {"UTF-16BE", "UTF-16", "UCS-2", "UCS-2BE"}
+MAX_ID = 100  # characters of a gateway's message id we store
+MAX_TO = 32
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._-]+")
+_SAFE_TOKEN = re.compile(r"[A-Za-z0-9._~-]+")
 _ENCODED_KEY_PREFIX = "~"
-
-
-def _sign(secret: str, message: str) -> str:
-    """HMAC-SHA256 of `message`: proves a callback URL was made by us."""
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def _check_signature(secret: str, message: str, signature: str | None) -> None:
-    if not signature or not hmac.compare_digest(_sign(secret, message), signature):
-        raise UserError("Kannel callback refused: its signature does not match (wrong secret?)")
 
 
 def _url_key(key: str) -> str:
@@ -98,7 +103,10 @@ def _key_from_url(value: str) -> str:
     if not value.startswith(_ENCODED_KEY_PREFIX):
         return value
     data = value[len(_ENCODED_KEY_PREFIX) :]
-    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+    try:
+        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise UserError("Kannel report refused: its key cannot be read") from None
 
 
 def _query(fields: Mapping[str, str]) -> str:
@@ -106,47 +114,50 @@ def _query(fields: Mapping[str, str]) -> str:
     return "&".join(f"{name}={value}" for name, value in fields.items())
 
 
-def _unix_time(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value or ""), UTC)
-    except ValueError:
-        return None
-
-
-def dlr_url(callback_url: str, secret: str, key: str) -> str:
-    """The dlr-url for one message: our key, its signature and the DLR escapes."""
+def dlr_url(callback_url: str, secret: str, key: str, recipient: str, sent_at: int) -> str:
+    """The dlr-url for one message: our key, when we sent it (Unix time), the signature over
+    both and the recipient, then the DLR escapes."""
     url_key = _url_key(key)
-    fields = {"key": url_key, "sig": _sign(secret, "dlr:" + url_key), **DLR_ESCAPES}
+    fields = {
+        "key": url_key,
+        "ts": str(sent_at),
+        "sig": receipt_signature(secret, "kannel", url_key, recipient, sent_at),
+        **DLR_ESCAPES,
+    }
     return f"{callback_url.rstrip('/')}{RECEIPT_PATH}?{_query(fields)}"
 
 
-def kannel_inbound_url(callback_url: str, secret: str) -> str:
-    """The get-url for Kannel's sms-service (`keyword = default`, `max-messages = 0`). The
-    smsbox group needs `mo-recode = true`, so UCS-2 texts reach us as UTF-8 (a URL carries
-    UTF-16 bytes that the web app cannot decode), and no `global-sender`, which would replace
-    the number the supporter texted (%P)."""
-    fields = {"sig": _sign(secret, "inbound"), **INBOUND_ESCAPES}
+def kannel_inbound_url(callback_url: str, token: str) -> str:
+    """The get-url for Kannel's sms-service (`keyword = default`, `max-messages = 0`), with
+    the inbound token (JALSA_SMS_INBOUND_TOKEN). The smsbox group needs `mo-recode = true`,
+    so UCS-2 texts reach us as UTF-8 (a URL carries UTF-16 bytes that the web app cannot
+    decode), and no `global-sender`, which would replace the number the supporter texted (%P)."""
+    if not _SAFE_TOKEN.fullmatch(token):
+        raise UserError("the inbound token may hold letters, digits, '.', '_', '~' and '-' only")
+    fields = {"token": token, **INBOUND_ESCAPES}
     return f"{callback_url.rstrip('/')}{INBOUND_PATH}?{_query(fields)}"
 
 
-def receipt_from_kannel(params: Mapping[str, str], secret: str) -> Receipt:
-    """A delivery report from the dlr-url's query parameters. UserError for a bad signature."""
+def receipt_from_kannel(params: Mapping[str, str], keys: CallbackKeys, now: datetime) -> Receipt:
+    """A delivery report from the dlr-url's query parameters. BadSignature unless the URL is
+    one we made for this message and recipient, within the receipt window."""
     url_key = params.get("key", "")
-    _check_signature(secret, "dlr:" + url_key, params.get("sig"))
+    recipient = params.get("to", "")
+    keys.check_receipt("kannel", url_key, recipient, params.get("ts", ""), params.get("sig"), now)
     try:
         dlr_type = int(params.get("type", ""))
     except ValueError:
         dlr_type = 0
     state = DLR_STATES.get(dlr_type, "unknown")
     key = _key_from_url(url_key)
-    reply = params.get("reply", "")
+    reply = params.get("reply", "")[:500]
     return Receipt(
         state=state,
         gateway_id=key,
         key=key,
-        recipient=params.get("to") or None,
+        recipient=_international(recipient) or None,
         error=reply if state in ("failed", "rejected", "unknown") else "",
-        at=_unix_time(params.get("at")),
+        at=unix_time(params.get("at")),
     )
 
 
@@ -157,23 +168,33 @@ def _derived_inbound_id(sender: str, at: str, text: str) -> str:
     return f"derived-{digest}"
 
 
-def inbound_from_kannel(params: Mapping[str, str], secret: str) -> Inbound:
-    """A supporter's message from the get-url's query parameters. UserError for a bad signature
-    and for a UCS-2 text that Kannel did not recode (its bytes are lost in the URL)."""
-    _check_signature(secret, "inbound", params.get("sig"))
+def inbound_from_kannel(params: Mapping[str, str], keys: CallbackKeys, now: datetime) -> Inbound:
+    """A supporter's message from the get-url's query parameters. BadSignature for a wrong
+    token or a time (%T) outside the inbound window; UserError for a UCS-2 text that Kannel did
+    not recode (its bytes are lost in the URL) and for fields longer than any real message's.
+    The sender is checked by `record_inbound`."""
+    keys.check_token(params.get("token"))
+    sender, text, at = params.get("from", ""), params.get("text", ""), params.get("at", "")
+    received = unix_time(at)
+    if received is None:
+        raise BadSignature("Kannel inbound message refused: it has no time (%T in the get-url)")
+    within(received, now, keys.inbound_window, "Kannel inbound message refused: it arrived")
     charset = params.get("charset", "").upper()
     if params.get("coding") == "2" or charset in UCS2_CHARSETS:
         raise UserError(
             "Kannel sent a Unicode SMS as raw UCS-2, which a URL cannot carry intact: "
             "set `mo-recode = true` in Kannel's smsbox group"
         )
-    sender, text, at = params.get("from", ""), params.get("text", ""), params.get("at", "")
+    gateway_id = params.get("id") or _derived_inbound_id(sender, at, text)
+    to = params.get("to", "")
+    if len(gateway_id) > MAX_ID or len(to) > MAX_TO:
+        raise UserError("Kannel inbound message refused: its id or receiver is too long")
     return Inbound(
         sender=_international(sender),
-        to=params.get("to", ""),
+        to=to,
         text=text,
-        gateway_id=params.get("id") or _derived_inbound_id(sender, at, text),
-        received_at=_unix_time(at),
+        gateway_id=gateway_id,
+        received_at=received,
     )
 
 
@@ -254,7 +275,9 @@ class KannelGateway(Gateway):
             form["smsc"] = self.smsc
         if self.callback_url:
             form["dlr-mask"] = str(DLR_MASK)
-            form["dlr-url"] = dlr_url(self.callback_url, self._secret, message.key)
+            form["dlr-url"] = dlr_url(
+                self.callback_url, self._secret, message.key, message.to, int(time.time())
+            )
         return form
 
     def _submit_one(self, message: OutgoingSms) -> SubmitResult:

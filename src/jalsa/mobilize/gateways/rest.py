@@ -1,6 +1,10 @@
 """A Twilio-compatible REST gateway: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with
 HTTP Basic auth (account SID and auth token), status callbacks and inbound messages as signed
-form POSTs to the web app (`X-Twilio-Signature`).
+form POSTs to the web app (`X-Twilio-Signature`). Each message's StatusCallback URL also carries
+our key of it, the time it was sent and our own signature over both and the recipient (see
+`callbacks.py`): the API's signature proves the request came from the API, ours that it is about
+the message it names, within the receipt window; a status can be replayed only for its own
+message, where it changes nothing (a message only moves forward).
 
 Outcomes: 201 is "accepted" with the message's sid; a 400 naming the recipient (invalid,
 unsubscribed, not a mobile, not routable) is "rejected"; 429 (with Retry-After), 5xx and a
@@ -15,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -33,6 +38,7 @@ from jalsa.mobilize.gateways.base import (
     ReceiptState,
     SubmitResult,
 )
+from jalsa.mobilize.gateways.callbacks import CallbackKeys, receipt_signature
 from jalsa.mobilize.gateways.kannel import transport_failure
 
 API_VERSION = "2010-04-01"
@@ -77,28 +83,36 @@ def verify_signature(url: str, params: Mapping[str, str], signature_: str, auth_
     return hmac.compare_digest(signature(url, params, auth_token), signature_ or "")
 
 
-def receipt_from_rest(params: Mapping[str, str]) -> Receipt:
-    """A status callback's fields as a receipt. The web app adds our `key` from the callback
-    URL's query to the form's fields (verify the signature over the form alone first)."""
+def receipt_from_rest(
+    params: Mapping[str, str], query: Mapping[str, str], keys: CallbackKeys, now: datetime
+) -> Receipt:
+    """A status callback's form fields as a receipt, once our signature in the callback URL's
+    `query` (key, ts, sig) matches the message and its recipient (check the API's signature
+    over the URL and the form first). BadSignature otherwise."""
+    key = query.get("key", "")
+    recipient = params.get("To", "")
+    keys.check_receipt("rest", key, recipient, query.get("ts", ""), query.get("sig"), now)
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     state = STATUS_STATES.get(status, "unknown")
     error = params.get("ErrorCode", "")
     return Receipt(
         state=state,
         gateway_id=params.get("MessageSid") or params.get("SmsSid") or None,
-        key=params.get("key") or None,
-        recipient=params.get("To") or None,
-        error=f"{error} ({status})" if error else "",
+        key=key or None,
+        recipient=recipient or None,
+        error=f"{error[:100]} ({status[:32]})" if error else "",
     )
 
 
 def inbound_from_rest(params: Mapping[str, str]) -> Inbound:
-    """An inbound-message webhook's fields as an Inbound."""
+    """An inbound-message webhook's fields as an Inbound (the API's signature checked first).
+    UserError without a message sid (the dedupe key) or with fields no real message has."""
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    to = params.get("To", "")
+    if not sid or len(sid) > 100 or len(to) > 32:
+        raise UserError("REST inbound message refused: no MessageSid, or an id or To too long")
     return Inbound(
-        sender=params.get("From", ""),
-        to=params.get("To", ""),
-        text=params.get("Body", ""),
-        gateway_id=params.get("MessageSid") or params.get("SmsMessageSid") or "",
+        sender=params.get("From", ""), to=to, text=params.get("Body", ""), gateway_id=sid
     )
 
 
@@ -126,9 +140,13 @@ class RestGateway(Gateway):
         auth_token: str,
         *,
         callback_url: str | None,
+        secret: str = "",
         window: int = 10,
         timeout: float = 10.0,
     ) -> None:
+        if callback_url and not secret:
+            raise UserError("the REST gateway's status callbacks need the callback secret")
+        self._secret = secret
         self.base_url = base_url.rstrip("/")
         self.account_sid = account_sid
         self._auth_token = auth_token
@@ -172,7 +190,9 @@ class RestGateway(Gateway):
     def form(self, message: OutgoingSms) -> dict[str, str]:
         form = {"To": message.to, "From": message.sender, "Body": message.text}
         if self.callback_url:
-            query = httpx.QueryParams({"key": message.key})
+            sent_at = int(time.time())
+            sig = receipt_signature(self._secret, "rest", message.key, message.to, sent_at)
+            query = httpx.QueryParams({"key": message.key, "ts": str(sent_at), "sig": sig})
             form["StatusCallback"] = f"{self.callback_url.rstrip('/')}{RECEIPT_PATH}?{query}"
         return form
 

@@ -211,11 +211,14 @@ class _PartMap:
 
     A one-part message's receipt passes straight through. For several parts, a failed part
     fails the message at once; "delivered" is reported when every part was delivered; later
-    receipts for a settled message are dropped. Bounded: the oldest entries go first."""
+    receipts for a settled message are dropped. Bounded: at most `limit` parts, none older than
+    `max_age` seconds; the oldest go first."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 200_000, max_age: float = 3 * 86400.0) -> None:
         self._lock = threading.Lock()
         self._first: OrderedDict[str, str] = OrderedDict()  # part id -> first part's id
+        self._added: OrderedDict[str, float] = OrderedDict()  # first part's id -> when added
+        self._max_age = max_age
         self._total: dict[str, int] = {}  # first part's id -> parts (gone once settled)
         self._delivered: dict[str, set[str]] = {}  # first part's id -> parts delivered
         self._text: dict[str, str] = {}  # first part's id -> its receipt's text
@@ -229,9 +232,21 @@ class _PartMap:
                 self._first[part_id] = first
             self._total.setdefault(first, total)
             self._delivered.setdefault(first, set())
+            self._added.setdefault(first, time.monotonic())
             while len(self._first) > self._limit:
                 _part, oldest = self._first.popitem(last=False)
                 self._settle(oldest)
+                self._added.pop(oldest, None)
+            self._expire(time.monotonic() - self._max_age)
+
+    def _expire(self, before: float) -> None:
+        """Forget messages added before `before` (a receipt that late is matched by the outbox
+        by key or recipient instead)."""
+        while self._added and next(iter(self._added.values())) < before:
+            first, _at = self._added.popitem(last=False)
+            self._settle(first)
+        while self._first and next(iter(self._first.values())) not in self._added:
+            self._first.popitem(last=False)
 
     def _settle(self, first: str) -> None:
         self._total.pop(first, None)

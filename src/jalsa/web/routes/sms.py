@@ -80,7 +80,8 @@ class ReasonCount(BaseModel):
 class CampaignOut(BaseModel):
     slug: str
     name: str
-    status: str = Field(description="draft, scheduled, sending, paused, done or cancelled")
+    status: str = Field(description="draft, scheduled, sending, paused, done, cancelled or failed")
+    failure: str = Field("", description="Why a failed campaign could not be sent.")
     purpose: str
     event: str | None = Field(description="The event's slug, if the campaign has one.")
     schedule: str = Field(description="As written; `send_at` is what it resolved to (UTC).")
@@ -127,6 +128,7 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         slug=campaign.slug,
         name=campaign.name,
         status=campaign.status,
+        failure=campaign.failure or "",
         purpose=campaign.purpose,
         event=event.slug if event else None,
         schedule=campaign.schedule,

@@ -2,14 +2,18 @@
 the REST (Twilio-style) API.
 
 The caller is a gateway, not a user, so these routes take no session or API token: each request
-is authenticated by its signature instead (Kannel's carries the HMAC we put in the URL we gave
-it; the REST API signs each request with the account's auth token). An unsigned or forged call
-is refused with 403 and changes nothing.
+is checked instead (docs/decisions.md §31). A Kannel report carries the per-message signature
+and time we put in its dlr-url; a Kannel inbound message the inbound token, a time within the
+inbound window and a mobile number as its sender; Kannel's calls may also be limited to its
+addresses (JALSA_SMS_CALLBACK_ALLOW). The REST API signs every request with the account's auth
+token, and its status callbacks carry our per-message signature too. A forged, stale or
+unsigned call is refused with 403, a malformed one with 400; neither changes anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -19,10 +23,11 @@ from sqlalchemy.orm import Session
 from jalsa.config import Settings
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
-from jalsa.mobilize.gateways import callback_secret
+from jalsa.mobilize.gateways import callback_keys
+from jalsa.mobilize.gateways.callbacks import BadSignature, CallbackKeys
 from jalsa.mobilize.gateways.kannel import inbound_from_kannel, receipt_from_kannel
 from jalsa.mobilize.gateways.rest import inbound_from_rest, receipt_from_rest, verify_signature
-from jalsa.mobilize.inbound import record_inbound
+from jalsa.mobilize.inbound import ReplyLimits, record_inbound
 from jalsa.mobilize.outbox import record_receipt
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import db, get_store
@@ -45,25 +50,44 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _kannel_params(request: Request, parse: Callable[[Mapping[str, str], str], T]) -> T:
-    """Kannel's query, read by `parse` after it checked the signature (403 if it is wrong)."""
+def _limits(settings: Settings) -> ReplyLimits:
+    return ReplyLimits(
+        every=timedelta(minutes=settings.sms_reply_every_minutes),
+        per_hour=settings.sms_replies_per_hour,
+    )
+
+
+def _refused(exc: UserError) -> HTTPException:
+    """403 for a call that is not the gateway's, 400 for one that cannot be used."""
+    return HTTPException(403 if isinstance(exc, BadSignature) else 400, str(exc))
+
+
+def _kannel(request: Request, parse: Callable[[Mapping[str, str], CallbackKeys, datetime], T]) -> T:
+    """Kannel's query, read by `parse` after the caller's address and the signature or token
+    were checked."""
     try:
-        return parse(dict(request.query_params), callback_secret(_settings(request)))
+        keys = callback_keys(_settings(request))
+        keys.check_caller(request.client.host if request.client else None)
+        return parse(dict(request.query_params), keys, utc_now())
     except UserError as exc:
-        raise HTTPException(403, str(exc)) from None
+        raise _refused(exc) from None
 
 
 @router.get("/api/sms/receipts/kannel")
 def kannel_receipt(request: Request, session: Db) -> PlainTextResponse:
-    receipt = _kannel_params(request, receipt_from_kannel)
+    receipt = _kannel(request, receipt_from_kannel)
     matched = record_receipt(session, "kannel", receipt, utc_now())
     return PlainTextResponse("ok" if matched else "no such message")
 
 
 @router.get("/api/sms/inbound/kannel")
 def kannel_inbound(request: Request, session: Db) -> PlainTextResponse:
-    message = _kannel_params(request, inbound_from_kannel)
-    record_inbound(session, "kannel", message, utc_now())
+    message = _kannel(request, inbound_from_kannel)
+    settings = _settings(request)
+    try:
+        record_inbound(session, "kannel", message, utc_now(), limits=_limits(settings))
+    except UserError as exc:
+        raise _refused(exc) from None
     return PlainTextResponse("")  # the sms-service sends no reply itself (max-messages = 0)
 
 
@@ -85,7 +109,11 @@ async def _signed_form(request: Request) -> dict[str, str]:
 @router.post("/api/sms/receipts/rest")
 async def rest_receipt(request: Request) -> PlainTextResponse:
     form = await _signed_form(request)
-    receipt = receipt_from_rest({**form, "key": request.query_params.get("key", "")})
+    try:
+        keys = callback_keys(_settings(request))
+        receipt = receipt_from_rest(form, dict(request.query_params), keys, utc_now())
+    except UserError as exc:
+        raise _refused(exc) from None
     with get_store(request).session() as session:
         matched = record_receipt(session, "rest", receipt, utc_now())
     return PlainTextResponse("ok" if matched else "no such message")
@@ -94,7 +122,11 @@ async def rest_receipt(request: Request) -> PlainTextResponse:
 @router.post("/api/sms/inbound/rest")
 async def rest_inbound(request: Request) -> Response:
     form = await _signed_form(request)
-    with get_store(request).session() as session:
-        record_inbound(session, "rest", inbound_from_rest(form), utc_now())
+    limits = _limits(_settings(request))
+    try:
+        with get_store(request).session() as session:
+            record_inbound(session, "rest", inbound_from_rest(form), utc_now(), limits=limits)
+    except UserError as exc:
+        raise _refused(exc) from None
     # An empty TwiML answer: the confirmation goes out through the outbox, recorded.
     return Response("<Response/>", media_type="application/xml")
