@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 
 from jalsa.errors import UserError
 from jalsa.mobilize.templates import FIELDS, Templates
-from jalsa.report.audience import AudienceSection, StreamAudience
 from jalsa.report.claims import check_claim, parse_number
-from jalsa.report.figures import Figure, Source, measured, not_measured
+from reportkit import sample_audience
 
 NUMBERISH = st.text(alphabet="0123456789.,  ", min_size=1, max_size=40)
 WORDS = st.sampled_from(
@@ -26,60 +25,7 @@ CLAIM = st.one_of(
 )
 
 
-def _source() -> Source:
-    return Source(data="test samples", rule="by hand", count=1)
-
-
-def _audience() -> AudienceSection:
-    def fig(key: str, value: float, unit: str = "viewers") -> Figure:
-        return measured(key, key, value, unit, f"definition of {key}", _source())
-
-    return AudienceSection(
-        streams=[
-            StreamAudience(
-                stream_id=1,
-                label="YT",
-                platform="youtube",
-                kind="youtube",
-                figures=[fig("audience.1.peak", 1000), fig("audience.1.youtube.view_count", 9000)],
-            ),
-            StreamAudience(
-                stream_id=2,
-                label="FB",
-                platform="facebook",
-                kind="facebook",
-                figures=[
-                    fig("audience.2.peak", 500),
-                    fig("audience.2.facebook.total_video_views", 4000),
-                    fig("audience.2.facebook.total_video_views_unique", 3000, "people"),
-                ],
-            ),
-            StreamAudience(
-                stream_id=3,
-                label="Space",
-                platform="x",
-                kind="x_space",
-                figures=[fig("audience.3.peak", 200, "participants")],
-            ),
-            StreamAudience(
-                stream_id=4,
-                label="IG",
-                platform="instagram",
-                kind="instagram",
-                figures=[
-                    not_measured(
-                        "audience.4.peak", "peak", "viewers", "d", _source(), "no viewer count"
-                    )
-                ],
-            ),
-        ],
-        combined=[fig("combined.sum_of_peaks", 1700)],
-        reach=[fig("reach.lower_bound", 3000, "people")],
-        timeline=[],
-    )
-
-
-AUDIENCE = _audience()
+AUDIENCE = sample_audience()
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jalsa.report.audience import AudienceSection, StreamAudience
 from jalsa.report.claims import check_claim, parse_number
-from jalsa.report.figures import Figure, Source, measured, not_measured
+from reportkit import sample_audience
 
 
 @pytest.mark.parametrize(
@@ -33,61 +32,8 @@ def test_numbers_are_read_as_people_write_them(text: str, value: float | None) -
     assert parse_number(text) == value
 
 
-def _source() -> Source:
-    return Source(data="test samples", rule="by hand", count=1)
-
-
-def _audience() -> AudienceSection:
-    def fig(key: str, value: float, unit: str = "viewers") -> Figure:
-        return measured(key, key, value, unit, f"definition of {key}", _source())
-
-    return AudienceSection(
-        streams=[
-            StreamAudience(
-                stream_id=1,
-                label="YT",
-                platform="youtube",
-                kind="youtube",
-                figures=[fig("audience.1.peak", 1000), fig("audience.1.youtube.view_count", 9000)],
-            ),
-            StreamAudience(
-                stream_id=2,
-                label="FB",
-                platform="facebook",
-                kind="facebook",
-                figures=[
-                    fig("audience.2.peak", 500),
-                    fig("audience.2.facebook.total_video_views", 4000),
-                    fig("audience.2.facebook.total_video_views_unique", 3000, "people"),
-                ],
-            ),
-            StreamAudience(
-                stream_id=3,
-                label="Space",
-                platform="x",
-                kind="x_space",
-                figures=[fig("audience.3.peak", 200, "participants")],
-            ),
-            StreamAudience(
-                stream_id=4,
-                label="IG",
-                platform="instagram",
-                kind="instagram",
-                figures=[
-                    not_measured(
-                        "audience.4.peak", "peak", "viewers", "d", _source(), "no viewer count"
-                    )
-                ],
-            ),
-        ],
-        combined=[fig("combined.sum_of_peaks", 1700)],
-        reach=[fig("reach.lower_bound", 3000, "people")],
-        timeline=[],
-    )
-
-
 def test_each_claim_is_compared_with_the_figure_it_most_likely_means() -> None:
-    audience = _audience()
+    audience = sample_audience()
     views = check_claim("40,000 views on Facebook", audience)
     assert views.measured is not None and views.measured.value == 4000 and views.ratio == 10
     space = check_claim("1,000 listeners on the X Space", audience)
@@ -105,7 +51,7 @@ def test_each_claim_is_compared_with_the_figure_it_most_likely_means() -> None:
 
 
 def test_a_claim_no_figure_can_check_says_so() -> None:
-    audience = _audience()
+    audience = sample_audience()
     x_views = check_claim("2 million views on Instagram", audience)
     assert x_views.measured is None and x_views.ratio is None
     assert "Instagram reports no view count" in x_views.explanation
@@ -127,6 +73,6 @@ def test_a_claim_no_figure_can_check_says_so() -> None:
     ],
 )
 def test_urdu_claims_are_read_too(text: str, value: float, platform: str, counted: str) -> None:
-    check = check_claim(text, _audience())
+    check = check_claim(text, sample_audience())
     assert (check.claimed, check.platform, check.counted) == (value, platform, counted)
     assert check.ratio is not None
