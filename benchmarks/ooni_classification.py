@@ -104,6 +104,17 @@ def run(data: Path) -> dict[str, Any]:
         "accessible_false_blocking": sum(r["ours"] in BLOCKING for r in accessible),
         "website_down_as_down": f"{sum(r['ours'] == 'down' for r in down)}/{len(down)}",
         "agreement_with_ooni_share": round(summary.agreement or 0.0, 4),
+        "agreement_qa": f"{sum(r['agrees_with_ooni'] for r in qa_rows)}/{len(qa_rows)}",
+        "agreement_real": (
+            f"{sum(r['agrees_with_ooni'] for r in rows if r['set'] == 'real')}/"
+            f"{sum(r['set'] == 'real' for r in rows)}"
+        ),
+        "unknown": sum(r["ours"] == "unknown" for r in rows),
+        "disagreements": [
+            {k: r[k] for k in ("file", "ours", "ooni", "ooni_flags", "reason")}
+            for r in rows
+            if not r["agrees_with_ooni"]
+        ],
         "methods": summary.methods,
         "problems": problems,
         "rows": rows,
@@ -149,6 +160,9 @@ def main() -> None:
         "accessible_false_blocking",
         "website_down_as_down",
         "agreement_with_ooni_share",
+        "agreement_qa",
+        "agreement_real",
+        "unknown",
         "seconds",
     ):
         print(f"{key}: {result[key]}")

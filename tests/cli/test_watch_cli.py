@@ -162,3 +162,50 @@ def test_import_ooni_stores_once(cli: Cli, tmp_path: Path, database_url: str) ->
     bad.write_text("a,b\n")
     refused = cli("watch", "import-ooni", str(bad))
     assert refused.exit_code == 2 and "does not look like OONI" in refused.output
+
+
+def test_import_ooni_skips_bad_files_and_stores_the_rest(
+    cli: Cli, tmp_path: Path, database_url: str
+) -> None:
+    """One bad file does not abort the batch: each is reported, the rest stored, exit 2."""
+    good = tmp_path / "good.jsonl"
+    measurements = sorted(qa_scenarios().items())[:3]
+    good.write_text("".join(json.dumps(raw) + "\n" for _, raw in measurements))
+    jsonc = tmp_path / "notes.jsonc"
+    jsonc.write_text("// exported by hand\n" + json.dumps(measurements[0][1]))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"name": "a list of something else", "items": [1, 2]}))
+    uid = "20240220094112.553201_PK_webconnectivity_3f0c9a1e27d4b865"
+    listing = tmp_path / "listing.json"
+    row = {
+        "anomaly": True,
+        "confirmed": False,
+        "failure": False,
+        "input": "https://x.com/",
+        "measurement_start_time": "2024-02-20T09:41:12Z",
+        "measurement_uid": uid,
+        "measurement_url": f"https://api.ooni.io/api/v1/measurement/{uid}",
+        "probe_asn": "AS23674",
+        "probe_cc": "PK",
+        "report_id": "20240220T094102Z_webconnectivity_PK_23674_n1_a8Rk3JvPq0TnWcYe",
+        "scores": {"blocking_general": 1.0},
+        "test_name": "web_connectivity",
+    }
+    listing.write_text(json.dumps({"metadata": {"count": 1}, "results": [row]}))
+    result = cli("watch", "import-ooni", str(jsonc), str(good), str(other), str(listing))
+    assert result.exit_code == 2, result.output
+    assert "3 measurements read: 3 stored" in result.output
+    assert "JSON with comments" in result.output and "notes.jsonc" in result.output
+    assert "other.json: no measurement read" in result.output
+    assert "not an OONI measurement: no test_name" in result.output
+    assert "an OONI API listing of 1 measurement(s)" in result.output
+    assert f"raw_measurement?measurement_uid={uid}" in result.output
+    assert "without test_keys or input" not in result.output
+    assert "3 of 4 file(s) gave no measurement" in result.output
+    store = Store(database_url)
+    with store.session() as session:
+        count = session.scalar(select(func.count()).select_from(WatchMeasurement))
+    store.dispose()
+    assert count == 3
+    nothing = cli("watch", "import-ooni", str(other))
+    assert nothing.exit_code == 2 and "not an OONI measurement" in nothing.output

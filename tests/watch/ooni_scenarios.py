@@ -540,6 +540,116 @@ def _youtube_ok() -> Wc:
     return helper_ok(w, addrs, Response(body=page("YouTube", 410)))
 
 
+DNS_GOOGLE = ["8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"]
+
+
+def _port80(control_port80: str | None) -> Wc:
+    """http://dns.google (0.5): every connect to port 80 times out, 443 connects and
+    handshakes, so no request is made. `control_port80`: the control's connects to port 80
+    (None: they worked and it fetched the page; else their failure, and its request's)."""
+    w = _field(
+        "http://dns.google",
+        "0.5.26",
+        "IT",
+        "AS30722",
+        "2023-11-24 10:18:32",
+        "20231124T101829Z_webconnectivity_IT_30722_n1_Wq2ePz7RtYuI0oPa",
+        software="miniooni",
+        software_version="3.20.0-alpha",
+    )
+    w.lookup("dns.google", DNS_GOOGLE)
+    for ip in DNS_GOOGLE:
+        w.connect(ip, 443).handshake(ip, "dns.google")
+    for ip in DNS_GOOGLE:
+        w.connect(ip, 80, "generic_timeout_error")
+    tcp: dict[str, str | None] = {endpoint(ip, 443): None for ip in DNS_GOOGLE}
+    tcp |= {endpoint(ip, 80): control_port80 for ip in DNS_GOOGLE}
+    tls: dict[str, str | None] = {endpoint(ip, 443): None for ip in DNS_GOOGLE}
+    if control_port80 is None:
+        w.helper(DNS_GOOGLE, tcp, Response(body=page("Google Public DNS", 20)), tls=tls)
+        return w.says("tcp_ip", False, 2)
+    w.helper(DNS_GOOGLE, tcp, control_port80, tls=tls)
+    return w.says(None, None, 0)  # OONI: unknown
+
+
+MASK_PK = ["172.224.77.10", "172.224.77.11"]  # what the Pakistani resolver answered
+MASK_CONTROL = [f"17.248.{n}.{m}" for n in (240, 241) for m in range(1, 19)] + ["17.248.242.1"]
+
+
+def _pk_mask_icloud() -> Wc:
+    """Pakistan, 2023-07-06 (ooni/probe#2517): mask.icloud.com resolves to other addresses
+    in Pakistan than at the control, and TLS fails there: but the control's own handshakes
+    failed on all 37 of its endpoints. OONI said dns; the site does not serve TLS to a
+    browser at all (it is iCloud Private Relay's QUIC ingress)."""
+    w = _field(
+        "https://mask.icloud.com/",
+        "0.5.24",
+        "PK",
+        "AS45595",
+        "2023-07-06 08:12:55",
+        "20230706T081249Z_webconnectivity_PK_45595_n1_Mk4sIcL0uDr7eLaY",
+        probe_network_name="Pakistan Telecom Mobile Ltd",
+    )
+    w.lookup("mask.icloud.com", MASK_PK, udp=MASK_PK, doh=MASK_CONTROL[:4])
+    for ip in MASK_PK:
+        w.connect(ip, 443).handshake(ip, "mask.icloud.com", "connection_reset")
+    both = {endpoint(ip, 443): None for ip in MASK_CONTROL}
+    failed: dict[str, str | None] = {endpoint(ip, 443): "connection_reset" for ip in MASK_CONTROL}
+    w.helper(MASK_CONTROL, both, "connection_reset", tls=failed)
+    return w.says("dns", False, 1, 4)
+
+
+def _chain_04_failed() -> Wc:
+    """A 0.4 probe follows a redirect (no hop tags): the redirect is answered, the request
+    to its target is reset."""
+    w = _field(
+        "http://www.example.net/",
+        "0.4.3",
+        "PK",
+        "AS17557",
+        "2024-03-01 16:40:02",
+        "20240301T163958Z_webconnectivity_PK_17557_n1_Rq0pLm3NbVc8XzAs",
+    )
+    w.lookup("www.example.net", ["93.184.215.14"])
+    w.connect("93.184.215.14", 80)
+    moved = Response(301, "", {"Location": "https://www.example.org/"})
+    w.get(w.url, "93.184.215.14", moved)
+    w.get("https://www.example.org/", EXAMPLE, None, "connection_reset")
+    w.helper(
+        ["93.184.215.14"], {"93.184.215.14:80": None}, Response(body=page("Example Domain", 6))
+    )
+    return w.says("http-failure", False)
+
+
+YOUTUBE_V6_ONLY = ["2a00:1450:4002:414::200e", "2a00:1450:4002:415::200e"]
+
+
+def _no_ipv6(v4: bool) -> Wc:
+    """A network without IPv6 (0.5): the IPv6 connects fail with host_unreachable. With `v4`
+    the IPv4 addresses carry the page; without, the host has only IPv6 addresses."""
+    host = "www.youtube.com" if v4 else "ipv6.example.com"
+    w = _field(
+        f"https://{host}/",
+        "0.5.26",
+        "IT",
+        "AS30722",
+        "2023-11-30 14:05:11",
+        "20231130T140508Z_webconnectivity_IT_30722_n1_Nv6pQz1XcVb7TrEw",
+        software="miniooni",
+        software_version="3.20.0-alpha",
+    )
+    v4_addrs = YOUTUBE_V4[:2] if v4 else []
+    w.lookup(host, YOUTUBE_V6_ONLY + v4_addrs)
+    for ip in YOUTUBE_V6_ONLY:
+        w.connect(ip, 443, "host_unreachable")
+    for ip in v4_addrs:
+        w.connect(ip, 443).handshake(ip, host)
+    if v4:
+        w.get(w.url, v4_addrs[0], Response(body=page("YouTube", 400)))
+    helper_ok(w, YOUTUBE_V6_ONLY + v4_addrs, Response(body=page("YouTube", 410)))
+    return w.says(False, True, 32) if v4 else w.says(None, None, 0)
+
+
 FIELD: dict[str, Callable[[], Wc]] = {
     "ir_facebook_bogon": _ir_bogon,
     "pk_nayatel_dns": _pk_nayatel,
@@ -547,6 +657,12 @@ FIELD: dict[str, Callable[[], Wc]] = {
     "down_cname_only": _down_cname_only,
     "pk_redirect_blockpage": _pk_redirect_blockpage,
     "youtube_ok": _youtube_ok,
+    "dns_google_port80": lambda: _port80("generic_timeout_error"),
+    "port80_blocked": lambda: _port80(None),
+    "pk_mask_icloud": _pk_mask_icloud,
+    "chain_04_failed": _chain_04_failed,
+    "no_ipv6_youtube": lambda: _no_ipv6(True),
+    "ipv6_only_host": lambda: _no_ipv6(False),
 }
 
 

@@ -329,7 +329,9 @@ def test_an_answer_that_stalls_is_throttled() -> None:
 # --- precedence and no control ---------------------------------------------------------------
 
 
-def test_the_first_failing_step_names_the_method() -> None:
+def test_dns_first_then_the_final_answer_then_tls_then_tcp() -> None:
+    """OONI's order: DNS; then the request that carried the page, when one was made; else the
+    handshake; else the connect (docs/ooni-decision-table.md)."""
     observed = Observations(
         dns=[dns("10.10.34.36")],
         tcp=[tcp("10.10.34.36", "timeout")],
@@ -340,11 +342,11 @@ def test_the_first_failing_step_names_the_method() -> None:
     observed.dns[0].answers = [IP]
     for t in observed.tcp + observed.tls:
         t.ip = IP
-    assert classify(observed, CONTROL).method == "tcp.timeout"
-    observed.tcp[0] = tcp()
-    assert classify(observed, CONTROL).method == "tls.reset"
-    observed.tls[0] = tls()
     assert classify(observed, CONTROL).method == "http.failure"
+    observed.http = []
+    assert classify(observed, CONTROL).method == "tls.reset"
+    observed.tls = []
+    assert classify(observed, CONTROL).method == "tcp.timeout"
 
 
 def test_throughput_is_judged_only_when_the_page_was_fetched() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,16 @@ import typer
 from rich.table import Table
 
 from jalsa.cli import console, err, open_store
-from jalsa.cli.watch_ooni import FingerprintsOption, OoniPaths, import_ooni, known_fingerprints
+from jalsa.cli.watch_ooni import (
+    FingerprintsOption,
+    OoniPaths,
+    fail_if_unread,
+    import_ooni,
+    known_fingerprints,
+    nothing_read,
+    report_skipped,
+    unread_files,
+)
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.timeutil import show
@@ -362,26 +372,31 @@ IMPORT_BATCH = 500
 @watch_app.command("import-ooni")
 def import_ooni_cmd(paths: OoniPaths, fingerprints: FingerprintsOption = None) -> None:
     """Import OONI measurements: stored like our own (importing twice stores nothing twice)
-    and fed to the incident detector, oldest first. `ooni-compare` only shows them."""
+    and fed to the incident detector, oldest first. `ooni-compare` only shows them. A file
+    that cannot be read is reported and skipped, the rest stored; the exit code is then 2."""
     from jalsa.watch.ooni import OoniFormatError, Problem, read_ooni
     from jalsa.watch.service import WatchService
 
     known = known_fingerprints(fingerprints)
     measurements: list[Measurement] = []
     problems: list[Problem] = []
+    read: Counter[str] = Counter()
     for path in paths:
         try:
-            for item in read_ooni(path, known):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                else:
-                    measurements.append(item)
-        except OoniFormatError as exc:
-            raise UserError(str(exc)) from None
+            items = list(read_ooni(path, known))
+        except OoniFormatError as exc:  # this file, not the batch
+            problems.append(Problem(str(path), None, str(exc), whole_file=True))
+            continue
+        for item in items:
+            if isinstance(item, Problem):
+                problems.append(item)
+            else:
+                read[str(path)] += 1
+                measurements.append(item)
+    unread = unread_files(paths, read, problems)
     if problems and not measurements:
-        for problem in problems[:10]:
-            err.print(f"skipped {problem}", highlight=False)
-        raise UserError(f"no measurements read: {len(problems):,} skipped; nothing imported")
+        report_skipped(problems, unread)
+        raise UserError(nothing_read(problems, unread))
     measurements.sort(key=lambda m: (m.round_at, m.id))  # the detector reads rounds in order
     settings = get_settings()
     service = WatchService(open_store(settings), settings)
@@ -397,15 +412,13 @@ def import_ooni_cmd(paths: OoniPaths, fingerprints: FingerprintsOption = None) -
         return stored, duplicate, changes
 
     stored, duplicate, changes = asyncio.run(submit_all())
-    for problem in problems[:10]:
-        err.print(f"skipped {problem}", highlight=False)
-    if len(problems) > 10:
-        err.print(f"… and {len(problems) - 10} more skipped", highlight=False)
+    report_skipped(problems, unread)
     console.print(
         f"{len(measurements):,} measurements read: {stored:,} stored, {duplicate:,} already "
         f"stored, {len(problems):,} skipped; {changes} incident changes",
         highlight=False,
     )
+    fail_if_unread(paths, unread)
 
 
 watch_app.command("ooni-compare")(import_ooni)

@@ -16,34 +16,32 @@ We then compare our method with OONI's own verdict (`blocking`, `accessible`, an
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import ipaddress
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from jalsa.watch.classify import classify
 from jalsa.watch.fingerprints import BUILTIN, Fingerprints
 from jalsa.watch.ooni_files import (  # the file formats, re-exported
     OoniFormatError as OoniFormatError,
 )
-from jalsa.watch.ooni_files import Problem, Raw, read_raw
+from jalsa.watch.ooni_files import Problem, Raw, fetch_hint, is_listing_row, read_raw
 from jalsa.watch.ooni_files import Record as Record
+from jalsa.watch.ooni_observations import control_observations as _control
+from jalsa.watch.ooni_observations import dns_observation as _dns
+from jalsa.watch.ooni_observations import http_observation as _http
+from jalsa.watch.ooni_observations import tcp_observation as _tcp
+from jalsa.watch.ooni_observations import tls_observation as _tls
 from jalsa.watch.record import (
-    DnsObservation,
-    DnsTransport,
     HttpObservation,
     Measurement,
     Observations,
-    TcpObservation,
-    TlsObservation,
     Vantage,
     Verdict,
 )
@@ -72,6 +70,7 @@ OONI_CATEGORY: dict[str, str] = {
     "throttled": "http-failure",
     "http.blockpage": "http-diff",
     "http.diff": "http-diff",
+    "unknown": "unknown",
 }
 # OONI 0.5's x_blocking_flags bits (probe-cli webconnectivitylte analysiscore.go).
 OONI_FLAGS: dict[int, str] = {
@@ -93,8 +92,11 @@ _FLAG_OF_METHOD: dict[str, str] = {
 # internal/webconnectivityqa, in ooni/data's tests as wc05_qa/<name>.json), read from the
 # scenario's name and measurement. Where the name does not settle it:
 # - redirect...ConnectionRefused: OONI's "connection_refused" is a RST to the SYN -> tcp.reset.
-# - redirect...ConnectionReset/EOF/Timeout...ForHTTP: the redirect target's TLS handshake
-#   failed too and TLS comes before HTTP -> tls.*; EOF counts as a reset.
+# - redirect...ConnectionReset/EOF/Timeout...ForHTTPS: the redirect target's TLS handshake
+#   failed -> tls.*; EOF counts as a reset. ...ForHTTP: the GET on port 80 failed; the handshake
+#   on 443 only checks the addresses for an http:// URL -> http.failure.
+# - controlFailureWithSuccessfulHTTPWebsite: a plain-HTTP page and no control to compare it
+#   with -> unknown (as OONI says); over HTTPS the page is authenticated -> ok.
 # - ...WithInconsistentDNS (tls, tcp, badSSL) and ghostDNS: the resolver's answers are not the
 #   site's and TLS fails there: the first failing step is DNS -> dns.injection.
 # - httpDiffWithInconsistentDNS: the answer is a transparent proxy that completes TLS with a
@@ -110,7 +112,7 @@ QA_EXPECTED: dict[str, str] = {
     "cloudflareCAPTCHAWithHTTP": "http.diff",
     "cloudflareCAPTCHAWithHTTPS": "ok",
     "controlFailureWithSuccessfulHTTPSWebsite": "ok",
-    "controlFailureWithSuccessfulHTTPWebsite": "ok",
+    "controlFailureWithSuccessfulHTTPWebsite": "unknown",
     "dnsBlockingAndroidDNSCacheNoData": "dns.nxdomain",
     "dnsBlockingBOGON": "dns.bogon",
     "dnsBlockingNXDOMAIN": "dns.nxdomain",
@@ -133,12 +135,12 @@ QA_EXPECTED: dict[str, str] = {
     "redirectWithBrokenLocationForHTTPS": "http.failure",
     "redirectWithConsistentDNSAndThenConnectionRefusedForHTTP": "tcp.reset",
     "redirectWithConsistentDNSAndThenConnectionRefusedForHTTPS": "tcp.reset",
-    "redirectWithConsistentDNSAndThenConnectionResetForHTTP": "tls.reset",
+    "redirectWithConsistentDNSAndThenConnectionResetForHTTP": "http.failure",
     "redirectWithConsistentDNSAndThenConnectionResetForHTTPS": "tls.reset",
-    "redirectWithConsistentDNSAndThenEOFForHTTP": "tls.reset",
+    "redirectWithConsistentDNSAndThenEOFForHTTP": "http.failure",
     "redirectWithConsistentDNSAndThenEOFForHTTPS": "tls.reset",
     "redirectWithConsistentDNSAndThenNXDOMAIN": "dns.nxdomain",
-    "redirectWithConsistentDNSAndThenTimeoutForHTTP": "tls.timeout",
+    "redirectWithConsistentDNSAndThenTimeoutForHTTP": "http.failure",
     "redirectWithConsistentDNSAndThenTimeoutForHTTPS": "tls.timeout",
     "redirectWithMoreThanTenRedirectsAndHTTP": "down",
     "redirectWithMoreThanTenRedirectsAndHTTPS": "down",
@@ -211,18 +213,29 @@ def to_measurement(data: Any, fingerprints: Fingerprints = BUILTIN) -> Measureme
     """Our record of one OONI web_connectivity measurement, with our verdict."""
     if not isinstance(data, dict):
         raise OoniMeasurementError(f"expected a JSON object, got {type(data).__name__}")
+    if is_listing_row(data):
+        raise OoniMeasurementError(
+            "a row of an OONI API listing (/api/v1/measurements: metadata, no test_keys), not "
+            f"a measurement; fetch it: {fetch_hint(data.get('measurement_uid'))}"
+        )
     if data.get("test_name") != "web_connectivity":
         name = data.get("test_name")
+        if name:
+            raise OoniMeasurementError(
+                f"test_name is {str(name)[:40]!r}; only web_connectivity measurements can be "
+                "imported"
+            )
+        found = ", ".join(repr(str(k)[:30]) for k in list(data)[:5]) or "none"
         raise OoniMeasurementError(
-            f"test_name is {name!r}; only web_connectivity measurements can be imported"
-            if name
-            else "no test_name: not an OONI measurement (an API listing holds only metadata; "
-            "fetch each measurement's raw_measurement)"
+            f"not an OONI measurement: no test_name (its keys: {found}); expected OONI "
+            "web_connectivity measurements as OONI's API or its S3 buckets give them"
         )
     keys = data.get("test_keys")
     url = data.get("input")
-    if not isinstance(keys, dict) or not isinstance(url, str) or not url:
-        raise OoniMeasurementError("a web_connectivity measurement without test_keys or input")
+    if not isinstance(keys, dict):
+        raise OoniMeasurementError("a web_connectivity measurement without test_keys")
+    if not isinstance(url, str) or not url:
+        raise OoniMeasurementError("a web_connectivity measurement without an input URL")
     try:
         hops = _hops(keys, url, fingerprints)
         verdict, observed, control = _decide(hops, fingerprints)
@@ -255,6 +268,7 @@ class _Hop:
     host: str = ""
     observed: Observations = field(default_factory=Observations)
     control: Observations | None = None
+    url: str | None = None
 
 
 def _depth(entry: Mapping[str, Any]) -> int:
@@ -287,21 +301,39 @@ def _hops(keys: Raw, url: str, fingerprints: Fingerprints) -> list[_Hop]:
         ip = ips.get(request.get("transaction_id"))
         answer = _http(request, ip, fingerprints)
         hop(request, urlsplit(answer.url).hostname).http.append(answer)
-    if not requests and keys.get("http_experiment_failure"):
-        # Old probes (MK) recorded the failure but not the request.
+    failed_before = any(not t.ok for h in hops.values() for t in h.observed.tcp) or any(
+        not t.ok for h in hops.values() for t in h.observed.tls
+    )
+    if not requests and keys.get("http_experiment_failure") and not failed_before:
+        # Old probes (MK) recorded the failure but not the request. (Newer ones copy a
+        # connect's or handshake's failure there when no request was made.)
         hops.setdefault(0, _Hop(0)).observed.http.append(
             HttpObservation(url=url, failure=str(keys["http_experiment_failure"]))
         )
+    if requests and isinstance(keys.get("body_length_match"), bool):
+        # The probe's own comparison is about the final request (the newest, listed first).
+        final = hops[max(hops)].observed.http
+        if final:
+            final[-1].length_match = keys["body_length_match"]
     found = [hops[d] for d in sorted(hops)] or [_Hop(0)]
     control = _control(keys, url)
+    previous = url
     for h in found:
         if control is not None:
             h.control = control if h.depth == 0 else Observations(http=control.http)
-        if h is not found[-1]:
-            # The redirect itself is the answer of an earlier hop; the control's answer is the
-            # final page, so only a failure there is worth comparing.
-            h.observed.http = [x for x in h.observed.http if x.failure is not None]
+        h.url = url if h.depth == 0 else _hop_url(h, previous)
+        if h.observed.http:
+            last = h.observed.http[-1]
+            previous = urljoin(last.url, last.headers.get("location", "")) or previous
     return found
+
+
+def _hop_url(h: _Hop, previous: str) -> str | None:
+    """The URL a later hop fetched: its first request's, else where the previous hop's answer
+    pointed (a hop that failed before its request)."""
+    if h.observed.http:
+        return h.observed.http[0].url or None
+    return previous or None
 
 
 def _decide(
@@ -309,199 +341,19 @@ def _decide(
 ) -> tuple[Verdict, Observations, Observations | None]:
     """The first hop that is not ok decides; else the last hop."""
     for h in hops:
-        verdict = classify(h.observed, h.control, fingerprints=fingerprints)
+        verdict = classify(
+            h.observed,
+            h.control,
+            fingerprints=fingerprints,
+            url=h.url,
+            final_hop=h is hops[-1],
+        )
         if verdict.method != "ok" or h is hops[-1]:
             if h.depth > 0:
                 host = h.host or "the redirect target"
                 verdict.reason = f"after {h.depth} redirect(s), at {host}: {verdict.reason}"
             return verdict, h.observed, h.control
     raise AssertionError("unreachable: there is always a last hop")
-
-
-# --- observations ----------------------------------------------------------------------------
-
-_ENGINES: dict[str, DnsTransport] = {
-    "getaddrinfo": "system",
-    "system": "system",
-    "udp": "udp",
-    "tcp": "tcp",
-    "doh": "doh",
-    "dot": "dot",
-}
-
-
-def _ip(text: Any) -> str | None:
-    try:
-        return str(ipaddress.ip_address(str(text).strip("[]")))
-    except ValueError:
-        return None
-
-
-def _dns_outcome(failure: Any, addresses: list[str]) -> tuple[str | None, str | None]:
-    """(rcode, failure) from OONI's failure string."""
-    if failure in ("dns_nxdomain_error", "dns_name_error"):
-        return "NXDOMAIN", str(failure)
-    if failure is None or failure == "dns_no_answer":
-        return "NOERROR", None if addresses or failure is None else str(failure)
-    return None, str(failure)
-
-
-def _dns(query: Mapping[str, Any]) -> DnsObservation:
-    answers = [
-        a
-        for entry in query.get("answers") or ()
-        if (a := _ip(entry.get("ipv4") or entry.get("ipv6") or "")) is not None
-    ]
-    rcode, failure = _dns_outcome(query.get("failure"), answers)
-    transport = _ENGINES.get(str(query.get("engine") or "system"), "system")
-    return DnsObservation(
-        resolver=query.get("resolver_address") or "system",
-        transport=transport,
-        answers=answers,
-        rcode=rcode,
-        failure=failure,
-    )
-
-
-def _failure(text: Any) -> str | None:
-    """Our failure words (record.py) from OONI's failure strings."""
-    if text is None:
-        return None
-    text = str(text)
-    if "timeout" in text:
-        return "timeout"
-    if text.startswith(("connection_refused", "connection_reset")):
-        return "reset"  # a RST answered the SYN (ECONNREFUSED) or the connection (ECONNRESET)
-    if text.startswith(("host_unreachable", "network_unreachable")):
-        return "unreachable"
-    if text.startswith("eof"):
-        return "eof"
-    return text
-
-
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def _tcp(connect: Mapping[str, Any]) -> TcpObservation:
-    status = connect.get("status") or {}
-    return TcpObservation(
-        ip=str(connect["ip"]),
-        port=int(connect["port"]),
-        ok=bool(status.get("success")),
-        failure=_failure(status.get("failure")),
-    )
-
-
-_CERT_FAILURES = ("ssl_invalid_certificate", "ssl_unknown_authority", "ssl_invalid_hostname")
-
-
-def _tls(handshake: Mapping[str, Any]) -> TlsObservation:
-    ip, port = _address(str(handshake["address"]))
-    failure = handshake.get("failure")
-    ok = failure is None
-    bad_cert = failure in _CERT_FAILURES or (ok and handshake.get("no_tls_verify"))
-    return TlsObservation(
-        ip=ip,
-        port=port,
-        sni=str(handshake.get("server_name") or ""),
-        ok=ok,
-        cert_valid=False if bad_cert else (True if ok else None),
-        failure=_failure(failure),
-    )
-
-
-_TITLE = re.compile(r"<title[^>]*>([^<]{1,400})", re.IGNORECASE)
-
-
-def _body(response: Mapping[str, Any]) -> str:
-    body = response.get("body")
-    if isinstance(body, dict):  # {"format": "base64", "data": ...}
-        try:
-            return base64.b64decode(str(body.get("data") or "")).decode("utf-8", "replace")
-        except ValueError:
-            return ""
-    return body if isinstance(body, str) else ""
-
-
-def _http(
-    request: Mapping[str, Any], ip: str | None, fingerprints: Fingerprints
-) -> HttpObservation:
-    response = request.get("response") or {}
-    body = _body(response)
-    headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
-    code = response.get("code")
-    title = _TITLE.search(body)
-    matched = fingerprints.match_http(body, headers)
-    return HttpObservation(
-        url=str((request.get("request") or {}).get("url") or ""),
-        ip=ip,
-        status=code if isinstance(code, int) and code > 0 else None,
-        body_length=len(body.encode()) if body else (0 if code else None),
-        title=" ".join(title.group(1).split()) if title else None,
-        headers=headers,
-        blockpage=matched.name if matched else None,
-        failure=request.get("failure"),
-    )
-
-
-def _control(keys: Raw, url: str) -> Observations | None:
-    """The test helper's answer as Observations, or None when it was not reached."""
-    control = keys.get("control")
-    if keys.get("control_failure") or not isinstance(control, dict) or not control:
-        return None
-    observed = Observations()
-    dns = control.get("dns")
-    if isinstance(dns, dict):
-        answers = [a for a in (_ip(x) for x in dns.get("addrs") or ()) if a]
-        rcode, failure = _dns_outcome(dns.get("failure"), answers)
-        observed.dns.append(
-            DnsObservation(
-                resolver="control",
-                transport="udp",
-                answers=answers,
-                rcode=rcode,
-                failure=failure,
-            )
-        )
-    for where, status in (control.get("tcp_connect") or {}).items():
-        ip, port = _address(where)
-        observed.tcp.append(
-            TcpObservation(
-                ip=ip,
-                port=port,
-                ok=bool(status.get("status")),
-                failure=_failure(status.get("failure")),
-            )
-        )
-    for where, status in (control.get("tls_handshake") or {}).items():
-        ip, port = _address(where)
-        ok = bool(status.get("status"))
-        observed.tls.append(
-            TlsObservation(
-                ip=ip,
-                port=port,
-                sni=str(status.get("server_name") or ""),
-                ok=ok,
-                cert_valid=True if ok else None,
-                failure=_failure(status.get("failure")),
-            )
-        )
-    http = control.get("http_request")
-    if isinstance(http, dict) and http:
-        code, length = http.get("status_code"), http.get("body_length")
-        observed.http.append(
-            HttpObservation(
-                url=url,
-                status=code if isinstance(code, int) and code > 0 else None,
-                body_length=length if isinstance(length, int) and length >= 0 else None,
-                title=http.get("title") or None,
-                headers={str(k).lower(): str(v) for k, v in (http.get("headers") or {}).items()},
-                failure=http.get("failure"),
-            )
-        )
-    return observed
 
 
 # --- comparison with OONI's verdict ----------------------------------------------------------
@@ -584,9 +436,15 @@ def summarize(comparisons: Iterable[Comparison], problems: int = 0) -> Summary:
 def import_and_compare(
     paths: Iterable[str | Path], fingerprints: Fingerprints = BUILTIN
 ) -> Iterator[tuple[Measurement, Comparison] | Problem]:
-    """Each measurement of each file with its comparison, or a Problem."""
+    """Each measurement of each file with its comparison, or a Problem (a file that cannot be
+    read at all is one Problem with `whole_file`, and the next file is read)."""
     for path in paths:
-        for record in read_raw(path):
+        try:
+            records = list(read_raw(path))
+        except OoniFormatError as exc:
+            yield Problem(str(path), None, str(exc), whole_file=True)
+            continue
+        for record in records:
             if isinstance(record, Problem):
                 yield record
                 continue

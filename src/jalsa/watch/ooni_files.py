@@ -30,6 +30,7 @@ class Problem:
     path: str
     line: int | None  # the line of a JSONL file; None for a whole-file JSON
     reason: str
+    whole_file: bool = False  # the file could not be read at all
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -88,12 +89,47 @@ def _unwrap(item: Any) -> Iterator[Any]:
         yield item
 
 
+API = "https://api.ooni.io/api/v1"
+
+
+def is_listing_row(item: Any) -> bool:
+    """A row of OONI's measurement list (/api/v1/measurements): metadata, no test_keys."""
+    return (
+        isinstance(item, dict)
+        and "test_keys" not in item
+        and ("measurement_url" in item or "measurement_uid" in item)
+    )
+
+
+def fetch_hint(uid: Any) -> str:
+    uid = str(uid or "UID")[:80]
+    return f"{API}/raw_measurement?measurement_uid={uid}"
+
+
+def listing_message(whole: Any) -> str | None:
+    """What to say when `whole` is an API listing rather than measurements; else None."""
+    rows = whole.get("results") if isinstance(whole, dict) else None
+    if not isinstance(rows, list) or not rows or not all(is_listing_row(r) for r in rows):
+        return None
+    return (
+        f"an OONI API listing of {len(rows):,} measurement(s) (/api/v1/measurements: metadata "
+        "such as measurement_uid, input and anomaly, without test_keys), not the measurements; "
+        "fetch each one and import those, e.g. "
+        f"{fetch_hint(rows[0].get('measurement_uid'))} (its measurement_url gives the same)"
+    )
+
+
 def read_raw(path: str | Path, limit: int | None = None) -> Iterator[Record | Problem]:
     """Each measurement in the file, or a Problem naming the line that could not be read.
     Raises OoniFormatError when the file is not JSON/JSONL at all."""
     path = Path(path)
     text = _text(path, limit or MAX_DOCUMENT_BYTES)
     start = text.lstrip()[:1]
+    if text.lstrip().startswith(("//", "/*")):
+        raise OoniFormatError(
+            f"{path}: JSON with comments (// or /* */, a .jsonc file) is not OONI's format; "
+            "OONI writes plain JSON or JSONL: remove the comments or use the file OONI gave"
+        )
     if start not in ("{", "["):
         raise OoniFormatError(
             f"{path}: does not look like OONI measurements (expected JSON or JSONL, one "
@@ -104,6 +140,9 @@ def read_raw(path: str | Path, limit: int | None = None) -> Iterator[Record | Pr
     except (json.JSONDecodeError, _TooDeep):
         whole = None  # JSONL, or a document too deep: each line on its own
     if whole is not None:
+        listing = listing_message(whole)
+        if listing:
+            raise OoniFormatError(f"{path}: {listing}")
         try:
             items = list(_unwrap(whole))
         except _TooDeep as exc:

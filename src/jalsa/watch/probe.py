@@ -100,7 +100,7 @@ async def measure(
         finished_at=datetime.now(UTC),
         observations=observed,
         control=control,
-        verdict=classify(observed, control, reference),
+        verdict=classify(observed, control, reference, url=target.url),
         latency_ms=latency_ms(observed),
     )
 
@@ -186,7 +186,7 @@ async def observe(target: Target, config: ProbeConfig) -> Observations:
     plain_ip = best.ip if best else (reached[0] if reached else next(iter(addresses), None))
     if plain_ip is not None:
         page, _ = await _get(f"http://{target.host}/", plain_ip, 80, target.host, config, False)
-        observed.http.append(page)
+        observed.http.append(page.model_copy(update={"check_only": True}))
     return observed
 
 

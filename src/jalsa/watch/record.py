@@ -39,8 +39,10 @@ METHODS: dict[str, str] = {
     "http.blockpage": "the HTTP answer is a known block page",
     "http.diff": "the HTTP answer differs from the control's (status, title or size)",
     "throttled": "every step succeeded but the transfer rate was far below the reference",
+    "unknown": "the observations do not settle it: a step did not run, the control has nothing "
+    "to compare with, or the answer cannot be read (docs/ooni-decision-table.md)",
 }
-BLOCKING: frozenset[str] = frozenset(METHODS) - {"ok", "down"}
+BLOCKING: frozenset[str] = frozenset(METHODS) - {"ok", "down", "unknown"}
 # Verdicts a flaky network does not produce, only a censor: a lossy link times out or resets,
 # it does not invent a "no such name", a private address, another server's address, a reset
 # aimed at one name only, or a block page. The detector weighs them more (docs/decisions.md
@@ -133,6 +135,16 @@ class HttpObservation(BaseModel):
     blockpage: str | None = None  # the name of the fingerprint that matched
     failure: str | None = None  # reset, timeout, eof, error text
     seconds: float = 0.0
+    # The probe kept only the start of the body: body_length is not the page's length.
+    body_truncated: bool = False
+    # Why the body could not be read (e.g. not valid base64); body_length and title are then None.
+    body_error: str | None = None
+    # The probe's own comparison of the body length with the control's (OONI's
+    # body_length_match), when it made one.
+    length_match: bool | None = None
+    # A side request made only to look for a block page (our probe's plain GET on port 80):
+    # not the page itself, so never the final answer.
+    check_only: bool = False
 
 
 class ThroughputObservation(BaseModel):
