@@ -351,7 +351,7 @@ class Detector:
         per_platform: dict[str, _Round] = {}
         for m in measurements:
             if m.verdict.method == "unknown":
-                continue  # neither a failure nor a success (decision 23)
+                continue  # neither a failure nor a success (decision 32)
             r = per_platform.get(m.platform)
             if r is None:
                 r = per_platform[m.platform] = _Round()
