@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from watch.ooni_scenarios import QA, qa_scenario
 
 from jalsa.watch.ooni import QA_EXPECTED, Problem, import_and_compare
+from watch.ooni_scenarios import QA, qa_scenario
 
 # A 0.4 probe records no per-hop steps: the redirect-following scenarios are 0.5 only.
 MULTI_HOP = {n for n in QA if n.startswith(("redirectWithConsistent", "redirectWithMore"))}
