@@ -11,7 +11,7 @@ import email.utils
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -381,16 +381,45 @@ class BatchConnector(Connector):
         """One request for all `targets`; a failure of the request is every target's outcome."""
 
 
+def entries_by_id(entries: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """The objects of a batch answer grouped by their `id` (a string); others are left out."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            found.setdefault(entry["id"], []).append(entry)
+    return found
+
+
+def first_readable(
+    entries: Sequence[dict[str, Any]], read: Callable[[dict[str, Any]], PollResult]
+) -> PollResult | PollError:
+    """The outcome for an id a batch answer holds (at least once): the first of its entries
+    that reads, so a malformed duplicate cannot hide a good one; else the first one's error."""
+    failures: list[PollError] = []
+    for entry in entries:
+        try:
+            return read(entry)
+        except PollError as exc:
+            failures.append(exc)
+    return failures[0]
+
+
 def shape_error(what: str) -> PollError:
     """The response parsed but lacks a field the documented shape promises."""
     return PollError(StreamStatus.BAD_RESPONSE, f"unexpected response shape: {what}")
 
 
+# The largest count a reading may hold: the samples' value column is a signed 64-bit integer.
+MAX_COUNT = 2**63 - 1
+
+
 def as_count(value: Any, what: str) -> int:
     """A non-negative integer from an API field that may be a number or a numeric string
-    (YouTube sends counts as strings)."""
+    (YouTube sends counts as strings), at most MAX_COUNT."""
     if isinstance(value, bool):
         raise shape_error(f"{what} is a boolean")
+    if isinstance(value, str) and len(value.strip()) > len(str(MAX_COUNT)):
+        raise shape_error(f"{what} is too long to be a count")  # int() may refuse it
     if isinstance(value, int):
         count = value
     elif (isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()) or (
@@ -398,9 +427,11 @@ def as_count(value: Any, what: str) -> int:
     ):
         count = int(value)
     else:
-        raise shape_error(f"{what} is not a count: {value!r}")
+        raise shape_error(f"{what} is not a count: {value!r:.80}")
     if count < 0:
         raise shape_error(f"{what} is negative")
+    if count > MAX_COUNT:
+        raise shape_error(f"{what} is too large to be a count")
     return count
 
 

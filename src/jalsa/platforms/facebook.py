@@ -106,14 +106,21 @@ def parse_insights(payload: Any) -> tuple[list[Reading], list[str]]:
         raise shape_error("video_insights has no data list")
     readings: list[Reading] = []
     seen: set[str] = set()
+    failures: list[PollError] = []
     for entry in data:
-        if not isinstance(entry, dict) or entry.get("name") not in INSIGHT_METRICS:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name not in INSIGHT_METRICS or name in seen:
+            continue  # one reading a metric: the first entry of it that reads
+        try:
+            values = entry.get("values")
+            if not isinstance(values, list) or not values or not isinstance(values[0], dict):
+                raise shape_error(f"video_insights {name} has no values")
+            value = as_count(values[0].get("value"), f"{name}.values[0].value")
+        except PollError as exc:
+            failures.append(exc)
             continue
-        name = str(entry["name"])
-        values = entry.get("values")
-        if not isinstance(values, list) or not values or not isinstance(values[0], dict):
-            raise shape_error(f"video_insights {name} has no values")
-        value = as_count(values[0].get("value"), f"{name}.values[0].value")
         readings.append(Reading(INSIGHT_METRICS[name], value))
         seen.add(name)
+    if failures and not readings:
+        raise failures[0]
     return readings, [name for name in INSIGHT_METRICS if name not in seen]

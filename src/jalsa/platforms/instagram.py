@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from jalsa.platforms.base import (
+    MAX_COUNT,
+    PollError,
     PollResult,
     Reading,
     StreamStatus,
@@ -68,11 +70,14 @@ class InstagramConnector(GraphConnector):
                 )
             detail = ""
             if all("comments_count" in item for item in data):
-                comments = sum(
-                    as_count(item["comments_count"], f"data[{i}].comments_count")
-                    for i, item in enumerate(data)
-                )
-                readings.append(Reading("instagram.live_comments", comments))
+                try:
+                    comments = sum(
+                        as_count(item["comments_count"], f"data[{i}].comments_count")
+                        for i, item in enumerate(data)
+                    )
+                    readings.append(Reading("instagram.live_comments", min(comments, MAX_COUNT)))
+                except PollError as exc:  # the broadcast count stands without the comments
+                    detail = f"{exc.detail}; comments unknown"
             else:
                 detail = "comments_count missing from the live media; comments unknown"
         return PollResult(StreamStatus.OK, readings, usage, detail)

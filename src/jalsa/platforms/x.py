@@ -32,6 +32,8 @@ from jalsa.platforms.base import (
     Usage,
     as_count,
     charge_errors,
+    entries_by_id,
+    first_readable,
     parse_retry_after,
     shape_error,
 )
@@ -202,7 +204,7 @@ class XSpaceConnector(XConnector, BatchConnector):
                     exc if i in wanted else self.malformed_id(i) for i in ids
                 ]
                 return failed, exc.usage
-        by_id = {space.get("id"): space for space in spaces if isinstance(space, dict)}
+        by_id = entries_by_id(spaces)
         missing = {
             str(e.get("value") or e.get("resource_id")): e for e in errors if isinstance(e, dict)
         }
@@ -211,14 +213,11 @@ class XSpaceConnector(XConnector, BatchConnector):
             if not SPACE_ID.fullmatch(space_id):
                 outcomes.append(self.malformed_id(space_id))
                 continue
-            space = by_id.get(space_id)
-            if space is None:
+            found = by_id.get(space_id)
+            if not found:
                 outcomes.append(self.missing_resource(missing.get(space_id, {})))
                 continue
-            try:
-                outcomes.append(self._read(space))
-            except PollError as exc:
-                outcomes.append(exc)
+            outcomes.append(first_readable(found, self._read))
         return outcomes, usage
 
     @staticmethod
@@ -226,11 +225,12 @@ class XSpaceConnector(XConnector, BatchConnector):
         """(data, errors) of a Spaces lookup; `data` is absent when no id was found."""
         if not isinstance(payload, dict):
             raise shape_error("Spaces lookup answer is not an object")
-        errors = payload.get("errors") or []
+        errors = payload.get("errors")
         spaces = payload.get("data", [] if errors else None)
-        if not isinstance(spaces, list) or not isinstance(errors, list):
+        if not isinstance(spaces, list):
             raise shape_error("Spaces lookup has no data list")
-        return spaces, errors
+        # Malformed `errors` cost only the reasons of unknown ids, not the Spaces found.
+        return spaces, errors if isinstance(errors, list) else []
 
     def _read(self, space: dict[str, Any]) -> PollResult:
         state = space.get("state")
@@ -299,38 +299,51 @@ class XCountsConnector(XConnector):
         }
         usage = Usage()
         readings: list[Reading] = []
-        detail = ""
+        bad: list[PollError] = []
+        notes: list[str] = []
         with charge_errors(usage):
             for _ in range(self.max_pages):
                 payload = await self.fetch(usage, self.path, params)
                 if not isinstance(payload, dict):
                     raise shape_error("counts answer is not an object")
-                readings.extend(self._buckets(payload.get("data", [])))
+                found, failed = self._buckets(payload.get("data", []))
+                readings.extend(found)
+                bad.extend(failed)
                 meta = payload.get("meta")
                 token = meta.get("next_token") if isinstance(meta, dict) else None
-                if not token:
+                if not token or not isinstance(token, str | int) or isinstance(token, bool):
                     break
                 params = {**params, "next_token": str(token)}
             else:
-                detail = f"stopped after {self.max_pages} pages; older buckets not fetched"
-        return PollResult(StreamStatus.OK, readings, usage, detail)
+                notes.append(f"stopped after {self.max_pages} pages; older buckets not fetched")
+            if bad and not readings:
+                raise bad[0]
+        if bad:
+            notes.append(f"{len(bad)} malformed bucket(s) skipped, e.g. {bad[0].detail}")
+        return PollResult(StreamStatus.OK, readings, usage, "; ".join(notes))
 
     @staticmethod
-    def _buckets(data: Any) -> list[Reading]:
+    def _buckets(data: Any) -> tuple[list[Reading], list[PollError]]:
+        """The readings of a page's count buckets, and why each malformed one was skipped (a
+        bad bucket beside good ones costs only itself)."""
         if not isinstance(data, list):
             raise shape_error("counts data is not a list")
         readings = []
+        bad = []
         for i, bucket in enumerate(data):
-            if not isinstance(bucket, dict):
-                raise shape_error(f"counts data[{i}] is not an object")
-            readings.append(
-                Reading(
-                    "x.posts_per_minute",
-                    as_count(bucket.get("tweet_count"), f"data[{i}].tweet_count"),
-                    observed_at=_parse_time(bucket.get("start"), f"data[{i}].start"),
+            try:
+                if not isinstance(bucket, dict):
+                    raise shape_error(f"counts data[{i}] is not an object")
+                readings.append(
+                    Reading(
+                        "x.posts_per_minute",
+                        as_count(bucket.get("tweet_count"), f"data[{i}].tweet_count"),
+                        observed_at=_parse_time(bucket.get("start"), f"data[{i}].start"),
+                    )
                 )
-            )
-        return readings
+            except PollError as exc:
+                bad.append(exc)
+        return readings, bad
 
 
 def _parse_time(value: Any, what: str) -> datetime:
@@ -340,7 +353,10 @@ def _parse_time(value: Any, what: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise shape_error(f"{what} is not a timestamp: {value!r}") from None
+        raise shape_error(f"{what} is not a timestamp: {value!r:.80}") from None
     if parsed.tzinfo is None:
-        raise shape_error(f"{what} has no time zone: {value!r}")
-    return parsed.astimezone(UTC)
+        raise shape_error(f"{what} has no time zone: {value!r:.80}")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        raise shape_error(f"{what} is out of range: {value!r:.80}") from None

@@ -24,6 +24,8 @@ from jalsa.platforms.base import (
     Usage,
     as_count,
     charge_errors,
+    entries_by_id,
+    first_readable,
     parse_retry_after,
     shape_error,
     utc_now,
@@ -164,11 +166,11 @@ class YouTubeConnector(BatchConnector):
             if exc.status is StreamStatus.QUOTA_EXCEEDED:
                 exc.retry_after = seconds_until_quota_reset(now)  # in the poller's time
             return [exc] * len(ids), exc.usage
-        by_id = {item.get("id"): item for item in items if isinstance(item, dict)}
+        by_id = entries_by_id(items)
         outcomes: list[PollResult | PollError] = []
         for video_id in ids:
-            item = by_id.get(video_id)
-            if item is None:
+            found = by_id.get(video_id)
+            if not found:
                 outcomes.append(
                     PollError(
                         StreamStatus.NOT_FOUND,
@@ -177,10 +179,7 @@ class YouTubeConnector(BatchConnector):
                     )
                 )
                 continue
-            try:
-                outcomes.append(self._read(item))
-            except PollError as exc:
-                outcomes.append(exc)
+            outcomes.append(first_readable(found, self._read))
         return outcomes, usage
 
     def _read(self, item: dict[str, Any]) -> PollResult:

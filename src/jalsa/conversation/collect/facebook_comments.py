@@ -66,7 +66,12 @@ def parse_graph_time(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        return None
 
 
 def without_token(page: Any) -> Any:

@@ -92,6 +92,19 @@ def text_of(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def ident(value: Any) -> str:
+    """A platform id as text: a string or an integer (Graph sends some ids as numbers); "" for
+    anything else, so a list or an object in its place is no id, not its repr."""
+    if isinstance(value, bool):
+        return ""
+    return str(value) if isinstance(value, int) else text_of(value)
+
+
+def entries(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 class InboxTap(Collector):
     """Mixin put before a conversation collector: keeps the pages each round commits and turns
     them into items. `run` (the conversation loop) hands every round's items to `on_items`,

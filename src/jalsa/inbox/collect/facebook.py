@@ -14,7 +14,7 @@ import httpx
 from jalsa.config import Settings
 from jalsa.conversation.collect.base import secret
 from jalsa.conversation.collect.facebook_comments import FacebookCommentsCollector
-from jalsa.inbox.collect.base import InboxTap, obj, parse_time, text_of
+from jalsa.inbox.collect.base import InboxTap, ident, obj, parse_time, text_of
 from jalsa.inbox.record import InboxItem
 
 
@@ -28,16 +28,17 @@ def graph_comment_items(
     data = page.get("data") if isinstance(page, dict) else None
     for comment in data if isinstance(data, list) else []:
         created = parse_time(comment.get("created_time")) if isinstance(comment, dict) else None
-        if created is None or not comment.get("id"):
+        comment_id = ident(comment.get("id")) if isinstance(comment, dict) else ""
+        if created is None or not comment_id:
             skipped += 1
             continue
         author = obj(comment.get("from"))
         parent = obj(comment.get("parent"))
-        parent_id = text_of(parent.get("id")) or None
+        parent_id = ident(parent.get("id")) or None
         items.append(
             InboxItem(
                 platform=platform,
-                external_id=str(comment["id"]),
+                external_id=comment_id,
                 kind="reply" if parent_id else "comment",
                 thread_id=thread_id,
                 parent_id=parent_id,

@@ -24,7 +24,15 @@ from jalsa.conversation.collect.base import (
 )
 from jalsa.conversation.collect.facebook_comments import fetch_comments_page, graph_after
 from jalsa.conversation.collect.rawlog import source_name
-from jalsa.inbox.collect.base import InboxTap, newest_first, obj, parse_time, text_of
+from jalsa.inbox.collect.base import (
+    InboxTap,
+    entries,
+    ident,
+    newest_first,
+    obj,
+    parse_time,
+    text_of,
+)
 from jalsa.inbox.record import InboxItem
 from jalsa.platforms.instagram import InstagramConnector
 
@@ -43,13 +51,14 @@ def ig_item(comment: Any, media_id: str, parent_id: str | None, live: bool) -> I
     created = parse_time(comment.get("timestamp"))
     author = obj(comment.get("from"))
     username = text_of(comment.get("username")) or text_of(author.get("username"))
-    author_id = text_of(author.get("id")) or username
-    if not comment.get("id") or created is None or not author_id:
+    author_id = ident(author.get("id")) or username
+    comment_id = ident(comment.get("id"))
+    if not comment_id or created is None or not author_id:
         return None
-    parent = parent_id or text_of(comment.get("parent_id")) or None
+    parent = parent_id or ident(comment.get("parent_id")) or None
     return InboxItem(
         platform="instagram",
-        external_id=str(comment["id"]),
+        external_id=comment_id,
         kind="reply" if parent else "comment",
         thread_id=media_id,
         parent_id=parent,
@@ -78,7 +87,7 @@ def ig_comment_items(page: Any, media_id: str, live: bool = False) -> tuple[list
             continue
         items.append(item)
         replies = obj(comment.get("replies"))
-        for reply in replies.get("data") or []:
+        for reply in entries(replies.get("data")):
             answer = ig_item(reply, media_id, item.external_id, live)
             if answer is None:
                 skipped += 1

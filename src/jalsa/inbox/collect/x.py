@@ -24,7 +24,7 @@ from jalsa.config import Settings
 from jalsa.conversation.collect.base import CollectResult
 from jalsa.conversation.collect.rawlog import source_name
 from jalsa.conversation.collect.x import POST_FIELDS, XQueryOptions, XSearchCollector
-from jalsa.inbox.collect.base import InboxTap, obj, parse_time, text_of
+from jalsa.inbox.collect.base import InboxTap, entries, ident, obj, parse_time, text_of
 from jalsa.inbox.record import InboxItem, Kind
 from jalsa.platforms.base import shape_error
 
@@ -37,9 +37,7 @@ def post_items(page: Any, kind: Kind, thread: str | None = None) -> tuple[list[I
     if not isinstance(page, dict):
         return items, skipped
     includes = obj(page.get("includes"))
-    users = {
-        u.get("id"): u for u in includes.get("users") or [] if isinstance(u, dict) and u.get("id")
-    }
+    users = {ident(u.get("id")): u for u in entries(includes.get("users")) if isinstance(u, dict)}
     data = page.get("data")
     for post in data if isinstance(data, list) else []:
         if not isinstance(post, dict):
@@ -54,7 +52,7 @@ def post_items(page: Any, kind: Kind, thread: str | None = None) -> tuple[list[I
         conversation = text_of(post.get("conversation_id")) or thread or post_id
         if thread is not None and post_id == thread:
             continue
-        refs = post.get("referenced_tweets") or []
+        refs = entries(post.get("referenced_tweets"))
         parent = next(
             (
                 text_of(r.get("id"))
@@ -63,7 +61,7 @@ def post_items(page: Any, kind: Kind, thread: str | None = None) -> tuple[list[I
             ),
             None,
         )
-        user = users.get(author_id) or {}
+        user = users.get(author_id, {})
         username = text_of(user.get("username"))
         items.append(
             InboxItem(

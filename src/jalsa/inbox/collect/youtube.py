@@ -29,7 +29,15 @@ from jalsa.conversation.collect.base import (
 from jalsa.conversation.collect.rawlog import source_name
 from jalsa.conversation.collect.youtube_chat import YouTubeChatCollector
 from jalsa.conversation.sources.youtube import POST_TYPES
-from jalsa.inbox.collect.base import InboxTap, newest_first, obj, parse_time, text_of
+from jalsa.inbox.collect.base import (
+    InboxTap,
+    entries,
+    ident,
+    newest_first,
+    obj,
+    parse_time,
+    text_of,
+)
 from jalsa.inbox.record import InboxItem
 from jalsa.platforms.base import PollError, StreamStatus, shape_error
 from jalsa.platforms.youtube import YouTubeConnector
@@ -62,17 +70,18 @@ def chat_items(page: Any, video_id: str | None = None) -> tuple[list[InboxItem],
         )
         if not text:
             continue
-        author = message.get("authorDetails") or {}
+        author = obj(message.get("authorDetails"))
         author_id = text_of(author.get("channelId")) or text_of(snippet.get("authorChannelId"))
         created = parse_time(snippet.get("publishedAt"))
         chat_id = text_of(snippet.get("liveChatId"))
-        if not message.get("id") or not author_id or created is None:
+        message_id = ident(message.get("id"))
+        if not message_id or not author_id or created is None:
             skipped += 1
             continue
         items.append(
             InboxItem(
                 platform="youtube",
-                external_id=str(message["id"]),
+                external_id=message_id,
                 kind="live_chat",
                 thread_id=video_id or chat_id,
                 author_id=author_id,
@@ -100,13 +109,13 @@ def comment_item(comment: Any, video_id: str, kind: str, parent_id: str | None) 
     channel = snippet.get("authorChannelId")
     author_id = text_of(channel.get("value")) if isinstance(channel, dict) else ""
     created = parse_time(snippet.get("publishedAt"))
-    comment_id = comment.get("id")
+    comment_id = ident(comment.get("id"))
     if not comment_id or not author_id or created is None:
         return None
     video = text_of(snippet.get("videoId")) or video_id
     return InboxItem(
         platform="youtube",
-        external_id=str(comment_id),
+        external_id=comment_id,
         kind="reply" if kind == "reply" else "comment",
         thread_id=video,
         parent_id=parent_id,
@@ -137,7 +146,7 @@ def thread_items(page: Any, video_id: str) -> tuple[list[InboxItem], int]:
             continue
         items.append(item)
         replies = obj(thread.get("replies"))
-        for reply in replies.get("comments") or []:
+        for reply in entries(replies.get("comments")):
             answer = comment_item(reply, video_id, "reply", item.external_id)
             if answer is None:
                 skipped += 1
@@ -264,13 +273,9 @@ class YouTubeCommentsInbox(InboxTap, PagedCollector):
 def thread_times(page: Any) -> list[Any]:
     """The top-level comments' publishedAt of a commentThreads page, as sent."""
     found: list[Any] = []
-    for thread in page.get("items") or [] if isinstance(page, dict) else []:
-        top = (
-            (thread.get("snippet") or {}).get("topLevelComment")
-            if isinstance(thread, dict)
-            else None
-        )
-        when = (top.get("snippet") or {}).get("publishedAt") if isinstance(top, dict) else None
+    for thread in entries(page.get("items")) if isinstance(page, dict) else []:
+        top = obj(obj(thread).get("snippet")).get("topLevelComment")
+        when = obj(obj(top).get("snippet")).get("publishedAt")
         if isinstance(when, str):
             found.append(when)
     return found
