@@ -214,7 +214,7 @@ def test_the_run_covers_every_route_but_the_stream(target: Target) -> None:
     documented = every_route_schema(target.app)["paths"]
     fuzzed = {(m.upper(), path) for path, ops in documented.items() for m in ops}
     assert fuzzed == served - UNFUZZABLE
-    assert target.published < fuzzed  # the pages come on top of the published API
+    assert target.published - UNFUZZABLE < fuzzed  # the pages come on top of the published API
 
 
 def test_call_sequences_never_fail_on_the_server(target: Target) -> None:
