@@ -225,8 +225,11 @@ def run_round(
         write = method not in ("GET", "HEAD", "OPTIONS")
         before = fingerprint(db) if write else ""
         try:
-            response = caller.http.request(method, path, **kwargs)
-            status = response.status_code
+            if path.split("?")[0].endswith("/stream"):  # Server-Sent Events never end:
+                with caller.http.stream(method, path, **kwargs) as response:  # the head only
+                    status = response.status_code
+            else:
+                status = caller.http.request(method, path, **kwargs).status_code
         except httpx.HTTPError as exc:
             statuses[f"error {type(exc).__name__}"] += 1
             continue
