@@ -90,3 +90,13 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
         cwd=data_dir,
     )
     return DemoRun(data_dir, done)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`scripts/test` runs two workers, `--dist loadgroup`), keep each test
+    file on one worker, so a module's fixtures (a running site, a lab) are built once, and the
+    files that read the one demo run together, so the demo runs once."""
+    for item in items:
+        path = item.path.as_posix()
+        group = "demo" if "demo_run" in getattr(item, "fixturenames", ()) else path
+        item.add_marker(pytest.mark.xdist_group(group))
