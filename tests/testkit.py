@@ -77,3 +77,51 @@ class DemoRun:
     @property
     def database_url(self) -> str:
         return f"sqlite:///{self.data_dir / 'demo' / 'jalsa-demo.db'}"
+
+
+# -- hostile JSON, for the property tests in tests/hostile ------------------------------------
+
+
+def json_values(*leaves: Any) -> Any:
+    """Any JSON value (hypothesis), with these extra leaf strategies beside the plain ones."""
+    from hypothesis import strategies as st
+
+    base = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    for extra in leaves:
+        base = base | extra
+    return st.recursive(
+        base,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+
+
+def mutate(data: Any, doc: Any, value: Any) -> None:
+    """Put `value` somewhere in `doc`: in place of a member or an element, or as a new member,
+    at any depth (hypothesis draws the path, so failures shrink to the shortest)."""
+    from hypothesis import strategies as st
+
+    node = doc
+    while isinstance(node, dict | list) and node:
+        keys: list[Any] = [*sorted(node), None] if isinstance(node, dict) else [*range(len(node))]
+        key = data.draw(st.sampled_from(keys))
+        if key is None:
+            node[data.draw(st.text(max_size=6))] = value
+            return
+        child = node[key]
+        if isinstance(child, dict | list) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        node[key] = value
+        return
+
+
+def json_size(doc: Any) -> int:
+    """The number of JSON values in `doc`: a bound on what reading it may give."""
+    if isinstance(doc, dict):
+        return 1 + sum(json_size(v) for v in doc.values())
+    if isinstance(doc, list):
+        return 1 + sum(json_size(v) for v in doc)
+    return 1

@@ -26,24 +26,15 @@ from jalsa.platforms.facebook import FacebookConnector
 from jalsa.platforms.instagram import InstagramConnector
 from jalsa.platforms.x import XCountsConnector, XSpaceConnector
 from jalsa.platforms.youtube import YouTubeConnector
-from testkit import MockApi, load_fixture
+from testkit import MockApi, json_size, json_values, load_fixture, mutate
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
 COUNTISH = st.sampled_from(
     [-1, 2**63, 10**30, 1.5, 1e300, "-3", "1e3", " 7 ", "٣", "9" * 5000, "\ud800", True]
 )
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=8)
-    | COUNTISH
-    | st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "LIVE", "live"]),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
+JSON = json_values(
+    COUNTISH,
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "LIVE", "live"]),
 )
 
 
@@ -127,14 +118,6 @@ def poll(name: str, answers: list[Any]) -> list[PollResult | PollError]:
     return asyncio.run(run())
 
 
-def size(doc: Any) -> int:
-    if isinstance(doc, dict):
-        return 1 + sum(size(v) for v in doc.values())
-    if isinstance(doc, list):
-        return 1 + sum(size(v) for v in doc)
-    return 1
-
-
 def check(name: str, outcomes: list[PollResult | PollError], answers: list[Any]) -> None:
     cls, _, _, _, targets = CASES[name]
     assert len(outcomes) == len(targets)
@@ -148,26 +131,8 @@ def check(name: str, outcomes: list[PollResult | PollError], answers: list[Any])
         for reading in outcome.readings:
             assert reading.metric in cls.metrics
             assert type(reading.value) is int and 0 <= reading.value <= MAX_COUNT
-        bound = sum(size(a) for a in answers) if name == "x_counts" else len(cls.metrics)
+        bound = sum(json_size(a) for a in answers) if name == "x_counts" else len(cls.metrics)
         assert len(outcome.readings) <= bound
-
-
-def mutate(data: st.DataObject, doc: Any, value: Any) -> None:
-    """Put `value` in place of a member or an element of `doc`, or as a new member, at any
-    depth (the path is drawn, so failures shrink to the shortest)."""
-    node = doc
-    while isinstance(node, dict | list) and node:
-        keys: list[Any] = [*sorted(node), None] if isinstance(node, dict) else [*range(len(node))]
-        key = data.draw(st.sampled_from(keys))
-        if key is None:
-            node[data.draw(st.text(max_size=6))] = value
-            return
-        child = node[key]
-        if isinstance(child, dict | list) and child and data.draw(st.booleans()):
-            node = child
-            continue
-        node[key] = value
-        return
 
 
 REAL = {name: poll(name, case[1]) for name, case in CASES.items()}

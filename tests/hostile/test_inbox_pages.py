@@ -25,20 +25,9 @@ from jalsa.inbox.collect.youtube import (
     thread_times,
 )
 from jalsa.inbox.record import InboxItem
-from testkit import load_fixture
+from testkit import json_size, json_values, load_fixture, mutate
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=8)
-    | st.sampled_from(["\ud800", "\udfff x", "9" * 5000, "0001-01-01T00:00:00+0100"]),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+JSON = json_values(st.sampled_from(["\ud800", "\udfff x", "9" * 5000, "0001-01-01T00:00:00+0100"]))
 X_THREAD = "1736400000000000100"
 # name: (real page, the member holding its entries, the reader)
 READERS: dict[str, tuple[Any, str, Any]] = {
@@ -84,37 +73,10 @@ REAL_IDS = {name: {i.external_id for i in r(page)[0]} for name, (page, _, r) in 
 assert all(REAL_IDS.values()), REAL_IDS
 
 
-def mutate(data: st.DataObject, doc: Any, value: Any) -> None:
-    """Put `value` somewhere in `doc`: in place of a member or an element, or as a new member,
-    at any depth (hypothesis draws the path, so failures shrink to the shortest)."""
-    node = doc
-    while isinstance(node, dict | list) and node:
-        keys: list[Any] = [*sorted(node), None] if isinstance(node, dict) else [*range(len(node))]
-        key = data.draw(st.sampled_from(keys))
-        if key is None:
-            node[data.draw(st.text(max_size=6))] = value
-            return
-        child = node[key]
-        if isinstance(child, dict | list) and child and data.draw(st.booleans()):
-            node = child
-            continue
-        node[key] = value
-        return
-
-
-def size(doc: Any) -> int:
-    """The number of JSON values in `doc`: a bound on what reading it may give."""
-    if isinstance(doc, dict):
-        return 1 + sum(size(v) for v in doc.values())
-    if isinstance(doc, list):
-        return 1 + sum(size(v) for v in doc)
-    return 1
-
-
 def check(items: Any, skipped: Any, page: Any) -> None:
     assert isinstance(items, list) and all(isinstance(i, InboxItem) for i in items)
-    assert isinstance(skipped, int) and 0 <= skipped <= size(page)
-    assert len(items) <= size(page)
+    assert isinstance(skipped, int) and 0 <= skipped <= json_size(page)
+    assert len(items) <= json_size(page)
     for item in items:
         assert isinstance(item.external_id, str) and item.external_id
         assert item.created_at.utcoffset() == timedelta(0) and item.created_at.tzinfo is UTC

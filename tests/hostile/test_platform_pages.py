@@ -12,15 +12,9 @@ from hypothesis import strategies as st
 
 from jalsa.inbox.collect.facebook import graph_comment_items
 from jalsa.inbox.collect.youtube import chat_items, thread_items
-from testkit import load_fixture
+from testkit import json_values, load_fixture
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+JSON = json_values()
 PAGES = {
     "chat": (load_fixture("youtube", "chat_page1.json"), "items"),
     "threads": (load_fixture("youtube", "comment_threads_page1.json"), "items"),
