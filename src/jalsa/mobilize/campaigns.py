@@ -161,12 +161,17 @@ def fail_campaign(session: Session, campaign: Campaign, reason: str, now: dateti
     (those already handed to the gateway still settle). Returns how many were skipped."""
     campaign.status = "failed"
     campaign.failure = reason[:1000]
+    return _finish(session, campaign, "campaign failed", now)
+
+
+def _finish(session: Session, campaign: Campaign, why: str, now: datetime) -> int:
+    """Mark the campaign finished now and skip its waiting messages with `why`; how many."""
     campaign.finished_at = now
     campaign.updated_at = now
     result = session.execute(
         update(SmsMessage)
         .where(SmsMessage.campaign_id == campaign.id, SmsMessage.status.in_(WAITING))
-        .values(status="skipped", reason="campaign failed", updated_at=now, done_at=now)
+        .values(status="skipped", reason=why, updated_at=now, done_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -321,15 +326,7 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     if campaign.status in FINISHED:
         raise UserError(f"campaign {campaign.slug} is already {campaign.status}")
     campaign.status = "cancelled"
-    campaign.finished_at = now
-    campaign.updated_at = now
-    result = session.execute(
-        update(SmsMessage)
-        .where(SmsMessage.campaign_id == campaign.id, SmsMessage.status.in_(WAITING))
-        .values(status="skipped", reason="campaign cancelled", updated_at=now, done_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return _finish(session, campaign, "campaign cancelled", now)
 
 
 def start_due(session: Session, now: datetime) -> list[Campaign]:
