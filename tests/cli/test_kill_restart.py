@@ -24,6 +24,7 @@ from jalsa.store import Poll, Sample, Store
 pytestmark = pytest.mark.integration
 
 INTERVAL = 1.0
+RESTART_MINUTES = 0.15
 
 
 def _jalsa(*args: str) -> list[str]:
@@ -95,7 +96,8 @@ def test_kill_9_and_restart(simulator: dict[str, str], database_url: str, tmp_pa
     killed_at = datetime.now(UTC)
     time.sleep(4)
     restarted_at = datetime.now(UTC)
-    again = run("track", "rally", "--minutes", "0.15")
+    again = run("track", "rally", "--minutes", str(RESTART_MINUTES))
+    returned_at = datetime.now(UTC)
     assert again.returncode == 0, again.stderr
 
     with store.session() as s:
@@ -114,5 +116,9 @@ def test_kill_9_and_restart(simulator: dict[str, str], database_url: str, tmp_pa
     # within each run a poll every interval; the one big gap is the downtime
     gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(times))
     assert gaps[-1] >= 4 - INTERVAL
-    assert gaps[-1] <= (restarted_at - killed_at).total_seconds() + 3 + 3 * INTERVAL
+    # The restarted tracker polls from the moment it is ready for RESTART_MINUTES; how long the
+    # interpreter takes to start on a loaded machine is not the tracker's doing, so the downtime
+    # is measured up to the start of that window (the run's end less its length).
+    window_opened = (returned_at - killed_at).total_seconds() - RESTART_MINUTES * 60
+    assert gaps[-1] <= window_opened + 3 * INTERVAL
     assert gaps[-2] <= 3 * INTERVAL + 0.01  # a garbled answer (1% of them) skips a slot
