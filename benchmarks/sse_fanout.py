@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from jalsa.store import Poll, Store
 from jalsa.store.repo import PollRecord, add_stream, create_event, write_polls
-from jalsa.web.auth import create_api_token, create_user
+from jalsa.team import create_api_token, create_user
 
 
 def free_port() -> int:

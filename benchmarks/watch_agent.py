@@ -33,6 +33,7 @@ from webkit import make_team, web_settings  # noqa: E402
 from jalsa.store import Store  # noqa: E402
 from jalsa.watch.probe import ProbeConfig  # noqa: E402
 from jalsa.web.app import create_app  # noqa: E402
+from jalsa.web.services import app_services  # noqa: E402
 from watch.servers import AppServer, probe_settings, tls_site  # noqa: E402
 
 PLATFORMS = ("x", "facebook", "instagram", "youtube")
@@ -114,7 +115,7 @@ def main() -> None:
             store = Store(url)
             token = make_team(store)["volunteer"].token
             app = create_app(store, web_settings(folder, url, watch_control_private=True))
-            app.state.watch.probe_config = ProbeConfig.model_validate(probe_settings(ca))
+            app_services(app).watch.probe_config = ProbeConfig.model_validate(probe_settings(ca))
             server = AppServer()
             server.start(app)
             targets = targets_file(folder, port, ca, args.targets)

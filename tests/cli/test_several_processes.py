@@ -31,9 +31,9 @@ from jalsa.sim.runner import spawn_simulator
 from jalsa.store import Poll, Store
 from jalsa.store.models import Invitation
 from jalsa.store.repo import add_stream, create_event
+from jalsa.team import FIRST_ADMIN_NOTE, create_api_token, create_user
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault
-from jalsa.web.auth import FIRST_ADMIN_NOTE, create_api_token, create_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -22,6 +22,7 @@ from jalsa.watch.probe import ProbeConfig
 from jalsa.watch.record import DEFAULT_TARGETS, Measurement, Observations, Vantage, Verdict
 from jalsa.watch.service import WatchService
 from jalsa.web.app import create_app
+from jalsa.web.services import app_services
 from watch.ooni_scenarios import qa_scenarios
 from watch.servers import AppServer, probe_settings, targets_toml, tls_site
 
@@ -46,7 +47,7 @@ def server(tmp_path: Path, site: tuple[int, Path, Path]) -> Iterator[tuple[str, 
     store = Store(url)
     token = make_team(store)["volunteer"].token
     app = create_app(store, web_settings(tmp_path / "srv", url, watch_control_private=True))
-    app.state.watch.probe_config = ProbeConfig.model_validate(probe_settings(site[1]))
+    app_services(app).watch.probe_config = ProbeConfig.model_validate(probe_settings(site[1]))
     running = AppServer()
     running.start(app)
     try:

@@ -35,6 +35,7 @@ from jalsa.watch.record import (
     Verdict,
 )
 from jalsa.web.app import create_app
+from jalsa.web.services import app_services
 from watch.servers import AppServer, probe_settings, targets_toml, tls_site
 
 T0 = datetime(2023, 12, 17, 14, 0, tzinfo=UTC)
@@ -117,7 +118,7 @@ class Server:
 
     def start(self) -> None:
         app = create_app(self.store, self.settings)  # a new process, as far as memory goes
-        app.state.watch.probe_config = ProbeConfig.model_validate(probe_settings(self.ca))
+        app_services(app).watch.probe_config = ProbeConfig.model_validate(probe_settings(self.ca))
         self.http.start(app)
 
     def stop(self) -> None:

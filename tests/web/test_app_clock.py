@@ -12,6 +12,7 @@ from webkit import make_member, seed_event, web_settings
 from jalsa.clock import CompressedClock
 from jalsa.store import Store
 from jalsa.web.app import create_app
+from jalsa.web.services import app_services
 
 RALLY = datetime(2023, 12, 17, 15, 3, tzinfo=UTC)  # 20:03 in Karachi
 
@@ -30,6 +31,6 @@ async def test_the_incidents_are_as_of_the_apps_clock(tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         at = datetime.fromisoformat(answer.json()["computed_at"])
         assert timedelta(0) <= at - RALLY < timedelta(minutes=1), at
-        await app.state.feeds.close()
+        await app_services(app).feeds.close()
     finally:
         store.dispose()

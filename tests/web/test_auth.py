@@ -26,9 +26,9 @@ from webkit import (
 from jalsa.credentials import with_stored_credentials
 from jalsa.store import Store
 from jalsa.store.models import ApiToken, AuditEntry, Base, Credential, Invitation, User, WebSession
+from jalsa.team import create_invitation, digest
 from jalsa.vault import Vault
 from jalsa.web.app import create_app
-from jalsa.web.auth import create_invitation, digest
 from jalsa.web.deps import SESSION_COOKIE
 
 STREAMING = {"/api/events/{slug}/stream"}

@@ -23,6 +23,7 @@ from jalsa.inbox.policy import load_policy
 from jalsa.inbox.record import InboxItem
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now
+from jalsa.web.services import app_services
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ class ScriptModel(FakeModel):
 @pytest.fixture
 def site(sqlite_site: Site) -> Site:
     """The app's inbox with the stand-in classifier, in dry-run: no platform is called."""
-    service = sqlite_site.app.state.inbox
+    service = app_services(sqlite_site.app).inbox
     service._model = ScriptModel()
     service._policy = load_policy()
     service.dry_run = True
@@ -73,7 +74,9 @@ def ingest(site: Site, *texts: str, n: int = 0) -> list[int]:
     ]
     # In a thread of its own: Playwright's sync API keeps an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(asyncio.run, site.app.state.inbox.ingest(event_id, items)).result()
+        result = pool.submit(
+            asyncio.run, app_services(site.app).inbox.ingest(event_id, items)
+        ).result()
     return result.item_ids
 
 

@@ -20,13 +20,14 @@ from postkit import T0, post, rally, write
 from webkit import Site
 
 from jalsa.conversation import measures as m
+from jalsa.conversation import panel
 from jalsa.conversation.analysis import analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.ingest import ingest
 from jalsa.conversation.record import POST_SCHEMA
-from jalsa.web.permissions import MATRIX, Perm, Role
-from jalsa.web.routes import conversation as route
+from jalsa.team import MATRIX, Perm, Role
+from jalsa.web.services import app_services
 from testkit import load_fixture
 
 MEASURES = ("overview", "top_hashtags", "tag_minutes", "tag_spikes", "spike_evidence")
@@ -178,13 +179,13 @@ def test_computed_once_per_change_of_the_parts_and_off_the_event_loop(
     dataset = dataset_of(site)
     write(rally(), dataset.posts)
     threads: list[str] = []
-    original = route.summarize
+    original = panel.summarize
 
     def recording(*args: Any) -> Any:
         threads.append(threading.current_thread().name)
         return original(*args)
 
-    monkeypatch.setattr(route, "summarize", recording)
+    monkeypatch.setattr(panel, "summarize", recording)
 
     first = get(site)
     assert get(site) == first
@@ -224,7 +225,7 @@ def test_computed_once_per_change_of_the_parts_and_off_the_event_loop(
     assert all(b == bodies[0] for b in bodies)
     assert bodies[0]["parts"] == 4
     assert URDU_TAG in [t["tag"] for t in bodies[0]["top_hashtags"]]
-    assert site.app.state.conversation.computations == 3
+    assert app_services(site.app).conversation.computations == 3
 
 
 def test_an_unreadable_part_is_reported_not_measured(sqlite_site: Site) -> None:

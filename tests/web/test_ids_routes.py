@@ -11,6 +11,8 @@ from urllib.parse import quote
 import pytest
 from webkit import Site, WebClient
 
+from jalsa.web.services import app_services
+
 # '¹' passes str.isdigit() and int() refuses it (the 500 schemathesis found); the others are
 # numbers to int() and pydantic, so they were second names for the same row.
 HOSTILE = [
@@ -52,7 +54,7 @@ def test_the_same_event_by_id_and_by_slug_shares_one_feed(
 ) -> None:
     """Feeds are keyed by the event's own slug: `/1/live` and `/rally/live` must not start
     two pollers of the same event (issue 17), and `/01/...` none at all."""
-    feeds = module_site.app.state.feeds
+    feeds = app_services(module_site.app).feeds
     keys: list[str] = []
     original = feeds.get
 

@@ -13,12 +13,13 @@ from webkit import Site
 
 from jalsa.inbox.policy import load_policy
 from jalsa.store.models import AuditEntry
+from jalsa.web.services import app_services
 
 
 @pytest.fixture
 def site(sqlite_site: Site) -> Site:
     """The app's inbox with the stand-in classifier and platform, not in dry-run."""
-    service = sqlite_site.app.state.inbox
+    service = app_services(sqlite_site.app).inbox
     service._model = FakeModel()
     service._policy = load_policy()
     service._actions = {"youtube": FakeActions()}
@@ -27,7 +28,7 @@ def site(sqlite_site: Site) -> Site:
 
 
 def actions(site: Site) -> FakeActions:
-    found: FakeActions = site.app.state.inbox._actions["youtube"]
+    found: FakeActions = app_services(site.app).inbox._actions["youtube"]
     return found
 
 

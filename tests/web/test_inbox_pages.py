@@ -18,6 +18,7 @@ from jalsa.inbox import store as q
 from jalsa.inbox.policy import load_policy
 from jalsa.store.models import AuditEntry, InboxDecisionRow
 from jalsa.web.routes import inbox_pages
+from jalsa.web.services import app_services
 
 URDU = "یہ جلسہ بہت اچھا تھا، شکریہ"
 
@@ -25,7 +26,7 @@ URDU = "یہ جلسہ بہت اچھا تھا، شکریہ"
 @pytest.fixture
 def site(sqlite_site: Site) -> Site:
     """The app's inbox with the stand-in classifier and platform, not in dry-run."""
-    service = sqlite_site.app.state.inbox
+    service = app_services(sqlite_site.app).inbox
     service._model = FakeModel()
     service._policy = load_policy()
     service._actions = {"youtube": FakeActions(), "facebook": FakeActions()}
@@ -67,7 +68,7 @@ def shown_ids(page: str) -> list[int]:
 
 
 def actions(site: Site) -> FakeActions:
-    found: FakeActions = site.app.state.inbox._actions["youtube"]
+    found: FakeActions = app_services(site.app).inbox._actions["youtube"]
     return found
 
 

@@ -29,6 +29,7 @@ from webkit import (
 from jalsa.live.aggregate import FRESH_INTERVALS
 from jalsa.timeutil import utc_now
 from jalsa.web.app import create_app
+from jalsa.web.services import app_services
 
 INTERVAL = {  # the default poll intervals (seconds) the app assumes for freshness
     "youtube.concurrent_viewers": 30.0,
@@ -364,7 +365,7 @@ async def test_no_poll_is_lost_between_the_snapshot_and_the_live_messages(site: 
     """A poll that the feed publishes right after a new client got its snapshot must still
     reach that client (its id is above the snapshot's seq)."""
     app = create_app(site.store, site.settings)
-    got = app.state.feeds.get(site.event.slug)
+    got = app_services(app).feeds.get(site.event.slug)
     feed = await got if inspect.isawaitable(got) else got
     chunks: list[str] = []
     published: list[int] = []
@@ -390,7 +391,7 @@ async def test_no_poll_is_lost_between_the_snapshot_and_the_live_messages(site: 
             timeout=2,
         )
     finally:
-        await app.state.feeds.close()
+        await app_services(app).feeds.close()
     assert published
     assert any(f"id: {published[0]}\n" in c for c in chunks), chunks
 

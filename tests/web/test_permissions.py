@@ -42,13 +42,22 @@ from jalsa.credentials import credential_names, set_credential
 from jalsa.mobilize.campaigns import CampaignSpec, create_campaign
 from jalsa.store import Store
 from jalsa.store.models import AuditEntry
+from jalsa.team import (
+    ALLOWS,
+    MATRIX,
+    Perm,
+    Role,
+    create_api_token,
+    create_invitation,
+    matrix_markdown,
+    token_allows,
+)
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault
 from jalsa.web.app import create_app
-from jalsa.web.auth import create_api_token, create_invitation
 from jalsa.web.deps import SESSION_COOKIE
-from jalsa.web.permissions import ALLOWS, MATRIX, Perm, Role, matrix_markdown, token_allows
 from jalsa.web.routes import PUBLIC_PATHS
+from jalsa.web.services import app_services
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
@@ -511,7 +520,7 @@ def test_public_routes_answer_anyone(module_site: Site, clients: Any) -> None:
 
 
 def test_an_unknown_role_is_allowed_nothing() -> None:
-    from jalsa.web.permissions import allowed
+    from jalsa.team import allowed
 
     assert not any(allowed("superuser", p) for p in Perm)
     assert all(allowed("admin", p) for p in Perm)
@@ -557,6 +566,6 @@ async def test_a_write_is_stored_before_its_response_starts(
     try:
         await asgi_call(app, route.method, path, headers=headers, body=body, on_send=at_start)
     finally:
-        await app.state.feeds.close()
+        await app_services(app).feeds.close()
     assert valid and seen["status"] < 400, seen
     assert seen["audit"] > before, f"{route}: success sent before the write was committed"

@@ -29,10 +29,9 @@ from jalsa.config import Settings, load_settings
 from jalsa.store import Store
 from jalsa.store.models import User, WebSession
 from jalsa.store.repo import PollRecord, add_stream, create_event, get_event, write_polls
+from jalsa.team import Perm, Role, create_api_token, create_user, digest
 from jalsa.timeutil import utc_now
-from jalsa.web.auth import create_api_token, create_user, digest
 from jalsa.web.deps import SESSION_COOKIE, Requires
-from jalsa.web.permissions import Perm, Role
 
 ROLES = [r.value for r in Role]
 PASSWORD = "correct horse battery"  # every seeded account's password (≥ 10 characters)

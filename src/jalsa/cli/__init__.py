@@ -446,6 +446,7 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool, model: Any = None)
     from jalsa.sim.demo_watch import run_demo_watch
     from jalsa.web.app import create_app
     from jalsa.web.server import WebServer
+    from jalsa.web.services import app_services
 
     app = create_app(demo.store, demo.settings, clock=demo.tracker.clock)
     web = WebServer(app, "127.0.0.1", port)
@@ -465,11 +466,11 @@ async def _run_demo(demo: Any, port: int, *, keep_open: bool, model: Any = None)
     gathering = demo_gathering(demo)
     gathered = asyncio.create_task(gathering.run(conversation))
     watched = asyncio.create_task(
-        run_demo_watch(app.state.watch, demo.scenario, demo.tracker.clock, demo.until)
+        run_demo_watch(app_services(app).watch, demo.scenario, demo.tracker.clock, demo.until)
     )
     inbox_stop = asyncio.Event()
     inboxed = asyncio.create_task(
-        run_demo_inbox(app.state.inbox, demo.tracker.clock, demo.until, inbox_stop, model)
+        run_demo_inbox(app_services(app).inbox, demo.tracker.clock, demo.until, inbox_stop, model)
     )
     sms_stop = asyncio.Event()
     texted = asyncio.create_task(

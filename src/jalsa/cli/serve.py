@@ -22,7 +22,7 @@ def user_create(
     display_name: Annotated[str, typer.Option(help="Name shown to the team.")] = "",
 ) -> None:
     """Create an account; the password is asked for (or read from standard input)."""
-    from jalsa.web.auth import audit, create_user
+    from jalsa.team import audit, create_user
 
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -51,8 +51,7 @@ def user_invite(
     hours: Annotated[float, typer.Option(help="The link expires after this long.")] = 72,
 ) -> None:
     """Print a one-time invitation link for a new team member."""
-    from jalsa.web.auth import audit, create_invitation
-    from jalsa.web.permissions import Role
+    from jalsa.team import Role, audit, create_invitation
 
     if role not in {r.value for r in Role}:
         raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}")
@@ -72,8 +71,8 @@ def serve(
     """Run the command center web app."""
     import uvicorn
 
+    from jalsa.team import first_admin_link
     from jalsa.web.app import create_app
-    from jalsa.web.auth import first_admin_link
 
     settings = get_settings()
     host = host or settings.host

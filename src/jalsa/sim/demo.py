@@ -22,7 +22,7 @@ from jalsa.sim.scenario import Scenario
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event
-from jalsa.web.auth import create_user
+from jalsa.team import create_user
 
 DEMO_CREDENTIALS = {
     "youtube_api_key": "demo-key",

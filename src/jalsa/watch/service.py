@@ -94,7 +94,7 @@ def save_incidents(session: Session, incidents: Iterable[Incident]) -> None:
 
 
 class WatchService:
-    """One per server process (the web app's `app.state.watch`, or `jalsa watch run`)."""
+    """One per server process (the web app's `Services.watch`, or `jalsa watch run`)."""
 
     def __init__(
         self,

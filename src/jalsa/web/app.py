@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from jalsa import __version__
 from jalsa.clock import Clock
 from jalsa.config import Settings
+from jalsa.conversation.panel import ConversationCache
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.service import InboxService
 from jalsa.mobilize.service import SmsService
@@ -29,9 +30,11 @@ from jalsa.store import Store
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
-from jalsa.web.deps import NotLoggedIn
+from jalsa.web.deps import SESSION_COOKIE, NotLoggedIn
 from jalsa.web.feed import Feeds
 from jalsa.web.limits import BodyLimit
+from jalsa.web.notices import Notices
+from jalsa.web.services import Services, app_services
 from jalsa.web.throttle import LoginThrottle, device_key
 
 WEB = Path(str(resources.files("jalsa.web")))
@@ -59,13 +62,14 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await app.state.watch.start()
-        app.state.sms.start()
+        running = app_services(app)
+        await running.watch.start()
+        running.sms.start()
         yield
-        await asyncio.to_thread(app.state.sms.stop)
-        await app.state.watch.stop()
-        await app.state.inbox.close()
-        await app.state.feeds.close()
+        await asyncio.to_thread(running.sms.stop)
+        await running.watch.stop()
+        await running.inbox.close()
+        await running.feeds.close()
 
     app = FastAPI(
         title="jalsa",
@@ -79,16 +83,20 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.store = store
-    app.state.settings = settings
-    # The time the app's figures are "as of": the demo's compressed clock, else the real one.
-    app.state.now = clock.now if clock else utc_now
-    app.state.feeds = Feeds(store, settings)
-    app.state.watch = WatchService(store, settings, clock=clock)
-    app.state.inbox = InboxService(store, settings, clock=clock)
-    app.state.sms = SmsService(store, settings, now=clock.now if clock else utc_now)
-    app.state.login_limiter = LoginThrottle()
-    app.state.device_key = device_key(Vault.key_of(settings))
+    found = Services(
+        store=store,
+        settings=settings,
+        now=clock.now if clock else utc_now,
+        feeds=Feeds(store, settings),
+        watch=WatchService(store, settings, clock=clock),
+        inbox=InboxService(store, settings, clock=clock),
+        sms=SmsService(store, settings, now=clock.now if clock else utc_now),
+        conversation=ConversationCache(settings),
+        login_throttle=LoginThrottle(),
+        device_key=device_key(Vault.key_of(settings)),
+        notices=Notices(SESSION_COOKIE),
+    )
+    app.state.services = found
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.add_middleware(BodyLimit)
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from jalsa.store import Store
 from jalsa.store.models import User
-from jalsa.web.auth import lookup_api_token, lookup_session
-from jalsa.web.permissions import Perm, allowed, token_allows
+from jalsa.team import Perm, allowed, lookup_api_token, lookup_session, token_allows
+from jalsa.web.services import services
 
 SESSION_COOKIE = "jalsa_session"
 CSRF_HEADER = "x-csrf-token"
@@ -26,8 +26,7 @@ class NotLoggedIn(Exception):
 
 
 def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+    return services(request).store
 
 
 def db(request: Request) -> Iterator[Session]:

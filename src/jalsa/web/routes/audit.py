@@ -8,12 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa.store.models import AuditEntry
+from jalsa.team import Perm, audit_entries
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, MAX_ID, IdText, page
 
 router = APIRouter(responses=API_ERRORS)
@@ -40,17 +38,10 @@ class AuditPage(BaseModel):
 
 
 def audit_page(session: Session, before_id: int | None, limit: int) -> AuditPage:
-    """Entries older than `before_id` (all when None), newest first: paging by id stays
-    correct while new entries arrive, unlike an offset."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    if before_id is not None:
-        query = query.where(AuditEntry.id < before_id)
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    """Entries older than `before_id` (all when None), newest first."""
+    rows, next_before_id = audit_entries(session, before_id, limit)
     return AuditPage(
-        entries=[AuditOut.model_validate(r) for r in rows],
-        next_before_id=rows[-1].id if more and rows else None,
+        entries=[AuditOut.model_validate(r) for r in rows], next_before_id=next_before_id
     )
 
 

@@ -5,9 +5,6 @@ checks, times in an event's time zone)."""
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -17,11 +14,12 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from jalsa.errors import NotFound, UserError
 from jalsa.ids import MAX_ID, parse_id
+from jalsa.team import Perm, allowed
 from jalsa.timeutil import show
 from jalsa.web.app import templates
-from jalsa.web.auth import digest
-from jalsa.web.deps import SESSION_COOKIE, Caller, client_ip
-from jalsa.web.permissions import Perm, allowed
+from jalsa.web.deps import Caller, client_ip
+from jalsa.web.notices import Notice
+from jalsa.web.services import services
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,65 +54,6 @@ def id_text(value: object) -> object:
 IdText = BeforeValidator(id_text)
 RowId = Annotated[int, IdText, Path(ge=1, le=MAX_ID)]
 
-NOTICE_SECONDS = 600.0  # a notice not shown within this time is dropped (with its secret)
-NOTICES_PER_SESSION = 5
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message for the next page after a redirect. `secret` (an invitation link, a new API
-    token) is shown on that one page and then forgotten: it is never stored anywhere else."""
-
-    text: str
-    secret: str | None = None
-    secret_id: str = "one-time-secret"  # the element id browser tests read the secret from
-    created: float = field(default_factory=time.monotonic)
-
-
-class Notices:
-    """Per browser session, in memory (the server is one process). Keyed by a hash of the
-    session cookie, so a secret only ever reaches the browser whose request created it."""
-
-    def __init__(self) -> None:
-        self._by_session: dict[str, deque[Notice]] = {}
-
-    @staticmethod
-    def _key(request: Request) -> str | None:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        return digest(cookie) if cookie else None
-
-    def add(self, request: Request, notice: Notice) -> None:
-        key = self._key(request)
-        if key is None:  # an API-token caller posting a form has no page to see it on
-            return
-        self._expire()
-        self._by_session.setdefault(key, deque(maxlen=NOTICES_PER_SESSION)).append(notice)
-
-    def take(self, request: Request) -> list[Notice]:
-        key = self._key(request)
-        if key is None:
-            return []
-        self._expire()
-        return list(self._by_session.pop(key, ()))
-
-    def _expire(self) -> None:
-        cutoff = time.monotonic() - NOTICE_SECONDS
-        for key in list(self._by_session):
-            kept = deque(
-                (n for n in self._by_session[key] if n.created > cutoff), NOTICES_PER_SESSION
-            )
-            if kept:
-                self._by_session[key] = kept
-            else:
-                del self._by_session[key]
-
-
-def notices(request: Request) -> Notices:
-    found: Notices | None = getattr(request.app.state, "notices", None)
-    if found is None:
-        found = request.app.state.notices = Notices()
-    return found
-
 
 def page(
     request: Request,
@@ -134,12 +73,13 @@ def page(
         raise error
     if error is not None:
         status_code = 400
+    found = services(request)
     full = {
         "user": who.user,
         "csrf_token": who.csrf_token or "",
-        "notices": notices(request).take(request),
+        "notices": found.notices.take(request),
         "error": None if error is None else str(error),
-        "user_tz": request.app.state.settings.timezone,  # for times not tied to an event
+        "user_tz": found.settings.timezone,  # for times not tied to an event
         **context,
     }
     response = templates.TemplateResponse(request, name, full, status_code=status_code)
@@ -157,7 +97,7 @@ def done(
     secret_id: str = "one-time-secret",
 ) -> Response:
     """Post/redirect/get: leave a notice for the next page and send the browser there."""
-    notices(request).add(request, Notice(text, secret, secret_id))
+    services(request).notices.add(request, Notice(text, secret, secret_id))
     return RedirectResponse(target, status_code=303)
 
 
@@ -182,8 +122,7 @@ def validation_message(exc: ValidationError) -> str:
 def app_now(request: Request) -> datetime:
     """Now on the app's clock (the demo's compressed one, else the real one): every "as of"
     a page shows next to the data's own times must come from here, or two clocks mix."""
-    now: datetime = request.app.state.now()
-    return now
+    return services(request).now()
 
 
 def ip(request: Request) -> str:

@@ -22,11 +22,11 @@ from jalsa.credentials import (
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.actions import ACTIONS
 from jalsa.platforms.registry import CONNECTORS
+from jalsa.team import Perm, audit
 from jalsa.vault import Vault
-from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, done, from_form, ip, page
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 
@@ -85,7 +85,7 @@ def _users_of(name: str) -> list[str]:
 
 
 def credential_list(request: Request, session: Session) -> list[CredentialOut]:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     stored = {c.name: c for c in stored_credentials(session)}
     out = []
     for name in credential_names():
@@ -116,7 +116,7 @@ def store_credential(
     request: Request, session: Session, who: Caller, name: str, data: CredentialValue
 ) -> CredentialOut:
     _known(name)
-    vault = Vault.from_settings(request.app.state.settings)
+    vault = Vault.from_settings(services(request).settings)
     set_credential(session, vault, name, data.value, who.user.id)
     audit(session, actor=who.user, action="credential.set", target=name, ip=ip(request))
     return _one(request, session, name)

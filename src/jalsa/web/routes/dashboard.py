@@ -17,10 +17,11 @@ from jalsa.platforms.base import Connector, StreamStatus
 from jalsa.platforms.registry import CONNECTORS, audience_metric
 from jalsa.store.models import Stream
 from jalsa.store.repo import get_event
+from jalsa.team import Perm
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, page
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 
@@ -92,14 +93,14 @@ def dashboard_page(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.VIEW_EVENTS)),
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     event = get_event(session, slug)
     streams = [stream_info(s, settings) for s in event.streams]
     intervals = [s["interval"] for s in streams if s["audience_metric"]]
     snapshot = {
         "seq": None,
         # A worker thread asks the event loop for the feed (built once, in its own thread).
-        **anyio.from_thread.run(request.app.state.feeds.current, event.slug).snapshot(utc_now()),
+        **anyio.from_thread.run(services(request).feeds.current, event.slug).snapshot(utc_now()),
     }
     data = {
         "slug": event.slug,

@@ -15,12 +15,12 @@ from jalsa.config import Settings
 from jalsa.errors import UserError
 from jalsa.store.models import Event
 from jalsa.store.repo import create_event, get_event, list_events, update_event
+from jalsa.team import Perm, audit
 from jalsa.timeutil import parse_duration, parse_local, show, zone
-from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, done, from_form, ip, page
 from jalsa.web.routes.streams import StreamOut
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 
@@ -111,7 +111,7 @@ def _duration(text: str) -> timedelta:
 
 
 def create(request: Request, session: Session, who: Caller, data: EventCreate) -> Event:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     tz = data.timezone or settings.timezone
     zone(tz)
     event = create_event(
@@ -154,7 +154,7 @@ def update(
             details={"changed": changed},
             ip=ip(request),
         )
-        request.app.state.feeds.refresh(event.slug)  # its end time feeds the spend forecast
+        services(request).feeds.refresh(event.slug)  # its end time feeds the spend forecast
     return event
 
 
@@ -221,7 +221,7 @@ def _form_page(
 
 @router.get("/events/new", response_class=HTMLResponse, include_in_schema=False)
 def new_event_page(request: Request, who: Caller = Depends(Requires(Perm.EDIT_EVENTS))) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     values = {"timezone": settings.timezone, "duration": "2h"}
     return _form_page(request, who, event=None, values=values)
 

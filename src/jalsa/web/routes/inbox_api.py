@@ -21,10 +21,10 @@ from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import InboxService
 from jalsa.store.models import InboxDecisionRow, InboxItemRow, InboxReplyRow, User
 from jalsa.store.repo import get_event
-from jalsa.web.auth import audit
+from jalsa.team import Perm, allowed, audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm, allowed
 from jalsa.web.routes.common import API_ERRORS, MAX_ID, IdText, RowId, ip
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS, tags=["inbox"])
 
@@ -161,7 +161,7 @@ class AppealDecisionIn(BaseModel):
 
 
 def inbox_service(request: Request) -> InboxService:
-    service: InboxService = request.app.state.inbox
+    service: InboxService = services(request).inbox
     return service
 
 
@@ -178,12 +178,12 @@ def visible_item(session: Session, who: Caller, item_id: int) -> InboxItemRow:
 
 
 def check_visible(request: Request, who: Caller, item_id: int) -> None:
-    with request.app.state.store.session() as session:
+    with services(request).store.session() as session:
         visible_item(session, who, item_id)
 
 
 def audit_inbox(request: Request, who: Caller, action: str, target: str, **details: Any) -> None:
-    with request.app.state.store.session() as session:
+    with services(request).store.session() as session:
         audit(
             session, actor=who.user, action=action, target=target, details=details, ip=ip(request)
         )
@@ -323,7 +323,7 @@ def inbox_assign(
     """Give the item to a team member who may reply (null: to nobody)."""
     assignee: User | None = None
     if data.user_id is not None:
-        with request.app.state.store.session() as session:
+        with services(request).store.session() as session:
             assignee = session.get(User, data.user_id)
         if assignee is None:
             raise NotFound(f"no user {data.user_id}")
@@ -382,7 +382,7 @@ async def inbox_send_reply(
     approval first (400 until then)."""
 
     def visible() -> None:
-        with request.app.state.store.session() as session:
+        with services(request).store.session() as session:
             visible_item(session, who, q.get_reply(session, reply_id).item_id)
 
     await asyncio.to_thread(visible)

@@ -26,8 +26,8 @@ from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING
 from jalsa.store.models import Event, InboxReplyRow, User
 from jalsa.store.repo import get_event
+from jalsa.team import Perm, allowed
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm, allowed
 from jalsa.web.routes.common import RowId, done, from_form, page
 from jalsa.web.routes.inbox_api import (
     AppealDecisionIn,
@@ -42,6 +42,7 @@ from jalsa.web.routes.inbox_api import (
     sees_all,
     visible_item,
 )
+from jalsa.web.services import services
 
 router = APIRouter(include_in_schema=False)
 
@@ -237,7 +238,7 @@ def _item_context(session: Session, who: Caller, item_id: int, request: Request)
 def _item_page(
     request: Request, who: Caller, item_id: int, error: UserError | None = None
 ) -> Response:
-    with request.app.state.store.session() as session:
+    with services(request).store.session() as session:
         context = _item_context(session, who, item_id, request)
         return page(request, "inbox_item.html", who, context, error=error)
 
@@ -296,7 +297,7 @@ async def undo_form(
     who: Caller = Depends(Requires(Perm.MODERATE_INBOX)),
 ) -> Response:
     def item_of() -> int:
-        with request.app.state.store.session() as session:
+        with services(request).store.session() as session:
             return q.get_decision(session, decision_id).item_id
 
     item_id = await asyncio.to_thread(item_of)
@@ -372,7 +373,7 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
     user_id = parse_id(value)
     if user_id is None:
         raise UserError(f"cannot assign to {value[:40]!r}; choose someone from the list")
-    with request.app.state.store.session() as session:
+    with services(request).store.session() as session:
         user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user {user_id}; choose someone from the list")
@@ -386,7 +387,7 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
 
 def _reply_item(request: Request, who: Caller, reply_id: int) -> int:
     """The id of the reply's item, if the caller may see it."""
-    with request.app.state.store.session() as session:
+    with services(request).store.session() as session:
         item_id = q.get_reply(session, reply_id).item_id
         visible_item(session, who, item_id)
         return item_id

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from jalsa.store.models import Event, WatchIncident
 from jalsa.store.repo import get_event
+from jalsa.team import Perm
 from jalsa.watch.impact import audience_impact
 from jalsa.watch.incident_view import IncidentOut, evidence_ids, incident_out
 from jalsa.watch.record import METHODS, Measurement
 from jalsa.watch.store import incidents_between, measurements_by_id
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, app_now, page
 
 router = APIRouter(responses=API_ERRORS)

@@ -20,10 +20,11 @@ from jalsa.ids import MAX_ID, parse_id
 from jalsa.live.bus import Message
 from jalsa.store.models import Sample
 from jalsa.store.repo import get_event
+from jalsa.team import Perm
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, IdText
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the connection open
@@ -35,7 +36,7 @@ async def event_slug(request: Request, ref: str) -> str:
     event at all."""
 
     def find() -> str:
-        with request.app.state.store.session() as session:
+        with services(request).store.session() as session:
             return get_event(session, ref).slug
 
     return await asyncio.to_thread(find)
@@ -65,7 +66,7 @@ async def live_snapshot(
 ) -> dict[str, Any]:
     """The live figures now: per stream the audience, peak, status and spend; the combined
     sum of concurrent audiences (not unique people). `seq` is the last message included."""
-    feed = await request.app.state.feeds.current(await event_slug(request, slug))
+    feed = await services(request).feeds.current(await event_slug(request, slug))
     return {"seq": feed.bus.last_seq, **feed.snapshot(utc_now())}
 
 
@@ -87,7 +88,7 @@ async def feeds_status(
 ) -> list[FeedOut]:
     """This worker's live feeds: which events it follows in the store and how, for operators
     (a worker without listeners reads nothing). Each worker answers for itself."""
-    return [FeedOut(**status) for status in request.app.state.feeds.status()]
+    return [FeedOut(**status) for status in services(request).feeds.status()]
 
 
 @router.get("/api/events/{slug}/timeline", tags=["live"])
@@ -185,7 +186,7 @@ async def live_stream(
     """A `snapshot` first, then a `poll` message for every stored poll, as it is stored.
     Reconnecting with `Last-Event-ID` (browsers do it by themselves) gets exactly what was
     missed, from any worker that shares the database."""
-    feed = await request.app.state.feeds.get(await event_slug(request, slug))
+    feed = await services(request).feeds.get(await event_slug(request, slug))
     sent = parse_id(last_event_id.strip(), minimum=0) if last_event_id else None
     resume = after if sent is None else sent
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jalsa import metrics
+from jalsa.team import Perm
 from jalsa.web.deps import Caller, Requires
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, page
 
 router = APIRouter(responses=API_ERRORS)

@@ -18,7 +18,6 @@ from jalsa.web.routes import (
     team,
     tokens,
 )
-from jalsa.web.routes.common import Notices
 
 # Order matters where paths overlap: /events/new before /events/{slug}.
 ROUTERS = (
@@ -38,6 +37,5 @@ ROUTERS = (
 
 
 def register(app: FastAPI) -> None:
-    app.state.notices = Notices()
     for module in ROUTERS:
         app.include_router(module.router)

@@ -15,9 +15,10 @@ from jalsa.conversation.analysis import Voices
 from jalsa.errors import UserError
 from jalsa.report.build import Report, build_report
 from jalsa.report.render import provenance, render, to_html
+from jalsa.team import Perm
 from jalsa.web.deps import Caller, Requires, get_store
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 MAX_CLAIMS = 20
@@ -40,7 +41,7 @@ def _build(request: Request, slug: str, claims: list[str], voices: list[str]) ->
         raise UserError(f"at most {MAX_CLAIMS} claims at once")
     return build_report(
         get_store(request),
-        request.app.state.settings,
+        services(request).settings,
         slug,
         claims=claims,
         voices=Voices.parse(voices) if voices else None,

@@ -11,24 +11,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
-from jalsa.web.app import templates
-from jalsa.web.auth import (
+from jalsa.store.models import User
+from jalsa.team import (
     accept_invitation,
-    audit,
-    authenticate,
     create_session,
     end_session,
+    log_in,
     lookup_session,
     open_invitation,
 )
+from jalsa.web.app import templates
 from jalsa.web.deps import SESSION_COOKIE, client_ip, db
-from jalsa.web.throttle import (
-    DEVICE_COOKIE,
-    DEVICE_DAYS,
-    LoginThrottle,
-    device_cookie,
-    known_device,
-)
+from jalsa.web.services import services
+from jalsa.web.throttle import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, known_device
 
 LOGIN_CSRF_COOKIE = "jalsa_login_csrf"
 
@@ -42,12 +37,8 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _login_response(request: Request, session: Session, user_id: int, target: str) -> Response:
-    from jalsa.store.models import User
-
-    user = session.get(User, user_id)
-    assert user is not None
-    settings = request.app.state.settings
+def _login_response(request: Request, session: Session, user: User, target: str) -> Response:
+    settings = services(request).settings
     token, _csrf = create_session(session, user, settings.session_hours)
     response = RedirectResponse(_safe_next(target), status_code=303)
     secure = settings.cookie_secure
@@ -102,23 +93,22 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf_token, expected):
         return _login_page(request, next, "The form had expired. Please log in again.", 403)
-    throttle: LoginThrottle = request.app.state.login_limiter
+    found = services(request)
+    throttle = found.login_throttle
     address = client_ip(request)
-    device_key: bytes = request.app.state.device_key
+    device_key = found.device_key
     known = known_device(device_key, request.cookies.get(DEVICE_COOKIE), username)
     wait = throttle.retry_after(username, address, known_device=known)
     if wait is not None:
         minutes = int(wait // 60) + 1
         message = f"Too many failed attempts. Try again in {minutes} minutes."
         return _login_page(request, next, message, 429, **{"Retry-After": str(int(wait) + 1)})
-    user = authenticate(session, username, password)
+    user = log_in(session, username, password, ip=address)
     if user is None:
         throttle.failed(username, address)
-        audit(session, actor=None, action="login.failed", target=username[:64], ip=address)
         return _login_page(request, next, "Wrong username or password.", 401)
     throttle.succeeded(username, address)
-    audit(session, actor=user, action="login", ip=address)
-    response = _login_response(request, session, user.id, next)
+    response = _login_response(request, session, user, next)
     response.set_cookie(
         DEVICE_COOKIE,
         device_cookie(device_key, user.username),
@@ -181,7 +171,12 @@ def invitation_accept(
     role = open_invitation(session, token).role  # an invalid link is a plain error page
     try:
         user = accept_invitation(
-            session, token, username=username, password=password, display_name=display_name
+            session,
+            token,
+            username=username,
+            password=password,
+            display_name=display_name,
+            ip=client_ip(request),
         )
     except UserError as exc:
         return templates.TemplateResponse(
@@ -190,12 +185,4 @@ def invitation_accept(
             {"role": role, "token": token, "error": str(exc), "user": None},
             status_code=400,
         )
-    audit(
-        session,
-        actor=user,
-        action="user.joined",
-        target=user.username,
-        details={"role": role},
-        ip=client_ip(request),
-    )
-    return _login_response(request, session, user.id, "/")
+    return _login_response(request, session, user, "/")

@@ -23,11 +23,11 @@ from jalsa.mobilize.outbox import MEANING, OPEN
 from jalsa.mobilize.service import SmsService
 from jalsa.store.models import Campaign, Event, OptOut, Supporter
 from jalsa.store.repo import get_event, list_events
+from jalsa.team import Perm, audit
 from jalsa.timeutil import utc_now
-from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, done, from_form, ip, page
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 REFRESH_SECONDS = 2  # how often an open campaign page asks for its progress
@@ -180,7 +180,7 @@ def preview_out(session: Session, campaign: Campaign, settings: Settings) -> Pre
 
 
 def create(request: Request, session: Session, who: Caller, data: CampaignCreate) -> Campaign:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     event: Event | None = get_event(session, data.event) if data.event else None
     spec = ops.CampaignSpec(
         name=data.name,
@@ -232,7 +232,7 @@ def act(request: Request, session: Session, who: Caller, ref: str, action: Actio
 
 
 def _sms(request: Request) -> SmsService:
-    service: SmsService = request.app.state.sms
+    service: SmsService = services(request).sms
     return service
 
 
@@ -295,7 +295,7 @@ def new_campaign_page(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.EDIT_SMS)),
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     values = {**CampaignFields().model_dump(), "timezone": settings.timezone}
     return _form_page(request, session, who, values)
 
@@ -351,7 +351,7 @@ def preview_page(
     found = ops.get_campaign(session, campaign)
     context = {
         "campaign": campaign_out(session, found),
-        "preview": preview_out(session, found, request.app.state.settings),
+        "preview": preview_out(session, found, services(request).settings),
     }
     return page(request, "sms_preview.html", who, context)
 
@@ -428,7 +428,7 @@ def api_campaign_preview(
 ) -> PreviewOut:
     """What the campaign would send now: every message is rendered (nothing is stored), so
     this takes about a minute per million supporters."""
-    return preview_out(session, ops.get_campaign(session, campaign), request.app.state.settings)
+    return preview_out(session, ops.get_campaign(session, campaign), services(request).settings)
 
 
 @router.post("/api/sms/campaigns/{campaign}/{action}", tags=["sms"])

@@ -31,6 +31,7 @@ from jalsa.mobilize.inbound import ReplyLimits, record_inbound
 from jalsa.mobilize.outbox import record_receipt
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import db, get_store
+from jalsa.web.services import services
 
 router = APIRouter(tags=["sms callbacks"], include_in_schema=False)
 CALLBACK_PATHS = frozenset(
@@ -46,7 +47,7 @@ T = TypeVar("T")
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return settings
 
 

@@ -14,10 +14,10 @@ from jalsa.errors import UserError
 from jalsa.platforms.registry import CONNECTORS, connector_for
 from jalsa.store.models import Event, Stream
 from jalsa.store.repo import add_stream, get_event
-from jalsa.web.auth import audit
+from jalsa.team import Perm, audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, done, from_form, ip, page
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS)
 
@@ -89,7 +89,7 @@ def attach_stream(
             },
             ip=ip(request),
         )
-        request.app.state.feeds.refresh(event.slug)
+        services(request).feeds.refresh(event.slug)
     return stream
 
 

@@ -9,15 +9,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jalsa.errors import NotFound, UserError
-from jalsa.store.models import Invitation, User
+from jalsa.errors import UserError
+from jalsa.store.models import User
+from jalsa.team import (
+    INVITABLE,
+    Perm,
+    Role,
+    can_invite,
+    change_user,
+    members,
+    pending_invitations,
+)
+from jalsa.team import invite as create_invite
 from jalsa.timeutil import utc_now
-from jalsa.web.auth import audit, create_invitation, end_access
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import INVITABLE, Perm, Role, can_invite
 from jalsa.web.routes.common import API_ERRORS, RowId, done, from_form, ip, page
 
 router = APIRouter(responses=API_ERRORS)
@@ -57,25 +64,13 @@ class UserUpdate(BaseModel):
     active: bool | None = None
 
 
-def team(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.active.desc(), User.username)))
-
-
 def invite(
     request: Request, session: Session, who: Caller, data: InvitationCreate
 ) -> InvitationOut:
     if not can_invite(who.role, data.role):
         raise HTTPException(403, f"your role ({who.role}) may not invite a {data.role}")
-    token = create_invitation(
-        session, role=data.role, created_by=who.user.id, note=data.note, hours=data.hours
-    )
-    audit(
-        session,
-        actor=who.user,
-        action="invitation.create",
-        target=data.role,
-        details={"role": data.role.value, "note": data.note, "hours": data.hours},
-        ip=ip(request),
+    token = create_invite(
+        session, who.user, role=data.role, note=data.note, hours=data.hours, ip=ip(request)
     )
     return InvitationOut(
         role=data.role,
@@ -85,55 +80,12 @@ def invite(
     )
 
 
-def _active_admins(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
-        )
-        or 0
-    )
-
-
-def change_user(
+def update_user(
     request: Request, session: Session, who: Caller, user_id: int, data: UserUpdate
 ) -> User:
     """Change a role or deactivate; the team never loses its last active admin."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"no user with id {user_id}")
-    role = data.role.value if data.role is not None else user.role
-    active = data.active if data.active is not None else user.active
-    was_admin = user.role == Role.ADMIN and user.active
-    if was_admin and not (role == Role.ADMIN and active) and _active_admins(session) <= 1:
-        raise UserError(f"{user.username} is the last active admin; make someone else admin first")
-    details: dict[str, object] = {}
-    if role != user.role:
-        details["role"] = [user.role, role]
-    if active != user.active:
-        details["active"] = active
-    if details:
-        if user.active and not active:
-            details["ended"] = end_access(session, user)
-        user.role, user.active = role, active
-        audit(
-            session,
-            actor=who.user,
-            action="user.update",
-            target=user.username,
-            details=details,
-            ip=ip(request),
-        )
-    return user
-
-
-def _pending_invitations(session: Session) -> list[Invitation]:
-    query = (
-        select(Invitation)
-        .where(Invitation.used_at.is_(None), Invitation.expires_at > utc_now())
-        .order_by(Invitation.created_at.desc())
-        .limit(50)
-    )
-    return list(session.scalars(query))
+    role = data.role.value if data.role is not None else None
+    return change_user(session, who.user, user_id, role=role, active=data.active, ip=ip(request))
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -144,10 +96,10 @@ def _users_page(
 ) -> Response:
     invitable = INVITABLE.get(Role(who.role), frozenset())
     context = {
-        "members": team(session),
+        "members": members(session),
         "roles": list(Role),
         "invitable": [r for r in Role if r in invitable],
-        "pending": _pending_invitations(session),
+        "pending": pending_invitations(session),
     }
     return page(request, "users.html", who, context, error=error)
 
@@ -201,7 +153,7 @@ def user_form(
     if active:
         fields["active"] = active
     try:
-        user = change_user(request, session, who, user_id, from_form(UserUpdate, fields))
+        user = update_user(request, session, who, user_id, from_form(UserUpdate, fields))
     except UserError as exc:
         return _users_page(request, session, who, exc)
     state = "active" if user.active else "deactivated"
@@ -217,7 +169,7 @@ def api_users(
     who: Caller = Depends(Requires(Perm.VIEW_USERS)),
 ) -> list[UserOut]:
     """The team: every account with its role and whether it is active."""
-    return [UserOut.model_validate(u) for u in team(session)]
+    return [UserOut.model_validate(u) for u in members(session)]
 
 
 @router.post("/api/invitations", tags=["team"], status_code=201)
@@ -242,4 +194,4 @@ def api_user_update(
 ) -> UserOut:
     """Change an account's role or deactivate it (admins only). A deactivated account's
     sessions and API tokens stop working at once."""
-    return UserOut.model_validate(change_user(request, session, who, user_id, data))
+    return UserOut.model_validate(update_user(request, session, who, user_id, data))

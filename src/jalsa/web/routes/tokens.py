@@ -9,15 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa.errors import NotFound, UserError
+from jalsa.errors import UserError
 from jalsa.store.models import ApiToken
-from jalsa.timeutil import utc_now
-from jalsa.web.auth import audit, create_api_token
+from jalsa.team import Perm, issue_token, own_tokens, revoke_token
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm
 from jalsa.web.routes.common import API_ERRORS, RowId, done, from_form, ip, page
 
 router = APIRouter(responses=API_ERRORS)
@@ -56,37 +53,16 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The token itself; shown only in this answer.")
 
 
-def own_tokens(session: Session, who: Caller) -> list[ApiToken]:
-    query = (
-        select(ApiToken)
-        .where(ApiToken.user_id == who.user.id)
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
-    )
-    return list(session.scalars(query))
-
-
-def _audit(request: Request, session: Session, who: Caller, action: str, row: ApiToken) -> None:
-    details = {"token_id": row.id}
-    audit(session, actor=who.user, action=action, target=row.name, details=details, ip=ip(request))
-
-
 def make_token(request: Request, session: Session, who: Caller, data: TokenCreate) -> TokenCreated:
-    row, plaintext = create_api_token(
-        session, who.user, data.name, scope=data.scope, vantage=data.vantage
+    row, plaintext = issue_token(
+        session, who.user, data.name, scope=data.scope, vantage=data.vantage, ip=ip(request)
     )
-    _audit(request, session, who, "token.create", row)
     return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=plaintext)
 
 
-def revoke_token(request: Request, session: Session, who: Caller, token_id: int) -> ApiToken:
+def revoke(request: Request, session: Session, who: Caller, token_id: int) -> ApiToken:
     """Revoke one of the caller's own tokens; someone else's is "not found" to them."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.user_id != who.user.id:
-        raise NotFound(f"you have no API token with id {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = utc_now()
-        _audit(request, session, who, "token.revoke", row)
-    return row
+    return revoke_token(session, who.user, token_id, ip=ip(request))
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -95,7 +71,7 @@ def revoke_token(request: Request, session: Session, who: Caller, token_id: int)
 def _tokens_page(
     request: Request, session: Session, who: Caller, error: UserError | None = None
 ) -> Response:
-    return page(request, "tokens.html", who, {"tokens": own_tokens(session, who)}, error=error)
+    return page(request, "tokens.html", who, {"tokens": own_tokens(session, who.user)}, error=error)
 
 
 @router.get("/tokens", response_class=HTMLResponse, include_in_schema=False)
@@ -137,7 +113,7 @@ def token_revoke_form(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
 ) -> Response:
-    row = revoke_token(request, session, who, token_id)
+    row = revoke(request, session, who, token_id)
     return done(request, "/tokens", f"Token {row.name} is revoked.")
 
 
@@ -150,7 +126,7 @@ def api_tokens(
     who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
 ) -> list[TokenOut]:
     """Your API tokens (never the tokens themselves)."""
-    return [TokenOut.model_validate(t) for t in own_tokens(session, who)]
+    return [TokenOut.model_validate(t) for t in own_tokens(session, who.user)]
 
 
 @router.post("/api/tokens", tags=["tokens"], status_code=201)
@@ -173,4 +149,4 @@ def api_token_revoke(
     who: Caller = Depends(Requires(Perm.OWN_TOKENS)),
 ) -> TokenOut:
     """Revoke one of your tokens; it stops working at once. Revoking twice is harmless."""
-    return TokenOut.model_validate(revoke_token(request, session, who, token_id))
+    return TokenOut.model_validate(revoke(request, session, who, token_id))

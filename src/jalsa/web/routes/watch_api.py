@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from jalsa.store.models import WatchIncident
 from jalsa.store.repo import get_event
+from jalsa.team import Perm, allowed, audit
 from jalsa.watch.record import Measurement, Observations, Target
 from jalsa.watch.service import MAX_CONTROL_TARGETS, Submitted, list_measurements
 from jalsa.watch.store import incidents_between
-from jalsa.web.auth import audit
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.permissions import Perm, allowed
 from jalsa.web.routes.common import API_ERRORS, ip
+from jalsa.web.services import services
 
 router = APIRouter(responses=API_ERRORS, tags=["watch"])
 MAX_BATCH = 500
@@ -161,7 +161,7 @@ async def upload_measurements(
             ip=ip(request),
         )
 
-    result = await request.app.state.watch.submit(
+    result = await services(request).watch.submit(
         batch.measurements, submitted_by=who.user.id, in_transaction=audit_upload
     )
     return SubmitOut(
@@ -178,10 +178,10 @@ async def control(
     """Observe the targets from the server's network, for agents to compare with their own
     (one probe per target per ~30 s, shared by every caller). Audited: it makes the server
     connect somewhere on the caller's behalf."""
-    results = await request.app.state.watch.control(data.targets)
+    results = await services(request).watch.control(data.targets)
 
     def audit_control() -> None:
-        with request.app.state.store.session() as session:
+        with services(request).store.session() as session:
             audit(
                 session,
                 actor=who.user,

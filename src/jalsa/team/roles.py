@@ -1,5 +1,7 @@
-"""Who may do what: the one written permission matrix. Every route names the permission it
-needs; docs/permissions.md is generated from this table and a test keeps them equal."""
+"""Who may do what: the roles, the one written permission matrix, whom each role may invite,
+and what an API token's scope allows. The web app's routes each name the permission they need
+(`jalsa.web.deps.Requires`); docs/permissions.md is generated from this table and a test keeps
+them equal."""
 
 from __future__ import annotations
 
@@ -154,7 +156,7 @@ def matrix_markdown() -> str:
     lines = [
         "# Permission matrix",
         "",
-        "Generated from `src/jalsa/web/permissions.py`; a test keeps this file equal to it.",
+        "Generated from `src/jalsa/team/roles.py`; a test keeps this file equal to it.",
         "",
         "| permission | allows | " + " | ".join(r.value for r in roles) + " |",
         "|---|---|" + "---|" * len(roles),

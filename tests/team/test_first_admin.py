@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from jalsa.errors import UserError
 from jalsa.store import Store
 from jalsa.store.models import Invitation
-from jalsa.web.auth import (
+from jalsa.team import (
     FIRST_ADMIN_NOTE,
     FirstAdminLink,
     accept_invitation,
