@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from inboxkit import Prediction, make_item
+from sqlalchemy import select
 
 from jalsa.config import get_settings
 from jalsa.inbox import store as q
@@ -22,6 +23,7 @@ from jalsa.inbox.service import InboxService
 from jalsa.sim import load_scenario
 from jalsa.sim.runner import SimServer, make_clock
 from jalsa.store import Store
+from jalsa.store.models import AuditEntry
 from jalsa.store.repo import add_stream, create_event, get_event
 from jalsa.timeutil import utc_now
 
@@ -89,6 +91,24 @@ def test_a_decision_from_the_cli_is_a_dry_run_audited_and_undone(
         ]
     undone = cli("inbox", "undo", str(last.id), "--reason", "mistake")
     assert undone.exit_code == 0 and f"item {item_id} is allowed" in undone.output
+    with store.session() as session:
+        audited = list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.target == f"inbox item {item_id}")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [(e.action, e.actor, e.user_id) for e in audited] == [
+        ("inbox.hide", last.actor, None),
+        ("inbox.undo", last.actor, None),
+    ]
+    assert audited[0].details == {
+        "decision": last.id,
+        "reason": "abuse",
+        "platform": "hide",
+        "via": "cli",
+    }
     again = cli("inbox", "undo", str(last.id))
     assert again.exit_code == 2 and "cannot be undone" in again.output
     wrong = cli("inbox", "decide", str(item_id), "delete")

@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 from inboxkit import ABUSIVE, FakeActions, FakeModel, Prediction
+from sqlalchemy import func, select
 
 from jalsa.config import load_settings
 from jalsa.errors import UserError
+from jalsa.inbox import service as inbox_service
 from jalsa.inbox import store as q
 from jalsa.inbox.policy import load_policy
 from jalsa.inbox.record import ActionResult, InboxItem
 from jalsa.inbox.service import MAX_ATTEMPTS, InboxService
 from jalsa.store import Store
-from jalsa.store.models import InboxItemRow, User
+from jalsa.store.models import AuditEntry, InboxDecisionRow, InboxItemRow, User
 from jalsa.store.repo import create_event
 
 T0 = datetime(2023, 12, 17, 15, 0, tzinfo=UTC)
@@ -275,6 +277,80 @@ def test_a_ban_and_an_assignment_are_recorded(rig: Rig) -> None:
     assert rig.row("c1").assigned_to == volunteer.id
     with pytest.raises(UserError, match="cannot 'delete'"):
         asyncio.run(rig.service.decide(row.id, "delete", rig.mod))
+
+
+def _audited(store: Store) -> list[AuditEntry]:
+    with store.session() as s:
+        query = select(AuditEntry).where(AuditEntry.action.startswith("inbox."))
+        rows = list(s.scalars(query.order_by(AuditEntry.id)))
+        s.expunge_all()
+        return rows
+
+
+def _decisions(store: Store) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(InboxDecisionRow)) or 0
+
+
+def test_a_decision_and_its_audit_entry_are_committed_together(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(rig.service.ingest(rig.event_id, [item(1, ABUSIVE)]))
+    row = rig.row("c1")
+    with rig.store.session() as s:
+        (auto,) = q.item_decisions(s, row.id)
+    allow = asyncio.run(rig.service.decide(row.id, "allow", rig.mod, "a quote", ip="10.0.0.7"))
+    (entry,) = _audited(rig.store)
+    assert (entry.action, entry.actor, entry.user_id, entry.target, entry.ip) == (
+        "inbox.allow",
+        "mod",
+        rig.mod.id,
+        f"inbox item {row.id}",
+        "10.0.0.7",
+    )
+    assert entry.details == {"decision": allow.id, "reason": "a quote", "platform": "unhide"}
+
+    # a refused decision changes nothing and writes no entry
+    with pytest.raises(UserError, match="not the item's latest"):
+        asyncio.run(rig.service.undo(auto.id, rig.mod))
+    assert len(_audited(rig.store)) == 1
+
+    # the entry cannot be written: the decision is not stored either, nor carried out
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the audit log is full")
+
+    before, calls = _decisions(rig.store), list(rig.actions.calls)
+    monkeypatch.setattr(inbox_service, "audit", broken)
+    with pytest.raises(RuntimeError, match="audit log is full"):
+        asyncio.run(rig.service.decide(row.id, "hide", rig.mod, "abuse"))
+    with pytest.raises(RuntimeError, match="audit log is full"):
+        rig.service.draft_reply(row.id, rig.mod, text="Thank you!")
+    assert _decisions(rig.store) == before and rig.actions.calls == calls
+    assert rig.row("c1").status == "allowed"
+    with rig.store.session() as s:
+        assert q.item_replies(s, row.id) == []
+
+
+def test_replies_are_audited_by_the_service(rig: Rig) -> None:
+    asyncio.run(rig.service.ingest(rig.event_id, [item(1, "great speech")]))
+    row = rig.row("c1")
+    flagged = rig.service.draft_reply(row.id, rig.mod, text=f"and {ABUSIVE}", ip="10.0.0.8")
+    rig.service.approve_reply(flagged.id, rig.coordinator, ip="10.0.0.9")
+    asyncio.run(rig.service.send_reply(flagged.id, rig.mod, ip="10.0.0.8"))
+    other = rig.service.draft_reply(row.id, None, text="Thanks")
+    rig.service.reject_reply(other.id, rig.coordinator)
+    assert [(e.action, e.actor, e.ip, e.details) for e in _audited(rig.store)] == [
+        ("inbox.reply.draft", "mod", "10.0.0.8", {"item": row.id, "status": "needs_approval"}),
+        ("inbox.reply.approve", "coord", "10.0.0.9", {"item": row.id, "status": "approved"}),
+        ("inbox.reply.send", "mod", "10.0.0.8", {"item": row.id, "status": "sent"}),
+        (
+            "inbox.reply.draft",
+            "anonymous",
+            "",
+            {"item": row.id, "status": "approved", "via": "cli"},
+        ),
+        ("inbox.reply.reject", "coord", "", {"item": row.id, "status": "rejected"}),
+    ]
 
 
 def test_replies_are_checked_and_flagged_ones_need_approval(rig: Rig) -> None:

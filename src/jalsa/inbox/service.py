@@ -10,9 +10,11 @@ backoff; after MAX_ATTEMPTS the item keeps a clear `platform_state` "error" and 
 failing item never holds up the others.
 
 People's actions (`decide`, `undo`, `appeal`, `resolve_appeal`, `assign`, replies) go through
-the same audit trail. Who may do what is checked by the callers (web routes, CLI); the service
-keeps the rules that hold whoever calls: only the latest decision can be undone, a reply the
-code of conduct flagged is not sent before someone approves it.
+the same audit trail: each writes its entry in the audit log (`jalsa.team.audit`) in the
+transaction of the decision or reply it records, with the actor and the client's address the
+caller passes (the web app) or `via: cli`. Who may do what is checked by the callers (web
+routes, CLI); the service keeps the rules that hold whoever calls: only the latest decision can
+be undone, a reply the code of conduct flagged is not sent before someone approves it.
 
 Platform actions are dry runs unless `inbox_dry_run` is off (default on: nothing is hidden on a
 real platform until a coordinator decides the policy is ready; the demo turns it off against
@@ -40,6 +42,7 @@ from jalsa.inbox import store as q
 from jalsa.inbox.record import ActionResult, Decision, InboxItem
 from jalsa.store import Store
 from jalsa.store.models import Event, InboxDecisionRow, InboxItemRow, InboxReplyRow, User
+from jalsa.team import audit
 
 if TYPE_CHECKING:
     from jalsa.inbox.collect.base import Handover
@@ -421,13 +424,14 @@ class InboxService:
         reason: str = "",
         *,
         category: str | None = None,
+        ip: str = "",
     ) -> InboxDecisionRow:
         """A moderator's decision (allow, hide, review, ban, unhide), carried out on the
-        platform. `user` None: the CLI's operator."""
+        platform. `user` None: the CLI's operator. `ip`: the caller's, for the audit log."""
         if action not in HUMAN_ACTIONS:
             raise UserError(f"cannot {action!r} an item; use one of {', '.join(HUMAN_ACTIONS)}")
         decision, todo = await asyncio.to_thread(
-            self._decide_now, item_id, action, user, reason, category
+            self._decide_now, item_id, action, user, reason, category, ip=ip
         )
         await self.perform(todo)
         return self.decision(decision.id)
@@ -441,6 +445,8 @@ class InboxService:
         category: str | None,
         reverses: int | None = None,
         recorded: str | None = None,
+        *,
+        ip: str = "",
     ) -> tuple[InboxDecisionRow, list[Todo]]:
         """Set the item's status to what `action` means, record the decision (as `recorded`,
         default `action`) and return the platform action that brings the platform in line."""
@@ -453,7 +459,15 @@ class InboxService:
                 row.category = category
             row.updated_at = self.clock.now()
             decision = self._record(
-                session, row, recorded or action, user, reason, category, reverses
+                session,
+                row,
+                recorded or action,
+                user,
+                reason,
+                category,
+                reverses,
+                ip=ip,
+                platform=todo[0].action if todo else None,
             )
             return decision, todo
 
@@ -483,9 +497,14 @@ class InboxService:
         reason: str,
         category: str | None = None,
         reverses: int | None = None,
+        *,
+        ip: str = "",
+        platform: str | None = None,
     ) -> InboxDecisionRow:
-        """A human decision, with the versions and score the item was judged with."""
-        return q.add_decision(
+        """A human decision, with the versions and score the item was judged with, and its
+        audit entry (in the same transaction; `platform`: the action it asks of the platform,
+        whose answer comes later and is kept on the decision)."""
+        decision = q.add_decision(
             session,
             row,
             action=action,
@@ -498,16 +517,29 @@ class InboxService:
             reverses=reverses,
             at=self.clock.now(),
         )
+        _audit(
+            session,
+            user,
+            f"inbox.{decision.action}",
+            f"inbox item {decision.item_id}",
+            ip,
+            decision=decision.id,
+            reason=decision.reason[:200],
+            platform=platform,
+        )
+        return decision
 
-    async def undo(self, decision_id: int, user: Actor, reason: str = "") -> InboxDecisionRow:
+    async def undo(
+        self, decision_id: int, user: Actor, reason: str = "", *, ip: str = ""
+    ) -> InboxDecisionRow:
         """Undo an item's latest decision: the item goes back to the state the decision
         before it left (and the platform with it)."""
-        decision, todo = await asyncio.to_thread(self._undo_now, decision_id, user, reason)
+        decision, todo = await asyncio.to_thread(self._undo_now, decision_id, user, reason, ip)
         await self.perform(todo)
         return self.decision(decision.id)
 
     def _undo_now(
-        self, decision_id: int, user: Actor, reason: str
+        self, decision_id: int, user: Actor, reason: str, ip: str
     ) -> tuple[InboxDecisionRow, list[Todo]]:
         with self.store.session() as session:
             target = q.get_decision(session, decision_id)
@@ -523,10 +555,10 @@ class InboxService:
             item_id = target.item_id
         # Undoing the automatic decision leaves the item for a person to review.
         previous = before if before is not None else "review"
-        return self._restore(item_id, previous, user, reason, decision_id)
+        return self._restore(item_id, previous, user, reason, decision_id, ip)
 
     def _restore(
-        self, item_id: int, previous: str, user: Actor, reason: str, reverses: int
+        self, item_id: int, previous: str, user: Actor, reason: str, reverses: int, ip: str
     ) -> tuple[InboxDecisionRow, list[Todo]]:
         with self.store.session() as session:
             row = q.get_item(session, item_id)
@@ -534,10 +566,21 @@ class InboxService:
             todo = self._platform_todo(row, "undo", status)
             row.status = status
             row.updated_at = self.clock.now()
-            decision = self._record(session, row, "undo", user, reason, reverses=reverses)
+            decision = self._record(
+                session,
+                row,
+                "undo",
+                user,
+                reason,
+                reverses=reverses,
+                ip=ip,
+                platform=todo[0].action if todo else None,
+            )
             return decision, todo
 
-    async def appeal(self, item_id: int, note: str, user: Actor) -> InboxDecisionRow:
+    async def appeal(
+        self, item_id: int, note: str, user: Actor, *, ip: str = ""
+    ) -> InboxDecisionRow:
         """Record an author's appeal of a hidden item; it waits for a coordinator."""
 
         def now() -> InboxDecisionRow:
@@ -549,12 +592,12 @@ class InboxService:
                     )
                 row.status = "appealed"
                 row.updated_at = self.clock.now()
-                return self._record(session, row, "appeal", user, note)
+                return self._record(session, row, "appeal", user, note, ip=ip)
 
         return await asyncio.to_thread(now)
 
     async def resolve_appeal(
-        self, item_id: int, upheld: bool, user: Actor, reason: str = ""
+        self, item_id: int, upheld: bool, user: Actor, reason: str = "", *, ip: str = ""
     ) -> InboxDecisionRow:
         """Upheld: the author was right, the item is shown again. Rejected: it stays hidden."""
 
@@ -567,12 +610,14 @@ class InboxService:
         await asyncio.to_thread(check)
         action = "appeal_upheld" if upheld else "appeal_rejected"
         decision, todo = await asyncio.to_thread(
-            self._decide_now, item_id, action, user, reason, None
+            self._decide_now, item_id, action, user, reason, None, ip=ip
         )
         await self.perform(todo)
         return self.decision(decision.id)
 
-    def assign(self, item_id: int, assignee: User | None, by: Actor) -> InboxDecisionRow:
+    def assign(
+        self, item_id: int, assignee: User | None, by: Actor, *, ip: str = ""
+    ) -> InboxDecisionRow:
         """Give the item to a volunteer (None: to nobody). Blocking; short."""
         with self.store.session() as session:
             row = q.get_item(session, item_id)
@@ -581,7 +626,7 @@ class InboxService:
             row.assigned_to = assignee.id if assignee else None
             row.updated_at = self.clock.now()
             who = assignee.username if assignee else "nobody"
-            return self._record(session, row, "assign", by, f"assigned to {who}")
+            return self._record(session, row, "assign", by, f"assigned to {who}", ip=ip)
 
     # -- replies -----------------------------------------------------------------------------------
 
@@ -592,6 +637,7 @@ class InboxService:
         *,
         text: str | None = None,
         template: str | None = None,
+        ip: str = "",
     ) -> InboxReplyRow:
         """A reply, checked against the code of conduct: "approved" if it may be sent as it is,
         "needs_approval" (a coordinator's) if the check flagged it. Blocking (the check runs
@@ -625,6 +671,7 @@ class InboxService:
                 language=language if found == "unknown" else found,
             )
             reply.check_decision = {**reply.check_decision, "check": check.reason}
+            _audit_reply(session, user, reply, "inbox.reply.draft", ip)
             return reply
 
     def check_reply(self, text: str) -> ReplyCheck:
@@ -646,7 +693,7 @@ class InboxService:
             return check.model_copy(update={"needs_approval": True, "reason": reason})
         return self.policy.decide_reply(text, scores, model_version=model.version)
 
-    def approve_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+    def approve_reply(self, reply_id: int, user: User | None, *, ip: str = "") -> InboxReplyRow:
         """A coordinator's approval of a flagged reply (callers check the permission)."""
         with self.store.session() as session:
             reply = q.get_reply(session, reply_id)
@@ -655,9 +702,10 @@ class InboxService:
             reply.status = "approved"
             reply.approved_by = user.id if user else None
             reply.updated_at = self.clock.now()
+            _audit_reply(session, user, reply, "inbox.reply.approve", ip)
             return reply
 
-    def reject_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+    def reject_reply(self, reply_id: int, user: User | None, *, ip: str = "") -> InboxReplyRow:
         with self.store.session() as session:
             reply = q.get_reply(session, reply_id)
             if reply.status in ("sent", "rejected"):
@@ -665,9 +713,10 @@ class InboxService:
             reply.status = "rejected"
             reply.approved_by = user.id if user else None
             reply.updated_at = self.clock.now()
+            _audit_reply(session, user, reply, "inbox.reply.reject", ip)
             return reply
 
-    async def send_reply(self, reply_id: int, user: User | None) -> InboxReplyRow:
+    async def send_reply(self, reply_id: int, user: User | None, *, ip: str = "") -> InboxReplyRow:
         """Post an approved reply through the platform. A flagged reply not yet approved is
         refused; a failed one may be sent again."""
 
@@ -701,6 +750,7 @@ class InboxService:
                 else:
                     reply.status = "failed"
                     reply.error = f"{result.status}: {result.detail}"
+                _audit_reply(session, user, reply, "inbox.reply.send", ip)
                 return reply
 
         return await asyncio.to_thread(save)
@@ -1093,3 +1143,18 @@ def _latest(session: Session, item_id: int, actions: Sequence[str]) -> InboxDeci
         if decision.action in actions:
             return decision
     return None
+
+
+def _audit(
+    session: Session, user: Actor, action: str, target: str, ip: str, **details: Any
+) -> None:
+    """A person's action in the audit log, in the transaction of the change. An actor
+    without an account is the CLI's operator."""
+    if not isinstance(user, User):
+        details["via"] = "cli"
+    audit(session, actor=user, action=action, target=target, details=details, ip=ip)
+
+
+def _audit_reply(session: Session, user: Actor, reply: InboxReplyRow, action: str, ip: str) -> None:
+    target = f"inbox reply {reply.id}"
+    _audit(session, user, action, target, ip, item=reply.item_id, status=reply.status)

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,8 @@ from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
 from jalsa.live.bus import EventBus
 from jalsa.store import Store
-from jalsa.store.models import WatchMeasurement
+from jalsa.store.models import User, WatchMeasurement
+from jalsa.team import audit
 from jalsa.timeutil import utc_now
 from jalsa.watch.alerts import Alerts, WebhookSink
 from jalsa.watch.detector import Detector, Incident, IncidentChange
@@ -54,9 +55,6 @@ CONTROL_MAX_TARGETS = 256  # distinct targets probed at once per CONTROL_CACHE_S
 MAX_CONTROL_TARGETS = 32  # targets per control call: each one costs the server a probe
 CONTROL_PORTS = frozenset({80, 443, 8080, 8443})  # unless private addresses are allowed
 RECENT = 200  # incident changes kept in memory for the web app (newest first)
-
-# Run with the open transaction of a batch (the audit entry of the upload).
-InTransaction = Callable[[Session, "Submitted"], None]
 
 
 @dataclass
@@ -192,19 +190,29 @@ class WatchService:
         self,
         measurements: Sequence[Measurement],
         *,
-        submitted_by: int | None = None,
-        in_transaction: InTransaction | None = None,
+        by: User | None = None,
+        ip: str = "",
     ) -> Submitted:
         """Store a batch and detect on its new measurements (blocking: call it in a thread).
         The measurements are committed before the detector sees them, so a crash in between
-        loses nothing: the replay after the restart feeds them."""
+        loses nothing: the replay after the restart feeds them. A batch uploaded `by` someone
+        (`ip`: from where) is audited as "watch.upload" in the same transaction."""
         with self._lock:
             self._replay_locked(None)
             with self.store.session() as session:
-                new = save_measurements(session, measurements, submitted_by=submitted_by)
+                new = save_measurements(
+                    session, measurements, submitted_by=by.id if by is not None else None
+                )
                 result = Submitted(stored=len(new), duplicate=len(measurements) - len(new))
-                if in_transaction is not None:
-                    in_transaction(session, result)
+                if by is not None:
+                    audit(
+                        session,
+                        actor=by,
+                        action="watch.upload",
+                        target=",".join(sorted({m.vantage.name for m in measurements})),
+                        details={"stored": result.stored, "duplicate": result.duplicate},
+                        ip=ip,
+                    )
             if new:
                 self._fed.update(dict.fromkeys((m.id for m in new), utc_now()))
                 result.changes = list(self.detector.observe(new) or [])
@@ -217,16 +225,11 @@ class WatchService:
         self,
         measurements: Sequence[Measurement],
         *,
-        submitted_by: int | None = None,
-        in_transaction: InTransaction | None = None,
+        by: User | None = None,
+        ip: str = "",
     ) -> Submitted:
         """Store, detect, announce. Returns once the batch and its incidents are committed."""
-        result = await asyncio.to_thread(
-            self.store_batch,
-            measurements,
-            submitted_by=submitted_by,
-            in_transaction=in_transaction,
-        )
+        result = await asyncio.to_thread(self.store_batch, measurements, by=by, ip=ip)
         self.announce(result.changes)
         return result
 
@@ -305,10 +308,28 @@ class WatchService:
 
     # -- the control helper ---------------------------------------------------------------
 
-    async def control(self, targets: Sequence[Target]) -> list[ControlResult]:
+    async def control(
+        self, targets: Sequence[Target], *, by: User | None = None, ip: str = ""
+    ) -> list[ControlResult]:
         """Observe the targets from this server's network, each at most once per
-        CONTROL_CACHE_SECONDS whoever asks (agents in the same round share one probe)."""
-        return list(await asyncio.gather(*(self._control_one(t) for t in targets)))
+        CONTROL_CACHE_SECONDS whoever asks (agents in the same round share one probe). A call
+        `by` someone is audited as "watch.control": it makes the server connect somewhere on
+        their behalf."""
+        results = list(await asyncio.gather(*(self._control_one(t) for t in targets)))
+        if by is not None:
+            await asyncio.to_thread(self._audit_control, targets, by, ip)
+        return results
+
+    def _audit_control(self, targets: Sequence[Target], by: User, ip: str) -> None:
+        with self.store.session() as session:
+            audit(
+                session,
+                actor=by,
+                action="watch.control",
+                target=",".join(sorted({t.host for t in targets}))[:200],
+                details={"targets": len(targets)},
+                ip=ip,
+            )
 
     async def _control_one(self, target: Target) -> ControlResult:
         refused = await self._refuse(target)

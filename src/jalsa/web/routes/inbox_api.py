@@ -1,6 +1,6 @@
 """The inbox's JSON API: an event's queue, one item with its history, and the team's actions on
 it (decisions, undo, appeals, assignment, replies). Every write goes through the InboxService,
-which records the decision with the policy and model versions, and leaves an audit entry.
+which records the decision with the policy and model versions, and its audit entry with it.
 
 Who sees what: with inbox:view the whole queue; with only inbox:reply (volunteers) the items
 assigned to oneself, and any other item is "not found"."""
@@ -19,9 +19,9 @@ from jalsa.errors import NotFound, UserError
 from jalsa.inbox import store as q
 from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import InboxService
-from jalsa.store.models import InboxDecisionRow, InboxItemRow, InboxReplyRow, User
+from jalsa.store.models import InboxItemRow, User
 from jalsa.store.repo import get_event
-from jalsa.team import Perm, allowed, audit
+from jalsa.team import Perm, allowed, find_user
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.routes.common import API_ERRORS, MAX_ID, IdText, RowId, ip
 from jalsa.web.services import services
@@ -161,8 +161,7 @@ class AppealDecisionIn(BaseModel):
 
 
 def inbox_service(request: Request) -> InboxService:
-    service: InboxService = services(request).inbox
-    return service
+    return services(request).inbox
 
 
 def sees_all(who: Caller) -> bool:
@@ -182,11 +181,18 @@ def check_visible(request: Request, who: Caller, item_id: int) -> None:
         visible_item(session, who, item_id)
 
 
-def audit_inbox(request: Request, who: Caller, action: str, target: str, **details: Any) -> None:
+def check_reply_visible(request: Request, who: Caller, reply_id: int) -> int:
+    """The id of the reply's item, if the caller may see it."""
     with services(request).store.session() as session:
-        audit(
-            session, actor=who.user, action=action, target=target, details=details, ip=ip(request)
-        )
+        item_id = q.get_reply(session, reply_id).item_id
+        visible_item(session, who, item_id)
+        return item_id
+
+
+def assignee_of(request: Request, user_id: int) -> User | None:
+    """The account with this id, if any (blocking: short)."""
+    with services(request).store.session() as session:
+        return find_user(session, user_id)
 
 
 @router.get("/api/events/{slug}/inbox")
@@ -242,23 +248,6 @@ def inbox_item(
     )
 
 
-def audit_decision(request: Request, who: Caller, decision: InboxDecisionRow) -> None:
-    audit_inbox(
-        request,
-        who,
-        f"inbox.{decision.action}",
-        f"inbox item {decision.item_id}",
-        decision=decision.id,
-        reason=decision.reason[:200],
-        result=decision.result_status,
-    )
-
-
-def _decision_out(request: Request, who: Caller, decision: InboxDecisionRow) -> DecisionOut:
-    audit_decision(request, who, decision)
-    return DecisionOut.model_validate(decision)
-
-
 @router.post("/api/inbox/items/{item_id}/decision")
 async def inbox_decide(
     request: Request,
@@ -269,9 +258,9 @@ async def inbox_decide(
     """A moderator's decision, carried out on the platform (hide, unhide, ban) at once; the
     answer holds what the platform said."""
     decision = await inbox_service(request).decide(
-        item_id, data.action, who.user, data.reason, category=data.category
+        item_id, data.action, who.user, data.reason, category=data.category, ip=ip(request)
     )
-    return await asyncio.to_thread(_decision_out, request, who, decision)
+    return DecisionOut.model_validate(decision)
 
 
 @router.post("/api/inbox/decisions/{decision_id}/undo")
@@ -283,8 +272,8 @@ async def inbox_undo(
 ) -> DecisionOut:
     """Undo an item's latest decision: the item and the platform go back to what the decision
     before it left."""
-    decision = await inbox_service(request).undo(decision_id, who.user, data.reason)
-    return await asyncio.to_thread(_decision_out, request, who, decision)
+    decision = await inbox_service(request).undo(decision_id, who.user, data.reason, ip=ip(request))
+    return DecisionOut.model_validate(decision)
 
 
 @router.post("/api/inbox/items/{item_id}/appeal")
@@ -295,8 +284,8 @@ async def inbox_appeal(
     who: Caller = Depends(Requires(Perm.MODERATE_INBOX)),
 ) -> DecisionOut:
     """Record an author's appeal of a hidden item; a coordinator decides it."""
-    decision = await inbox_service(request).appeal(item_id, data.note, who.user)
-    return await asyncio.to_thread(_decision_out, request, who, decision)
+    decision = await inbox_service(request).appeal(item_id, data.note, who.user, ip=ip(request))
+    return DecisionOut.model_validate(decision)
 
 
 @router.post("/api/inbox/items/{item_id}/appeal/decision")
@@ -308,9 +297,9 @@ async def inbox_appeal_decision(
 ) -> DecisionOut:
     """Decide an appeal: upheld shows the item again, rejected keeps it hidden."""
     decision = await inbox_service(request).resolve_appeal(
-        item_id, data.upheld, who.user, data.reason
+        item_id, data.upheld, who.user, data.reason, ip=ip(request)
     )
-    return await asyncio.to_thread(_decision_out, request, who, decision)
+    return DecisionOut.model_validate(decision)
 
 
 @router.post("/api/inbox/items/{item_id}/assign")
@@ -323,25 +312,13 @@ def inbox_assign(
     """Give the item to a team member who may reply (null: to nobody)."""
     assignee: User | None = None
     if data.user_id is not None:
-        with services(request).store.session() as session:
-            assignee = session.get(User, data.user_id)
+        assignee = assignee_of(request, data.user_id)
         if assignee is None:
             raise NotFound(f"no user {data.user_id}")
         if not allowed(assignee.role, Perm.REPLY_INBOX):
             raise UserError(f"{assignee.username} ({assignee.role}) may not reply to items")
-    decision = inbox_service(request).assign(item_id, assignee, who.user)
-    return _decision_out(request, who, decision)
-
-
-def audit_reply(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> None:
-    audit_inbox(
-        request, who, action, f"inbox reply {reply.id}", item=reply.item_id, status=reply.status
-    )
-
-
-def _reply_out(request: Request, who: Caller, reply: InboxReplyRow, action: str) -> ReplyOut:
-    audit_reply(request, who, reply, action)
-    return ReplyOut.model_validate(reply)
+    decision = inbox_service(request).assign(item_id, assignee, who.user, ip=ip(request))
+    return DecisionOut.model_validate(decision)
 
 
 @router.post("/api/inbox/items/{item_id}/replies")
@@ -356,9 +333,9 @@ def inbox_draft_reply(
     coordinator."""
     check_visible(request, who, item_id)
     reply = inbox_service(request).draft_reply(
-        item_id, who.user, text=data.text, template=data.template
+        item_id, who.user, text=data.text, template=data.template, ip=ip(request)
     )
-    return _reply_out(request, who, reply, "inbox.reply.draft")
+    return ReplyOut.model_validate(reply)
 
 
 @router.post("/api/inbox/replies/{reply_id}/approve")
@@ -368,8 +345,8 @@ def inbox_approve_reply(
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> ReplyOut:
     """Approve a reply the code of conduct flagged, so that it can be sent."""
-    reply = inbox_service(request).approve_reply(reply_id, who.user)
-    return _reply_out(request, who, reply, "inbox.reply.approve")
+    reply = inbox_service(request).approve_reply(reply_id, who.user, ip=ip(request))
+    return ReplyOut.model_validate(reply)
 
 
 @router.post("/api/inbox/replies/{reply_id}/send")
@@ -380,11 +357,6 @@ async def inbox_send_reply(
 ) -> ReplyOut:
     """Post an approved reply through the platform. A flagged reply needs a coordinator's
     approval first (400 until then)."""
-
-    def visible() -> None:
-        with services(request).store.session() as session:
-            visible_item(session, who, q.get_reply(session, reply_id).item_id)
-
-    await asyncio.to_thread(visible)
-    reply = await inbox_service(request).send_reply(reply_id, who.user)
-    return await asyncio.to_thread(_reply_out, request, who, reply, "inbox.reply.send")
+    await asyncio.to_thread(check_reply_visible, request, who, reply_id)
+    reply = await inbox_service(request).send_reply(reply_id, who.user, ip=ip(request))
+    return ReplyOut.model_validate(reply)

@@ -3,9 +3,9 @@ item with its thread, its whole decision history, appeals and replies. Plain HTM
 work without JavaScript; `inbox.js` only refreshes the queue.
 
 The rules live in `InboxService` (undo only the latest decision, a flagged reply waits for a
-coordinator) and the permissions in `Requires`; these handlers read, call the service, audit
-and redirect. A volunteer (inbox:reply without inbox:view) sees only the items assigned to
-them; any other item is "not found", as in the JSON API."""
+coordinator) and the permissions in `Requires`; these handlers read, call the service (which
+writes the audit entry) and redirect. A volunteer (inbox:reply without inbox:view) sees only
+the items assigned to them; any other item is "not found", as in the JSON API."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
@@ -25,18 +24,18 @@ from jalsa.inbox import store as q
 from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING
 from jalsa.store.models import Event, InboxReplyRow, User
-from jalsa.store.repo import get_event
-from jalsa.team import Perm, allowed
+from jalsa.store.repo import get_event, list_events
+from jalsa.team import Perm, allowed, display_names, members_who_may
 from jalsa.web.deps import Caller, Requires, db
-from jalsa.web.routes.common import RowId, done, from_form, page
+from jalsa.web.routes.common import RowId, done, from_form, ip, page
 from jalsa.web.routes.inbox_api import (
     AppealDecisionIn,
     AppealIn,
     DecisionIn,
     ReplyIn,
     UndoIn,
-    audit_decision,
-    audit_reply,
+    assignee_of,
+    check_reply_visible,
     check_visible,
     inbox_service,
     sees_all,
@@ -71,16 +70,7 @@ def _item_url(item_id: int) -> str:
 
 def repliers(session: Session) -> list[User]:
     """Active accounts an item can be assigned to (those who may reply)."""
-    users = session.scalars(select(User).where(User.active).order_by(User.username))
-    return [u for u in users if allowed(u.role, Perm.REPLY_INBOX)]
-
-
-def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    users = session.scalars(select(User).where(User.id.in_(wanted)))
-    return {u.id: u.display_name or u.username for u in users}
+    return members_who_may(session, Perm.REPLY_INBOX)
 
 
 # -- the queue -----------------------------------------------------------------------------
@@ -162,7 +152,7 @@ def inbox_page(
         "categories": CATEGORIES,
         "counts": q.counts(session, event.id) if everything else {},
         "sees_all": everything,
-        "assignees": _names(session, {r.assigned_to for r in rows}),
+        "assignees": display_names(session, {r.assigned_to for r in rows}),
         "repliers": repliers(session) if allowed(who.role, Perm.MODERATE_INBOX) else [],
         "first": offset + 1,
         "last": offset + len(rows),
@@ -182,7 +172,7 @@ def inbox_events(
     who: Caller = Depends(Requires(Perm.REPLY_INBOX)),
 ) -> Response:
     """Every event's inbox, the latest event first, with what waits for a person."""
-    events = list(session.scalars(select(Event).order_by(Event.starts_at.desc())))
+    events = list_events(session)
     mine = None if sees_all(who) else who.user.id
     rows = []
     for event in events:
@@ -227,7 +217,7 @@ def _item_context(session: Session, who: Caller, item_id: int, request: Request)
             (n, policy.render_reply(n, author=row.author_name, event=event.name)) for n in names
         ],
         "policy_version": policy.version,
-        "names": _names(session, users),
+        "names": display_names(session, users),
         "repliers": repliers(session) if allowed(who.role, Perm.MODERATE_INBOX) else [],
         "human_actions": list(HUMAN_ACTIONS),
         "categories": CATEGORIES,
@@ -275,11 +265,10 @@ async def decide_form(
             DecisionIn, {"action": action, "reason": reason, "category": category or None}
         )
         decision = await inbox_service(request).decide(
-            item_id, data.action, who.user, data.reason, category=data.category
+            item_id, data.action, who.user, data.reason, category=data.category, ip=ip(request)
         )
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_decision, request, who, decision)
     answer = (decision.result_status or "").replace("_", " ")
     result = f" (platform: {answer})" if answer else ""
     return done(
@@ -303,10 +292,9 @@ async def undo_form(
     item_id = await asyncio.to_thread(item_of)
     try:
         data = from_form(UndoIn, {"reason": reason})
-        decision = await inbox_service(request).undo(decision_id, who.user, data.reason)
+        await inbox_service(request).undo(decision_id, who.user, data.reason, ip=ip(request))
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_decision, request, who, decision)
     return done(request, _item_url(item_id), f"Decision {decision_id} undone.")
 
 
@@ -319,10 +307,9 @@ async def appeal_form(
 ) -> Response:
     try:
         data = from_form(AppealIn, {"note": note.strip()})
-        decision = await inbox_service(request).appeal(item_id, data.note, who.user)
+        await inbox_service(request).appeal(item_id, data.note, who.user, ip=ip(request))
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_decision, request, who, decision)
     return done(request, _item_url(item_id), "Appeal recorded; a coordinator decides it.")
 
 
@@ -336,12 +323,11 @@ async def appeal_decision_form(
 ) -> Response:
     try:
         data = from_form(AppealDecisionIn, {"upheld": upheld, "reason": reason})
-        decision = await inbox_service(request).resolve_appeal(
-            item_id, data.upheld, who.user, data.reason
+        await inbox_service(request).resolve_appeal(
+            item_id, data.upheld, who.user, data.reason, ip=ip(request)
         )
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_decision, request, who, decision)
     outcome = "upheld: the item is shown again" if data.upheld else "rejected: it stays hidden"
     return done(request, _item_url(item_id), f"Appeal {outcome}.")
 
@@ -357,10 +343,9 @@ def assign_form(
     """`user_id`: "me", an account's id, or empty (nobody)."""
     try:
         assignee = _assignee(request, who, user_id)
-        decision = inbox_service(request).assign(item_id, assignee, who.user)
+        decision = inbox_service(request).assign(item_id, assignee, who.user, ip=ip(request))
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    audit_decision(request, who, decision)
     return done(request, _back(next, _item_url(item_id)), f"Item {item_id}: {decision.reason}.")
 
 
@@ -373,8 +358,7 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
     user_id = parse_id(value)
     if user_id is None:
         raise UserError(f"cannot assign to {value[:40]!r}; choose someone from the list")
-    with services(request).store.session() as session:
-        user = session.get(User, user_id)
+    user = assignee_of(request, user_id)
     if user is None:
         raise UserError(f"no user {user_id}; choose someone from the list")
     if not allowed(user.role, Perm.REPLY_INBOX):
@@ -383,14 +367,6 @@ def _assignee(request: Request, who: Caller, value: str) -> User | None:
 
 
 # -- replies -------------------------------------------------------------------------------
-
-
-def _reply_item(request: Request, who: Caller, reply_id: int) -> int:
-    """The id of the reply's item, if the caller may see it."""
-    with services(request).store.session() as session:
-        item_id = q.get_reply(session, reply_id).item_id
-        visible_item(session, who, item_id)
-        return item_id
 
 
 def _sent_notice(reply: InboxReplyRow) -> str:
@@ -415,11 +391,10 @@ def draft_form(
     try:
         data = from_form(ReplyIn, {"text": text or None, "template": template or None})
         reply = inbox_service(request).draft_reply(
-            item_id, who.user, text=data.text, template=data.template
+            item_id, who.user, text=data.text, template=data.template, ip=ip(request)
         )
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    audit_reply(request, who, reply, "inbox.reply.draft")
     if reply.status == "needs_approval":
         said = f"Reply {reply.id} was flagged by the code of conduct: it needs a coordinator."
     else:
@@ -433,12 +408,11 @@ async def send_form(
     reply_id: RowId,
     who: Caller = Depends(Requires(Perm.REPLY_INBOX)),
 ) -> Response:
-    item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
+    item_id = await asyncio.to_thread(check_reply_visible, request, who, reply_id)
     try:
-        reply = await inbox_service(request).send_reply(reply_id, who.user)
+        reply = await inbox_service(request).send_reply(reply_id, who.user, ip=ip(request))
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_reply, request, who, reply, "inbox.reply.send")
     return done(request, _item_url(item_id) + f"#reply-{reply_id}", _sent_notice(reply))
 
 
@@ -449,18 +423,16 @@ async def approve_form(
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> Response:
     """Approve & send: a coordinator's approval of a flagged reply, then the platform."""
-    item_id = await asyncio.to_thread(_reply_item, request, who, reply_id)
+    item_id = await asyncio.to_thread(check_reply_visible, request, who, reply_id)
     service = inbox_service(request)
     try:
-        approved = await asyncio.to_thread(service.approve_reply, reply_id, who.user)
+        await asyncio.to_thread(service.approve_reply, reply_id, who.user, ip=ip(request))
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_reply, request, who, approved, "inbox.reply.approve")
     try:
-        reply = await service.send_reply(reply_id, who.user)
+        reply = await service.send_reply(reply_id, who.user, ip=ip(request))
     except UserError as exc:
         return await _refused(request, who, item_id, exc)
-    await asyncio.to_thread(audit_reply, request, who, reply, "inbox.reply.send")
     text = f"Reply {reply_id} approved. " + _sent_notice(reply)
     return done(request, _item_url(item_id) + f"#reply-{reply_id}", text)
 
@@ -471,10 +443,9 @@ def reject_form(
     reply_id: RowId,
     who: Caller = Depends(Requires(Perm.APPROVE_INBOX)),
 ) -> Response:
-    item_id = _reply_item(request, who, reply_id)
+    item_id = check_reply_visible(request, who, reply_id)
     try:
-        reply = inbox_service(request).reject_reply(reply_id, who.user)
+        inbox_service(request).reject_reply(reply_id, who.user, ip=ip(request))
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
-    audit_reply(request, who, reply, "inbox.reply.reject")
     return done(request, _item_url(item_id), f"Reply {reply_id} rejected; it will not be sent.")

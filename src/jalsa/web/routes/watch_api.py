@@ -6,7 +6,6 @@ lost an answer simply sends the batch again."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -17,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from jalsa.store.models import WatchIncident
 from jalsa.store.repo import get_event
-from jalsa.team import Perm, allowed, audit
+from jalsa.team import Perm, allowed
 from jalsa.watch.record import Measurement, Observations, Target
-from jalsa.watch.service import MAX_CONTROL_TARGETS, Submitted, list_measurements
+from jalsa.watch.service import MAX_CONTROL_TARGETS, list_measurements
 from jalsa.watch.store import incidents_between
 from jalsa.web.deps import Caller, Requires, db
 from jalsa.web.routes.common import API_ERRORS, ip
@@ -148,22 +147,8 @@ async def upload_measurements(
 ) -> SubmitOut:
     """Upload a vantage agent's measurements. Storing is by id: sending a batch again stores
     nothing twice. New measurements go to the incident detector."""
-    vantages = sorted({m.vantage.name for m in batch.measurements})
-    check_vantages(who, vantages)
-
-    def audit_upload(session: Session, result: Submitted) -> None:
-        audit(
-            session,
-            actor=who.user,
-            action="watch.upload",
-            target=",".join(vantages),
-            details={"stored": result.stored, "duplicate": result.duplicate},
-            ip=ip(request),
-        )
-
-    result = await services(request).watch.submit(
-        batch.measurements, submitted_by=who.user.id, in_transaction=audit_upload
-    )
+    check_vantages(who, sorted({m.vantage.name for m in batch.measurements}))
+    result = await services(request).watch.submit(batch.measurements, by=who.user, ip=ip(request))
     return SubmitOut(
         stored=result.stored, duplicate=result.duplicate, incidents=len(result.changes)
     )
@@ -178,20 +163,7 @@ async def control(
     """Observe the targets from the server's network, for agents to compare with their own
     (one probe per target per ~30 s, shared by every caller). Audited: it makes the server
     connect somewhere on the caller's behalf."""
-    results = await services(request).watch.control(data.targets)
-
-    def audit_control() -> None:
-        with services(request).store.session() as session:
-            audit(
-                session,
-                actor=who.user,
-                action="watch.control",
-                target=",".join(sorted({t.host for t in data.targets}))[:200],
-                details={"targets": len(data.targets)},
-                ip=ip(request),
-            )
-
-    await asyncio.to_thread(audit_control)
+    results = await services(request).watch.control(data.targets, by=who.user, ip=ip(request))
     return [
         ControlOut(
             host=r.target.host,
