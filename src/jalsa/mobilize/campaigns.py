@@ -35,7 +35,7 @@ from jalsa.mobilize.schedule import SendingHours, resolve
 from jalsa.mobilize.supporters import PURPOSES, segment_query
 from jalsa.mobilize.templates import Templates
 from jalsa.store.db import upsert
-from jalsa.store.models import Campaign, Event, SmsMessage, Supporter
+from jalsa.store.models import Campaign, Event, OptOut, SmsMessage, Supporter
 from jalsa.timeutil import utc_now, zone
 
 CHUNK = 1000
@@ -200,6 +200,18 @@ def get_campaign(session: Session, ref: str) -> Campaign:
     if found is None:
         raise NotFound(f"no campaign {ref[:100]!r}; `jalsa sms campaign list` shows them")
     return found
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    """Every campaign, newest first."""
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def audience(session: Session) -> tuple[int, int]:
+    """(supporters, opted-out numbers) in the store: whom campaigns may reach, in all."""
+    supporters = session.scalar(select(func.count()).select_from(Supporter)) or 0
+    opted_out = session.scalar(select(func.count()).select_from(OptOut)) or 0
+    return supporters, opted_out
 
 
 def event_of(session: Session, campaign: Campaign) -> Event | None:

@@ -139,6 +139,12 @@ def list_events(session: Session) -> list[Event]:
     return list(session.scalars(select(Event).order_by(Event.starts_at.desc())))
 
 
+def events_between(session: Session, start: datetime, end: datetime) -> list[Event]:
+    """The events that overlap the span from `start` to `end`, the earliest first."""
+    query = select(Event).where(Event.starts_at <= end, Event.ends_at >= start)
+    return list(session.scalars(query.order_by(Event.starts_at)))
+
+
 def add_stream(
     session: Session, event: Event, *, kind: str, external_id: str, label: str = ""
 ) -> Stream:

@@ -9,11 +9,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.store.models import Event, WatchIncident
-from jalsa.store.repo import get_event
+from jalsa.store.repo import events_between, get_event
 from jalsa.team import Perm
 from jalsa.watch.impact import audience_impact
 from jalsa.watch.incident_view import IncidentOut, evidence_ids, incident_out
@@ -66,14 +65,7 @@ def api_event_incidents(
 
 
 def _events_during(session: Session, incident: WatchIncident, now: datetime) -> list[Event]:
-    end = incident.ended_at or now
-    return list(
-        session.scalars(
-            select(Event)
-            .where(Event.starts_at <= end, Event.ends_at >= incident.started_at)
-            .order_by(Event.starts_at)
-        )
-    )
+    return events_between(session, incident.started_at, incident.ended_at or now)
 
 
 @router.get("/watch/incidents", response_class=HTMLResponse, include_in_schema=False)

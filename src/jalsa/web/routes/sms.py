@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jalsa.config import Settings
@@ -21,7 +20,7 @@ from jalsa.errors import UserError
 from jalsa.mobilize import campaigns as ops
 from jalsa.mobilize.outbox import MEANING, OPEN
 from jalsa.mobilize.service import SmsService
-from jalsa.store.models import Campaign, Event, OptOut, Supporter
+from jalsa.store.models import Campaign, Event
 from jalsa.store.repo import get_event, list_events
 from jalsa.team import Perm, audit
 from jalsa.timeutil import utc_now
@@ -245,11 +244,11 @@ def campaigns_page(
     session: Session = Depends(db, scope="function"),
     who: Caller = Depends(Requires(Perm.VIEW_SMS)),
 ) -> Response:
-    campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+    supporters, opted_out = ops.audience(session)
     context = {
-        "campaigns": [campaign_out(session, c) for c in campaigns],
-        "supporters": session.scalar(select(func.count()).select_from(Supporter)) or 0,
-        "opted_out": session.scalar(select(func.count()).select_from(OptOut)) or 0,
+        "campaigns": [campaign_out(session, c) for c in ops.list_campaigns(session)],
+        "supporters": supporters,
+        "opted_out": opted_out,
         "sender": _sms(request).status,
     }
     return page(request, "sms_campaigns.html", who, context)
@@ -389,8 +388,7 @@ def api_campaigns(
     who: Caller = Depends(Requires(Perm.VIEW_SMS)),
 ) -> list[CampaignOut]:
     """Every campaign, newest first, with its progress."""
-    rows = session.scalars(select(Campaign).order_by(Campaign.id.desc()))
-    return [campaign_out(session, c) for c in rows]
+    return [campaign_out(session, c) for c in ops.list_campaigns(session)]
 
 
 @router.post("/api/sms/campaigns", tags=["sms"], status_code=201)
