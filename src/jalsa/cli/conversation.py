@@ -77,13 +77,10 @@ def sim_posts(
 ) -> None:
     """Generate realistic X posts of a rally (with injected trend bursts and a coordinated
     campaign) for tests and benchmarks."""
-    from jalsa.sim.posts import (
-        DEFAULT_START,
-        PostSimConfig,
-        ground_truth,
-        write_parquet,
-        write_x_jsonl,
-    )
+    from jalsa.sim.posts.files import write_parquet
+    from jalsa.sim.posts.plan import DEFAULT_START, PostSimConfig
+    from jalsa.sim.posts.truth import ground_truth
+    from jalsa.sim.posts.x_json import write_x_jsonl
 
     if count < 1:
         raise UserError(f"--count must be at least 1, not {count}")
