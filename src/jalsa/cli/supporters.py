@@ -16,6 +16,7 @@ from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.mobilize import supporters as sp
 from jalsa.mobilize.phones import InvalidPhone, normalize
+from jalsa.mobilize.supporters_import import ImportReport, import_csv
 from jalsa.store import Store
 from jalsa.store.models import Consent, OptOut
 
@@ -90,7 +91,7 @@ def import_cmd(
     try:
         with byte_progress("importing") as bar:
             task = bar.add_task("import", total=file.stat().st_size)
-            report = sp.import_csv(
+            report = import_csv(
                 store,
                 file,
                 region=region.upper(),
@@ -107,7 +108,7 @@ def import_cmd(
         raise UserError(f"no supporter imported from {file}: {_why_nothing(report)}")
 
 
-def summary_table(report: sp.ImportReport) -> Table:
+def summary_table(report: ImportReport) -> Table:
     table = Table("", "Rows", title="Import")
     for label, value in [
         ("rows read", report.rows),
@@ -122,7 +123,7 @@ def summary_table(report: sp.ImportReport) -> Table:
     return table
 
 
-def _print_notes(report: sp.ImportReport) -> None:
+def _print_notes(report: ImportReport) -> None:
     from jalsa.cli import console
 
     if report.ignored_columns:
@@ -138,7 +139,7 @@ def _print_notes(report: sp.ImportReport) -> None:
         console.print(f"  line {reject.line}: {reject.reason}", highlight=False)
 
 
-def _why_nothing(report: sp.ImportReport) -> str:
+def _why_nothing(report: ImportReport) -> str:
     if report.rows == 0:
         return "it has a header but no rows"
     return f"all {report.invalid:,} rows were rejected (see {report.rejects_file})"
