@@ -330,7 +330,7 @@ def labels_cmd(
 @policy_app.command("check")
 def policy_check(file: Annotated[Path, typer.Argument(help="A policy YAML file.")]) -> None:
     """Validate a policy file: every problem with its line, or its version and rules."""
-    from jalsa.inbox.policy import load_policy
+    from jalsa.inbox.policy_file import load_policy
 
     found = load_policy(file)
     console.print(

@@ -225,7 +225,7 @@ class InboxService:
     @property
     def policy(self) -> Policy:
         if self._policy is None:
-            from jalsa.inbox.policy import load_policy
+            from jalsa.inbox.policy_file import load_policy
 
             self._policy = load_policy(self.settings.inbox_policy_file)
         return self._policy
