@@ -21,7 +21,8 @@ from jalsa.conversation.follow import ingest_new_lines
 from jalsa.platforms.base import StreamStatus
 from jalsa.platforms.collect.base import CollectResult
 from jalsa.platforms.facebook.comments import FacebookCommentsCollector
-from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector, XStreamCollector
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector
+from jalsa.platforms.x.stream import XStreamCollector
 from jalsa.platforms.youtube.chat import YouTubeChatCollector
 from jalsa.sim.server import sim_base_urls
 
