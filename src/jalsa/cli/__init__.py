@@ -24,7 +24,6 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from jalsa import metrics
 from jalsa.config import Settings, get_settings
 from jalsa.credentials import reader_credentials, with_stored_credentials
 from jalsa.errors import UserError
@@ -33,7 +32,7 @@ from jalsa.live.export import FORMATS, export
 from jalsa.live.summary import Summary, summarize
 from jalsa.live.table import render
 from jalsa.live.tracker import Tracker, cancel
-from jalsa.platforms.registry import CONNECTORS, connector_for
+from jalsa.platforms.registry import CATALOGUE, CONNECTORS, connector_for, get_metric
 from jalsa.store import Store
 from jalsa.store.repo import add_stream, create_event, get_event, list_events
 from jalsa.timeutil import parse_duration, parse_local, show
@@ -195,7 +194,7 @@ def stream_add(
 @app.command("metrics")
 def metrics_list() -> None:
     """Print the metric catalogue: what every number means and where it comes from."""
-    for m in metrics.CATALOGUE:
+    for m in CATALOGUE:
         console.print(f"[bold]{m.name}[/bold] — {m.label} [{m.unit}, {m.kind.value}]")
         console.print(f"  {m.definition}", highlight=False)
         console.print(f"  source: {m.source}", style="dim", highlight=False)
@@ -338,7 +337,7 @@ def print_summary(summary: Summary, peak_of_sum: Point | None) -> None:
     )
     for s in summary.streams:
         peaks = ", ".join(
-            f"{p.value:,} {metrics.get(m).unit} at {show(p.at, tz, '%H:%M')}"
+            f"{p.value:,} {get_metric(m).unit} at {show(p.at, tz, '%H:%M')}"
             for m, p in s.peaks.items()
         ) or ("audience unknown (no viewer count in the API)" if s.kind == "instagram" else "—")
         problems = ", ".join(

@@ -217,7 +217,9 @@ class Connector(ABC):
         """Requests, quota units and billed resources of one successful poll of `batch`
         targets, before any price: class data, so a stream's spend is planned without a
         connector. Every connector that polls streams declares it."""
-        raise NotImplementedError(f"{cls.__name__} does not say what a poll spends")
+        raise NotImplementedError(
+            f"{cls.__name__} does not say what a poll spends: declare `expected_units`"
+        )
 
     def expected_usage(self, batch: int = 1) -> Usage:
         """Usage of one successful poll of `batch` targets, for the spend forecast."""
