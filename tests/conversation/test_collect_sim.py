@@ -14,19 +14,15 @@ import pytest
 from simkit import CALM, ManualClock, Sim, make_scenario
 
 from jalsa.conversation.analysis import analyze
-from jalsa.conversation.collect import (
-    CollectResult,
-    FacebookCommentsCollector,
-    XCountsCollector,
-    XSearchCollector,
-    XStreamCollector,
-    YouTubeChatCollector,
-)
 from jalsa.conversation.coverage import read_counts, x_coverage
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.follow import ingest_new_lines
 from jalsa.platforms.base import StreamStatus
+from jalsa.platforms.collect.base import CollectResult
+from jalsa.platforms.facebook.comments import FacebookCommentsCollector
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector, XStreamCollector
+from jalsa.platforms.youtube.chat import YouTubeChatCollector
 from jalsa.sim.server import sim_base_urls
 
 URLS = sim_base_urls("http://sim")

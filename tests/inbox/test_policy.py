@@ -24,7 +24,7 @@ from jalsa.inbox.policy import (
     load_policy,
     parse_policy,
 )
-from jalsa.inbox.record import CATEGORIES, Finding
+from jalsa.platforms.inbox_record import CATEGORIES, Finding
 
 POLICY = load_policy()
 TERMS = ["#VirtualJalsa", "imran"]

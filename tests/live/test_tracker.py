@@ -14,12 +14,12 @@ import pytest
 from simkit import make_scenario
 from sqlalchemy import func, select
 
-from jalsa import metrics
 from jalsa.clock import CompressedClock
 from jalsa.config import load_settings
 from jalsa.live.bus import EventBus
 from jalsa.live.schedule import phase
 from jalsa.live.tracker import Tracker, cancel
+from jalsa.platforms.registry import METRICS
 from jalsa.sim.scenario import Scenario
 from jalsa.sim.server import create_app, sim_base_urls
 from jalsa.store import Poll, Sample, Store
@@ -228,7 +228,7 @@ def test_every_metric_a_connector_declares_is_in_the_catalogue() -> None:
 
     for connector in CONNECTORS.values():
         for name in connector.metrics:
-            assert name in metrics.BY_NAME
+            assert name in METRICS
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from jalsa.conversation.record import POST_SCHEMA
+from jalsa.platforms.post_record import POST_SCHEMA
 from jalsa.sim.posts import (
     PAGE_SIZE,
     GroundTruth,

@@ -20,7 +20,7 @@ from webkit import PASSWORD, Site
 
 from jalsa.inbox import store as q
 from jalsa.inbox.policy import load_policy
-from jalsa.inbox.record import InboxItem
+from jalsa.platforms.inbox_record import InboxItem
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now
 

@@ -24,7 +24,7 @@ from jalsa.conversation.analysis import analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.ingest import ingest
-from jalsa.conversation.record import POST_SCHEMA
+from jalsa.platforms.post_record import POST_SCHEMA
 from jalsa.web.permissions import MATRIX, Perm, Role
 from jalsa.web.routes import conversation as route
 from testkit import load_fixture

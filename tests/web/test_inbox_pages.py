@@ -298,7 +298,7 @@ def test_a_flagged_reply_waits_for_a_coordinator(site: Site) -> None:
 
 
 def test_a_failed_reply_shows_the_reason(site: Site) -> None:
-    from jalsa.inbox.record import ActionResult
+    from jalsa.platforms.inbox_record import ActionResult
 
     item_id = item(site)
     with site.store.session() as session:

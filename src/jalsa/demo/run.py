@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.table import Table
 
-from jalsa import metrics
 from jalsa.config import get_settings
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.gather import Gathering, Plan
@@ -23,6 +22,7 @@ from jalsa.errors import UserError
 from jalsa.live.aggregate import Point
 from jalsa.live.summary import Summary, summarize
 from jalsa.live.tracker import cancel
+from jalsa.platforms.registry import get_metric
 from jalsa.serving import WebServer
 from jalsa.sim.scenario import load_scenario
 from jalsa.store import Store
@@ -145,7 +145,7 @@ def print_summary(summary: Summary, peak_of_sum: Point | None) -> None:
     )
     for s in summary.streams:
         peaks = ", ".join(
-            f"{p.value:,} {metrics.get(m).unit} at {show(p.at, tz, '%H:%M')}"
+            f"{p.value:,} {get_metric(m).unit} at {show(p.at, tz, '%H:%M')}"
             for m, p in s.peaks.items()
         ) or ("audience unknown (no viewer count in the API)" if s.kind == "instagram" else "—")
         problems = ", ".join(

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from jalsa.errors import UserError
 from jalsa.inbox.personal import find_personal_data, phone_key
-from jalsa.inbox.record import CATEGORIES, Action, Decision, Finding, Language
 from jalsa.inbox.rules import rule_findings
+from jalsa.platforms.inbox_record import CATEGORIES, Action, Decision, Finding, Language
 
 log = logging.getLogger(__name__)
 

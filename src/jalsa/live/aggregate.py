@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from jalsa import metrics
 from jalsa.platforms.base import StreamStatus, Usage
+from jalsa.platforms.registry import get_metric
 
 FRESH_INTERVALS = 3  # a concurrent reading counts in the combined figure for 3 poll intervals
 
@@ -242,7 +242,7 @@ class LiveAggregate:
                 "stale": combined.stale,
                 "not_live": combined.not_live,
                 "partial": combined.partial,
-                "label": metrics.get("combined.concurrent_now").label,
+                "label": get_metric("combined.concurrent_now").label,
             },
             "peak_of_sum": (
                 {"value": self.peak_of_sum.value, "at": _iso(self.peak_of_sum.at)}

@@ -10,12 +10,11 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
 from jalsa.config import Settings
 from jalsa.live.aggregate import LiveAggregate, Point, StreamState
 from jalsa.live.schedule import phase
 from jalsa.platforms.base import Connector, StreamStatus
-from jalsa.platforms.registry import connector_for
+from jalsa.platforms.registry import connector_for, get_metric
 from jalsa.store import Store
 from jalsa.store.models import Sample, Stream
 from jalsa.store.repo import last_polls, latest_samples, peak_samples, stream_totals
@@ -52,7 +51,7 @@ def plan_groups(
     for kind, same_kind in by_kind.items():
         cls = connector_for(kind)
         interval = float(getattr(settings, cls.interval_setting))
-        audience = [m for m in cls.metrics if metrics.get(m).is_audience]
+        audience = [m for m in cls.metrics if get_metric(m).is_audience]
         for start in range(0, len(same_kind), cls.batch_size):
             chunk = same_kind[start : start + cls.batch_size]
             connector = cls.from_settings(client, settings)

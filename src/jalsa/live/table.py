@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from jalsa import metrics
+from jalsa.platforms.registry import get_metric
 from jalsa.timeutil import show
 
 _STATUS_STYLE = {"ok": "green", "pending": "dim", "not_live": "yellow"}
@@ -47,13 +47,13 @@ def render(snapshot: dict[str, Any], *, title: str, tz: str, youtube_quota: int)
     quota_forecast = 0
     for s in snapshot["streams"]:
         metric = s["audience_metric"]
-        unit = metrics.get(metric).unit if metric else ""
+        unit = get_metric(metric).unit if metric else ""
         if metric:
             now = _count(s["now"])
             peak = f"{_count(s['peak'])} ({_time(s['peak_at'], tz)})" if s["peak"] else "—"
         else:
             latest = s["latest"]
-            now = ", ".join(f"{metrics.get(k).unit}: {v['value']:,}" for k, v in latest.items())
+            now = ", ".join(f"{get_metric(k).unit}: {v['value']:,}" for k, v in latest.items())
             now = f"audience unknown; {now}" if now else "audience unknown"
             peak = "n/a"
         status = Text(s["status"], style=_STATUS_STYLE.get(s["status"], "bold red"))

@@ -57,7 +57,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from jalsa.conversation.record import POST_SCHEMA
+from jalsa.platforms.post_record import POST_SCHEMA
 
 I64 = NDArray[np.int64]
 U64 = NDArray[np.uint64]
