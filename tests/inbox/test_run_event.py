@@ -22,7 +22,7 @@ from jalsa.config import load_settings
 from jalsa.inbox.policy_file import load_policy
 from jalsa.inbox.service import SKIPPED_INSTAGRAM, SKIPPED_X_USER, InboxService, Ingested
 from jalsa.platforms.facebook.inbox import FacebookCommentsInbox, graph_comment_items
-from jalsa.sim.server import FIXED_AUTHORS
+from jalsa.platforms.x.sim.posts import FIXED_AUTHORS
 from jalsa.store import Store
 from jalsa.store.models import Event, InboxItemRow
 from jalsa.store.repo import add_stream, create_event

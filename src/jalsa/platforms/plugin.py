@@ -2,8 +2,8 @@
 
 A platform is one package (`jalsa/platforms/youtube/`, or a third-party distribution) that
 describes itself with a `Platform`: its audience connectors (one per stream kind), the line
-formats its exports and raw logs come in, and its moderation actions. The package implements
-one hook, as Datasette's plugins do:
+formats its exports and raw logs come in, its moderation actions, and the module path of its
+simulated API. The package implements one hook, as Datasette's plugins do:
 
     from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -46,6 +46,10 @@ class Platform:
     connectors: tuple[type[Connector], ...] = ()
     line_sources: tuple[type[LineSource], ...] = ()
     actions: type[PlatformActions] | None = None
+    # The module path of the platform's simulated API ("jalsa.platforms.youtube.sim.api"): its
+    # test double, which `jalsa.sim.server` imports by this path, so nothing in production
+    # imports it (docs/adding-a-platform.md, "A simulator").
+    simulator: str | None = None
     # Settings the platform adds to jalsa's (name -> (type, default)), read from JALSA_<NAME>
     # and jalsa.toml like the others; the built-in platforms' are in jalsa/config.py.
     settings: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)

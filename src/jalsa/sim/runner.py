@@ -21,7 +21,8 @@ import uvicorn
 from jalsa.clock import Clock, CompressedClock
 from jalsa.serving import EmbeddedServer, bind
 from jalsa.sim.scenario import Scenario, load_scenario
-from jalsa.sim.server import Simulator, create_app, sim_base_urls
+from jalsa.sim.server import create_app, sim_base_urls
+from jalsa.sim.simulator import Simulator
 
 
 def make_clock(

@@ -8,6 +8,7 @@ the conversation, mentions and replies for the inbox, and the moderation actions
     source.py     API v2 line format (`x`); source_v1.py: v1.1 (`x-v1`)
     inbox.py      mentions of the team's account and replies in its conversations
     actions.py    hide replies, reply (PUT /2/tweets/:id/hidden, POST /2/tweets)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PLATFORM = Platform(
     connectors=(XSpaceConnector, XCountsConnector),
     line_sources=(XApiV2, XApiV1),
     actions=XActions,
+    simulator="jalsa.platforms.x.sim.api",
 )
 
 
