@@ -11,7 +11,7 @@ import pytest
 from jalsa.config import load_settings
 from jalsa.errors import UserError
 from jalsa.platforms.base import Target
-from jalsa.platforms.youtube import YouTubeConnector
+from jalsa.platforms.youtube.connector import YouTubeConnector
 from jalsa.redact import redact
 
 

@@ -6,11 +6,12 @@ Secrets are SecretStr so they never appear in a repr, a log line or a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -167,10 +168,30 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'jalsa.db'}"
 
 
+_extended: type[Settings] | None = None
+
+
+def extend_settings(fields: Mapping[str, tuple[Any, Any]]) -> None:
+    """Add the settings a platform plugin declares (name -> (type, default)), read like every
+    other one from JALSA_<NAME> and jalsa.toml. A name jalsa already has is refused: a plugin
+    cannot change what an existing setting means."""
+    global _extended
+    base = settings_class()
+    if clash := sorted(set(fields) & set(base.model_fields)):
+        raise ValueError(f"settings already defined: {', '.join(clash)}")
+    _extended = create_model("Settings", __base__=base, **fields)  # type: ignore[call-overload]
+    get_settings.cache_clear()
+
+
+def settings_class() -> type[Settings]:
+    """Settings with the fields installed plugins added."""
+    return _extended or Settings
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings, turning a bad value into one clear message instead of a traceback."""
     try:
-        return Settings(**overrides)
+        return settings_class()(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -11,22 +11,23 @@ from sqlalchemy.orm import Session
 
 from jalsa.config import Settings
 from jalsa.errors import UserError
-from jalsa.platforms.registry import CONNECTORS, connector_for
+from jalsa.platforms.registry import ACTIONS, CONNECTORS, connector_for
 from jalsa.store import Store
 from jalsa.store.models import Credential
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault, hint
 
+# The SMS gateway's password or API token (the mobilize gateways read settings.sms_password).
+SMS_PASSWORD_SETTING = "sms_password"
+
 
 def credential_names() -> list[str]:
     """Settings attributes that hold credentials: one per platform API, the tokens the inbox's
     moderation actions use, and the SMS gateway's password."""
-    from jalsa.inbox.actions import ACTIONS
-    from jalsa.mobilize.gateways import PASSWORD_SETTING
 
     readers = {c.credential_setting for c in CONNECTORS.values()}
     moderators = {name for a in ACTIONS.values() for name in a.credential_settings}
-    return sorted(readers | moderators | {PASSWORD_SETTING})
+    return sorted(readers | moderators | {SMS_PASSWORD_SETTING})
 
 
 def set_credential(

@@ -1,4 +1,6 @@
-"""The metric catalogue: every number jalsa shows has exactly one entry here.
+"""What a metric is, and the metrics jalsa derives itself. Every number jalsa shows has exactly
+one catalogue entry: each platform declares its own in its package (`platforms/<name>/metrics.py`)
+and the platform registry gathers them with these (`jalsa.platforms.registry.metric(name)`).
 
 Each entry says what the number means, its unit, and the API field it is read from. Different kinds
 of number (people watching now, cumulative views, posts per minute) are never added together; only
@@ -36,126 +38,7 @@ class Metric:
         return self.kind is Kind.CONCURRENT
 
 
-CATALOGUE: tuple[Metric, ...] = (
-    Metric(
-        name="youtube.concurrent_viewers",
-        platform="youtube",
-        label="YouTube concurrent viewers",
-        unit="viewers",
-        kind=Kind.CONCURRENT,
-        definition=(
-            "Number of people watching the live broadcast at the time of the request, as estimated "
-            "by YouTube. Present only while the broadcast is live and only if the owner has not "
-            "hidden it; YouTube returns it as a string."
-        ),
-        source="GET /youtube/v3/videos?part=liveStreamingDetails "
-        "-> items[].liveStreamingDetails.concurrentViewers",
-    ),
-    Metric(
-        name="youtube.view_count",
-        platform="youtube",
-        label="YouTube views",
-        unit="views",
-        kind=Kind.CUMULATIVE,
-        definition=(
-            "Number of times the video has been viewed, by YouTube's own definition of a view "
-            "(cumulative since publication; not people, not concurrent)."
-        ),
-        source="GET /youtube/v3/videos?part=statistics -> items[].statistics.viewCount",
-    ),
-    Metric(
-        name="facebook.live_views",
-        platform="facebook",
-        label="Facebook live viewers",
-        unit="viewers",
-        kind=Kind.CONCURRENT,
-        definition=(
-            "Number of people watching the live video at the time of the request. Instantaneous, "
-            "not cumulative: it falls when people leave."
-        ),
-        source="GET /{live-video-id}?fields=live_views -> live_views",
-    ),
-    Metric(
-        name="facebook.total_video_views",
-        platform="facebook",
-        label="Facebook 3-second views",
-        unit="views",
-        kind=Kind.CUMULATIVE,
-        definition=(
-            "Number of times the video was watched for at least 3 seconds (or nearly its whole "
-            "length if shorter), counting replays; lifetime total."
-        ),
-        source="GET /{video-id}/video_insights?metric=total_video_views "
-        "-> data[name=total_video_views].values[0].value",
-    ),
-    Metric(
-        name="facebook.total_video_views_unique",
-        platform="facebook",
-        label="Facebook unique 3-second viewers",
-        unit="people",
-        kind=Kind.CUMULATIVE,
-        definition=(
-            "Number of distinct people who watched the video for at least 3 seconds; lifetime, "
-            "as counted by Facebook."
-        ),
-        source="GET /{video-id}/video_insights?metric=total_video_views_unique "
-        "-> data[name=total_video_views_unique].values[0].value",
-    ),
-    Metric(
-        name="x_space.participant_count",
-        platform="x",
-        label="X Space listeners",
-        unit="participants",
-        kind=Kind.CONCURRENT,
-        definition=(
-            "Current number of users in the Space, including hosts and speakers, at the time of "
-            "the request."
-        ),
-        source="GET /2/spaces/:id?space.fields=participant_count -> data.participant_count",
-    ),
-    Metric(
-        name="x_space.subscriber_count",
-        platform="x",
-        label="X Space reminder subscribers",
-        unit="people",
-        kind=Kind.CUMULATIVE,
-        definition="Number of people who set a reminder for the scheduled Space.",
-        source="GET /2/spaces/:id?space.fields=subscriber_count -> data.subscriber_count",
-    ),
-    Metric(
-        name="x.posts_per_minute",
-        platform="x",
-        label="X posts per minute matching the event query",
-        unit="posts/min",
-        kind=Kind.PER_MINUTE,
-        definition=(
-            "Number of public posts in each one-minute bucket that match the event's query "
-            "(its hashtags), as counted by X; the bucket starts at the sample time."
-        ),
-        source="GET /2/tweets/counts/recent?granularity=minute -> data[].tweet_count (per start)",
-    ),
-    Metric(
-        name="instagram.live_media",
-        platform="instagram",
-        label="Instagram live broadcasts",
-        unit="broadcasts",
-        kind=Kind.STATE,
-        definition=(
-            "Number of live videos the account is broadcasting at the time of the request. "
-            "Instagram's API gives no viewer count for a live video, so the Instagram audience "
-            "is unknown and is never included in the combined figure."
-        ),
-        source="GET /{ig-user-id}/live_media -> len(data)",
-    ),
-    Metric(
-        name="instagram.live_comments",
-        platform="instagram",
-        label="Instagram live comments",
-        unit="comments",
-        kind=Kind.CUMULATIVE,
-        definition="Number of comments on the account's current live video(s).",
-        source="GET /{ig-user-id}/live_media?fields=comments_count -> sum(data[].comments_count)",
-    ),
+DERIVED: tuple[Metric, ...] = (
     Metric(
         name="peak",
         platform="jalsa",
@@ -196,10 +79,3 @@ CATALOGUE: tuple[Metric, ...] = (
         source="max over time of combined.concurrent_now",
     ),
 )
-
-BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOGUE}
-
-
-def get(name: str) -> Metric:
-    """The catalogue entry for `name`; an unknown name is a programming error."""
-    return BY_NAME[name]

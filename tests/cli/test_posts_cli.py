@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from postkit import rally
 
-from jalsa.conversation.record import POST_SCHEMA
+from jalsa.platforms.post_record import POST_SCHEMA
 from testkit import load_fixture
 
 Cli = Callable[..., Any]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from corpus import Ingested, response, sample
 
-from jalsa.conversation.collect.facebook_comments import FacebookCommentsCollector
-from jalsa.conversation.sources.base import NO_CONTENT
-from jalsa.inbox.collect.facebook import graph_comment_items
-from jalsa.inbox.collect.instagram import ig_comment_items
 from jalsa.platforms.base import Reading, StreamStatus, Target
-from jalsa.platforms.facebook import FacebookConnector
-from jalsa.platforms.instagram import InstagramConnector
+from jalsa.platforms.facebook.comments import FacebookCommentsCollector
+from jalsa.platforms.facebook.connector import FacebookConnector
+from jalsa.platforms.facebook.inbox import graph_comment_items
+from jalsa.platforms.instagram.connector import InstagramConnector
+from jalsa.platforms.instagram.inbox import ig_comment_items
+from jalsa.platforms.sources import NO_CONTENT
 from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 12, tzinfo=UTC)

@@ -11,8 +11,8 @@ import pytest
 from corpus import CORPUS, Ingested, sample
 
 from jalsa.conversation.ingest import choose_format
-from jalsa.conversation.sources.base import NO_CONTENT
 from jalsa.errors import UserError
+from jalsa.platforms.sources import NO_CONTENT
 
 
 def test_v2_search_page_with_includes_errors_withheld_and_an_edit(ingested: Ingested) -> None:

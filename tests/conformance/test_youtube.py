@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from corpus import Ingested, response, sample
 
-from jalsa.conversation.collect.youtube_chat import ChatOver, YouTubeChatApi
-from jalsa.conversation.sources.base import NO_CONTENT
-from jalsa.inbox.actions.youtube import YouTubeModerationApi
-from jalsa.inbox.collect.youtube import chat_items, thread_items
 from jalsa.platforms.base import PollError, StreamStatus, Usage
-from jalsa.platforms.youtube import YouTubeConnector
+from jalsa.platforms.sources import NO_CONTENT
+from jalsa.platforms.youtube.actions import YouTubeModerationApi
+from jalsa.platforms.youtube.chat import ChatOver, YouTubeChatApi
+from jalsa.platforms.youtube.connector import YouTubeConnector
+from jalsa.platforms.youtube.inbox import chat_items, thread_items
 from testkit import MockApi, fixture_response
 
 EVENTS = ("LCC.CONF0005", "LCC.CONF0007", "LCC.CONF0008", "LCC.CONF0009", "LCC.CONF0010")

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jalsa.conversation.record import COLUMNS, POST_SCHEMA
+from jalsa.platforms.post_record import COLUMNS, POST_SCHEMA
 
 T0 = datetime(2023, 12, 17, 14, 0, tzinfo=UTC)
 OLD = datetime(2016, 1, 1, tzinfo=UTC)

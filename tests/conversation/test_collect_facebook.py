@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jalsa.conversation.collect import CollectError, FacebookCommentsCollector
 from jalsa.platforms.base import StreamStatus
+from jalsa.platforms.collect.base import CollectError
+from jalsa.platforms.facebook.comments import FacebookCommentsCollector
 from testkit import BASE_URLS, MockApi, fixture_response, load_fixture
 
 NOW = datetime(2023, 12, 17, 15, 6, tzinfo=UTC)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jalsa.conversation.collect.rawlog import RawLog, RawLogBusy, dump_line, source_name
 from jalsa.errors import UserError
+from jalsa.platforms.collect.rawlog import RawLog, RawLogBusy, dump_line, source_name
 
 
 def lines(path: Path) -> list[bytes]:

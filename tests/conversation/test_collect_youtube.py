@@ -11,13 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jalsa.conversation.collect import (
-    CollectError,
-    CollectResult,
-    YouTubeChatCollector,
-    active_live_chat_id,
-)
 from jalsa.platforms.base import StreamStatus, Usage
+from jalsa.platforms.collect.base import CollectError, CollectResult
+from jalsa.platforms.youtube.chat import YouTubeChatCollector, active_live_chat_id
 from testkit import BASE_URLS, MockApi, fixture_response, load_fixture
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)

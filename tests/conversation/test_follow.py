@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from jalsa.conversation import follow
-from jalsa.conversation.collect.rawlog import raw_dir
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.follow import ingest_new_lines
+from jalsa.platforms.collect.rawlog import raw_dir
 from testkit import load_fixture
 
 

@@ -16,10 +16,10 @@ from jalsa.conversation import ingest as ingest_module
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import choose_format, ingest
 from jalsa.conversation.lines import NOT_UTF8, Piece
-from jalsa.conversation.record import POST_SCHEMA
-from jalsa.conversation.sources.base import NOT_JSON
 from jalsa.conversation.sources.mapped import Mapping
 from jalsa.errors import UserError
+from jalsa.platforms.post_record import POST_SCHEMA
+from jalsa.platforms.sources import NOT_JSON
 from testkit import load_fixture
 
 

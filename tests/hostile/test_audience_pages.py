@@ -22,10 +22,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jalsa.platforms.base import MAX_COUNT, PollError, PollResult, StreamStatus, Target
-from jalsa.platforms.facebook import FacebookConnector
-from jalsa.platforms.instagram import InstagramConnector
-from jalsa.platforms.x import XCountsConnector, XSpaceConnector
-from jalsa.platforms.youtube import YouTubeConnector
+from jalsa.platforms.facebook.connector import FacebookConnector
+from jalsa.platforms.instagram.connector import InstagramConnector
+from jalsa.platforms.x.connector import XCountsConnector, XSpaceConnector
+from jalsa.platforms.youtube.connector import YouTubeConnector
 from testkit import MockApi, json_size, json_values, load_fixture, mutate
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)

@@ -15,16 +15,16 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jalsa.inbox.collect.facebook import graph_comment_items
-from jalsa.inbox.collect.instagram import InstagramCommentsInbox, ig_comment_items
-from jalsa.inbox.collect.x import post_items
-from jalsa.inbox.collect.youtube import (
+from jalsa.platforms.facebook.inbox import graph_comment_items
+from jalsa.platforms.inbox_record import InboxItem
+from jalsa.platforms.instagram.inbox import InstagramCommentsInbox, ig_comment_items
+from jalsa.platforms.x.inbox import post_items
+from jalsa.platforms.youtube.inbox import (
     YouTubeCommentsInbox,
     chat_items,
     thread_items,
     thread_times,
 )
-from jalsa.inbox.record import InboxItem
 from testkit import json_size, json_values, load_fixture, mutate
 
 JSON = json_values(st.sampled_from(["\ud800", "\udfff x", "9" * 5000, "0001-01-01T00:00:00+0100"]))

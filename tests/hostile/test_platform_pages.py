@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jalsa.inbox.collect.facebook import graph_comment_items
-from jalsa.inbox.collect.youtube import chat_items, thread_items
+from jalsa.platforms.facebook.inbox import graph_comment_items
+from jalsa.platforms.youtube.inbox import chat_items, thread_items
 from testkit import json_values, load_fixture
 
 JSON = json_values()

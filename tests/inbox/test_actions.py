@@ -12,16 +12,14 @@ import httpx
 import pytest
 
 from jalsa.config import Settings
-from jalsa.inbox.actions import (
-    ACTIONS,
-    Actions,
-    FacebookActions,
-    InstagramActions,
-    PlatformActions,
-    XActions,
-    YouTubeActions,
-)
-from jalsa.inbox.record import InboxItem
+from jalsa.inbox.actions import Actions
+from jalsa.platforms.actions import PlatformActions
+from jalsa.platforms.facebook.actions import FacebookActions
+from jalsa.platforms.inbox_record import InboxItem
+from jalsa.platforms.instagram.actions import InstagramActions
+from jalsa.platforms.registry import ACTIONS
+from jalsa.platforms.x.actions import XActions
+from jalsa.platforms.youtube.actions import YouTubeActions
 from testkit import BASE_URLS, MockApi, fixture_response
 
 WHEN = datetime(2023, 12, 17, 15, 10, tzinfo=UTC)

@@ -10,20 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from jalsa.inbox.collect import (
-    FacebookCommentsInbox,
-    InstagramCommentsInbox,
-    XMentionsInbox,
-    XRepliesInbox,
-    YouTubeChatInbox,
-    YouTubeCommentsInbox,
-    graph_comment_items,
-    post_items,
-    team_conversations,
-)
-from jalsa.inbox.collect.instagram import InstagramCommentsApi
-from jalsa.inbox.record import InboxItem
 from jalsa.platforms.base import StreamStatus, Usage
+from jalsa.platforms.facebook.inbox import FacebookCommentsInbox, graph_comment_items
+from jalsa.platforms.inbox_record import InboxItem
+from jalsa.platforms.instagram.inbox import InstagramCommentsApi, InstagramCommentsInbox
+from jalsa.platforms.x.inbox import XMentionsInbox, XRepliesInbox, post_items, team_conversations
+from jalsa.platforms.youtube.inbox import YouTubeChatInbox, YouTubeCommentsInbox
 from testkit import BASE_URLS, MockApi, fixture_response, load_fixture
 
 

@@ -20,9 +20,9 @@ from jalsa.config import load_settings
 from jalsa.errors import UserError
 from jalsa.inbox import service as inbox_service
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import load_policy
-from jalsa.inbox.record import ActionResult, InboxItem
+from jalsa.inbox.policy_file import load_policy
 from jalsa.inbox.service import MAX_ATTEMPTS, InboxService
+from jalsa.platforms.inbox_record import ActionResult, InboxItem
 from jalsa.store import Store
 from jalsa.store.models import AuditEntry, InboxDecisionRow, InboxItemRow, User
 from jalsa.store.repo import create_event
@@ -422,8 +422,8 @@ def test_the_simulated_platform_refuses_and_each_item_says_why(
     a comment its author deleted before the hide, and the simulator's garbled answers."""
     import httpx
 
-    from jalsa.inbox.actions import YouTubeActions
-    from jalsa.inbox.collect import thread_items
+    from jalsa.platforms.youtube.actions import YouTubeActions
+    from jalsa.platforms.youtube.inbox import thread_items
     from jalsa.sim import load_scenario
     from jalsa.sim.runner import SimServer, make_clock
 

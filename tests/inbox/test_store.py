@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jalsa.inbox.record import Decision, Finding, InboxItem
 from jalsa.inbox.store import (
     CLEAN_LABEL,
     MAX_TEXT,
@@ -22,6 +21,7 @@ from jalsa.inbox.store import (
     queue,
     save_items,
 )
+from jalsa.platforms.inbox_record import Decision, Finding, InboxItem
 from jalsa.store.models import User
 from jalsa.store.repo import create_event
 

@@ -7,7 +7,7 @@ import pytest
 
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
 from jalsa.platforms.graph import GraphConnector
-from jalsa.platforms.instagram import InstagramConnector
+from jalsa.platforms.instagram.connector import InstagramConnector
 from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)
@@ -69,7 +69,7 @@ async def test_missing_comments_count_keeps_the_broadcast_count() -> None:
 
 
 def test_graph_errors_are_mapped_in_one_shared_place() -> None:
-    from jalsa.platforms.facebook import FacebookConnector
+    from jalsa.platforms.facebook.connector import FacebookConnector
 
     assert issubclass(InstagramConnector, GraphConnector)
     assert issubclass(FacebookConnector, GraphConnector)

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from jalsa import metrics
 from jalsa.config import Settings
 from jalsa.errors import UserError
-from jalsa.platforms.registry import CONNECTORS, connector_for
+from jalsa.platforms.registry import CATALOGUE, CONNECTORS, connector_for, get_metric
 
 
 def test_every_kind_has_one_connector() -> None:
@@ -24,13 +23,13 @@ def test_declared_capabilities_point_at_real_things(kind: str) -> None:
     assert cls.interval_setting in fields
     assert cls.metrics, "a connector must produce at least one metric"
     for name in cls.metrics:
-        assert metrics.get(name).platform == cls.platform
+        assert get_metric(name).platform == cls.platform
     assert cls.title and cls.id_help
 
 
 def test_every_platform_metric_in_the_catalogue_has_a_connector() -> None:
     produced = {name for cls in CONNECTORS.values() for name in cls.metrics}
-    platform_metrics = {m.name for m in metrics.CATALOGUE if m.platform != "jalsa"}
+    platform_metrics = {m.name for m in CATALOGUE if m.platform != "jalsa"}
     assert produced == platform_metrics
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from jalsa.config import Settings
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
-from jalsa.platforms.x import XCountsConnector, XSpaceConnector
+from jalsa.platforms.x.connector import XCountsConnector, XSpaceConnector
 from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from jalsa.platforms.base import PollError, PollResult, Reading, StreamStatus, Target, Usage
-from jalsa.platforms.youtube import YouTubeConnector, seconds_until_quota_reset
+from jalsa.platforms.youtube.connector import YouTubeConnector, seconds_until_quota_reset
 from testkit import MockApi, fixture_response
 
 NOW = datetime(2023, 12, 17, 15, 5, tzinfo=UTC)

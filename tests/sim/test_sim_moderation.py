@@ -10,23 +10,18 @@ from pathlib import Path
 import pytest
 from simkit import CALM, ManualClock, Sim, make_scenario
 
-from jalsa.inbox.actions import (
-    FacebookActions,
-    InstagramActions,
-    XActions,
-    YouTubeActions,
-)
-from jalsa.inbox.collect import (
-    FacebookCommentsInbox,
-    InstagramCommentsInbox,
-    XMentionsInbox,
-    XRepliesInbox,
-    YouTubeChatInbox,
-    YouTubeCommentsInbox,
-)
-from jalsa.inbox.record import InboxItem
-from jalsa.sim.moderation import INBOX_PHRASES
-from jalsa.sim.server import FIXED_AUTHORS, live_chat_id
+from jalsa.platforms.facebook.actions import FacebookActions
+from jalsa.platforms.facebook.inbox import FacebookCommentsInbox
+from jalsa.platforms.inbox_record import InboxItem
+from jalsa.platforms.instagram.actions import InstagramActions
+from jalsa.platforms.instagram.inbox import InstagramCommentsInbox
+from jalsa.platforms.x.actions import XActions
+from jalsa.platforms.x.inbox import XMentionsInbox, XRepliesInbox
+from jalsa.platforms.x.sim.posts import FIXED_AUTHORS
+from jalsa.platforms.youtube.actions import YouTubeActions
+from jalsa.platforms.youtube.inbox import YouTubeChatInbox, YouTubeCommentsInbox
+from jalsa.platforms.youtube.sim.chat import live_chat_id
+from jalsa.sim.kit import INBOX_PHRASES
 
 YT = "http://sim/youtube/v3"
 GRAPH = "http://sim/graph/v21.0"

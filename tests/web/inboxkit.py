@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from jalsa.inbox import store as q
-from jalsa.inbox.record import ActionResult, Decision, InboxItem
+from jalsa.platforms.inbox_record import ActionResult, Decision, InboxItem
 from jalsa.store import Store
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now

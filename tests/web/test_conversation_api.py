@@ -25,7 +25,7 @@ from jalsa.conversation.analysis import analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.ingest import ingest
-from jalsa.conversation.record import POST_SCHEMA
+from jalsa.platforms.post_record import POST_SCHEMA
 from jalsa.team import MATRIX, Perm, Role
 from jalsa.web.services import app_services
 from testkit import load_fixture

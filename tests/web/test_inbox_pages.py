@@ -15,7 +15,7 @@ from sqlalchemy import select
 from webkit import Site, WebClient
 
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.store.models import AuditEntry, InboxDecisionRow
 from jalsa.web.routes import inbox_pages
 from jalsa.web.services import app_services
@@ -299,7 +299,7 @@ def test_a_flagged_reply_waits_for_a_coordinator(site: Site) -> None:
 
 
 def test_a_failed_reply_shows_the_reason(site: Site) -> None:
-    from jalsa.inbox.record import ActionResult
+    from jalsa.platforms.inbox_record import ActionResult
 
     item_id = item(site)
     with site.store.session() as session:

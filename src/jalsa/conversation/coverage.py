@@ -15,8 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from jalsa.conversation.collect.rawlog import raw_dir
-from jalsa.conversation.collect.x import parse_x_time
+from jalsa.platforms.collect.rawlog import raw_dir
+from jalsa.platforms.x.collect import parse_x_time
 
 COUNTS_LOG = "x-counts.jsonl"
 DEFINITION = (

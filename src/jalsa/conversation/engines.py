@@ -16,8 +16,8 @@ import pyarrow as pa
 import sqlglot
 
 from jalsa.conversation.ingest import connect
-from jalsa.conversation.record import POST_SCHEMA
 from jalsa.errors import UserError
+from jalsa.platforms.post_record import POST_SCHEMA
 
 ENGINES = ("duckdb", "spark")
 # Relative standard error of DuckDB's approx_count_distinct: a HyperLogLog with 2^10

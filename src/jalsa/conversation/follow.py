@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from jalsa.conversation.collect.rawlog import raw_dir
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import IngestSummary, ingest
 from jalsa.conversation.lines import Piece
+from jalsa.platforms.collect.rawlog import raw_dir
 
 # raw log name prefix -> source format; x-counts holds counts, not posts
 FORMATS = {"x-search": "x", "x-stream": "x", "youtube-chat": "youtube-chat"}

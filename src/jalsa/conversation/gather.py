@@ -17,21 +17,20 @@ import httpx
 
 from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
-from jalsa.conversation.collect import (
-    CollectError,
-    Collector,
-    CollectResult,
-    FacebookCommentsCollector,
-    XCountsCollector,
-    XSearchCollector,
-    XStreamCollector,
-    YouTubeChatCollector,
-    pause,
-)
-from jalsa.conversation.collect.base import NEEDS_A_PERSON
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.follow import ingest_new_lines
 from jalsa.conversation.ingest import IngestSummary
+from jalsa.platforms.collect.base import (
+    NEEDS_A_PERSON,
+    CollectError,
+    Collector,
+    CollectResult,
+    pause,
+)
+from jalsa.platforms.facebook.comments import FacebookCommentsCollector
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector
+from jalsa.platforms.x.stream import XStreamCollector
+from jalsa.platforms.youtube.chat import YouTubeChatCollector
 
 log = logging.getLogger(__name__)
 CHAT_RETRY_SECONDS = 60.0  # how often to look for a video's live chat before it has one

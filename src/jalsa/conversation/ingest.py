@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import PART_OPTIONS, PostDataset
 from jalsa.conversation.lines import Piece, count_lines, open_binary, read_ahead, read_blocks
-from jalsa.conversation.record import COLUMNS, duckdb_columns
 from jalsa.conversation.sniff import DATA_KINDS, array_message, data_kind, describe, pretty_document
-from jalsa.conversation.sources import LINE_SOURCES, LineSource, MappedSource
-from jalsa.conversation.sources.base import RAW_CHARS
-from jalsa.conversation.sources.mapped import Mapping, ident
+from jalsa.conversation.sources import LINE_SOURCES
+from jalsa.conversation.sources.mapped import MappedSource, Mapping, ident
 from jalsa.errors import UserError
 from jalsa.limits import MAX_LINE_BYTES, SNIFF_BYTES, MiB, binary_kind, mib
+from jalsa.platforms.post_record import COLUMNS, duckdb_columns
+from jalsa.platforms.sources import RAW_CHARS, LineSource
 
 FORMATS = ("auto", *LINE_SOURCES, "posts", "csv", "jsonl", "parquet")
 PARQUET_MAGIC = b"PAR1"

@@ -13,7 +13,7 @@ from collections.abc import Collection
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
-from jalsa.inbox.record import Finding
+from jalsa.platforms.inbox_record import Finding
 
 # Extended Arabic-Indic digits (Urdu) and Arabic-Indic digits, to ASCII; one char for one char,
 # so positions stay the same.

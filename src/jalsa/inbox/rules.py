@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from jalsa.inbox.record import Finding
+from jalsa.platforms.inbox_record import Finding
 
 
 def _any(*patterns: str) -> re.Pattern[str]:

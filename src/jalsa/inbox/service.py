@@ -39,14 +39,14 @@ from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
-from jalsa.inbox.record import ActionResult, Decision, InboxItem
+from jalsa.platforms.inbox_record import ActionResult, Decision, InboxItem
 from jalsa.store import Store
 from jalsa.store.models import Event, InboxDecisionRow, InboxItemRow, InboxReplyRow, User
 from jalsa.team import audit
 
 if TYPE_CHECKING:
-    from jalsa.inbox.collect.base import Handover
     from jalsa.inbox.policy import Policy, ReplyCheck
+    from jalsa.platforms.collect.inbox import Handover
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class InboxService:
     @property
     def policy(self) -> Policy:
         if self._policy is None:
-            from jalsa.inbox.policy import load_policy
+            from jalsa.inbox.policy_file import load_policy
 
             self._policy = load_policy(self.settings.inbox_policy_file)
         return self._policy
@@ -239,7 +239,7 @@ class InboxService:
             import httpx
 
             from jalsa.credentials import with_stored_credentials
-            from jalsa.inbox.actions import ACTIONS
+            from jalsa.platforms.registry import ACTIONS
 
             settings = with_stored_credentials(self.settings, self.store)
             self._client = httpx.AsyncClient(timeout=settings.http_timeout)
@@ -917,8 +917,9 @@ class InboxService:
         account's live videos and, for an event with an X stream, the mentions of the team's
         X account and the replies in its conversations (X Spaces have no comments). A source
         whose settings are missing is skipped, and `self.sources` says which setting."""
-        from jalsa.inbox.collect import FacebookCommentsInbox, YouTubeCommentsInbox
-        from jalsa.inbox.collect.base import inbox_dataset_dir
+        from jalsa.platforms.collect.inbox import inbox_dataset_dir
+        from jalsa.platforms.facebook.inbox import FacebookCommentsInbox
+        from jalsa.platforms.youtube.inbox import YouTubeCommentsInbox
 
         options: dict[str, Any] = {
             "dataset_dir": inbox_dataset_dir(self.settings),
@@ -970,11 +971,10 @@ class InboxService:
         """The comments of the account's live videos: its live media are looked up as the
         Instagram connector does, every `instagram_interval` seconds, and each new one gets a
         comments collector, which runs until `stop`."""
-        from jalsa.conversation.collect.base import NEEDS_A_PERSON, pause
-        from jalsa.conversation.collect.rawlog import source_name
-        from jalsa.inbox.collect import InstagramCommentsInbox
-        from jalsa.inbox.collect.instagram import InstagramCommentsApi
         from jalsa.platforms.base import PollError, Usage
+        from jalsa.platforms.collect.base import NEEDS_A_PERSON, pause
+        from jalsa.platforms.collect.rawlog import source_name
+        from jalsa.platforms.instagram.inbox import InstagramCommentsApi, InstagramCommentsInbox
 
         api = InstagramCommentsApi.from_settings(client, self.settings)
         source = source_name("instagram-live", ig_user_id)
@@ -1016,7 +1016,7 @@ class InboxService:
         """The mentions of the team's X account, and the replies in the conversations its
         posts started: those its mentions show (`team_conversations`), stored ones included,
         up to MAX_X_CONVERSATIONS (each is a search request per round)."""
-        from jalsa.inbox.collect import XMentionsInbox, XRepliesInbox, team_conversations
+        from jalsa.platforms.x.inbox import XMentionsInbox, XRepliesInbox, team_conversations
 
         running: dict[str, asyncio.Task[None]] = {}
 
@@ -1062,8 +1062,8 @@ class InboxService:
         options: dict[str, Any],
     ) -> None:
         """The video's live chat, once it has one (none before the broadcast starts)."""
-        from jalsa.conversation.collect.base import NEEDS_A_PERSON, CollectError, pause
-        from jalsa.inbox.collect import YouTubeChatInbox
+        from jalsa.platforms.collect.base import NEEDS_A_PERSON, CollectError, pause
+        from jalsa.platforms.youtube.inbox import YouTubeChatInbox
 
         key = self.settings.youtube_api_key
         while not stop.is_set():
@@ -1085,7 +1085,7 @@ class InboxService:
             return
 
     async def _run_collector(self, collector: Any, stop: asyncio.Event) -> None:
-        from jalsa.conversation.collect.base import CollectError
+        from jalsa.platforms.collect.base import CollectError
 
         try:
             await collector.run(stop)

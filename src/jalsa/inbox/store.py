@@ -18,7 +18,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound
-from jalsa.inbox.record import Decision, InboxItem
+from jalsa.platforms.inbox_record import Decision, InboxItem
 from jalsa.store.db import upsert
 from jalsa.store.models import InboxDecisionRow, InboxItemRow, InboxReplyRow, User
 from jalsa.timeutil import utc_now

@@ -14,9 +14,9 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jalsa import csvsafe, metrics
+from jalsa import csvsafe
 from jalsa.errors import UserError
-from jalsa.platforms.registry import CONNECTORS
+from jalsa.platforms.registry import CONNECTORS, get_metric
 from jalsa.store import Store
 from jalsa.store.repo import get_event, iter_samples
 from jalsa.timeutil import local
@@ -66,7 +66,7 @@ def _rows(store: Store, event_ref: str) -> tuple[dict[str, Any], Iterator[dict[s
                     "external_id": stream.external_id,
                     "label": stream.label,
                     "metric": sample.metric,
-                    "unit": metrics.get(sample.metric).unit,
+                    "unit": get_metric(sample.metric).unit,
                     "observed_at_utc": sample.observed_at.isoformat(),
                     "observed_at_local": local(sample.observed_at, event.timezone).isoformat(),
                     "value": sample.value,
@@ -150,11 +150,11 @@ def _write_json(
             tick(count)
     definitions = {
         name: {
-            "label": metrics.get(name).label,
-            "unit": metrics.get(name).unit,
-            "kind": metrics.get(name).kind.value,
-            "definition": metrics.get(name).definition,
-            "source": metrics.get(name).source,
+            "label": get_metric(name).label,
+            "unit": get_metric(name).unit,
+            "kind": get_metric(name).kind.value,
+            "definition": get_metric(name).definition,
+            "source": get_metric(name).source,
         }
         for name in sorted(used)
     }

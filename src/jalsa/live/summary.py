@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from jalsa import metrics
 from jalsa.live.aggregate import Point
+from jalsa.platforms.registry import get_metric
 from jalsa.store import Poll, Sample, Store
 from jalsa.store.repo import get_event, peak_samples
 
@@ -52,7 +52,7 @@ def summarize(store: Store, event_ref: str) -> Summary:
             statuses[sid][status] = n
         peaks: dict[int, dict[str, Point]] = {i: {} for i in ids}
         for sample in peak_samples(session, ids):
-            if metrics.get(sample.metric).is_audience:
+            if get_metric(sample.metric).is_audience:
                 peaks[sample.stream_id][sample.metric] = Point(sample.observed_at, sample.value)
         streams = [
             StreamSummary(

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from jalsa import metrics
+from jalsa.platforms.registry import CONNECTORS, get_metric
 from jalsa.timeutil import show
 
 _STATUS_STYLE = {"ok": "green", "pending": "dim", "not_live": "yellow"}
@@ -23,10 +23,12 @@ def _count(value: int | None) -> str:
 
 
 def spend_text(kind: str, usage: dict[str, Any]) -> str:
-    """API spend in the unit that matters for the platform."""
-    if kind == "youtube":
+    """API spend in the unit that matters for the platform (its connector's `spend`)."""
+    connector = CONNECTORS.get(kind)
+    spend = connector.spend[0] if connector else "requests"
+    if spend == "quota_units":
         return f"{usage['quota_units']:,} units"
-    if kind.startswith("x_"):
+    if spend == "cost_usd":
         return f"${usage['cost_usd']:,.2f} ({usage['billed_resources']:,} res)"
     return f"{usage['requests']:,} req"
 
@@ -47,13 +49,13 @@ def render(snapshot: dict[str, Any], *, title: str, tz: str, youtube_quota: int)
     quota_forecast = 0
     for s in snapshot["streams"]:
         metric = s["audience_metric"]
-        unit = metrics.get(metric).unit if metric else ""
+        unit = get_metric(metric).unit if metric else ""
         if metric:
             now = _count(s["now"])
             peak = f"{_count(s['peak'])} ({_time(s['peak_at'], tz)})" if s["peak"] else "—"
         else:
             latest = s["latest"]
-            now = ", ".join(f"{metrics.get(k).unit}: {v['value']:,}" for k, v in latest.items())
+            now = ", ".join(f"{get_metric(k).unit}: {v['value']:,}" for k, v in latest.items())
             now = f"audience unknown; {now}" if now else "audience unknown"
             peak = "n/a"
         status = Text(s["status"], style=_STATUS_STYLE.get(s["status"], "bold red"))

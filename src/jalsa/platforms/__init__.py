@@ -1,2 +1,6 @@
-"""Platform connectors, one module per platform API. Adding a platform touches one file plus
-the registry below."""
+"""The platforms jalsa speaks to, one package each (`youtube/`, `facebook/`, `instagram/`,
+`x/`), and what they share: the connector base (`base.py`), the Graph API (`graph.py`), the
+collection layer (`collect/`), the records platforms hand the areas (`post_record.py`,
+`inbox_record.py`), the line-source and actions bases (`sources.py`, `actions.py`), and the
+plugin hook and registry (`plugin.py`, `registry.py`). Areas use platforms; platforms use
+only the store and the shared core."""

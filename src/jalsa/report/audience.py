@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
 from jalsa.config import Settings
 from jalsa.live.aggregate import RunningSum
-from jalsa.platforms.registry import CONNECTORS, audience_metric
+from jalsa.metrics import Kind
+from jalsa.platforms.registry import CONNECTORS, audience_metric, get_metric
 from jalsa.report.figures import Figure, Source, measured, not_measured
 from jalsa.store.models import Event, Sample, Stream
 
@@ -83,7 +83,7 @@ def _source(metric: str, readings: _Readings, rule: str, label: str) -> Source:
     since, until = readings.span
     return Source(
         data=f"jalsa's samples of {metric} for {label}",
-        endpoint=metrics.get(metric).source,
+        endpoint=get_metric(metric).source,
         rule=rule,
         since=since,
         until=until,
@@ -105,11 +105,11 @@ def _stream_figures(
             not_measured(f"{key}.peak", "Peak concurrent audience", "viewers", why, source, why)
         )
     else:
-        m = metrics.get(audience)
+        m = get_metric(audience)
         readings = found[(stream.id, audience)]
         peak_rule = "the highest sample (the earliest of equal ones), with its time"
         source = _source(audience, readings, peak_rule, label)
-        definition = f"{m.definition} {metrics.get('peak').definition}"
+        definition = f"{m.definition} {get_metric('peak').definition}"
         if readings.points:
             at, value = max(readings.points, key=lambda p: (p[1], -p[0].timestamp()))
             figures.append(
@@ -145,8 +145,8 @@ def _stream_figures(
                 )
             )
     for name in cls.metrics:
-        m = metrics.get(name)
-        if m.kind is not metrics.Kind.CUMULATIVE:
+        m = get_metric(name)
+        if m.kind is not Kind.CUMULATIVE:
             continue
         readings = found[(stream.id, name)]
         rule = "the last sample: the platform's running total as of that time"
@@ -178,7 +178,7 @@ def _peak_of_sum(
     history.sort(key=lambda h: (h[0], h[1]))
     for at, stream_id, value in history:
         running.set(stream_id, at, value)
-    m = metrics.get("combined.peak_of_sum")
+    m = get_metric("combined.peak_of_sum")
     source = Source(
         data="jalsa's samples of every stream's concurrent-audience metric",
         rule=m.source + " (replayed over the stored samples; a sample counts while it is "
@@ -199,8 +199,8 @@ def _peak_of_sum(
 
 def _carries_audience(stream: Stream) -> bool:
     """A stream of viewers (a concurrent or cumulative figure), not of posts (x_counts)."""
-    kinds = {metrics.get(m).kind for m in CONNECTORS[stream.kind].metrics}
-    return bool(kinds & {metrics.Kind.CONCURRENT, metrics.Kind.CUMULATIVE})
+    kinds = {get_metric(m).kind for m in CONNECTORS[stream.kind].metrics}
+    return bool(kinds & {Kind.CONCURRENT, Kind.CUMULATIVE})
 
 
 def audience_section(

@@ -26,8 +26,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
-from jalsa.platforms.registry import CONNECTORS, audience_metric
+from jalsa.platforms.registry import CONNECTORS, audience_metric, get_metric
 from jalsa.report.figures import Figure, Source, measured, not_measured
 from jalsa.store.models import Event, Sample, Stream, WatchIncident
 from jalsa.watch.incident_view import IncidentOut, incident_out
@@ -177,7 +176,7 @@ def _losses(
         cls = CONNECTORS[stream.kind]
         if cls.platform not in affected or stream.id not in points:
             continue
-        metric = metrics.get(audience_metric(cls) or "")
+        metric = get_metric(audience_metric(cls) or "")
         pre, during = _split(points[stream.id], start, end)
         key = f"disruption.{incident.id}.{stream.id}"
         label = f"{labels[stream.id]}: concurrent audience lost (mean over the incident)"

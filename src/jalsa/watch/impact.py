@@ -29,8 +29,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
-from jalsa.platforms.registry import CONNECTORS, audience_metric
+from jalsa.platforms.registry import CONNECTORS, audience_metric, get_metric
 from jalsa.store.models import Event, Sample, WatchIncident
 from jalsa.timeutil import utc_now
 
@@ -145,7 +144,7 @@ def audience_impact(
                 label=stream.label or cls.title,
                 kind=stream.kind,
                 metric=metric,
-                unit=metrics.get(metric).unit if metric else None,
+                unit=get_metric(metric).unit if metric else None,
                 before=level,
                 before_samples=len(b),
                 during=now_level,

@@ -25,13 +25,13 @@ from jalsa.config import Settings
 from jalsa.conversation.panel import ConversationCache
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.service import InboxService
+from jalsa.live.feed import Feeds
 from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
 from jalsa.web.deps import SESSION_COOKIE, NotLoggedIn
-from jalsa.web.feed import Feeds
 from jalsa.web.limits import BodyLimit
 from jalsa.web.notices import Notices
 from jalsa.web.services import Services, app_services

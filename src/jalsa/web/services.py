@@ -14,10 +14,10 @@ from fastapi import FastAPI, Request
 from jalsa.config import Settings
 from jalsa.conversation.panel import ConversationCache
 from jalsa.inbox.service import InboxService
+from jalsa.live.feed import Feeds
 from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
 from jalsa.watch.service import WatchService
-from jalsa.web.feed import Feeds
 from jalsa.web.notices import Notices
 from jalsa.web.throttle import LoginThrottle
 

@@ -1,16 +1,10 @@
-"""Source formats a post file or raw log can be in, one module each."""
+"""Source formats a post file or raw log can be in: each platform's line formats (from the
+platform registry) and any CSV / JSONL / Parquet file through a column mapping (`mapped.py`)."""
 
 from __future__ import annotations
 
-from jalsa.conversation.sources.base import LineSource, Source
-from jalsa.conversation.sources.facebook import FacebookComments
 from jalsa.conversation.sources.mapped import MappedSource
-from jalsa.conversation.sources.x import XApiV2
-from jalsa.conversation.sources.x_v1 import XApiV1
-from jalsa.conversation.sources.youtube import YouTubeChat
-
-LINE_SOURCES: dict[str, type[LineSource]] = {
-    s.name: s for s in (XApiV2, XApiV1, YouTubeChat, FacebookComments)
-}
+from jalsa.platforms.registry import LINE_SOURCES
+from jalsa.platforms.sources import LineSource, Source
 
 __all__ = ["LINE_SOURCES", "LineSource", "MappedSource", "Source"]

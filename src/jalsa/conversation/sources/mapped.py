@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from jalsa.conversation.record import COLUMNS, PLATFORMS
-from jalsa.conversation.sources.base import (
+from jalsa.errors import UserError
+from jalsa.platforms.post_record import COLUMNS, PLATFORMS
+from jalsa.platforms.sources import (
     NOT_BLANK,
     NOT_JSON,
     RAW_CHARS,
@@ -22,7 +23,6 @@ from jalsa.conversation.sources.base import (
     quote,
     tags_in,
 )
-from jalsa.errors import UserError
 
 REQUIRED = ("id", "author_id", "created_at", "text")
 LISTS = ("hashtags", "mentions", "urls")

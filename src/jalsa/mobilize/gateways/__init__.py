@@ -13,7 +13,6 @@ from jalsa.mobilize.gateways.callbacks import CallbackKeys, parse_allow
 from jalsa.vault import Vault
 
 GATEWAYS = ("smpp", "kannel", "rest")
-PASSWORD_SETTING = "sms_password"
 
 
 def callback_secret(settings: Settings) -> str:

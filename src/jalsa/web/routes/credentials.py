@@ -20,8 +20,7 @@ from jalsa.credentials import (
     stored_credentials,
 )
 from jalsa.errors import NotFound, UserError
-from jalsa.inbox.actions import ACTIONS
-from jalsa.platforms.registry import CONNECTORS
+from jalsa.platforms.registry import ACTIONS, CONNECTORS
 from jalsa.team import Perm, audit
 from jalsa.vault import Vault
 from jalsa.web.deps import Caller, Requires, db

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
 from jalsa.config import Settings
+from jalsa.metrics import Kind
 from jalsa.platforms.base import Connector, StreamStatus
-from jalsa.platforms.registry import CONNECTORS, audience_metric
+from jalsa.platforms.registry import CATALOGUE, CONNECTORS, audience_metric, get_metric
 from jalsa.store.models import Stream
 from jalsa.store.repo import get_event
 from jalsa.team import Perm
@@ -40,13 +40,6 @@ STATUS_TEXT: dict[StreamStatus, str] = {
     StreamStatus.NETWORK_ERROR: "cannot reach the platform (blocked or offline?)",
 }
 
-# The spend that matters per platform: YouTube counts quota units, X bills money, the Graph
-# API platforms only rate-limit requests. (field of the usage record, unit shown)
-SPEND: dict[str, tuple[str, str]] = {
-    "youtube": ("quota_units", "quota units"),
-    "x": ("cost_usd", "US$"),
-}
-DEFAULT_SPEND = ("requests", "requests")
 COMBINED_LABEL = "sum of concurrent audiences across platforms — not unique people"
 
 
@@ -55,7 +48,7 @@ def chart_metric(cls: type[Connector]) -> str | None:
     audience = audience_metric(cls)
     if audience:
         return audience
-    per_minute = [m for m in cls.metrics if metrics.get(m).kind is metrics.Kind.PER_MINUTE]
+    per_minute = [m for m in cls.metrics if get_metric(m).kind is Kind.PER_MINUTE]
     return per_minute[0] if per_minute else None
 
 
@@ -64,7 +57,7 @@ def stream_info(stream: Stream, settings: Settings) -> dict[str, Any]:
     audience = audience_metric(cls)
     chart = chart_metric(cls)
     platform = cls.platform
-    spend_field, spend_unit = SPEND.get(platform, DEFAULT_SPEND)
+    spend_field, spend_unit = cls.spend  # the spend that matters for the platform
     return {
         "id": stream.id,
         "kind": stream.kind,
@@ -74,8 +67,8 @@ def stream_info(stream: Stream, settings: Settings) -> dict[str, Any]:
         "external_id": stream.external_id,
         "audience_metric": audience,
         "chart_metric": chart,
-        "unit": metrics.get(chart).unit if chart else None,
-        "chart_label": metrics.get(chart).label if chart else None,
+        "unit": get_metric(chart).unit if chart else None,
+        "chart_label": get_metric(chart).label if chart else None,
         "no_audience": (
             None if chart else f"audience unknown ({platform.title()}'s API gives no viewer count)"
         ),
@@ -109,7 +102,7 @@ def dashboard_page(
         "ends_at": event.ends_at.isoformat(),
         "streams": streams,
         "status_text": {s.value: text for s, text in STATUS_TEXT.items()},
-        "metrics": {m.name: {"label": m.label, "unit": m.unit} for m in metrics.CATALOGUE},
+        "metrics": {m.name: {"label": m.label, "unit": m.unit} for m in CATALOGUE},
         "youtube_daily_quota": settings.youtube_daily_quota,
         # With no poll received for this long, the figures on screen are old: say so.
         "quiet_after_seconds": 3 * max(intervals, default=60.0),

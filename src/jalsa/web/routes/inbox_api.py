@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox import store as q
-from jalsa.inbox.record import CATEGORIES, PLATFORMS
 from jalsa.inbox.service import InboxService
+from jalsa.platforms.inbox_record import CATEGORIES, PLATFORMS
 from jalsa.store.models import InboxItemRow, User
 from jalsa.store.repo import get_event
 from jalsa.team import Perm, allowed, find_user

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jalsa import metrics
 from jalsa.errors import UserError
 from jalsa.ids import MAX_ID, parse_id
 from jalsa.live.bus import Message
+from jalsa.platforms.registry import CATALOGUE, METRICS, get_metric
 from jalsa.store.models import Sample
 from jalsa.store.repo import get_event
 from jalsa.team import Perm
@@ -56,7 +56,7 @@ async def metric_catalogue(
             "definition": m.definition,
             "source": m.source,
         }
-        for m in metrics.CATALOGUE
+        for m in CATALOGUE
     ]
 
 
@@ -102,7 +102,7 @@ async def timeline(
 ) -> dict[str, Any]:
     """Stored samples of the event in time order, for charts: `[observed_at, value]` per
     stream and metric."""
-    if metric is not None and metric not in metrics.BY_NAME:
+    if metric is not None and metric not in METRICS:
         raise UserError(f"unknown metric {metric[:100]!r}; `jalsa metrics` lists them")
     event = get_event(session, slug)
     ids = {s.id: s for s in event.streams}
@@ -120,7 +120,7 @@ async def timeline(
     for sid, name, at, value in session.execute(query.order_by(Sample.observed_at).limit(limit)):
         key = f"{sid}:{name}"
         entry = series.setdefault(
-            key, {"stream_id": sid, "metric": name, "unit": metrics.get(name).unit, "points": []}
+            key, {"stream_id": sid, "metric": name, "unit": get_metric(name).unit, "points": []}
         )
         entry["points"].append([at.isoformat(), value])
         count += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from jalsa import metrics
+from jalsa.platforms.registry import CATALOGUE
 from jalsa.team import Perm
 from jalsa.web.deps import Caller, Requires
 from jalsa.web.routes.common import API_ERRORS, page
@@ -16,4 +16,4 @@ router = APIRouter(responses=API_ERRORS)
 
 @router.get("/metrics", response_class=HTMLResponse, include_in_schema=False)
 def metrics_page(request: Request, who: Caller = Depends(Requires(Perm.VIEW_EVENTS))) -> Response:
-    return page(request, "metrics.html", who, {"catalogue": metrics.CATALOGUE})
+    return page(request, "metrics.html", who, {"catalogue": CATALOGUE})
