@@ -2,8 +2,8 @@
 
 A platform is one package (`jalsa/platforms/youtube/`, or a third-party distribution) that
 describes itself with a `Platform`: its audience connectors (one per stream kind), the line
-formats its exports and raw logs come in, and its moderation actions. The package implements
-one hook, as Datasette's plugins do:
+formats its exports and raw logs come in, its moderation actions and its inbox collecting. The
+package implements one hook, as Datasette's plugins do:
 
     from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -25,6 +25,7 @@ import pluggy
 from jalsa.metrics import Metric
 from jalsa.platforms.actions import PlatformActions
 from jalsa.platforms.base import Connector
+from jalsa.platforms.collect.inbox import InboxSource
 from jalsa.platforms.sources import LineSource
 
 PROJECT = "jalsa"
@@ -46,6 +47,8 @@ class Platform:
     connectors: tuple[type[Connector], ...] = ()
     line_sources: tuple[type[LineSource], ...] = ()
     actions: type[PlatformActions] | None = None
+    # What the inbox collects for an event's streams of this platform's kinds.
+    inbox: type[InboxSource] | None = None
     # Settings the platform adds to jalsa's (name -> (type, default)), read from JALSA_<NAME>
     # and jalsa.toml like the others; the built-in platforms' are in jalsa/config.py.
     settings: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -56,6 +59,8 @@ class Platform:
         parts += [(s.__name__, s.platform) for s in self.line_sources]
         if self.actions is not None:
             parts.append((self.actions.__name__, self.actions.platform))
+        if self.inbox is not None:
+            parts.append((self.inbox.__name__, self.inbox.platform))
         for part, platform in parts:
             if platform != self.name:
                 raise PluginError(f"platform {self.name!r}: {part} says it belongs to {platform!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from jalsa.platforms.instagram.actions import InstagramActions
 from jalsa.platforms.instagram.connector import InstagramConnector
+from jalsa.platforms.instagram.inbox import InstagramInbox
 from jalsa.platforms.instagram.metrics import METRICS
 from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -20,6 +21,7 @@ PLATFORM = Platform(
     metrics=METRICS,
     connectors=(InstagramConnector,),
     actions=InstagramActions,
+    inbox=InstagramInbox,
 )
 
 

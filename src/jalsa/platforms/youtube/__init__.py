@@ -14,6 +14,7 @@ from __future__ import annotations
 from jalsa.platforms.plugin import Platform, hookimpl
 from jalsa.platforms.youtube.actions import YouTubeActions
 from jalsa.platforms.youtube.connector import YouTubeConnector
+from jalsa.platforms.youtube.inbox import YouTubeInbox
 from jalsa.platforms.youtube.metrics import METRICS
 from jalsa.platforms.youtube.source import YouTubeChat
 
@@ -24,6 +25,7 @@ PLATFORM = Platform(
     connectors=(YouTubeConnector,),
     line_sources=(YouTubeChat,),
     actions=YouTubeActions,
+    inbox=YouTubeInbox,
 )
 
 
