@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 import httpx
 
@@ -164,7 +165,7 @@ class Collecting:
                 arrived=arrived,
                 stop=stop,
                 sources=self.sources,
-                first_answers=lambda platform, kind: self._first_answers(event_id, platform, kind),
+                first_answers=partial(self._first_answers, event_id),
             )
             if collectors is None:
                 with pipeline.store.session() as session:
