@@ -84,7 +84,8 @@ class TwitchConnector(Connector):
             return PollError(status, f"Twitch: {str(payload['message'])[:200]}")
         return None
 
-    def expected_usage(self, batch: int = 1) -> Usage:
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
         return Usage(requests=1)
 
     async def poll(self, target: Target, now: datetime) -> PollResult:

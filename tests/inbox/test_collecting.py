@@ -17,7 +17,7 @@ from jalsa.clock import SystemClock
 from jalsa.config import load_settings
 from jalsa.inbox import collecting
 from jalsa.inbox.collecting import platform_jobs
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.inbox.service import InboxService
 from jalsa.platforms.collect.inbox import InboxContext, InboxSource, Job
 from jalsa.platforms.inbox_record import InboxItem

@@ -19,7 +19,7 @@ from jalsa.config import load_settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
 from jalsa.inbox.pipeline import MAX_ATTEMPTS
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.inbox.service import InboxService
 from jalsa.platforms.inbox_record import ActionResult, InboxItem
 from jalsa.store import Store

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 
 from jalsa.clock import CompressedClock
 from jalsa.config import load_settings
+from jalsa.live.aggregate import LiveAggregate
 from jalsa.live.bus import EventBus
+from jalsa.live.feed import EventFeed
 from jalsa.live.schedule import phase
 from jalsa.live.tracker import Tracker, cancel
 from jalsa.platforms.registry import METRICS
@@ -221,6 +223,38 @@ async def test_restart_resumes_on_the_same_grid_without_duplicates(store: Store)
     assert second.aggregate.peak_of_sum.value >= peak_before.value
     for sid, units in spent_before.items():
         assert second.aggregate.streams[sid].spent.quota_units >= units
+
+
+async def test_a_reader_of_the_store_shows_the_trackers_figures(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed that follows the store (the web app's) plans its streams and takes in polls
+    with the tracker's own code: after a run its figures are the tracker's, and both took in
+    every stored poll through the one `LiveAggregate.apply_poll`."""
+    applied: Counter[str] = Counter()
+    original = LiveAggregate.apply_poll
+
+    def spy(self: LiveAggregate, poll: Any, samples: Any) -> None:
+        applied["feed" if self is feed.aggregate else "tracker"] += 1
+        original(self, poll, samples)
+
+    monkeypatch.setattr(LiveAggregate, "apply_poll", spy)
+    scenario = make_scenario()
+    _setup(store, scenario)
+    settings = load_settings(**sim_base_urls("http://sim"), **CREDENTIALS, **INTERVALS)
+    feed = await asyncio.to_thread(EventFeed, store, "rally", settings)
+    tracker = await _track(store, scenario, 15, 25)
+    await feed.catch_up()
+
+    with store.session() as s:
+        polls = s.scalar(select(func.count()).select_from(Poll))
+    assert applied == {"tracker": polls, "feed": polls}
+    now = tracker.clock.now()
+    ours, theirs = tracker.aggregate.snapshot(now), feed.snapshot(now)
+    for snapshot in (ours, theirs):
+        for stream in snapshot["streams"]:  # the tracker's own schedule, not in the store
+            del stream["next_poll_at"], stream["consecutive_errors"]
+    assert theirs == ours
 
 
 def test_every_metric_a_connector_declares_is_in_the_catalogue() -> None:

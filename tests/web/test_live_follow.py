@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from webkit import Site, SSEReader, poll_record, store_polls, stored_poll_ids
 
+from jalsa.live.feed import FOLLOW_EVERY
 from jalsa.store.notify import EVERYTHING, PAYLOAD_MAX, streams_in
 from jalsa.timeutil import utc_now
-from jalsa.web.feed import FOLLOW_EVERY
 
 
 def _api(site: Site) -> httpx.AsyncClient:

@@ -35,7 +35,8 @@ from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
 from jalsa.inbox.model_files import load_model
-from jalsa.inbox.policy import Policy, load_policy
+from jalsa.inbox.policy import Policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.platforms.inbox_record import ActionResult, Decision, InboxItem
 from jalsa.platforms.registry import ACTIONS
 from jalsa.store import Store

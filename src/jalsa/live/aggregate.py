@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from jalsa.platforms.base import StreamStatus, Usage
 from jalsa.platforms.registry import get_metric
@@ -128,6 +129,28 @@ class RunningSum:
             self.peak = Point(at, self.total)
 
 
+class StoredPoll(Protocol):
+    """One stored poll's ledger row: as the tracker writes it (`PollRecord`) or as the store
+    gives it back (`Poll`)."""
+
+    @property
+    def stream_id(self) -> int: ...
+    @property
+    def finished_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def quota_units(self) -> int: ...
+    @property
+    def billed_resources(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+
+
 class LiveAggregate:
     def __init__(self, ends_at: datetime, timezone: str) -> None:
         self.ends_at = ends_at
@@ -166,7 +189,7 @@ class LiveAggregate:
         status: StreamStatus,
         detail: str,
         usage: Usage,
-        readings: list[tuple[str, datetime, int]],
+        readings: Sequence[tuple[str, datetime, int]],
     ) -> None:
         state = self.streams[stream_id]
         state.polls += 1
@@ -189,6 +212,19 @@ class LiveAggregate:
                 self.sum.set(stream_id, at, value)
         if status is StreamStatus.NOT_LIVE:
             self.sum.drop(stream_id)
+
+    def apply_poll(self, poll: StoredPoll, samples: Sequence[tuple[str, datetime, int]]) -> None:
+        """Take in one stored poll and the samples it wrote (metric, observed at, value): the
+        one way live figures follow polls, for the tracker that wrote it and for a reader that
+        finds it in the store alike."""
+        self.apply(
+            poll.stream_id,
+            finished_at=poll.finished_at,
+            status=StreamStatus(poll.status),
+            detail=poll.detail,
+            usage=Usage(poll.requests, poll.quota_units, poll.billed_resources, poll.cost_usd),
+            readings=samples,
+        )
 
     def combined(self, now: datetime) -> Combined:
         self.sum.expire(now)

@@ -43,7 +43,8 @@ class EventBus:
 
     def publish(self, topic: str, data: dict[str, Any], seq: int | None = None) -> Message:
         """Publish with the next number, or with `seq` when the source has its own increasing
-        ids (the web feed uses poll ids, so a client can resume even across server restarts)."""
+        ids (the feed that follows the store uses poll ids, so a client can resume even across
+        server restarts)."""
         if seq is not None and seq <= self._seq:
             raise ValueError(f"sequence numbers must increase ({seq} after {self._seq})")
         self._seq = self._seq + 1 if seq is None else seq

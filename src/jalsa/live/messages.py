@@ -1,5 +1,5 @@
 """The live message for one stored poll, the same whoever sends it (the tracker's in-process
-bus, or the web app's feed that follows the store)."""
+bus, or the feed that follows the store for the web app)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,22 @@
-"""How an event's streams are polled (groups, intervals, phases, expected spend) and how live
-figures are rebuilt from the store: shared by the tracker and the web app's live feed."""
+"""How an event's streams are polled: grouped by kind (a platform whose API reads several ids in
+one request gets them in one group), each group's interval and phase, and each stream's live
+state with the spend it is expected to make.
+
+Planning reads only what the connector classes declare (`jalsa.platforms.registry`): it builds
+no connector and needs no HTTP client, so a reader of stored polls plans exactly the states the
+tracker plans; only the tracker builds a connector per group, to poll.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-
-import httpx
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from jalsa.config import Settings
-from jalsa.live.aggregate import LiveAggregate, Point, StreamState
+from jalsa.live.aggregate import LiveAggregate, StreamState
 from jalsa.live.schedule import phase
-from jalsa.platforms.base import Connector, StreamStatus
-from jalsa.platforms.registry import connector_for, get_metric
-from jalsa.store import Store
-from jalsa.store.models import Sample, Stream
-from jalsa.store.repo import last_polls, latest_samples, peak_samples, stream_totals
+from jalsa.platforms.base import Connector
+from jalsa.platforms.registry import audience_metric, connector_for
+from jalsa.store.models import Stream
 
 
 @dataclass
@@ -32,18 +31,16 @@ class Group:
     ids in one request (YouTube, X Spaces) gets up to `batch_size` streams per group, which
     also saves quota; every other stream is a group of one."""
 
-    connector: Connector
+    connector_class: type[Connector]  # built by the tracker, which alone polls
     members: list[Member]
     interval: float
     offset: float
     consecutive_errors: int = 0
 
 
-def plan_groups(
-    streams: list[Stream], settings: Settings, client: httpx.AsyncClient | None
-) -> list[Group]:
+def plan_groups(streams: list[Stream], settings: Settings) -> list[Group]:
     """Group the streams (by kind, in id order, chunked by the connector's batch size) and
-    give each stream its live state. `client` may be None when nothing will be polled."""
+    give each stream its live state."""
     by_kind: dict[str, list[Stream]] = {}
     for stream in sorted(streams, key=lambda s: s.id):
         by_kind.setdefault(stream.kind, []).append(stream)
@@ -51,11 +48,10 @@ def plan_groups(
     for kind, same_kind in by_kind.items():
         cls = connector_for(kind)
         interval = float(getattr(settings, cls.interval_setting))
-        audience = [m for m in cls.metrics if get_metric(m).is_audience]
+        audience = audience_metric(cls)
         for start in range(0, len(same_kind), cls.batch_size):
             chunk = same_kind[start : start + cls.batch_size]
-            connector = cls.from_settings(client, settings)
-            shares = connector.expected_usage(len(chunk)).share(len(chunk))
+            shares = cls.planned_usage(settings, len(chunk)).share(len(chunk))
             members = [
                 Member(
                     stream,
@@ -67,65 +63,18 @@ def plan_groups(
                         external_id=stream.external_id,
                         interval=interval,
                         expected_usage=share,
-                        audience_metric=audience[0] if audience else None,
+                        audience_metric=audience,
                     ),
                 )
                 for stream, share in zip(chunk, shares, strict=True)
             ]
-            groups.append(Group(connector, members, interval, phase(chunk[0].id, interval)))
+            groups.append(Group(cls, members, interval, phase(chunk[0].id, interval)))
     return groups
 
 
-def restore(store: Store, aggregate: LiveAggregate) -> None:
-    """Rebuild live figures from the store: latest and peak readings, spend so far, the last
-    status of each stream, and the combined sum replayed over every stored audience sample."""
-    ids = list(aggregate.streams)
-    if not ids:
-        return
-    with store.session() as session:
-        latest = latest_samples(session, ids)
-        peaks = peak_samples(session, ids)
-        totals = stream_totals(session, ids)
-        last = last_polls(session, ids)
-        audience = {
-            state.stream_id: state.audience_metric
-            for state in aggregate.streams.values()
-            if state.audience_metric
-        }
-        history = audience_history(session, audience)
-    for sample in latest:
-        aggregate.seed(
-            sample.stream_id, sample.metric, Point(sample.observed_at, sample.value), None
-        )
-    for sample in peaks:
-        aggregate.seed(
-            sample.stream_id, sample.metric, None, Point(sample.observed_at, sample.value)
-        )
-    for sid, total in totals.items():
-        state = aggregate.streams[sid]
-        state.polls = total.polls
-        state.errors = total.errors
-        state.spent.requests = total.requests
-        state.spent.quota_units = total.quota_units
-        state.spent.billed_resources = total.billed_resources
-        state.spent.cost_usd = total.cost_usd
-    for sid, poll in last.items():
-        state = aggregate.streams[sid]
-        state.status = StreamStatus(poll.status)
-        state.detail = poll.detail
-        state.last_poll_at = poll.finished_at
-    aggregate.replay(history)
-
-
-def audience_history(session: Session, audience: dict[int, str]) -> list[tuple[datetime, int, int]]:
-    """Every stored concurrent-audience sample of the given streams, in time order."""
-    if not audience:
-        return []
-    query = (
-        select(Sample.observed_at, Sample.stream_id, Sample.value)
-        .where(
-            or_(*[(Sample.stream_id == sid) & (Sample.metric == m) for sid, m in audience.items()])
-        )
-        .order_by(Sample.observed_at)
-    )
-    return [(at, sid, value) for at, sid, value in session.execute(query)]
+def add_streams(aggregate: LiveAggregate, streams: list[Stream], settings: Settings) -> None:
+    """Give the aggregate the planned state of each of `streams` it does not have yet."""
+    for group in plan_groups(streams, settings):
+        for member in group.members:
+            if member.stream.id not in aggregate.streams:
+                aggregate.add(member.state)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from jalsa.platforms.registry import get_metric
+from jalsa.platforms.registry import CONNECTORS, get_metric
 from jalsa.timeutil import show
 
 _STATUS_STYLE = {"ok": "green", "pending": "dim", "not_live": "yellow"}
@@ -23,10 +23,12 @@ def _count(value: int | None) -> str:
 
 
 def spend_text(kind: str, usage: dict[str, Any]) -> str:
-    """API spend in the unit that matters for the platform."""
-    if kind == "youtube":
+    """API spend in the unit that matters for the platform (its connector's `spend`)."""
+    connector = CONNECTORS.get(kind)
+    spend = connector.spend[0] if connector else "requests"
+    if spend == "quota_units":
         return f"{usage['quota_units']:,} units"
-    if kind.startswith("x_"):
+    if spend == "cost_usd":
         return f"${usage['cost_usd']:,.2f} ({usage['billed_resources']:,} res)"
     return f"{usage['requests']:,} req"
 

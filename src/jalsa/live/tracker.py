@@ -18,9 +18,10 @@ from jalsa.config import Settings
 from jalsa.live.aggregate import LiveAggregate
 from jalsa.live.bus import EventBus
 from jalsa.live.messages import poll_message
-from jalsa.live.plan import Group, Member, plan_groups, restore
+from jalsa.live.plan import Group, Member, plan_groups
+from jalsa.live.restore import restore
 from jalsa.live.schedule import backoff, next_slot
-from jalsa.platforms.base import PollError, PollResult, StreamStatus, Target, Usage
+from jalsa.platforms.base import Connector, PollError, PollResult, StreamStatus, Target, Usage
 from jalsa.store import Store
 from jalsa.store.models import Event, Stream
 from jalsa.store.repo import (
@@ -70,13 +71,14 @@ class Tracker:
         self.lateness: deque[float] = deque(maxlen=100_000)  # wall-clock seconds
         self.written = 0
         self._queue: asyncio.Queue[PollRecord] = asyncio.Queue()
-        self._groups: list[Group] = []
+        self._groups: list[tuple[Group, Connector]] = []  # each with the connector polling it
 
     # -- setup ------------------------------------------------------------------------------
 
     def _build_groups(self, client: httpx.AsyncClient) -> None:
-        self._groups = plan_groups(self.streams, self.settings, client)
-        for group in self._groups:
+        groups = plan_groups(self.streams, self.settings)
+        self._groups = [(g, g.connector_class.from_settings(client, self.settings)) for g in groups]
+        for group in groups:
             for member in group.members:
                 self.aggregate.add(member.state)
 
@@ -99,8 +101,10 @@ class Tracker:
         await asyncio.to_thread(self._restore)
         writer = asyncio.create_task(self._writer(), name="jalsa-writer")
         pollers = [
-            asyncio.create_task(self._poll_loop(group), name=f"poll-{group.members[0].stream.id}")
-            for group in self._groups
+            asyncio.create_task(
+                self._poll_loop(group, connector), name=f"poll-{group.members[0].stream.id}"
+            )
+            for group, connector in self._groups
         ]
         stop = stop or asyncio.Event()
         try:
@@ -121,7 +125,7 @@ class Tracker:
         while (remaining := (when - self.clock.now()).total_seconds()) > 0:
             await self.clock.sleep(min(remaining, 60.0))
 
-    async def _poll_loop(self, group: Group) -> None:
+    async def _poll_loop(self, group: Group, connector: Connector) -> None:
         slot = next_slot(self.clock.now(), group.interval, group.offset)
         while True:
             for member in group.members:
@@ -132,7 +136,7 @@ class Tracker:
             self.lateness.append(
                 max(0.0, (self.clock.now() - slot).total_seconds()) / self.clock.speed
             )
-            records, failure, retry_after = await self._poll_once(group, slot)
+            records, failure, retry_after = await self._poll_once(group, connector, slot)
             for record in records:
                 await self._queue.put(record)
             # Back off only when the poll as a whole failed (one stream's unknown id in a batch
@@ -146,27 +150,26 @@ class Tracker:
                 earliest += timedelta(seconds=random.uniform(0, group.interval / 4))
             slot = next_slot(earliest, group.interval, group.offset)
 
-    def _target(self, member: Member) -> Target:
-        stream = member.stream
-        if stream.kind != "x_counts":
-            return Target(stream.external_id)
-        last = member.state.latest.get("x.posts_per_minute")
-        # Re-read the last two buckets: X revises a bucket while it is still open.
-        since = (
-            last.at - timedelta(minutes=2) if last else self.event.starts_at - timedelta(minutes=30)
+    def _target(self, group: Group, member: Member) -> Target:
+        """What the stream's connector class says to poll (its id; for a query stream, the
+        event's query and where to start reading)."""
+        return group.connector_class.target(
+            member.stream.external_id,
+            query=self.event.x_query,
+            starts_at=self.event.starts_at,
+            latest=member.state.latest,
         )
-        return Target(stream.external_id, query=self.event.x_query, since=since)
 
     async def _poll_once(
-        self, group: Group, slot: datetime
+        self, group: Group, connector: Connector, slot: datetime
     ) -> tuple[list[PollRecord], StreamStatus | None, float | None]:
         """Poll the group once. Returns a record per stream, the status of the poll when it
         failed as a whole (else None), and how long the platform asked us to wait."""
-        targets = [self._target(m) for m in group.members]
+        targets = [self._target(group, m) for m in group.members]
         outcomes: list[PollResult | PollError]
         try:
             outcomes, usage = await asyncio.wait_for(
-                group.connector.poll_many(targets, slot),
+                connector.poll_many(targets, slot),
                 timeout=self.settings.http_timeout * 3,
             )
         except TimeoutError:
@@ -239,16 +242,7 @@ class Tracker:
 
     def _publish(self, batch: list[PollRecord]) -> None:
         for record in batch:
-            self.aggregate.apply(
-                record.stream_id,
-                finished_at=record.finished_at,
-                status=StreamStatus(record.status),
-                detail=record.detail,
-                usage=Usage(
-                    record.requests, record.quota_units, record.billed_resources, record.cost_usd
-                ),
-                readings=list(record.samples),
-            )
+            self.aggregate.apply_poll(record, record.samples)
             if not self.bus.has_subscribers:
                 continue  # nobody in this process listens: skip building the message
             self.bus.publish(

@@ -11,12 +11,12 @@ import email.utils
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import httpx
 
@@ -97,6 +97,13 @@ class Target:
     since: datetime | None = None
 
 
+class Dated(Protocol):
+    """Something read at a time: the live figures' latest reading of a metric."""
+
+    @property
+    def at(self) -> datetime: ...
+
+
 @dataclass
 class PollResult:
     status: StreamStatus
@@ -161,6 +168,10 @@ class Connector(ABC):
     credential_setting: ClassVar[str]  # Settings attribute holding the token or key
     interval_setting: ClassVar[str]  # Settings attribute holding the poll interval (s)
     batch_size: ClassVar[int] = 1  # targets one poll can cover (one request for several ids)
+    # The spend that matters for the platform, as the dashboard and `jalsa track` show it: the
+    # `Usage` field and its unit (YouTube counts quota units, X bills money, the Graph API
+    # platforms only rate-limit requests).
+    spend: ClassVar[tuple[str, str]] = ("requests", "requests")
 
     def __init__(
         self, client: httpx.AsyncClient | None, base_url: str, credential: str | None
@@ -201,9 +212,40 @@ class Connector(ABC):
             return [exc], exc.usage
         return [result], result.usage
 
-    @abstractmethod
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
+        """Requests, quota units and billed resources of one successful poll of `batch`
+        targets, before any price: class data, so a stream's spend is planned without a
+        connector. Every connector that polls streams declares it."""
+        raise NotImplementedError(
+            f"{cls.__name__} does not say what a poll spends: declare `expected_units`"
+        )
+
     def expected_usage(self, batch: int = 1) -> Usage:
         """Usage of one successful poll of `batch` targets, for the spend forecast."""
+        return self.expected_units(batch)
+
+    @classmethod
+    def planned_usage(cls, settings: Settings, batch: int = 1) -> Usage:
+        """What `expected_usage` of a connector built from `settings` says, from the class and
+        Settings alone: the live figures plan each stream's spend without building a
+        connector (or an HTTP client). Platforms that price their units (X) override it."""
+        return cls.expected_units(batch)
+
+    @classmethod
+    def target(
+        cls,
+        external_id: str,
+        *,
+        query: str | None,
+        starts_at: datetime,
+        latest: Mapping[str, Dated],
+    ) -> Target:
+        """What to poll for a stream of this kind: its platform id. A connector that reads the
+        event's query rather than one broadcast (X posts per minute) overrides this to add the
+        query and where to start reading, from the stream's `latest` reading per metric and
+        the event's `starts_at`; the tracker asks every connector the same way."""
+        return Target(external_id)
 
     def request_usage(self, payload: Any) -> Usage:
         """Usage of one request given its parsed body (None when the request failed).

@@ -2,8 +2,9 @@
 
 A platform is one package (`jalsa/platforms/youtube/`, or a third-party distribution) that
 describes itself with a `Platform`: its audience connectors (one per stream kind), the line
-formats its exports and raw logs come in, its moderation actions and its inbox collecting. The
-package implements one hook, as Datasette's plugins do:
+formats its exports and raw logs come in, its moderation actions, its inbox collecting and
+the module path of its simulated API. The package implements one hook, as Datasette's
+plugins do:
 
     from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -49,6 +50,10 @@ class Platform:
     actions: type[PlatformActions] | None = None
     # What the inbox collects for an event's streams of this platform's kinds.
     inbox: type[InboxSource] | None = None
+    # The module path of the platform's simulated API ("jalsa.platforms.youtube.sim.api"): its
+    # test double, which `jalsa.sim.server` imports by this path, so nothing in production
+    # imports it (docs/adding-a-platform.md, "A simulator").
+    simulator: str | None = None
     # Settings the platform adds to jalsa's (name -> (type, default)), read from JALSA_<NAME>
     # and jalsa.toml like the others; the built-in platforms' are in jalsa/config.py.
     settings: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)

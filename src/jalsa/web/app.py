@@ -24,13 +24,13 @@ from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.service import InboxService
+from jalsa.live.feed import Feeds
 from jalsa.mobilize.service import SmsService
 from jalsa.store import Store
 from jalsa.timeutil import utc_now
 from jalsa.vault import Vault
 from jalsa.watch.service import WatchService
 from jalsa.web.deps import NotLoggedIn
-from jalsa.web.feed import Feeds
 from jalsa.web.limits import BodyLimit
 from jalsa.web.throttle import LoginThrottle, device_key
 

@@ -7,6 +7,7 @@ conversation and the inbox, and the moderation actions on them.
     source.py     the comments' line format (`facebook-comments`)
     inbox.py      comments and replies as inbox items
     actions.py    hide, unhide, reply (POST /{comment-id}, /{comment-id}/comments)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PLATFORM = Platform(
     line_sources=(FacebookComments,),
     actions=FacebookActions,
     inbox=FacebookInbox,
+    simulator="jalsa.platforms.facebook.sim.api",
 )
 
 

@@ -95,7 +95,8 @@ class FacebookConnector(GraphConnector):
             detail="; ".join(notes),
         )
 
-    def expected_usage(self, batch: int = 1) -> Usage:
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
         return Usage(requests=2)
 
 

@@ -5,6 +5,7 @@ the inbox, and the moderation actions on them.
     connector.py  audience of the account's live media
     inbox.py      comments and replies of live media as inbox items
     actions.py    hide, unhide, reply (Graph API comment endpoints)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PLATFORM = Platform(
     connectors=(InstagramConnector,),
     actions=InstagramActions,
     inbox=InstagramInbox,
+    simulator="jalsa.platforms.instagram.sim.api",
 )
 
 

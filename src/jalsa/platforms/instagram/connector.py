@@ -82,5 +82,6 @@ class InstagramConnector(GraphConnector):
                 detail = "comments_count missing from the live media; comments unknown"
         return PollResult(StreamStatus.OK, readings, usage, detail)
 
-    def expected_usage(self, batch: int = 1) -> Usage:
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
         return Usage(requests=1)

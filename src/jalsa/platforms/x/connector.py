@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from jalsa.config import Settings
 from jalsa.platforms.base import (
     BatchConnector,
     Connector,
+    Dated,
     PollError,
     PollResult,
     Reading,
@@ -46,12 +47,22 @@ DEFAULT_USD_PER_RESOURCE: float = _PRICE_FIELDS["x_usd_per_resource"].default
 SPACE_ID = re.compile(r"[a-zA-Z0-9]{1,13}")
 
 
+def price(requests: int, resources: int, usd_per_request: float, usd_per_resource: float) -> Usage:
+    """The spend of `requests` requests returning `resources` billed resources at these prices."""
+    return Usage(
+        requests=requests,
+        billed_resources=resources,
+        cost_usd=requests * usd_per_request + resources * usd_per_resource,
+    )
+
+
 class XConnector(Connector):
     """Base of the X connectors: Bearer auth, X's error bodies and pay-per-use billing."""
 
     platform = "x"
     credential_setting = "x_bearer_token"
     base_url_setting = "x_base_url"
+    spend = ("cost_usd", "US$")
     # What a 400 "invalid-request" means for this connector's only user input.
     invalid_request_status = StreamStatus.BAD_RESPONSE
 
@@ -83,10 +94,20 @@ class XConnector(Connector):
         """Resources X bills for one successful answer."""
 
     def priced(self, requests: int, resources: int) -> Usage:
-        return Usage(
-            requests=requests,
-            billed_resources=resources,
-            cost_usd=requests * self.usd_per_request + resources * self.usd_per_resource,
+        return price(requests, resources, self.usd_per_request, self.usd_per_resource)
+
+    def expected_usage(self, batch: int = 1) -> Usage:
+        units = self.expected_units(batch)
+        return self.priced(units.requests, units.billed_resources)
+
+    @classmethod
+    def planned_usage(cls, settings: Settings, batch: int = 1) -> Usage:
+        units = cls.expected_units(batch)
+        return price(
+            units.requests,
+            units.billed_resources,
+            settings.x_usd_per_request,
+            settings.x_usd_per_resource,
         )
 
     def request_usage(self, payload: Any) -> Usage:
@@ -178,8 +199,9 @@ class XSpaceConnector(XConnector, BatchConnector):
             f"so it was not sent to X: give {self.id_help}",
         )
 
-    def expected_usage(self, batch: int = 1) -> Usage:
-        return self.priced(1, batch)
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
+        return Usage(requests=1, billed_resources=batch)
 
     async def poll_many(
         self, targets: Sequence[Target], now: datetime
@@ -266,16 +288,37 @@ class XCountsConnector(XConnector):
     min_age = timedelta(seconds=60)
     # Without `target.since`, count this far back.
     default_lookback = timedelta(minutes=15)
-    # Forecast: the tracker re-reads from two minutes before its latest bucket (X revises a
-    # bucket while it is open), so a poll returns about three buckets.
+    # Where a poll starts (`target`): two minutes before the latest bucket read, since X
+    # revises a bucket while it is open; the first poll, this long before the event starts.
+    reread = timedelta(minutes=2)
+    first_lookback = timedelta(minutes=30)
+    # Forecast: re-reading from two minutes before the latest bucket, a poll returns about
+    # three buckets.
     expected_buckets = 3
 
     def billed_resources(self, payload: Any) -> int:
         data = payload.get("data") if isinstance(payload, dict) else None
         return len(data) if isinstance(data, list) else 0
 
-    def expected_usage(self, batch: int = 1) -> Usage:
-        return self.priced(1, self.expected_buckets)
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
+        return Usage(requests=1, billed_resources=cls.expected_buckets)
+
+    @classmethod
+    def target(
+        cls,
+        external_id: str,
+        *,
+        query: str | None,
+        starts_at: datetime,
+        latest: Mapping[str, Dated],
+    ) -> Target:
+        """The event's query, counted from two minutes before the latest bucket read (X
+        revises a bucket while it is still open), or from `first_lookback` before the event
+        starts when none was read yet."""
+        last = latest.get(cls.metrics[0])
+        since = last.at - cls.reread if last else starts_at - cls.first_lookback
+        return Target(external_id, query=query, since=since)
 
     def start_time(self, since: datetime | None, now: datetime) -> datetime:
         """The start_time to send: `since`, kept inside X's recent window and in the past."""

@@ -7,6 +7,7 @@ for the conversation and the inbox, and the moderation actions on them.
     source.py     the live chat's line format (`youtube-chat`)
     inbox.py      live chat and commentThreads as inbox items
     actions.py    hide, unhide, ban, reply (comments.setModerationStatus, liveChatBans, ...)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PLATFORM = Platform(
     line_sources=(YouTubeChat,),
     actions=YouTubeActions,
     inbox=YouTubeInbox,
+    simulator="jalsa.platforms.youtube.sim.api",
 )
 
 

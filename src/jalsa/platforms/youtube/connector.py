@@ -68,6 +68,7 @@ class YouTubeConnector(BatchConnector):
     credential_setting = "youtube_api_key"
     interval_setting = "youtube_interval"
     batch_size = 50  # videos.list takes up to 50 ids
+    spend = ("quota_units", "quota units")
 
     def auth(self) -> tuple[dict[str, str], dict[str, str]]:
         return {}, {"key": self.credential or ""}
@@ -76,7 +77,8 @@ class YouTubeConnector(BatchConnector):
         # YouTube charges invalid requests too, so every request that got an answer costs.
         return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
 
-    def expected_usage(self, batch: int = 1) -> Usage:
+    @classmethod
+    def expected_units(cls, batch: int = 1) -> Usage:
         return Usage(requests=1, quota_units=QUOTA_UNITS_PER_REQUEST)
 
     def platform_error(

@@ -39,13 +39,6 @@ STATUS_TEXT: dict[StreamStatus, str] = {
     StreamStatus.NETWORK_ERROR: "cannot reach the platform (blocked or offline?)",
 }
 
-# The spend that matters per platform: YouTube counts quota units, X bills money, the Graph
-# API platforms only rate-limit requests. (field of the usage record, unit shown)
-SPEND: dict[str, tuple[str, str]] = {
-    "youtube": ("quota_units", "quota units"),
-    "x": ("cost_usd", "US$"),
-}
-DEFAULT_SPEND = ("requests", "requests")
 COMBINED_LABEL = "sum of concurrent audiences across platforms — not unique people"
 
 
@@ -63,7 +56,7 @@ def stream_info(stream: Stream, settings: Settings) -> dict[str, Any]:
     audience = audience_metric(cls)
     chart = chart_metric(cls)
     platform = cls.platform
-    spend_field, spend_unit = SPEND.get(platform, DEFAULT_SPEND)
+    spend_field, spend_unit = cls.spend  # the spend that matters for the platform
     return {
         "id": stream.id,
         "kind": stream.kind,

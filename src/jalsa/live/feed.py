@@ -1,6 +1,10 @@
-"""The live feed of one event for the web app. It follows the store, not a tracker process:
+"""The read side of live figures: the feed of one event, which keeps the event's live aggregate
+current from the store and publishes each stored poll, for the web app's dashboards and SSE
+streams (which only format what it gives them). It follows the store, not a tracker process:
 whichever process polls (`jalsa track` on another machine, or the demo in this one), every
-poll it stores reaches the dashboards. Message numbers are poll ids, so a browser that drops
+poll it stores reaches the dashboards. Its figures are planned, restored and updated by the same
+code as the tracker's (`plan`, `restore`, `LiveAggregate.apply_poll`), and it builds no
+connector: it needs no HTTP client. Message numbers are poll ids, so a browser that drops
 its connection resumes with `Last-Event-ID` and gets exactly what it missed, even across a
 restart of the web server or from another worker.
 
@@ -23,8 +27,8 @@ from jalsa.config import Settings
 from jalsa.live.aggregate import LiveAggregate
 from jalsa.live.bus import EventBus, Message, Subscription
 from jalsa.live.messages import poll_message
-from jalsa.live.plan import plan_groups, restore
-from jalsa.platforms.base import StreamStatus, Usage
+from jalsa.live.plan import add_streams
+from jalsa.live.restore import restore
 from jalsa.store import Poll, Sample, Store
 from jalsa.store.notify import PollListener, Waiter
 from jalsa.store.repo import get_event
@@ -55,9 +59,7 @@ class EventFeed:
                 or 0
             )
         self.aggregate = LiveAggregate(event.ends_at, event.timezone)
-        for group in plan_groups(streams, settings, None):
-            for member in group.members:
-                self.aggregate.add(member.state)
+        add_streams(self.aggregate, streams, settings)
         restore(store, self.aggregate)
         self.bus = EventBus(history=HISTORY)
         self.bus.start_at(self.cursor)
@@ -134,16 +136,7 @@ class EventFeed:
             self.store_reads += 1
             polls = await asyncio.to_thread(self._fetch, self.cursor)
             for poll, samples in polls:
-                self.aggregate.apply(
-                    poll.stream_id,
-                    finished_at=poll.finished_at,
-                    status=StreamStatus(poll.status),
-                    detail=poll.detail,
-                    usage=Usage(
-                        poll.requests, poll.quota_units, poll.billed_resources, poll.cost_usd
-                    ),
-                    readings=samples,
-                )
+                self.aggregate.apply_poll(poll, samples)
                 message = poll_message(
                     self.aggregate, self.slug, poll.stream_id, poll.finished_at, samples
                 )
@@ -231,10 +224,7 @@ class EventFeed:
         new = [s for s in streams if s.id not in self.aggregate.streams]
         if not new:
             return
-        for group in plan_groups(streams, self.settings, None):
-            for member in group.members:
-                if member.stream.id not in self.aggregate.streams:
-                    self.aggregate.add(member.state)
+        add_streams(self.aggregate, streams, self.settings)
         self.stream_ids = [s.id for s in streams]
         if self._waiter is not None:
             self._waiter.stream_ids = set(self.stream_ids)
