@@ -48,6 +48,9 @@ async def cancel(tasks: list[asyncio.Task[Any]]) -> None:
 
 
 class Tracker:
+    """`jalsa track` for one event: its streams polled on their grids, each batch of results
+    stored, then applied to the live aggregate and published on the bus."""
+
     def __init__(
         self,
         store: Store,

@@ -18,10 +18,10 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 from jalsa.errors import NotFound, UserError
 from jalsa.ids import MAX_ID, parse_id
 from jalsa.timeutil import show
-from jalsa.web.app import templates
 from jalsa.web.auth import digest
 from jalsa.web.deps import SESSION_COOKIE, Caller, client_ip
 from jalsa.web.permissions import Perm, allowed
+from jalsa.web.templating import templates
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
-from jalsa.web.app import templates
 from jalsa.web.auth import (
     accept_invitation,
     audit,
@@ -22,6 +21,7 @@ from jalsa.web.auth import (
     open_invitation,
 )
 from jalsa.web.deps import SESSION_COOKIE, client_ip, db
+from jalsa.web.templating import templates
 from jalsa.web.throttle import (
     DEVICE_COOKIE,
     DEVICE_DAYS,
