@@ -82,7 +82,8 @@ RECENT_DAYS, BURST_ACCOUNTS, BURST_SCORE, USUAL_DAYS = 90, 20, 6, 7
 def dataset(count: int, seed: int, workdir: Path) -> list[Path]:
     """The generated posts as Parquet part files, made once and reused (complete.json marks
     a finished set)."""
-    from jalsa.sim.posts import PostSimConfig, write_parquet
+    from jalsa.sim.posts.files import write_parquet
+    from jalsa.sim.posts.plan import PostSimConfig
 
     folder = workdir / f"posts-{count}-{seed}"
     marker = folder / "complete.json"

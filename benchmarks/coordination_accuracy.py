@@ -19,7 +19,9 @@ from typing import Any
 
 from jalsa.conversation.analysis import analyze, precision_recall
 from jalsa.conversation.engines import DuckDBEngine
-from jalsa.sim.posts import PostSimConfig, ground_truth, write_parquet
+from jalsa.sim.posts.files import write_parquet
+from jalsa.sim.posts.plan import PostSimConfig
+from jalsa.sim.posts.truth import ground_truth
 
 SIGNS = ("copied_text", "fast_posting", "new_account_burst", "coordinated")
 

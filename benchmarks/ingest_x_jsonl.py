@@ -23,7 +23,8 @@ import duckdb
 
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import ingest
-from jalsa.sim.posts import PostSimConfig, write_x_jsonl
+from jalsa.sim.posts.plan import PostSimConfig
+from jalsa.sim.posts.x_json import write_x_jsonl
 
 # The columns DuckDB's loader is given: the same fields our ingestion takes from a page.
 _TWEET = (

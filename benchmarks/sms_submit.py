@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from jalsa.mobilize.gateways.base import Handlers, OutgoingSms
-from jalsa.mobilize.gateways.smpp import SmppGateway, split_text
+from jalsa.mobilize.gateways.smpp import SmppGateway
+from jalsa.mobilize.gateways.smpp_codec import split_text
 
 TARGET_PER_SECOND = 300.0
 PASSWORD = "bench"

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from jalsa.sim.watch import START, Block, WatchSim
-from jalsa.watch.detector import Detector, Incident
+from jalsa.watch.detector import Detector
+from jalsa.watch.incidents import Incident
 
 ALL = ("x", "facebook", "instagram", "youtube")
 DAY = 24 * 60

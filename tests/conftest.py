@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-# Wide, plain terminal output for CLI tests (set before jalsa.cli creates its consoles).
+# Wide, plain terminal output for CLI tests (set before jalsa.terminal creates its consoles).
 os.environ["COLUMNS"] = "200"
 os.environ.setdefault("NO_COLOR", "1")
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from jalsa.conversation.coverage import read_counts
+from jalsa.demo.sms import STOPPER, SUPPORTERS
 from jalsa.inbox import store as q
 from jalsa.inbox.shipped import shipped_manifest
-from jalsa.sim.demo_sms import STOPPER, SUPPORTERS
 from jalsa.store import Store
 from jalsa.store.models import InboxItemRow, OptOut, SmsMessage
 from jalsa.store.repo import get_event

@@ -17,7 +17,7 @@ from inboxkit import Prediction, make_item
 
 from jalsa.config import get_settings
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import default_policy_text
+from jalsa.inbox.policy_file import default_policy_text
 from jalsa.inbox.service import InboxService
 from jalsa.sim import load_scenario
 from jalsa.sim.runner import SimServer, make_clock

@@ -21,7 +21,8 @@ from jalsa.conversation.follow import ingest_new_lines
 from jalsa.platforms.base import StreamStatus
 from jalsa.platforms.collect.base import CollectResult
 from jalsa.platforms.facebook.comments import FacebookCommentsCollector
-from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector, XStreamCollector
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector
+from jalsa.platforms.x.stream import XStreamCollector
 from jalsa.platforms.youtube.chat import YouTubeChatCollector
 from jalsa.sim.server import sim_base_urls
 
@@ -156,10 +157,10 @@ async def test_live_chat_is_collected_until_the_stream_goes_offline(
     assert len(ids) == len(set(ids))
     stream = sim.scenario.stream("youtube", "vid00000001")
     assert stream is not None
-    app = sim.app.state.sim
+    chat = sim.app.state.sim.parts["youtube"].chat
     first_minute = int((sim.scenario.at(117) - timedelta(seconds=60)).timestamp() // 60)
     end_minute = int(sim.scenario.end_utc.timestamp() // 60)
-    assert len(ids) == sum(app.chat_count(stream, m) for m in range(first_minute, end_minute))
+    assert len(ids) == sum(chat.count(stream, m) for m in range(first_minute, end_minute))
 
 
 async def test_comments_are_collected_once_across_rounds(
@@ -182,12 +183,12 @@ async def test_comments_are_collected_once_across_rounds(
 
     comments = items(tmp_path, "facebook-comments-111", "data")
     unique = {c["id"] for c in comments}
-    app = sim.app.state.sim
+    facebook = sim.app.state.sim.parts["facebook"]
     stream = sim.scenario.stream("facebook", "111")
     assert stream is not None
     lo = int(sim.scenario.at(CALM - 5).timestamp() // 60)
     hi = int(sim.scenario.at(CALM + 4).timestamp() // 60)
-    assert len(unique) == sum(app.comment_count(stream, m) for m in range(lo, hi))
+    assert len(unique) == sum(facebook.comment_count(stream, m) for m in range(lo, hi))
     # Only comments of the boundary second of a round come again (the `since` is inclusive).
     assert len(comments) - len(unique) <= 3
     assert "test-token" not in (tmp_path / "raw" / "facebook-comments-111.jsonl").read_text()

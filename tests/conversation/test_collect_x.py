@@ -16,13 +16,8 @@ import pytest
 
 from jalsa.platforms.base import StreamStatus
 from jalsa.platforms.collect.base import CollectError, CollectResult
-from jalsa.platforms.x.collect import (
-    StreamBackoff,
-    StreamRound,
-    XCountsCollector,
-    XSearchCollector,
-    XStreamCollector,
-)
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector
+from jalsa.platforms.x.stream import StreamBackoff, StreamRound, XStreamCollector
 from testkit import BASE_URLS, MockApi, fixture_response, load_fixture
 
 NOW = datetime(2023, 12, 17, 15, 6, tzinfo=UTC)

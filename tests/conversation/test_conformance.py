@@ -30,7 +30,8 @@ def spark() -> Iterator[Any]:
 
 
 def generated(folder: Path) -> list[Path]:
-    from jalsa.sim.posts import PostSimConfig, write_parquet
+    from jalsa.sim.posts.files import write_parquet
+    from jalsa.sim.posts.plan import PostSimConfig
 
     return write_parquet(PostSimConfig(count=30_000, seed=7), folder / "posts.parquet")
 

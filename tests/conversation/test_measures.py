@@ -15,6 +15,7 @@ from postkit import T0, rally, write
 from jalsa.conversation import measures as m
 from jalsa.conversation.analysis import Voices, analyze, join_spikes, precision_recall
 from jalsa.conversation.engines import DuckDBEngine
+from jalsa.conversation.measure_sql import Measure, Rows, render
 
 Row = dict[str, Any]
 
@@ -29,8 +30,8 @@ def engine(rows: list[Row], tmp_path_factory: pytest.TempPathFactory) -> DuckDBE
     return DuckDBEngine(write(rows, tmp_path_factory.mktemp("rally")))
 
 
-def run(engine: DuckDBEngine, measure: m.Measure, **params: Any) -> list[Row]:
-    return engine.table(m.render(measure, **params)).to_pylist()
+def run(engine: DuckDBEngine, measure: Measure, **params: Any) -> list[Row]:
+    return engine.table(render(measure, **params)).to_pylist()
 
 
 def minute(row: Row) -> int:
@@ -212,8 +213,8 @@ def test_parameters_are_literals_not_sql(engine: DuckDBEngine) -> None:
     result = analyze(engine, voices=voices, only=("share_of_voice",))
     assert result.results["share_of_voice"][0]["voice"] == "x'); DROP TABLE posts; --"
     with pytest.raises(TypeError):
-        m.render(m.TOP_HASHTAGS, limit=[1])
-    assert run(engine, m.SHARE_OF_VOICE, tags=m.Rows(2, ()), phrases=m.Rows(2, ())) == []
+        render(m.TOP_HASHTAGS, limit=[1])
+    assert run(engine, m.SHARE_OF_VOICE, tags=Rows(2, ()), phrases=Rows(2, ())) == []
 
 
 def test_empty_dataset(tmp_path: Path) -> None:

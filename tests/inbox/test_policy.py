@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jalsa.errors import UserError
-from jalsa.inbox.policy import (
+from jalsa.inbox.policy import Policy
+from jalsa.inbox.policy_file import (
     SHIPPED_VERSIONS,
-    ModelScores,
-    Policy,
     default_policy_text,
     load_policy,
     parse_policy,
 )
+from jalsa.inbox.scores import ModelScores
 from jalsa.platforms.inbox_record import CATEGORIES, Finding
 
 POLICY = load_policy()

@@ -18,8 +18,9 @@ from inboxkit import ABUSIVE, FakeActions, FakeModel, Prediction
 from jalsa.config import load_settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import load_policy
-from jalsa.inbox.service import MAX_ATTEMPTS, InboxService
+from jalsa.inbox.pipeline import MAX_ATTEMPTS
+from jalsa.inbox.policy_file import load_policy
+from jalsa.inbox.service import InboxService
 from jalsa.platforms.inbox_record import ActionResult, InboxItem
 from jalsa.store import Store
 from jalsa.store.models import InboxItemRow, User

@@ -11,7 +11,8 @@ import pytest
 
 from jalsa.errors import UserError
 from jalsa.mobilize.gateways.base import Handlers, Inbound, OutgoingSms, Receipt
-from jalsa.mobilize.gateways.smpp import SmppGateway, parse_receipt, source_address
+from jalsa.mobilize.gateways.smpp import SmppGateway
+from jalsa.mobilize.gateways.smpp_codec import parse_receipt, source_address
 from jalsa.sim.smsc import Smsc
 
 PASSWORD = "s3cret"
@@ -230,11 +231,11 @@ def test_no_threads_left_after_close(smsc: Smsc) -> None:
 
 
 def test_the_part_map_forgets_by_size_and_by_age(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jalsa.mobilize.gateways import smpp
+    from jalsa.mobilize.gateways import smpp_parts
 
     clock = [1000.0]
-    monkeypatch.setattr(smpp.time, "monotonic", lambda: clock[0])
-    parts = smpp._PartMap(limit=4, max_age=60.0)
+    monkeypatch.setattr(smpp_parts.time, "monotonic", lambda: clock[0])
+    parts = smpp_parts.PartMap(limit=4, max_age=60.0)
     parts.add("a1", ["a1", "a2"], 2)
     clock[0] += 61
     parts.add("b1", ["b1", "b2"], 2)  # "a" is over a minute old: forgotten

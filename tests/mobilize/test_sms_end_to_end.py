@@ -22,7 +22,7 @@ from sqlalchemy import select
 from jalsa.mobilize import campaigns as ops
 from jalsa.mobilize.gateways.smpp import SmppGateway
 from jalsa.mobilize.sender import Sender, SenderConfig
-from jalsa.mobilize.supporters import import_csv
+from jalsa.mobilize.supporters_import import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 from jalsa.store.models import Campaign, OptOut, SmsMessage

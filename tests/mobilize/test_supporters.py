@@ -13,14 +13,13 @@ from sqlalchemy import func, select
 from jalsa.errors import UserError
 from jalsa.mobilize.supporters import (
     PURPOSES,
-    ImportReport,
     consented,
     find_supporter,
-    import_csv,
     is_opted_out,
     opt_out,
     segment_query,
 )
+from jalsa.mobilize.supporters_import import ImportReport, import_csv
 from jalsa.store.models import Consent, OptOut, Supporter
 
 ALI = "+923001234567"

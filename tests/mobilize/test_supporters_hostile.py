@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jalsa.mobilize.supporters import import_csv
 from jalsa.mobilize.supporters_file import MAX_LINE_CHARS, MAX_RECORD_LINES
+from jalsa.mobilize.supporters_import import import_csv
 from jalsa.store.models import Supporter
 
 

@@ -17,15 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from jalsa.platforms.post_record import POST_SCHEMA
-from jalsa.sim.posts import (
-    PAGE_SIZE,
-    GroundTruth,
-    PostSimConfig,
-    generate_batches,
-    ground_truth,
-    write_parquet,
-    write_x_jsonl,
-)
+from jalsa.sim.posts.batches import generate_batches
+from jalsa.sim.posts.files import write_parquet
+from jalsa.sim.posts.plan import PostSimConfig
+from jalsa.sim.posts.truth import GroundTruth, ground_truth
+from jalsa.sim.posts.x_json import PAGE_SIZE, write_x_jsonl
 
 COUNT = 20_000
 CONFIG = PostSimConfig(count=COUNT, seed=7)

@@ -244,13 +244,13 @@ async def test_the_stream_without_rules_sends_keepalives_only() -> None:
 async def test_one_stream_connection_at_a_time_and_the_gates() -> None:
     scenario = make_scenario()
     sim = Sim(scenario, ManualClock(scenario.at(CALM)))
-    app = sim.app.state.sim
+    stream = sim.app.state.sim.parts["x"].stream
     async with sim.client:
-        app.x_stream_open = 1  # another connection is being served
+        stream.open = 1  # another connection is being served
         refused = await sim.client.get(STREAM, headers=BEARER)
         assert refused.status_code == 429
         assert refused.json()["connection_issue"] == "TooManyConnections"
-        app.x_stream_open = 0
+        stream.open = 0
         sim.at(86)
         assert (await sim.client.get(STREAM, headers=BEARER)).status_code == 401
         sim.at(70.5)
@@ -262,7 +262,7 @@ async def test_a_garbled_stream_connection_ends_in_the_middle_of_a_line() -> Non
     scenario = make_scenario(malformed_rate=1.0)
     sim = Sim(scenario, ManualClock(scenario.at(CALM)))
     async with sim.client:
-        sim.app.state.sim.x_rules = [{"id": "1", "value": "#TestJalsa"}]
+        sim.app.state.sim.parts["x"].stream.rules = [{"id": "1", "value": "#TestJalsa"}]
         _, lines = await stream_lines(sim)
     *whole, cut = lines
     assert all(json.loads(line) for line in whole if line)

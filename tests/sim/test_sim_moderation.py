@@ -17,10 +17,11 @@ from jalsa.platforms.instagram.actions import InstagramActions
 from jalsa.platforms.instagram.inbox import InstagramCommentsInbox
 from jalsa.platforms.x.actions import XActions
 from jalsa.platforms.x.inbox import XMentionsInbox, XRepliesInbox
+from jalsa.platforms.x.sim.posts import FIXED_AUTHORS
 from jalsa.platforms.youtube.actions import YouTubeActions
 from jalsa.platforms.youtube.inbox import YouTubeChatInbox, YouTubeCommentsInbox
-from jalsa.sim.moderation import INBOX_PHRASES
-from jalsa.sim.server import FIXED_AUTHORS, live_chat_id
+from jalsa.platforms.youtube.sim.chat import live_chat_id
+from jalsa.sim.kit import INBOX_PHRASES
 
 YT = "http://sim/youtube/v3"
 GRAPH = "http://sim/graph/v21.0"

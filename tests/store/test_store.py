@@ -254,7 +254,7 @@ def test_the_connection_pool_is_sized_by_the_settings(
 ) -> None:
     """PostgreSQL: at most pool + overflow connections per process (5 + 5 unless set), so
     several workers and a tracker fit in the server's 100. SQLite keeps its own pool."""
-    from jalsa.cli import open_store
+    from jalsa.cli.common import open_store
     from jalsa.config import load_settings
 
     monkeypatch.setenv("JALSA_DATABASE_URL", database_url)

@@ -22,7 +22,8 @@ from jalsa.watch.alerts import (
     WebhookSink,
     verify,
 )
-from jalsa.watch.detector import Detector, IncidentChange
+from jalsa.watch.detector import Detector
+from jalsa.watch.incidents import IncidentChange
 
 SECRET = "s3cret-hmac-key-do-not-log"
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from jalsa.sim.watch import NOISE_METHODS, START, Block, WatchSim
-from jalsa.watch.detector import Detector, Incident, IncidentChange
+from jalsa.watch.detector import Detector
+from jalsa.watch.incidents import Incident, IncidentChange
 from jalsa.watch.record import CENSOR_ONLY, Measurement, Verdict
 
 ALL = ("x", "facebook", "instagram", "youtube")

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from jalsa.watch.detector import Detector, IncidentChange
+from jalsa.watch.detector import Detector
+from jalsa.watch.incidents import IncidentChange
 from jalsa.watch.record import Measurement
 from watch.netlab import X_IP, Lab
 

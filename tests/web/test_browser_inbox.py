@@ -19,7 +19,7 @@ from test_browser import SIZES, Watch, shot
 from webkit import PASSWORD, Site
 
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.platforms.inbox_record import InboxItem
 from jalsa.store.repo import get_event
 from jalsa.timeutil import utc_now

@@ -18,7 +18,7 @@ from test_sms_pages import PASSWORD as SMSC_PASSWORD
 from test_sms_pages import sms_settings
 from webkit import Site, running_site
 
-from jalsa.mobilize.supporters import import_csv
+from jalsa.mobilize.supporters_import import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 

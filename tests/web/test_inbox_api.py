@@ -11,7 +11,7 @@ from inboxkit import ABUSIVE, FakeActions, FakeModel, make_item
 from sqlalchemy import select
 from webkit import Site
 
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.store.models import AuditEntry
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from webkit import Site, WebClient
 
 from jalsa.inbox import store as q
-from jalsa.inbox.policy import load_policy
+from jalsa.inbox.policy_file import load_policy
 from jalsa.store.models import AuditEntry, InboxDecisionRow
 from jalsa.web.routes import inbox_pages
 

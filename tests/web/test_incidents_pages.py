@@ -149,7 +149,7 @@ def test_the_incidents_page_lists_every_incident_newest_first_with_evidence(site
 
 def test_the_pages_read_the_fields_the_detector_writes() -> None:
     """The incident's `record` is the detector's Incident as JSON: the fields read from it."""
-    from jalsa.watch.detector import Incident
+    from jalsa.watch.incidents import Incident
 
     read = {"cities", "networks", "vantages", "evidence", "evidence_count", "methods"}
     assert read <= set(Incident.model_fields)

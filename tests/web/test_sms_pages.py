@@ -24,7 +24,7 @@ from webkit import Site, free_port, running_site, web_settings
 from jalsa.mobilize.campaigns import fail_campaign
 from jalsa.mobilize.sender import LEASE
 from jalsa.mobilize.service import SmsService
-from jalsa.mobilize.supporters import import_csv
+from jalsa.mobilize.supporters_import import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 from jalsa.store.models import AuditEntry, Campaign, SenderLease

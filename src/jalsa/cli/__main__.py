@@ -1,3 +1,5 @@
+"""`python -m jalsa.cli`: the `jalsa` command."""
+
 from jalsa.cli import main
 
 main()

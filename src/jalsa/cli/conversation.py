@@ -1,137 +1,335 @@
-"""Commands for the conversation: ingest posts, trends, analysis, generated posts."""
+"""Commands over an event's conversation: `jalsa ingest` (files of posts), `jalsa trends`,
+`jalsa analyze` and `jalsa collect` (live from the platforms)."""
 
 from __future__ import annotations
 
-import os
-import time
-from datetime import UTC, datetime
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.live import Live
+from rich.table import Table
 
-from jalsa.cli import console, sim_app
+from jalsa.cli.common import byte_progress, open_store
+from jalsa.config import get_settings
+from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
+from jalsa.conversation.coverage import read_counts, x_coverage
+from jalsa.conversation.dataset import PostDataset
+from jalsa.conversation.engines import ENGINES, open_engine
+from jalsa.conversation.gather import Gathering, Plan, Totals
+from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
+from jalsa.conversation.sources.mapped import Mapping
+from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
+from jalsa.limits import MAX_LINE_BYTES, MiB
+from jalsa.store.repo import get_event
+from jalsa.terminal import console
+from jalsa.timeutil import show
 
-POST_FORMATS = ("parquet", "x-jsonl")
 
-
-def _parse_start(text: str | None) -> datetime | None:
-    if text is None:
-        return None
+def event_dataset(event: str) -> tuple[PostDataset, str]:
+    """The event's post dataset and its time zone."""
+    settings = get_settings()
+    store = open_store(settings)
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(
-            f"cannot read the time {text!r}; write it as ISO 8601, e.g. 2023-12-17T14:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        with store.session() as session:
+            found = get_event(session, event)
+            slug, tz = found.slug, found.timezone
+    finally:
+        store.dispose()
+    return PostDataset.of_event(settings, slug), tz
 
 
-def _check_writable(out: Path, as_dir: bool) -> None:
-    """Fail before generating anything if the output cannot be written."""
-    folder = out if as_dir else out.parent
-    if not as_dir and out.is_dir():
-        raise UserError(f"{out} is a directory; give a file name, or end --out with '/'")
-    if as_dir and out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file, not a directory; drop the trailing '/'")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {folder}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise UserError(f"cannot write to {out}: permission denied")
-
-
-@sim_app.command("posts")
-def sim_posts(
-    count: Annotated[int, typer.Option(help="How many posts to generate.")],
-    out: Annotated[
-        str,
-        typer.Option(
-            help="File to write. A directory (existing, or ending with '/') gets Parquet part "
-            "files of about 5 million rows, or posts-x.jsonl."
-        ),
-    ],
-    fmt: Annotated[
-        str, typer.Option("--format", help="parquet (POST_SCHEMA) or x-jsonl (X API v2 pages).")
-    ] = "parquet",
-    seed: Annotated[int, typer.Option(help="The same seed gives the same posts.")] = 1,
-    start: Annotated[
-        str | None,
-        typer.Option(help="Event start, ISO 8601 (UTC if no offset); default 2023-12-17T14:00Z."),
+def ingest_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files of posts (.jsonl, .gz, .csv ...).")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "auto",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN for CSV/JSONL/Parquet files (repeat)."),
     ] = None,
-    hours: Annotated[float, typer.Option(help="Length of the event in hours.")] = 4.0,
-    truth: Annotated[
-        Path | None,
-        typer.Option(help="Also write the ground truth (campaign accounts, bursts) as JSON."),
+    platform: Annotated[
+        str | None, typer.Option(help="Platform of every post in a mapped file.")
     ] = None,
+    max_line_mb: Annotated[
+        float,
+        typer.Option(help="Longest JSON line read, in MiB; longer ones are quarantined."),
+    ] = MAX_LINE_BYTES / MiB,
 ) -> None:
-    """Generate realistic X posts of a rally (with injected trend bursts and a coordinated
-    campaign) for tests and benchmarks."""
-    from jalsa.sim.posts import (
-        DEFAULT_START,
-        PostSimConfig,
-        ground_truth,
-        write_parquet,
-        write_x_jsonl,
-    )
-
-    if count < 1:
-        raise UserError(f"--count must be at least 1, not {count}")
-    if fmt not in POST_FORMATS:
-        raise UserError(f"unknown format {fmt!r}; choose one of {', '.join(POST_FORMATS)}")
-    try:
-        config = PostSimConfig(
-            count=count, seed=seed, start=_parse_start(start) or DEFAULT_START, hours=hours
+    """Add posts to the event's dataset: new ones are kept, repeats skipped, bad lines
+    quarantined with their line numbers."""
+    if not 0 < max_line_mb <= 1024:
+        raise UserError("--max-line-mb must be more than 0 and at most 1024")
+    dataset, _ = event_dataset(event)
+    mapped = Mapping.parse(mapping or [], platform) if mapping or platform else None
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    with byte_progress("ingesting") as bar:
+        task = bar.add_task("ingest", total=total)
+        summary = ingest(
+            dataset,
+            paths,
+            fmt,
+            mapped,
+            lambda n: bar.advance(task, n),
+            max_line=int(max_line_mb * MiB),
         )
-    except ValueError as exc:
-        raise UserError(f"bad input: {exc}") from None
-    target = Path(out)
-    as_dir = out.endswith(("/", os.sep)) or target.is_dir()
-    _check_writable(target, as_dir)
-    if truth is not None:
-        _check_writable(truth, False)
+    print_ingest(summary)
+    if summary.quarantined and not summary.posts:
+        raise UserError(
+            f"no posts found: all {summary.quarantined} lines or items were quarantined "
+            f"({summary.quarantine_file}); is this the right --format?"
+        )
 
-    began = time.monotonic()
-    with Progress(
-        TextColumn("generating posts"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=console.is_terminal,
-    ) as progress:
-        task = progress.add_task("posts", total=count)
 
-        def advance(done: int) -> None:
-            progress.update(task, completed=done)
-
-        try:
-            if fmt == "parquet":
-                files = write_parquet(config, target, advance, directory=as_dir)
-            else:
-                files = [write_x_jsonl(config, target, advance)]
-            facts = ground_truth(config)
-            if truth is not None:
-                truth.write_text(facts.to_json() + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
-
-    where = str(files[0]) if len(files) == 1 else f"{target} ({len(files)} files)"
+def print_ingest(summary: IngestSummary) -> None:
+    for f in summary.files:
+        console.print(
+            f"{f.path}: {f.format}, {f.lines:,} lines, {f.posts:,} posts, "
+            f"{f.quarantined:,} quarantined",
+            highlight=False,
+        )
+    mb = summary.bytes / 1e6
+    rate = mb / summary.seconds if summary.seconds else 0.0
     console.print(
-        f"wrote {count:,} posts ({fmt}, seed {seed}) to {where} in "
-        f"{time.monotonic() - began:.1f} s: {len(facts.campaign_members):,} campaign accounts, "
-        f"{len(facts.bursts)} bursts" + (f"; ground truth in {truth}" if truth else ""),
+        f"[bold]{summary.accepted:,} new posts[/bold], {summary.duplicates:,} already there "
+        f"or repeated, {summary.quarantined:,} quarantined; {mb:,.1f} MB in "
+        f"{summary.seconds:.1f} s ({rate:,.0f} MB/s)",
         highlight=False,
-        soft_wrap=True,
     )
+    if summary.quarantine_file:
+        console.print(f"quarantine: {summary.quarantine_file}", highlight=False)
+
+
+EngineOpt = Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")]
+MasterOpt = Annotated[
+    str | None, typer.Option(help="Spark master URL (default: local, all cores).")
+]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(help="DuckDB's memory limit, e.g. 5GB (default: 80% of this machine's)."),
+]
+
+
+def _run(
+    dataset: PostDataset,
+    event: str,
+    engine: str,
+    master: str | None,
+    memory_limit: str | None = None,
+    **kwargs: Any,
+) -> Analysis:
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    if not dataset.exists():
+        raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
+    runner = open_engine(engine, dataset.parts(), master, dataset.root, memory_limit)
+    try:
+        with console.status("analysing", spinner="dots") as status:
+            return analyze(runner, step=lambda title: status.update(title), **kwargs)
+    finally:
+        runner.close()
+
+
+def trends_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    engine: EngineOpt = "duckdb",
+    master: MasterOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Hashtag spikes, explained: when, how far above what was expected, and who and what
+    was behind each."""
+    dataset, tz = event_dataset(event)
+    result = _run(dataset, event, engine, master, only=("tag_spikes", "spike_evidence"))
+    if as_json:
+        console.print_json(json.dumps({"spikes": result.spikes}, default=str))
+        return
+    console.print(result.as_dict()["definitions"]["tag_spikes"], style="dim", highlight=False)
+    table = Table("tag", "from", "to", "posts", "peak", "expected", "score", "top accounts")
+    for s in result.spikes:
+        peak = s["peak"]
+        table.add_row(
+            "#" + s["tag"],
+            show(minute_time(s["first_minute"]), tz, "%H:%M"),
+            show(minute_time(s["last_minute"]), tz, "%H:%M"),
+            f"{s['posts']:,}",
+            f"{peak['posts']:,}",
+            f"{peak['expected']:.1f}",
+            f"{peak['score']:.1f}",
+            ", ".join(a["text"] or a["id"] for a in s.get("top_accounts", [])),
+        )
+    console.print(table if result.spikes else "no spikes")
+
+
+def analyze_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    engine: EngineOpt = "duckdb",
+    master: MasterOpt = None,
+    voice: Annotated[
+        list[str] | None,
+        typer.Option(help="Share of voice: NAME=#hashtag,phrase,... (repeat)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the whole analysis as JSON.")] = None,
+    memory_limit: MemoryOpt = None,
+) -> None:
+    """Every conversation figure with its definition: volume, authors, top hashtags, words,
+    links and accounts, spikes, share of voice and signs of coordination."""
+    voices = Voices.parse(voice or [])
+    dataset = event_dataset(event)[0]
+    result = _run(dataset, event, engine, master, memory_limit, voices=voices)
+    data = result.as_dict()
+    coverage = x_coverage(read_counts(dataset.root), result.results["platform_minutes"])
+    data["x_coverage"] = coverage
+    if out:
+        out.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    overview = result.results["overview"][0]
+    total = overview["posts"]
+    console.print(
+        f"[bold]{total:,} posts[/bold] by {overview['authors']:,} accounts "
+        f"(HyperLogLog sketch: {overview['authors_approx']:,}, standard error "
+        f"{result.sketch_error:.1%}); {overview['originals']:,} originals, "
+        f"{overview['reposts']:,} reposts, {overview['replies']:,} replies, "
+        f"{overview['quotes']:,} quotes. Engine: {result.engine}.",
+        highlight=False,
+    )
+    for name in ("top_hashtags", "top_terms", "top_urls", "top_authors"):
+        rows = result.results[name][:10]
+        items = ", ".join(f"{r['item']} ({r['posts']:,})" for r in rows)
+        console.print(f"{name.replace('_', ' ')}: {items or '-'}", highlight=False)
+    for row in result.results.get("share_of_voice", []):
+        console.print(
+            f"share of voice {row['voice']}: {row['share']:.1%} ({row['posts']:,} posts)",
+            highlight=False,
+        )
+    if coverage and coverage["counted"]:
+        console.print(
+            f"X counted {coverage['counted']:,} posts matching the query in "
+            f"{len(coverage['minutes']):,} minutes; the dataset holds {coverage['collected']:,} "
+            f"X posts from those minutes ({coverage['share']:.1%}).",
+            highlight=False,
+        )
+    console.print(f"spikes: {len(result.spikes)} (see `jalsa trends`)", highlight=False)
+    c = result.coordination
+    if c:
+        console.print(
+            f"signs of coordination: {c['any']['accounts']:,} accounts, "
+            f"{c['any']['share_of_posts']:.2%} of posts "
+            f"(near-identical text {c['copied_text']['share_of_posts']:.2%}, inhuman rate "
+            f"{c['fast_posting']['share_of_posts']:.2%}, new-account bursts "
+            f"{c['new_account_burst']['share_of_posts']:.2%}); signs, not proof.",
+            highlight=False,
+        )
+    if out:
+        console.print(f"written: {out}", highlight=False)
+
+
+def collect_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    x_query: Annotated[
+        str | None, typer.Option(help="X search query (default: the event's hashtags, OR-ed).")
+    ] = None,
+    x_stream: Annotated[
+        bool, typer.Option(help="Also read X's filtered stream (its rules are yours to set).")
+    ] = False,
+    youtube: Annotated[
+        list[str] | None, typer.Option(help="More YouTube video ids whose live chat to read.")
+    ] = None,
+    facebook: Annotated[
+        list[str] | None, typer.Option(help="More Facebook live video or post ids.")
+    ] = None,
+    every: Annotated[float, typer.Option(help="Seconds between ingestions.")] = 15.0,
+    minutes: Annotated[float | None, typer.Option(help="Stop after N minutes.")] = None,
+) -> None:
+    """Collect the event's conversation live (X search on its hashtags, the live chat of its
+    YouTube streams, comments on its Facebook live videos) into its dataset; Ctrl-C stops."""
+    settings = get_settings()
+    store = open_store(settings)
+    try:
+        settings = with_stored_credentials(settings, store)
+        with store.session() as session:
+            found = get_event(session, event)
+            plan = Plan.for_event(found, x_stream=x_stream)
+            slug = found.slug
+    finally:
+        store.dispose()
+    if x_query is not None:
+        plan.x_query = x_query.strip() or None
+    plan.youtube_videos += youtube or []
+    plan.facebook_objects += facebook or []
+    if plan.is_empty() and not plan.x_stream:
+        raise UserError(
+            f"nothing to collect for {event!r}: give it hashtags (jalsa event create "
+            "--hashtag) or streams, or pass --x-query / --youtube / --facebook"
+        )
+    if every <= 0 or (minutes is not None and minutes <= 0):
+        raise UserError("--every and --minutes must be more than zero")
+    gathering = Gathering(PostDataset.of_event(settings, slug), plan, settings, every=every)
+    totals = asyncio.run(_gather(gathering, minutes))
+    console.print(
+        f"[bold]{totals.posts:,} new posts[/bold], {totals.duplicates:,} repeats skipped, "
+        f"{totals.quarantined:,} quarantined; see them with: jalsa trends {slug}",
+        highlight=False,
+    )
+    if totals.last_error:
+        raise UserError(totals.last_error)
+
+
+async def _gather(gathering: Gathering, minutes: float | None) -> Totals:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if minutes is not None:
+        loop.call_later(minutes * 60, stop.set)
+    task = asyncio.create_task(gathering.run(stop))
+    if console.is_terminal:
+        with Live(sources_table(gathering.totals), console=console, refresh_per_second=2) as view:
+            while not task.done():
+                await asyncio.sleep(0.5)
+                view.update(sources_table(gathering.totals))
+    else:
+        gathering.on_change = _print_progress()
+    return await task
+
+
+def _print_progress() -> Callable[[Totals], None]:
+    seen = [0]
+
+    def show_round(totals: Totals) -> None:
+        if totals.rounds != seen[0]:
+            seen[0] = totals.rounds
+            console.print(sources_table(totals))
+
+    return show_round
+
+
+def sources_table(totals: Totals) -> Table:
+    table = Table(
+        "source",
+        "status",
+        "pages",
+        "items",
+        "requests",
+        "quota",
+        "US$",
+        "detail",
+        title=f"{totals.posts:,} new posts, {totals.duplicates:,} repeats, "
+        f"{totals.quarantined:,} quarantined",
+    )
+    for s in totals.sources.values():
+        table.add_row(
+            s.name,
+            s.status,
+            f"{s.pages:,}",
+            f"{s.items:,}",
+            f"{s.requests:,}",
+            f"{s.quota_units:,}",
+            f"{s.cost_usd:.2f}",
+            s.detail[:60],
+        )
+    return table

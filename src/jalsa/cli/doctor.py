@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from jalsa.cli import app, console
 from jalsa.doctor import format_report, report
+from jalsa.terminal import console
 
 
-@app.command("doctor")
 def doctor() -> None:
     """Check the outside pieces jalsa uses (PostgreSQL, Chromium, Java for Spark, Kannel, the
     censor lab's tools, Urdu fonts, Pango, the moderation model): what is present, what each

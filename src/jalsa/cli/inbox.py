@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,12 +13,15 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from jalsa.cli import console, opened
+from jalsa.cli.common import opened, operator
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
-from jalsa.inbox.service import HUMAN_ACTIONS, InboxService, Ingested
+from jalsa.inbox.decisions import HUMAN_ACTIONS
+from jalsa.inbox.pipeline import Ingested
+from jalsa.inbox.service import InboxService
 from jalsa.store.repo import get_event
+from jalsa.terminal import console
 from jalsa.timeutil import show
 
 inbox_app = typer.Typer(
@@ -30,14 +32,6 @@ policy_app = typer.Typer(help="The code-of-conduct policy file.", no_args_is_hel
 inbox_app.add_typer(policy_app, name="policy")
 
 EventArg = Annotated[str, typer.Argument(help="Event slug or id.")]
-
-
-def operator() -> str:
-    """Who decides from the command line, as the audit trail names them."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli:unknown"
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -330,7 +324,7 @@ def labels_cmd(
 @policy_app.command("check")
 def policy_check(file: Annotated[Path, typer.Argument(help="A policy YAML file.")]) -> None:
     """Validate a policy file: every problem with its line, or its version and rules."""
-    from jalsa.inbox.policy import load_policy
+    from jalsa.inbox.policy_file import load_policy
 
     found = load_policy(file)
     console.print(

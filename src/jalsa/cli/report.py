@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from jalsa.cli import app, err, opened
+from jalsa.cli.common import opened
 from jalsa.conversation.analysis import Voices
 from jalsa.errors import UserError
 from jalsa.report.build import build_report
 from jalsa.report.render import FORMATS, provenance, render
+from jalsa.terminal import err
 
 
 def _writable(path: Path) -> None:
@@ -22,7 +23,6 @@ def _writable(path: Path) -> None:
         raise UserError(f"cannot write {path}: it is a folder; name a file")
 
 
-@app.command("report")
 def report_cmd(
     event: Annotated[str, typer.Argument(help="Event slug or id.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="html, pdf, json or csv.")] = "html",

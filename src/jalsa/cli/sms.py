@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jalsa.cli import console, err, opened
+from jalsa.cli.common import opened
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.mobilize import campaigns as ops
@@ -21,6 +21,7 @@ from jalsa.mobilize.service import sender_config
 from jalsa.store import Store
 from jalsa.store.models import Campaign
 from jalsa.store.repo import get_event
+from jalsa.terminal import console, err
 from jalsa.timeutil import show, utc_now
 
 sms_app = typer.Typer(help="SMS campaigns to supporters.", no_args_is_help=True)

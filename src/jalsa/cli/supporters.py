@@ -12,12 +12,14 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from jalsa.cli.common import byte_progress, open_store, operator
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.mobilize import supporters as sp
 from jalsa.mobilize.phones import InvalidPhone, normalize
-from jalsa.store import Store
+from jalsa.mobilize.supporters_import import ImportReport, import_csv
 from jalsa.store.models import Consent, OptOut
+from jalsa.terminal import console
 
 # Paragraphs without line breaks inside: the help formatter wraps them to the terminal.
 IMPORT_HELP = "\n\n".join(
@@ -48,12 +50,6 @@ def mask(phone: str) -> str:
     return phone[:1] + "*" * max(0, len(phone) - 5) + phone[-4:]
 
 
-def _open() -> Store:
-    from jalsa.cli import open_store  # lazily: jalsa.cli will import this module
-
-    return open_store()
-
-
 def default_rejects(source: Path) -> Path:
     """Where an import's rejects go unless --rejects says: under the data dir, never next to
     the list (which may sit in a repository or a shared folder)."""
@@ -77,8 +73,6 @@ def import_cmd(
         str | None, typer.Option(help="Consent source for rows without a consent_source.")
     ] = None,
 ) -> None:
-    from jalsa.cli import byte_progress, console
-
     purposes = purpose or ["reminders"]
     for p in purposes:
         if p not in sp.PURPOSES:
@@ -86,11 +80,11 @@ def import_cmd(
     if not file.is_file():
         raise UserError(f"no such file: {file}")
     target = rejects or default_rejects(file)
-    store = _open()
+    store = open_store()
     try:
         with byte_progress("importing") as bar:
             task = bar.add_task("import", total=file.stat().st_size)
-            report = sp.import_csv(
+            report = import_csv(
                 store,
                 file,
                 region=region.upper(),
@@ -107,7 +101,7 @@ def import_cmd(
         raise UserError(f"no supporter imported from {file}: {_why_nothing(report)}")
 
 
-def summary_table(report: sp.ImportReport) -> Table:
+def summary_table(report: ImportReport) -> Table:
     table = Table("", "Rows", title="Import")
     for label, value in [
         ("rows read", report.rows),
@@ -122,9 +116,7 @@ def summary_table(report: sp.ImportReport) -> Table:
     return table
 
 
-def _print_notes(report: sp.ImportReport) -> None:
-    from jalsa.cli import console
-
+def _print_notes(report: ImportReport) -> None:
     if report.ignored_columns:
         console.print(f"ignored columns: {', '.join(report.ignored_columns)}", highlight=False)
     if not report.invalid:
@@ -138,7 +130,7 @@ def _print_notes(report: sp.ImportReport) -> None:
         console.print(f"  line {reject.line}: {reject.reason}", highlight=False)
 
 
-def _why_nothing(report: sp.ImportReport) -> str:
+def _why_nothing(report: ImportReport) -> str:
     if report.rows == 0:
         return "it has a header but no rows"
     return f"all {report.invalid:,} rows were rejected (see {report.rejects_file})"
@@ -156,11 +148,9 @@ def list_cmd(
     after: Annotated[int, typer.Option(help="Start after this supporter id (paging).")] = 0,
 ) -> None:
     """List supporters by id, phone numbers masked; filters combine (city AND tag ...)."""
-    from jalsa.cli import console
-
     segment = {"city": city or [], "constituency": constituency or []}
     segment |= {"language": language or [], "tags": tag or []}
-    store = _open()
+    store = open_store()
     try:
         with store.session() as session:
             found = session.scalars(sp.segment_query(segment, after_id=after, limit=limit)).all()
@@ -201,14 +191,11 @@ def opt_out_cmd(
 ) -> None:
     """Put a number in the opt-out registry: it gets no campaign message again, whatever its
     consent or a later import says."""
-    from jalsa.cli import console
-    from jalsa.cli.inbox import operator
-
     try:
         e164 = normalize(phone, region.upper())
     except InvalidPhone as exc:
         raise UserError(f"{phone!r}: {exc}") from None
-    store = _open()
+    store = open_store()
     try:
         with store.session() as session:
             before = sp.is_opted_out(session, e164)

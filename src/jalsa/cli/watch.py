@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,7 +14,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from jalsa.cli import console, err, open_store
+from jalsa.cli.common import open_store
 from jalsa.cli.watch_ooni import (
     FingerprintsOption,
     OoniPaths,
@@ -28,7 +27,7 @@ from jalsa.cli.watch_ooni import (
 )
 from jalsa.config import get_settings
 from jalsa.errors import UserError
-from jalsa.timeutil import show
+from jalsa.terminal import console, err, incidents_table
 from jalsa.watch.agent import (
     OUTBOX_FILE,
     Agent,
@@ -43,7 +42,6 @@ from jalsa.watch.agent import (
 from jalsa.watch.record import DEFAULT_TARGETS, Measurement, Observations, Target, Vantage
 
 if TYPE_CHECKING:
-    from jalsa.store.models import WatchIncident
     from jalsa.watch.probe import ProbeConfig
 
 watch_app = typer.Typer(
@@ -328,40 +326,6 @@ def incidents_cmd(
         console.print("no incidents" + (f" during {event}" if event else ""))
         return
     console.print(incidents_table(rows, tz, datetime.now(UTC)))
-
-
-def incidents_table(rows: Sequence[WatchIncident], tz: str, now: datetime) -> Table:
-    """The incidents as a table, times in `tz`; an open one lasts until `now` so far."""
-    table = Table(
-        "Start",
-        "End / duration",
-        "Platforms",
-        "Cities",
-        "Networks",
-        "Method",
-        "Confidence",
-    )
-    for r in rows:
-        record: dict[str, Any] = r.record or {}
-        if r.ended_at is not None:
-            ending = f"{show(r.ended_at, tz, '%H:%M')} ({_duration(r.ended_at - r.started_at)})"
-        else:
-            ending = f"open ({_duration(now - r.started_at)} so far)"
-        table.add_row(
-            show(r.started_at, tz, "%Y-%m-%d %H:%M %Z"),
-            ending,
-            ", ".join(r.platforms),
-            ", ".join(record.get("cities", [])),
-            ", ".join(record.get("networks", [])),
-            r.method,
-            f"{r.confidence:.0%}",
-        )
-    return table
-
-
-def _duration(delta: Any) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
 
 
 # -- OONI import -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any
 
 from jalsa.conversation import measures as m
 from jalsa.conversation.engines import Engine
+from jalsa.conversation.measure_sql import Measure, Rows, render, render_stage
+from jalsa.conversation.stages import VOICE_POSTS
 from jalsa.errors import UserError
 
 
@@ -34,10 +36,10 @@ class Voices:
             terms[name.strip()] = words
         return cls(terms)
 
-    def rows(self) -> tuple[m.Rows, m.Rows]:
+    def rows(self) -> tuple[Rows, Rows]:
         tags = tuple((v, w[1:]) for v, ws in self.terms.items() for w in ws if w.startswith("#"))
         phrases = tuple((v, w) for v, ws in self.terms.items() for w in ws if not w.startswith("#"))
-        return m.Rows(2, tags), m.Rows(2, phrases)
+        return Rows(2, tags), Rows(2, phrases)
 
 
 @dataclass
@@ -66,8 +68,8 @@ def definitions() -> dict[str, str]:
     return {x.name: _definition(x) for x in m.ALL}
 
 
-def _definition(measure: m.Measure) -> str:
-    plain = {k: v for k, v in measure.defaults.items() if not isinstance(v, m.Rows)}
+def _definition(measure: Measure) -> str:
+    plain = {k: v for k, v in measure.defaults.items() if not isinstance(v, Rows)}
     return measure.definition.format_map(_Keep(plain))
 
 
@@ -107,9 +109,9 @@ def analyze(
             if params is not None:
                 for stage in measure.stages:
                     if stage.name not in kept:
-                        engine.keep(stage.name, m.render_stage(stage, **params))
+                        engine.keep(stage.name, render_stage(stage, **params))
                         kept.append(stage.name)
-                sql = m.render(measure, kept, **params)
+                sql = render(measure, kept, **params)
                 out.results[measure.name] = engine.table(sql).to_pylist()
             for name in [k for k in kept if last_use[k] == i]:
                 engine.drop(name)
@@ -129,9 +131,9 @@ def analyze(
     return out
 
 
-def _params(measure: m.Measure, done: Analysis, voices: Voices | None) -> dict[str, Any] | None:
+def _params(measure: Measure, done: Analysis, voices: Voices | None) -> dict[str, Any] | None:
     """What a measure needs from the run so far (None: nothing to look at)."""
-    if m.VOICE_POSTS in measure.stages and voices:
+    if VOICE_POSTS in measure.stages and voices:
         tags, phrases = voices.rows()
         return {"tags": tags, "phrases": phrases}
     if measure is m.SPIKE_EVIDENCE:
@@ -139,7 +141,7 @@ def _params(measure: m.Measure, done: Analysis, voices: Voices | None) -> dict[s
             return None
         spikes = [(s["tag"], s["first_minute"], s["last_minute"]) for s in done.spikes]
         return {
-            "spikes": m.Rows(3, tuple(spikes)),
+            "spikes": Rows(3, tuple(spikes)),
             "since": min(s[1] for s in spikes) * 60,
             "until": (max(s[2] for s in spikes) + 1) * 60,
         }

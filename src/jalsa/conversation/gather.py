@@ -28,7 +28,8 @@ from jalsa.platforms.collect.base import (
     pause,
 )
 from jalsa.platforms.facebook.comments import FacebookCommentsCollector
-from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector, XStreamCollector
+from jalsa.platforms.x.collect import XCountsCollector, XSearchCollector
+from jalsa.platforms.x.stream import XStreamCollector
 from jalsa.platforms.youtube.chat import YouTubeChatCollector
 
 log = logging.getLogger(__name__)

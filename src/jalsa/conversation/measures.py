@@ -3,29 +3,26 @@ over the relation `posts` (the dataset's schema). The SQL is written in DuckDB's
 runs as it is on DuckDB; for Spark it is transpiled by sqlglot (see engines.py). Minutes are
 whole minutes since 1970-01-01 UTC (`epoch minute`), so both engines return the same numbers.
 Relations several measures start from (per minute, per account, text keys, ...) are stages,
-each defined once here too; `analyze` keeps them as tables for the run (decision 12).
+each defined once too, in stages.py; `analyze` keeps them as tables for the run (decision 12).
 
-Parameters are numbers or lists of words put into the SQL as literals by `render`, never by
-string pasting of user text."""
+Parameters are numbers or lists of words put into the SQL as literals by `render`
+(measure_sql.py), never by string pasting of user text."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import Any
-
-import sqlglot
-from sqlglot import exp
-
-MINUTE = "CAST(floor(epoch(created_at) / 60) AS BIGINT)"
-IS_ORIGINAL = "repost_of IS NULL AND reply_to IS NULL AND quote_of IS NULL"
-# Text with links, mentions, hashtags, digits and everything but letters and spaces taken
-# out, in lower case: two posts with the same key are "near-identical" (they differ only in
-# those; a campaign varies them to look organic).
-NEAR_TEXT = (
-    r"trim(regexp_replace(regexp_replace(lower(text), "
-    r"'https?://[^ ]+|[@#][\pL\pN_]+|[^\pL ]+', ' ', 'g'), ' +', ' ', 'g'))"
+from jalsa.conversation.measure_sql import Measure, sql_list
+from jalsa.conversation.stages import (
+    ACCOUNTS,
+    BURST_DAYS,
+    COPIED_RUNS,
+    FAST,
+    KEYED,
+    MINUTE,
+    MINUTES,
+    TAG_MINUTE,
+    VOICE_POSTS,
 )
+
 STOP_WORDS = [
     "the",
     "and",
@@ -103,268 +100,6 @@ STOP_WORDS = [
     "تھے",
 ]
 
-
-@dataclass(frozen=True)
-class Stage:
-    """A relation several measures start from (totals per minute, per account, ...), defined
-    once. `analyze` keeps each stage it needs as a table for the length of the run, so the
-    posts are read for it once; a measure rendered on its own gets its stages as CTEs."""
-
-    name: str
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)  # defaults
-    needs: tuple[Stage, ...] = ()
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return defaults_of(self.needs, self.params)
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    title: str
-    definition: str
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)  # defaults of its own
-    needs: tuple[Stage, ...] = ()
-
-    @property
-    def stages(self) -> list[Stage]:
-        """The stages the measure reads, each after the stages it reads."""
-        return stages_of(self.needs)
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        """Every parameter of the measure and its stages, with its default."""
-        return defaults_of(self.needs, self.params)
-
-
-def defaults_of(needs: tuple[Stage, ...], params: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for stage in stages_of(needs):
-        values.update(stage.params)
-    return {**values, **params}
-
-
-def stages_of(needs: tuple[Stage, ...]) -> list[Stage]:
-    ordered: list[Stage] = []
-    for stage in needs:
-        for earlier in [*stages_of(stage.needs), stage]:
-            if earlier not in ordered:
-                ordered.append(earlier)
-    return ordered
-
-
-@dataclass(frozen=True)
-class Rows:
-    """A parameter that is a small table (spikes, voices): rendered as a VALUES body of
-    quoted literals; no rows gives one row of NULLs, which matches nothing."""
-
-    width: int
-    rows: tuple[tuple[str | int | float, ...], ...]
-
-    def sql(self) -> str:
-        if not self.rows:
-            return "(" + ", ".join(["NULL"] * self.width) + ")"
-        return ", ".join(
-            "(" + ", ".join(_literal(v).sql("duckdb") for v in row) + ")" for row in self.rows
-        )
-
-
-def _literal(value: Any) -> exp.Expression:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(f"a parameter must be a number or text, not {value!r}")
-    return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
-
-
-def render(measure: Measure, kept: Collection[str] = (), **overrides: Any) -> str:
-    """The measure's SQL with its parameters as literals, its stages as CTEs except those
-    `kept` as tables (which then have their default parameters)."""
-    inlined = [s for s in measure.stages if s.name not in kept]
-    for stage in measure.stages:
-        changed = set(overrides) & set(stage.params)
-        if stage.name in kept and changed:
-            raise ValueError(f"{sorted(changed)} change stage {stage.name}, which is kept")
-    body = measure.sql.strip()
-    if inlined:
-        ctes = ",\n".join(f"{s.name} AS ({s.sql})" for s in inlined)
-        own = body[len("WITH ") :] if body.upper().startswith("WITH ") else None
-        body = f"WITH {ctes},\n{own}" if own else f"WITH {ctes}\n{body}"
-    return _with_literals(body, {**measure.defaults, **overrides})
-
-
-def render_stage(stage: Stage, **given: Any) -> str:
-    """The stage's SQL with its default parameters (and those `given` by the run, such as
-    the voices); the stages it reads must be kept."""
-    return _with_literals(stage.sql, {**stage.defaults, **given})
-
-
-def _with_literals(sql: str, values: dict[str, Any]) -> str:
-    text = sql.format(**{k: v.sql() if isinstance(v, Rows) else f"${k}" for k, v in values.items()})
-    tree = sqlglot.parse_one(text, read="duckdb")
-
-    def literal(node: exp.Expression) -> exp.Expression:
-        return _literal(values[node.name]) if isinstance(node, exp.Placeholder) else node
-
-    return tree.transform(literal).sql(dialect="duckdb")
-
-
-def _sql_list(values: list[str]) -> str:
-    return ", ".join(_literal(v).sql("duckdb") for v in values)
-
-
-# ----------------------------------------------------------------------------------------
-# Stages
-# ----------------------------------------------------------------------------------------
-
-MINUTES = Stage(
-    "minutes",
-    f"""
-SELECT {MINUTE} AS m, count(*) AS posts, count(DISTINCT author_id) AS authors,
-    count(repost_of) AS reposts, count(reply_to) AS replies, count(quote_of) AS quotes,
-    count(*) FILTER (WHERE {IS_ORIGINAL}) AS originals, min(created_at) AS first_at
-FROM posts GROUP BY 1""",
-)
-
-ACCOUNTS = Stage(
-    "accounts",
-    """
-SELECT author_id, count(*) AS posts, count(repost_of) AS reposts,
-    max(author_handle) AS handle, min(author_created_at) AS created,
-    count(author_created_at) AS dated_posts
-FROM posts WHERE author_id IS NOT NULL GROUP BY 1""",
-)
-
-# Posts (once per post) and uses (every time the tag appears) of each hashtag per minute.
-TAG_MINUTE = Stage(
-    "tag_minute",
-    f"""
-SELECT tag, m, count(*) AS posts, CAST(sum(n) AS BIGINT) AS uses
-FROM (
-    SELECT m, tag, array_length(list_filter(hashtags, lambda x: x = tag)) AS n
-    FROM (
-        SELECT {MINUTE} AS m, hashtags, unnest(list_distinct(hashtags)) AS tag
-        FROM posts WHERE array_length(hashtags) > 0
-    )
-)
-GROUP BY 1, 2""",
-)
-
-# Every original post's text key: links, mentions, hashtags, digits and everything but
-# letters and spaces taken out, in lower case (see NEAR_TEXT).
-KEYED = Stage(
-    "keyed",
-    f"""
-SELECT platform, id, author_id, CAST(floor(epoch(created_at)) AS BIGINT) AS t,
-    {NEAR_TEXT} AS k
-FROM posts WHERE repost_of IS NULL""",
-)
-
-# The posts in runs of near-identical text by enough accounts (see COPIED_TEXT).
-RUN_POSTS = Stage(
-    "run_posts",
-    """
-WITH long_keys AS (SELECT * FROM keyed WHERE length(k) >= {min_letters}),
-shared AS (
-    SELECT k FROM long_keys GROUP BY k HAVING count(DISTINCT author_id) >= {min_accounts}
-),
-ordered AS (
-    SELECT l.*, CASE WHEN l.t - lag(l.t) OVER (PARTITION BY l.k ORDER BY l.t, l.id)
-        <= {window_seconds} THEN 0 ELSE 1 END AS starts_run
-    FROM long_keys l JOIN shared s ON s.k = l.k
-)
-SELECT platform, id, author_id, k, t, CAST(sum(starts_run) OVER (PARTITION BY k ORDER BY t, id
-    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS run
-FROM ordered""",
-    {"min_letters": 40, "min_accounts": 5, "window_seconds": 300},
-    (KEYED,),
-)
-
-COPIED_RUNS = Stage(
-    "copied_runs",
-    """
-WITH candidates AS (
-    SELECT k, run, count(*) AS posts, count(DISTINCT author_id) AS accounts,
-        min(t) AS first_second, max(t) AS last_second
-    FROM run_posts GROUP BY k, run HAVING count(DISTINCT author_id) >= {min_accounts}
-)
-SELECT c.k, c.run, c.posts, c.accounts, c.first_second, c.last_second,
-    c.posts / sum(mi.posts) AS share
-FROM candidates c JOIN minutes mi
-    ON mi.m >= c.first_second // 60 AND mi.m <= c.last_second // 60
-GROUP BY c.k, c.run, c.posts, c.accounts, c.first_second, c.last_second
-HAVING c.posts >= {min_share} * sum(mi.posts)""",
-    {"min_share": 0.005},
-    (RUN_POSTS, MINUTES),
-)
-
-FAST = Stage(
-    "fast",
-    f"""
-SELECT author_id, max(n) AS max_per_minute, CAST(sum(n) AS BIGINT) AS posts,
-    count(*) AS active_minutes
-FROM (
-    SELECT author_id, {MINUTE} AS m, count(*) AS n FROM posts
-    WHERE author_id IN (SELECT author_id FROM accounts WHERE posts >= {{per_minute}})
-    GROUP BY 1, 2
-)
-GROUP BY 1 HAVING max(n) >= {{per_minute}}""",
-    {"per_minute": 10},
-    (ACCOUNTS,),
-)
-
-BURST_DAYS = Stage(
-    "burst_days",
-    """
-WITH days AS (
-    SELECT CAST(floor(epoch(created)) AS BIGINT) // 86400 AS day, count(*) AS accounts,
-        CAST(sum(dated_posts) AS BIGINT) AS posts
-    FROM accounts WHERE created IS NOT NULL GROUP BY 1
-),
-scored AS (
-    SELECT day, accounts, posts,
-        CAST(coalesce(sum(accounts) OVER (ORDER BY day RANGE BETWEEN 7 PRECEDING
-            AND 1 PRECEDING), 0) AS DOUBLE) / 7 AS usual
-    FROM days
-)
-SELECT day, accounts, posts, usual FROM scored
-WHERE accounts >= {burst_accounts} AND (accounts - usual) / sqrt(usual + 1) >= {burst_score}
-    AND day >= (SELECT CAST(floor(epoch(min(first_at))) AS BIGINT) // 86400 FROM minutes)
-        - {recent_days}""",
-    {"recent_days": 90, "burst_accounts": 20, "burst_score": 6},
-    (ACCOUNTS, MINUTES),
-)
-
-# The posts that mention each tracked voice (party, campaign, story): one of its hashtags,
-# or one of its phrases in the text. `tags` and `phrases` are given by the run (Voices). Each
-# post is tested once against each voice, so a post counts once per voice it mentions.
-VOICE_POSTS = Stage(
-    "voice_posts",
-    f"""
-WITH voice_tags(voice, tag) AS (VALUES {{tags}}),
-voice_phrases(voice, phrase) AS (VALUES {{phrases}}),
-names AS (SELECT voice FROM voice_tags UNION SELECT voice FROM voice_phrases),
-voices AS (
-    SELECT n.voice, t.tags, ph.phrases
-    FROM names n
-    LEFT JOIN (SELECT voice, list(tag) AS tags FROM voice_tags GROUP BY voice) t
-        ON t.voice = n.voice
-    LEFT JOIN (SELECT voice, list(phrase) AS phrases FROM voice_phrases GROUP BY voice) ph
-        ON ph.voice = n.voice
-    WHERE n.voice IS NOT NULL
-)
-SELECT v.voice, p.author_id, p.m
-FROM (SELECT author_id, {MINUTE} AS m, hashtags, lower(text) AS low FROM posts) p
-CROSS JOIN voices v
-WHERE coalesce(array_length(array_intersect(p.hashtags, v.tags)), 0) > 0
-    OR coalesce(array_length(list_filter(v.phrases, lambda ph: contains(p.low, ph))), 0) > 0""",
-)
-
-
-# ----------------------------------------------------------------------------------------
-# Measures
-# ----------------------------------------------------------------------------------------
 
 OVERVIEW = Measure(
     "overview",
@@ -480,7 +215,7 @@ TOP_TERMS = Measure(
     "English, Urdu and Roman Urdu function words.",
     _top(
         "SELECT author_id, unnest(list_distinct(string_split(k, ' '))) AS item FROM keyed",
-        f"length(item) >= 3 AND item NOT IN ({_sql_list(STOP_WORDS)})",
+        f"length(item) >= 3 AND item NOT IN ({sql_list(STOP_WORDS)})",
     ),
     {"limit": 25},
     (KEYED,),

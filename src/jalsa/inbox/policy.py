@@ -1,12 +1,12 @@
-"""The code of conduct as a versioned policy file, and the one place a moderation decision is made.
+"""The code of conduct as a versioned policy, and the one place a moderation decision is made.
 
-`load_policy()` reads a YAML policy (the shipped `default_policy.yaml` by default) into a
-validated `Policy`. `Policy.decide()` turns the classifier's scores, the rule findings
-(`rules.py`) and the personal-data check (`personal.py`) into a `Decision` for an incoming item;
-`Policy.decide_reply()` does the same for the team's own draft replies and says whether a
-coordinator must approve them. `Policy.check_many()` runs a batch through a classifier first.
-None of them raises on bad input: every item gets a decision with a status, so the queue never
-stalls.
+`Policy` is the validated policy (read from YAML by `policy_file.load_policy()`, the shipped
+`default_policy.yaml` by default). `Policy.decide()` turns the classifier's scores, the rule
+findings (`rules.py`) and the personal-data check (`personal.py`) into a `Decision` for an
+incoming item; `Policy.decide_reply()` does the same for the team's own draft replies and says
+whether a coordinator must approve them. `Policy.check_many()` runs a batch through a
+classifier first. None of them raises on bad input: every item gets a decision with a status,
+so the queue never stalls.
 
 Every decision carries the policy version; the policy's content hash ties a version to its
 rules, so a policy edited without a new version is refused (or warned about) at load.
@@ -19,18 +19,27 @@ import itertools
 import json
 import logging
 import string
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal, Protocol, cast, get_args
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from jalsa.errors import UserError
 from jalsa.inbox.personal import find_personal_data, phone_key
 from jalsa.inbox.rules import rule_findings
+from jalsa.inbox.scores import (
+    ModelScores,
+    Scorer,
+    Scores,
+    as_scores,
+    as_text,
+    attr,
+    language_of,
+    predict,
+    scorer_version,
+    utf8_len,
+)
 from jalsa.platforms.inbox_record import CATEGORIES, Action, Decision, Finding, Language
 
 log = logging.getLogger(__name__)
@@ -42,15 +51,7 @@ assert set(get_args(CategoryName)) == set(CATEGORIES), "CategoryName must list C
 
 _STRICT_ACTIONS: list[Action] = ["hide", "review"]
 SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "hide": 2}
-LANGUAGES: tuple[str, ...] = get_args(Language)
 TEMPLATE_FIELDS = ("author", "event")
-
-DEFAULT_POLICY = "default_policy.yaml"
-# The content hash of every shipped version of default_policy.yaml: editing the shipped file
-# without a new `version` fails at load (and in the tests), as an edited copy would.
-SHIPPED_VERSIONS: dict[str, str] = {
-    "2026-11-23.1": "94e2e5ecd60948036c7f54418da783131e595f3c13b34dfba92594f1b009a5b9",
-}
 
 # Classifier statuses meaning "there were no words to score" (emoji only, punctuation): the
 # rules and the personal-data check still run, and the item is not an error.
@@ -60,41 +61,7 @@ NOTHING_TO_READ = frozenset({"empty", "no_text", "no_words", "emoji_only", "skip
 UNREADABLE_SCRIPT = frozenset({"unsupported_script"})
 
 
-# --- the classifier, as the policy sees it --------------------------------------------------
-
-
-class Scores(Protocol):
-    """One item's classifier output (the classifier's `Prediction` has these)."""
-
-    @property
-    def language(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def categories(self) -> Mapping[str, float]: ...
-
-
-class Scorer(Protocol):
-    """A loaded classifier (the classifier's `Model` has these)."""
-
-    @property
-    def version(self) -> str: ...
-
-    def predict(self, texts: Sequence[str]) -> Sequence[Scores]: ...
-
-
-@dataclass(frozen=True)
-class ModelScores:
-    """Scores built by hand: in tests, and for an item the classifier failed on."""
-
-    categories: Mapping[str, float] = field(default_factory=dict)
-    language: str = "unknown"
-    status: str = "ok"
-
-
-# --- the policy file ------------------------------------------------------------------------
+# --- the policy's rules -----------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
@@ -256,8 +223,8 @@ class Policy(_Strict):
 
     def text_to_classify(self, text: object) -> str:
         """The part of an item that is checked: all of it, or its first `classify_bytes`."""
-        text = _as_text(text)
-        if _utf8_len(text) <= self.limits.max_bytes:
+        text = as_text(text)
+        if utf8_len(text) <= self.limits.max_bytes:
             return text
         head = text.encode("utf-8", "replace")[: self.limits.classify_bytes]
         return head.decode("utf-8", "ignore")
@@ -279,9 +246,9 @@ class Policy(_Strict):
         per-category scores as a mapping (then `language` and `status` say the rest); None
         with no status: no classifier, rules only. `personal`: personal-data findings already
         made (None: found here). `on_topic_terms`: the event's hashtags and keywords."""
-        model_version = model_version or _attr(scores, "model_version", None)
+        model_version = model_version or attr(scores, "model_version", None)
         try:
-            model = _as_scores(scores, language, status)
+            model = as_scores(scores, language, status)
             return self._decide(item_text, model, on_topic_terms, personal, model_version)
         except Exception as exc:  # the queue must not stall on one item
             log.warning("policy %s could not decide an item: %r", self.version, type(exc))
@@ -340,8 +307,8 @@ class Policy(_Strict):
         one item at a time, and an item it still fails on is reviewed with status error."""
         terms = list(on_topic_terms)
         heads = [self.text_to_classify(t) for t in texts]
-        predictions = _predict(scorer, heads)
-        version = _scorer_version(scorer)
+        predictions = predict(scorer, heads)
+        version = scorer_version(scorer)
         return [
             self.decide(text, scores, on_topic_terms=terms, model_version=version)
             for text, scores in zip(texts, predictions, strict=True)
@@ -375,8 +342,8 @@ class Policy(_Strict):
         personal: Sequence[Finding] | None,
         model_version: str | None,
     ) -> Decision:
-        text = _as_text(item_text)
-        language = _language(scores)
+        text = as_text(item_text)
+        language = language_of(scores)
         base = {"policy_version": self.version, "model_version": model_version}
         if not text.strip():
             return Decision(
@@ -394,7 +361,7 @@ class Policy(_Strict):
         if len(checked) < len(text):
             status = "too_long"
             notes.append(
-                f"too long ({_utf8_len(text)} bytes): only the first "
+                f"too long ({utf8_len(text)} bytes): only the first "
                 f"{self.limits.classify_bytes} bytes were checked"
             )
         model_status = "none" if scores is None else scores.status
@@ -513,216 +480,3 @@ def _reason(
     if no_model:
         parts.append("no classifier scores: rules only")
     return "; ".join(parts)
-
-
-# --- reading classifier output defensively --------------------------------------------------
-
-
-def _attr(obj: object, name: str, default: Any) -> Any:
-    return getattr(obj, name, default) if obj is not None else default
-
-
-def _as_scores(scores: object, language: str | None, status: str | None) -> ModelScores | None:
-    """Whatever the caller passed, as one `ModelScores` (None: no classifier was asked)."""
-    if scores is None and status is None:
-        return None
-    categories = _numbers(scores) if isinstance(scores, Mapping) else _categories(scores)
-    return ModelScores(
-        categories=categories,
-        language=_language(language if language is not None else scores),
-        status=str(status if status is not None else _attr(scores, "status", "ok")),
-    )
-
-
-def _numbers(raw: Mapping[Any, Any]) -> dict[str, float]:
-    return {
-        str(name): float(value)
-        for name, value in raw.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
-    }
-
-
-def _categories(scores: object) -> dict[str, float]:
-    """Per-category scores, plus a top-level `abusive` probability if the output has one."""
-    found: dict[str, float] = {}
-    raw = _attr(scores, "categories", None) or _attr(scores, "scores", None) or {}
-    if isinstance(raw, Mapping):
-        found.update(_numbers(raw))
-    abusive = _attr(scores, "abusive", None)
-    if isinstance(abusive, int | float) and not isinstance(abusive, bool):
-        found.setdefault("abusive", float(abusive))
-    return found
-
-
-def _language(scores: object) -> Language:
-    """The language route, from a classifier output or given as text."""
-    value = scores if isinstance(scores, str) else _attr(scores, "language", "unknown")
-    value = getattr(value, "value", value)  # an Enum member
-    return cast(Language, value) if value in LANGUAGES else "unknown"
-
-
-def _scorer_version(scorer: object) -> str | None:
-    version = _attr(scorer, "version", None)
-    return str(version) if version is not None else None
-
-
-def _predict(scorer: Scorer | None, texts: list[str]) -> list[Scores | None]:
-    """The classifier's output per text; one failing item never fails the others."""
-    if scorer is None:
-        return [None] * len(texts)
-    try:
-        batch = list(scorer.predict(texts))
-        if len(batch) == len(texts):
-            return list(batch)
-        log.warning("classifier returned %d results for %d items", len(batch), len(texts))
-    except Exception as exc:
-        log.warning("classifier failed on a batch of %d: %r; one by one", len(texts), type(exc))
-    results: list[Scores | None] = []
-    for text in texts:
-        try:
-            results.append(next(iter(scorer.predict([text]))))
-        except Exception:
-            results.append(ModelScores(status="error"))
-    return results
-
-
-def _as_text(value: object) -> str:
-    """Any item text as a str: bytes are decoded leniently, None is empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return value if isinstance(value, str) else str(value)
-
-
-def _utf8_len(text: str) -> int:
-    return len(text.encode("utf-8", "replace"))
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable):
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key!r} is given twice", key_node.start_mark
-                    )
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-def default_policy_text() -> str:
-    """The shipped policy file's text (package data)."""
-    return resources.files("jalsa.inbox").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
-
-
-def load_policy(
-    path: str | Path | None = None,
-    *,
-    known_versions: Mapping[str, str] | None = None,
-    on_edited: Literal["refuse", "warn"] = "refuse",
-) -> Policy:
-    """Read and validate a policy file (None: the shipped default). `known_versions` maps
-    versions already used (e.g. in the audit log) to their content hash: a file whose rules
-    changed but whose version did not is refused, or logged as a warning with "warn"."""
-    if path is None:
-        where, text = f"the default policy ({DEFAULT_POLICY})", default_policy_text()
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"{where}: no such policy file") from None
-        except UnicodeDecodeError:
-            raise UserError(f"{where}: not UTF-8 text; save the policy file as UTF-8") from None
-        except OSError as exc:
-            raise UserError(f"{where}: cannot read the policy file ({exc.strerror})") from None
-    policy = parse_policy(text, where=where)
-    known = {**SHIPPED_VERSIONS, **(known_versions or {})}
-    expected = known.get(policy.version)
-    if expected is not None and expected != policy.content_hash:
-        message = (
-            f"{where}: version {policy.version!r} was used before with other rules "
-            f"(hash {expected[:12]}…, now {policy.content_hash[:12]}…); give the edited "
-            "policy a new version, e.g. today's date and a number"
-        )
-        if on_edited == "refuse":
-            raise UserError(message)
-        log.warning(message)
-    return policy
-
-
-def parse_policy(text: str, *, where: str = "policy") -> Policy:
-    """A policy from YAML text; every problem in one UserError with line numbers."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise UserError(
-            f"{where}: {at}{problem}; fix the YAML (indentation, a ':' after each key, "
-            "quotes around text with ':' or '#')"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{where}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise UserError(
-            f"{where}: a policy file is a mapping with version, categories, ... "
-            "(see the shipped default_policy.yaml)"
-        )
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        root = yaml.compose(text, Loader=_Loader)
-        problems = [_problem(error, root) for error in exc.errors()]
-        plural = "s" if len(problems) > 1 else ""
-        raise UserError(
-            f"{where}: {len(problems)} problem{plural} in the policy:\n  " + "\n  ".join(problems)
-        ) from None
-
-
-def _problem(error: Any, root: yaml.Node | None) -> str:
-    """One validation error as `line N, key.path: what to fix`."""
-    loc = [part for part in error["loc"] if part != "[key]"]
-    path = ".".join(str(part) for part in loc) or "(top level)"
-    line = _line_of(root, loc)
-    at = f"line {line}, " if line else ""
-    kind, message = error["type"], error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    if kind == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}; check its spelling against default_policy.yaml"
-    elif kind == "missing":
-        message = "required, but missing"
-    if loc and loc[0] == "version" and kind == "string_type":
-        message = 'the version must be text in quotes, e.g. version: "2026-11-23.1"'
-    elif len(loc) == 2 and loc[0] == "categories" and "[key]" in error["loc"]:
-        message = f"unknown category {loc[1]!r}; the categories are {', '.join(CATEGORIES)}"
-    return f"{at}{path}: {message}"
-
-
-def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
-    """The line (1-based) of the YAML key or item at `loc`, or of its nearest parent."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((kv for kv in node.value if kv[0].value == str(part)), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line

@@ -1,5 +1,6 @@
 """Reading a supporter list: refusing a file that is not UTF-8 text before importing any of
-it, then its records one by one, each with the line it starts on, in bounded memory.
+it, its header (which known column is where, `Columns`), then its records one by one, each
+with the line it starts on, in bounded memory.
 
 Hostile or damaged files do not swallow rows or lose text silently (decision 21):
 
@@ -18,7 +19,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +32,63 @@ Progress = Callable[[int], None]  # bytes read since the last call
 MAX_RECORD_LINES = 5  # a quoted value across more lines is a quote never closed
 MAX_LINE_CHARS = 1 << 20  # a supporter's row is well under 1 KB
 Record = tuple[int, list[str], str | None]  # (line, cells, why it is rejected or None)
+
+COLUMNS = (
+    "phone",
+    "name",
+    "city",
+    "constituency",
+    "language",
+    "tags",
+    "timezone",
+    "consent",
+    "consent_source",
+    "consent_at",
+    "opt_out",
+)
+ALIASES = {
+    "mobile": "phone",
+    "phone_number": "phone",
+    "mobile_number": "phone",
+    "number": "phone",
+    "msisdn": "phone",
+    "lang": "language",
+    "tag": "tags",
+    "opted_out": "opt_out",
+}
+REJECT_COLUMNS = ("rejected_line", "rejected_reason")  # a rejects file imports again as is
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each known column is in a row."""
+
+    index: dict[str, int]
+    header: list[str]
+    ignored: list[str]
+
+    @classmethod
+    def of(cls, path: Path, header: list[str]) -> Columns:
+        index: dict[str, int] = {}
+        ignored: list[str] = []
+        for i, raw in enumerate(header):
+            name = re.sub(r"[\s-]+", "_", raw.strip().lower())
+            name = ALIASES.get(name, name)
+            if name in COLUMNS:
+                index.setdefault(name, i)
+            elif name not in REJECT_COLUMNS:
+                ignored.append(raw.strip())
+        if "phone" not in index:
+            raise UserError(
+                f"{path} has no phone column (its first line is: {', '.join(header)}); the "
+                "first line must name the columns, e.g. phone,name,city,consent_at,"
+                "consent_source"
+            )
+        return cls(index, header, ignored)
+
+    def cell(self, cells: list[str], name: str) -> str:
+        i = self.index.get(name)
+        return cells[i].strip() if i is not None and i < len(cells) else ""
 
 
 def check_text(path: Path) -> None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel
 from jalsa.conversation import measures as m
 from jalsa.conversation.analysis import Voices, analyze, definitions, minute_time
 from jalsa.conversation.engines import DuckDBEngine
+from jalsa.conversation.measure_sql import Measure, render
+from jalsa.conversation.stages import VOICE_POSTS
 from jalsa.report.figures import Figure, Source, measured
 
 
@@ -35,19 +37,19 @@ class ConversationSection(BaseModel):
 
 
 def _source(
-    measure: m.Measure,
+    measure: Measure,
     parts: int,
     posts: int,
     span: tuple[datetime, datetime],
     voices: Voices | None = None,
 ) -> Source:
     params: dict[str, Any] = {}
-    if voices and m.VOICE_POSTS in measure.stages:
+    if voices and VOICE_POSTS in measure.stages:
         tags, phrases = voices.rows()
         params = {"tags": tags, "phrases": phrases}
     return Source(
         data=f"the event's posts dataset ({parts} Parquet part files)",
-        rule=" ".join(m.render(measure, **params).split()),
+        rule=" ".join(render(measure, **params).split()),
         since=span[0],
         until=span[1],
         count=posts,

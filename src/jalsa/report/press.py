@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jalsa.timeutil import show
-from jalsa.watch.detector import PLATFORM_NAMES
+from jalsa.watch.incidents import PLATFORM_NAMES
 
 if TYPE_CHECKING:
     from jalsa.report.build import Report

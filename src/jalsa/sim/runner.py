@@ -19,9 +19,10 @@ from types import TracebackType
 import uvicorn
 
 from jalsa.clock import Clock, CompressedClock
+from jalsa.serving import EmbeddedServer, bind
 from jalsa.sim.scenario import Scenario, load_scenario
-from jalsa.sim.server import Simulator, create_app, sim_base_urls
-from jalsa.web.server import EmbeddedServer, bind
+from jalsa.sim.server import create_app, sim_base_urls
+from jalsa.sim.simulator import Simulator
 
 
 def make_clock(

@@ -12,6 +12,8 @@ Behind the door the simulator acts as an SMSC: it assigns message ids, puts conc
 back together, records each message, and sends a delivery receipt (text and TLVs) after a
 delay. A receipt whose bind is gone waits for the next bind of the same system_id, as real SMSCs
 do. Run as a process: `python -m jalsa.sim.smsc --port 2775 --password secret`.
+The pieces of SMPP it reads and writes itself (headers, C-strings, UDH, texts) are
+`smpp_wire.py`.
 """
 
 from __future__ import annotations
@@ -42,68 +44,28 @@ from smpp34._smpp34 import (
     TLV_RECEIPTED_MESSAGE_ID,
 )
 
-from jalsa.mobilize.encoding import gsm7_decode, gsm7_encode, is_gsm7
-
-BIND_IDS = {0x00000001, 0x00000002, 0x00000009}  # bind_receiver, _transmitter, _transceiver
-SUBMIT_SM, SUBMIT_SM_RESP, ENQUIRE_LINK = 0x00000004, 0x80000004, 0x00000015
-ESME_RINVPASWD, ESME_RINVSYSID = 0x0000000E, 0x0000000F
-ESM_UDHI = 0x40
-ESM_RECEIPT = 0x04
-# SMPP 3.4 message_state values (5.2.28) for the receipt's message_state TLV.
-MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "REJECTD": 8}
-
+from jalsa.sim.smpp_wire import (
+    BIND_IDS,
+    ENQUIRE_LINK,
+    ESM_RECEIPT,
+    ESM_UDHI,
+    ESME_RINVPASWD,
+    ESME_RINVSYSID,
+    MESSAGE_STATE,
+    SUBMIT_SM,
+    SUBMIT_SM_RESP,
+    cstrings,
+    decode_text,
+    encode_text,
+    pdu_header,
+    read_pdu,
+    smpp_time,
+    split_udh,
+    valid_address,
+)
 
 RETRY_SECONDS = 1.0  # before a refused deliver_sm is offered again
 MAX_PARTIAL = 10_000  # concatenated messages waiting for their other parts; the oldest go first
-
-
-def decode_text(data: bytes, data_coding: int) -> str:
-    """The text of a short message: UCS-2 (8), Latin-1 (3) or unpacked GSM-7 (0 and others)."""
-    if data_coding == 8:
-        return data.decode("utf-16-be", errors="replace")
-    if data_coding == 3:
-        return data.decode("latin-1")
-    return gsm7_decode(data)
-
-
-def split_udh(data: bytes) -> tuple[tuple[int, int, int] | None, bytes]:
-    """The concatenation header (reference, total, sequence) of a part with UDHI set, and the
-    payload after the whole UDH. Handles the 8-bit (IEI 0) and 16-bit (IEI 8) references."""
-    if not data:
-        return None, data
-    udh_end = 1 + data[0]
-    pos, concat = 1, None
-    while pos + 1 < udh_end:
-        iei, length = data[pos], data[pos + 1]
-        value = data[pos + 2 : pos + 2 + length]
-        if iei == 0x00 and length == 3:
-            concat = (value[0], value[1], value[2])
-        elif iei == 0x08 and length == 4:
-            concat = ((value[0] << 8) | value[1], value[2], value[3])
-        pos += 2 + length
-    return concat, data[udh_end:]
-
-
-def _cstrings(body: bytes, count: int) -> list[str]:
-    """The first `count` C-octet-strings of a PDU body."""
-    parts = body.split(b"\0", count)
-    return [part.decode("latin-1") for part in parts[:count]]
-
-
-def _header(pdu: bytes) -> tuple[int, int, int]:
-    """command_id, command_status and sequence_number of a PDU."""
-    _length, command_id, status, sequence = struct.unpack(">LLLL", pdu[:16])
-    return command_id, status, sequence
-
-
-def _valid_address(address: str) -> bool:
-    """An international number without its +: 6 to 15 digits."""
-    return address.isdigit() and 6 <= len(address) <= 15
-
-
-def _smpp_time(at: datetime) -> str:
-    """The receipt's YYMMDDhhmm date."""
-    return at.strftime("%y%m%d%H%M")
 
 
 @dataclass(frozen=True)
@@ -271,7 +233,7 @@ class Smsc:
     def send_mo(self, sender: str, to: str, text: str) -> None:
         """A supporter's message to one of our numbers, delivered to a bind of `system_id` (kept
         until one binds)."""
-        coding, body = _encode_text(text)
+        coding, body = encode_text(text)
         pending = _Pending(self.system_id, to, sender.lstrip("+"), body, coding, 0, 1)
         self._call(self._deliver(pending))
 
@@ -292,7 +254,7 @@ class Smsc:
         self._connections.add(writer)
         upstream: asyncio.StreamWriter | None = None
         try:
-            bind = await _read_pdu(reader)
+            bind = await read_pdu(reader)
             if bind is None or not await self._accept_bind(bind, writer):
                 return
             up_reader, upstream = await asyncio.open_connection("127.0.0.1", self._internal_port)
@@ -317,10 +279,10 @@ class Smsc:
 
     async def _accept_bind(self, bind: bytes, writer: asyncio.StreamWriter) -> bool:
         """True for a bind with our credentials; anything else is answered with an error."""
-        command_id, _status, sequence = _header(bind)
+        command_id, _status, sequence = pdu_header(bind)
         if command_id not in BIND_IDS:
             return False
-        system_id, password = _cstrings(bind[16:], 2)
+        system_id, password = cstrings(bind[16:], 2)
         if system_id == self.system_id and password == self._password:
             self.stats.binds += 1
             return True
@@ -334,8 +296,8 @@ class Smsc:
         self, reader: asyncio.StreamReader, upstream: asyncio.StreamWriter, outstanding: set[int]
     ) -> None:
         """ESME -> SMSC: count submissions in flight and enquire_links; cut when told to."""
-        while (pdu := await _read_pdu(reader)) is not None:
-            command_id, _status, sequence = _header(pdu)
+        while (pdu := await read_pdu(reader)) is not None:
+            command_id, _status, sequence = pdu_header(pdu)
             if command_id == ENQUIRE_LINK:
                 self.stats.enquire_links += 1
             upstream.write(pdu)
@@ -350,8 +312,8 @@ class Smsc:
         self, up_reader: asyncio.StreamReader, writer: asyncio.StreamWriter, outstanding: set[int]
     ) -> None:
         """SMSC -> ESME: pass everything, noting which submissions got their answer."""
-        while (pdu := await _read_pdu(up_reader)) is not None:
-            command_id, _status, sequence = _header(pdu)
+        while (pdu := await read_pdu(up_reader)) is not None:
+            command_id, _status, sequence = pdu_header(pdu)
             if command_id == SUBMIT_SM_RESP:
                 outstanding.discard(sequence)
             writer.write(pdu)
@@ -391,7 +353,7 @@ class Smsc:
         """Accept or refuse one submit_sm, as a real SMSC would."""
         if self._take_throttle():
             event.reject(ESME_RTHROTTLED)
-        elif not _valid_address(event.destination_addr):
+        elif not valid_address(event.destination_addr):
             event.reject(ESME_RINVDSTADR)
         elif not event.source_addr:
             event.reject(ESME_RINVSRCADR)
@@ -476,10 +438,10 @@ class Smsc:
         now = datetime.now(UTC)
         receipt_text = (
             f"id:{message_id} sub:001 dlvrd:{'001' if stat == 'DELIVRD' else '000'} "
-            f"submit date:{_smpp_time(now)} done date:{_smpp_time(now)} stat:{stat} "
+            f"submit date:{smpp_time(now)} done date:{smpp_time(now)} stat:{stat} "
             f"err:{'000' if stat == 'DELIVRD' else '001'} text:{text[:20]}"
         )
-        coding, body = _encode_text(receipt_text)
+        coding, body = encode_text(receipt_text)
         tlvs = [
             smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
             smpp34.Tlv(TLV_MESSAGE_STATE, bytes([MESSAGE_STATE[stat]])),
@@ -544,22 +506,6 @@ async def _send(esme: smpp34.Esme, pending: _Pending) -> bool:
     except Exception:  # a bind that went away mid-send: keep the PDU for the next one
         return False
     return response.is_success
-
-
-def _encode_text(text: str) -> tuple[int, bytes]:
-    """Text as unpacked GSM-7 (data_coding 0) when every character is in the alphabet, else
-    UCS-2 (data_coding 8)."""
-    return (0, gsm7_encode(text)) if is_gsm7(text) else (8, text.encode("utf-16-be"))
-
-
-async def _read_pdu(reader: asyncio.StreamReader) -> bytes | None:
-    """One whole PDU, or None at the end of the stream."""
-    try:
-        head = await reader.readexactly(4)
-        (length,) = struct.unpack(">L", head)
-        return head + await reader.readexactly(length - 4)
-    except (asyncio.IncompleteReadError, ConnectionError):
-        return None
 
 
 def _free_port() -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
-from jalsa.watch.detector import IncidentChange
+from jalsa.watch.incidents import IncidentChange
 
 log = logging.getLogger(__name__)
 

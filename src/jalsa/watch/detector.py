@@ -24,15 +24,20 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Literal
 
-from pydantic import BaseModel
-
+from jalsa.watch.incidents import (
+    Incident,
+    IncidentChange,
+    IncidentSeries,
+    SeriesPoint,
+    incident_confidence,
+    incident_summary,
+    platform_order,
+)
 from jalsa.watch.record import BLOCKING, Measurement
 
 # Failures a vantage shows when its own link is down for a moment: nothing answers. A round in
 # which every target failed this way may be a local outage, not censorship (see `_offline_like`).
 OFFLINE_LIKE: frozenset[str] = frozenset({"tcp.timeout", "tls.timeout", "http.failure"})
-
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "youtube": "YouTube"}
 
 
 @dataclass(frozen=True)
@@ -91,62 +96,6 @@ class DetectorConfig:
     evidence_last: int = 20
     # Rounds of each series kept for display (failure share, dominant method, latency).
     history: int = 120
-
-
-class SeriesPoint(BaseModel):
-    """One round of one series, as kept for display."""
-
-    round_at: datetime
-    measured: int
-    failed: int
-    failure_rate: float
-    method: str | None  # the most frequent blocking method of the round
-    latency_ms: float | None  # the median latency of the round's answered measurements
-    cusum: float
-
-
-class IncidentSeries(BaseModel):
-    """One platform at one vantage within an incident."""
-
-    vantage: str
-    city: str
-    network: str
-    platform: str
-    started_at: datetime  # the first failing round
-    detected_at: datetime  # the round in which the series alarmed
-    ended_at: datetime | None = None  # the first clean round (or the last round seen)
-    closed_at: datetime | None = None  # the round in which the end was decided
-    end_reason: Literal["lifted", "no data"] | None = None
-    max_failure_rate: float = 0.0
-
-
-class Incident(BaseModel):
-    """A disruption: platforms failing beyond their baseline at one or more vantages."""
-
-    id: str
-    status: Literal["open", "closed"]
-    started_at: datetime  # the first failing round of any of its series
-    detected_at: datetime  # the round in which it opened
-    ended_at: datetime | None = None
-    end_reason: Literal["lifted", "no data"] | None = None
-    last_seen_at: datetime  # the latest round of its vantages that was processed
-    duration_s: float  # to ended_at, or to last_seen_at while open
-    platforms: list[str]
-    vantages: list[str]
-    cities: list[str]
-    networks: list[str]
-    method: str  # the dominant blocking method
-    methods: dict[str, int]  # failing measurements per method
-    evidence: list[str]  # measurement ids: the first and the latest ones
-    evidence_count: int
-    confidence: float
-    summary: str
-    series: list[IncidentSeries]
-
-
-class IncidentChange(BaseModel):
-    kind: Literal["opened", "updated", "closed"]
-    incident: Incident
 
 
 @dataclass
@@ -572,12 +521,12 @@ class Detector:
         if state.status == "closed":
             ended = max(e.ended_at for e in episodes if e.ended_at)
             last_seen = min(last_seen, max(e.closed_at for e in episodes if e.closed_at))
-        platforms = sorted({e.platform for e in episodes}, key=_platform_order)
+        platforms = sorted({e.platform for e in episodes}, key=platform_order)
         vantages = sorted({e.vantage for e in episodes})
         cities = sorted({e.city for e in episodes if e.city})
         networks = sorted({e.network for e in episodes if e.network})
         method = state.methods.most_common(1)[0][0] if state.methods else "unknown"
-        confidence = _confidence(
+        confidence = incident_confidence(
             len(vantages),
             len(cities),
             state.methods[method] / state.failed if state.failed else 0.0,
@@ -607,7 +556,7 @@ class Detector:
             summary="",
             series=[e.model_copy() for e in episodes],
         )
-        incident.summary = _summary(incident)
+        incident.summary = incident_summary(incident)
         return incident
 
 
@@ -615,50 +564,3 @@ def _offline_like(measurements: list[Measurement]) -> bool:
     """Every target of at least two platforms failed as if nothing answered."""
     platforms = {m.platform for m in measurements}
     return len(platforms) >= 2 and all(m.verdict.method in OFFLINE_LIKE for m in measurements)
-
-
-def _confidence(
-    vantages: int, cities: int, consistency: float, control: float, maybe_outage: bool
-) -> float:
-    """0.3 for one series beyond its baseline, + up to 0.2 as more vantages agree (full at 3),
-    + up to 0.15 as more cities agree (full at 3), + 0.2 x the share of failures with the
-    dominant method, + 0.15 x the share of failures whose control measurement succeeded;
-    halved when every platform fails with timeouts on one network (it may be that network's
-    own outage)."""
-    score = (
-        0.3
-        + 0.2 * min(1.0, (vantages - 1) / 2)
-        + 0.15 * min(1.0, (cities - 1) / 2)
-        + 0.2 * consistency
-        + 0.15 * control
-    )
-    if maybe_outage:
-        score /= 2
-    return round(min(1.0, max(0.0, score)), 3)
-
-
-def _platform_order(platform: str) -> tuple[int, str]:
-    order = list(PLATFORM_NAMES)
-    return (order.index(platform) if platform in order else len(order), platform)
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _summary(incident: Incident) -> str:
-    names = _join([PLATFORM_NAMES.get(p, p) for p in incident.platforms])
-    where = _join(incident.cities or incident.vantages)
-    n = len(incident.vantages)
-    text = (
-        f"{names} failing ({incident.method}) at {n} vantage{'s' if n > 1 else ''} in {where}"
-        f" since {incident.started_at:%Y-%m-%d %H:%M} UTC"
-    )
-    if incident.status == "closed" and incident.ended_at is not None:
-        hours = incident.duration_s / 3600
-        length = f"{hours:.1f} h" if hours >= 1 else f"{incident.duration_s / 60:.0f} min"
-        if incident.end_reason == "no data":
-            text += f"; ended: no data after {incident.ended_at:%H:%M} UTC ({length})"
-        else:
-            text += f"; ended {incident.ended_at:%H:%M} UTC ({length})"
-    return text + f"; confidence {incident.confidence:.2f}"

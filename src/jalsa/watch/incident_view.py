@@ -32,7 +32,7 @@ class IncidentOut(BaseModel):
 
 
 def _names(record: dict[str, Any], key: str) -> list[str]:
-    """A list of strings in the detector's record (`jalsa.watch.detector.Incident`); an
+    """A list of strings in the detector's record (`jalsa.watch.incidents.Incident`); an
     older or partial record may lack it."""
     value = record.get(key)
     return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []

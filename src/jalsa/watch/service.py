@@ -35,7 +35,8 @@ from jalsa.store import Store
 from jalsa.store.models import WatchMeasurement
 from jalsa.timeutil import utc_now
 from jalsa.watch.alerts import Alerts, WebhookSink
-from jalsa.watch.detector import Detector, Incident, IncidentChange
+from jalsa.watch.detector import Detector
+from jalsa.watch.incidents import Incident, IncidentChange
 from jalsa.watch.record import Measurement, Observations, Target
 from jalsa.watch.store import measurements_since, save_incident, save_measurements
 

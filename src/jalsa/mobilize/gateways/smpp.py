@@ -11,7 +11,8 @@ written without an answer (the connection dropped, the answer timed out) is "unk
 may have it, so it must not be sent again blindly; a delivery receipt settles it later. A
 submission never written is "retry". A long text goes in parts with a concatenation header; the
 message's id is its first part's, and receipts for any part are reported under that id (see
-`_PartMap`).
+`smpp_parts.PartMap`). The values it sends and reads (statuses, addresses, parts, receipts) are
+`smpp_codec.py`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
-import secrets
 import select
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,261 +34,35 @@ import smpplib.exceptions
 import smpplib.smpp
 
 from jalsa.errors import UserError
-from jalsa.mobilize.encoding import encode, gsm7_decode, plan
 from jalsa.mobilize.gateways.base import (
-    FINAL_RECEIPT_STATES,
     Gateway,
     Handlers,
     Inbound,
     Outcome,
     OutgoingSms,
     Receipt,
-    ReceiptState,
     SubmitResult,
 )
+from jalsa.mobilize.gateways.smpp_codec import (
+    CREDENTIAL_STATUSES,
+    ESM_RECEIPT,
+    ESM_UDHI,
+    decode_short_message,
+    describe_status,
+    e164,
+    outcome_of,
+    parse_receipt,
+    source_address,
+    split_text,
+    text_of,
+)
+from jalsa.mobilize.gateways.smpp_parts import PartMap
 
 log = logging.getLogger(__name__)
 
 # Field sizes of bind_transceiver (SMPP 3.4, 4.1.1), without the terminating NUL.
 MAX_SYSTEM_ID = 15
 MAX_PASSWORD = 8
-
-# Answers that mean "not now": the SMSC is busy or briefly broken, the message itself is fine.
-# ESME_RSUBMITFAIL names no cause, so it gets the benefit of the doubt (the outbox bounds retries).
-TEMPORARY_STATUSES = frozenset(
-    {
-        c.SMPP_ESME_RTHROTTLED,
-        c.SMPP_ESME_RMSGQFUL,
-        c.SMPP_ESME_RSYSERR,
-        c.SMPP_ESME_RSUBMITFAIL,
-        c.SMPP_ESME_RX_T_APPN,
-        c.SMPP_ESME_RINVBNDSTS,
-        c.SMPP_ESME_RUNKNOWNERR,
-    }
-)
-CREDENTIAL_STATUSES = frozenset({c.SMPP_ESME_RINVPASWD, c.SMPP_ESME_RINVSYSID})
-STATUS_NAMES = {
-    value: name.removeprefix("SMPP_")
-    for name, value in vars(c).items()
-    if name.startswith("SMPP_ESME_R") and isinstance(value, int)
-}
-
-# Receipt `stat:` words and message_state TLV values (SMPP 3.4, 5.2.28) to our states.
-STAT_STATES: dict[str, ReceiptState] = {
-    "DELIVRD": "delivered",
-    "UNDELIV": "failed",
-    "EXPIRED": "expired",
-    "REJECTD": "rejected",
-    "ACCEPTD": "accepted",
-    "ENROUTE": "accepted",
-    "DELETED": "unknown",
-    "UNKNOWN": "unknown",
-}
-MESSAGE_STATES: dict[int, ReceiptState] = {
-    1: "accepted",  # ENROUTE
-    2: "delivered",
-    3: "expired",
-    4: "unknown",  # DELETED
-    5: "failed",  # UNDELIVERABLE
-    6: "accepted",
-    7: "unknown",
-    8: "rejected",
-}
-_RECEIPT_FIELD = re.compile(r"(id|sub|dlvrd|submit date|done date|stat|err):(\S*)", re.IGNORECASE)
-_ALPHANUMERIC_TON, _NATIONAL_TON = 5, 3
-ESM_RECEIPT = 0x04
-ESM_UDHI = 0x40
-
-
-def describe_status(status: int) -> str:
-    """A command_status in words with its name, for a message's status line."""
-    name = STATUS_NAMES.get(status, f"0x{status:08X}")
-    words = c.DESCRIPTIONS.get(status, "unknown error").lower()
-    return f"{words} ({name})"
-
-
-def outcome_of(status: int) -> Outcome:
-    """What a submit_sm_resp's command_status means for the message."""
-    if status == c.SMPP_ESME_ROK:
-        return "accepted"
-    return "retry" if status in TEMPORARY_STATUSES else "rejected"
-
-
-def source_address(sender: str) -> tuple[str, int, int]:
-    """The source address with its TON and NPI: an international number (+digits) is TON 1
-    NPI 1 (ISDN), a short code TON 3 (national) NPI 0, a name TON 5 (alphanumeric) NPI 0."""
-    if sender.startswith("+") and sender[1:].isdigit():
-        return sender[1:], c.SMPP_TON_INTL, c.SMPP_NPI_ISDN
-    if sender.isdigit():
-        return sender, _NATIONAL_TON, c.SMPP_NPI_UNK
-    return sender, _ALPHANUMERIC_TON, c.SMPP_NPI_UNK
-
-
-def e164(address: str, ton: int = c.SMPP_TON_INTL) -> str:
-    """An address from the SMSC as E.164: international and bare long numbers get their +."""
-    if address.startswith("+") or not address.isdigit():
-        return address
-    if ton == c.SMPP_TON_INTL or len(address) > 7:
-        return "+" + address
-    return address
-
-
-def split_text(text: str) -> tuple[list[bytes], int, int]:
-    """The text's parts, data_coding and esm_class, cut by the encoding rules (GSM-7 as 0, UCS-2
-    as 8); more than one part carries a concatenation header (UDHI) with a random reference."""
-    sms = plan(text)
-    data_coding = c.SMPP_ENCODING_DEFAULT if sms.encoding == "GSM-7" else c.SMPP_ENCODING_ISO10646
-    bodies = [encode(part, sms.encoding) for part in sms.parts]
-    if len(bodies) == 1:
-        return bodies, data_coding, c.SMPP_MSGTYPE_DEFAULT
-    reference = secrets.randbelow(256)
-    parts = [
-        bytes((0x05, 0x00, 0x03, reference, len(bodies), n)) + body
-        for n, body in enumerate(bodies, start=1)
-    ]
-    return parts, data_coding, c.SMPP_GSMFEAT_UDHI
-
-
-def decode_short_message(data: bytes, data_coding: int) -> str:
-    """A deliver_sm's text by its data_coding: UCS-2 (8), Latin-1 (3), else GSM-7 unpacked."""
-    if data_coding == c.SMPP_ENCODING_ISO10646:
-        return data.decode("utf-16-be", errors="replace")
-    if data_coding == c.SMPP_ENCODING_ISO88591:
-        return data.decode("latin-1")
-    return gsm7_decode(data)
-
-
-def _text(value: Any) -> str:
-    """smpplib hands parsed C-strings as bytes."""
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return "" if value is None else str(value)
-
-
-def _receipt_time(value: str) -> datetime | None:
-    """A receipt's YYMMDDhhmm[ss] date, taken as UTC (SMSCs rarely say their zone)."""
-    formats = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}
-    if len(value) not in formats or not value.isdigit():
-        return None
-    try:
-        return datetime.strptime(value, formats[len(value)]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def parse_receipt(
-    text: str,
-    *,
-    recipient: str = "",
-    receipted_message_id: str | None = None,
-    message_state: int | None = None,
-) -> Receipt:
-    """A delivery receipt from its standard text ("id:... stat:DELIVRD ... text:...") and/or its
-    TLVs; the TLVs win when both are there (they are typed, the text is by convention)."""
-    head, _, rest = text.partition("text:")
-    fields = {key.lower(): value for key, value in _RECEIPT_FIELD.findall(head)}
-    state: ReceiptState = "unknown"
-    if message_state is not None and message_state in MESSAGE_STATES:
-        state = MESSAGE_STATES[message_state]
-    elif fields.get("stat"):
-        state = STAT_STATES.get(fields["stat"].upper(), "unknown")
-    gateway_id = receipted_message_id or fields.get("id") or None
-    error = fields.get("err", "")
-    return Receipt(
-        state=state,
-        gateway_id=gateway_id,
-        recipient=e164(recipient) if recipient else None,
-        text_start=rest if "text:" in text else "",
-        error="" if error in ("", "000", "0") else error,
-        at=_receipt_time(fields.get("done date", "")),
-    )
-
-
-class _PartMap:
-    """Which message each part id belongs to, so a receipt for any part names the message.
-
-    A one-part message's receipt passes straight through. For several parts, a failed part
-    fails the message at once; "delivered" is reported when every part was delivered; later
-    receipts for a settled message are dropped. Bounded: at most `limit` parts, none older than
-    `max_age` seconds; the oldest go first."""
-
-    def __init__(self, limit: int = 200_000, max_age: float = 3 * 86400.0) -> None:
-        self._lock = threading.Lock()
-        self._first: OrderedDict[str, str] = OrderedDict()  # part id -> first part's id
-        self._added: OrderedDict[str, float] = OrderedDict()  # first part's id -> when added
-        self._max_age = max_age
-        self._total: dict[str, int] = {}  # first part's id -> parts (gone once settled)
-        self._delivered: dict[str, set[str]] = {}  # first part's id -> parts delivered
-        self._text: dict[str, str] = {}  # first part's id -> its receipt's text
-        self._limit = limit
-
-    def add(self, first: str, part_ids: list[str], total: int) -> None:
-        """Part ids as their answers come in (before their receipts can): `first` is the
-        message's first part's id, `total` its number of parts."""
-        with self._lock:
-            for part_id in part_ids:
-                self._first[part_id] = first
-            self._total.setdefault(first, total)
-            self._delivered.setdefault(first, set())
-            self._added.setdefault(first, time.monotonic())
-            while len(self._first) > self._limit:
-                _part, oldest = self._first.popitem(last=False)
-                self._settle(oldest)
-                self._added.pop(oldest, None)
-            self._expire(time.monotonic() - self._max_age)
-
-    def _expire(self, before: float) -> None:
-        """Forget messages added before `before` (a receipt that late is matched by the outbox
-        by key or recipient instead)."""
-        while self._added and next(iter(self._added.values())) < before:
-            first, _at = self._added.popitem(last=False)
-            self._settle(first)
-        while self._first and next(iter(self._first.values())) not in self._added:
-            self._first.popitem(last=False)
-
-    def _settle(self, first: str) -> None:
-        self._total.pop(first, None)
-        self._delivered.pop(first, None)
-        self._text.pop(first, None)
-
-    def resolve(self, receipt: Receipt) -> Receipt | None:
-        """The receipt to report for the message, or None while its other parts are due."""
-        part = receipt.gateway_id or ""
-        with self._lock:
-            first = self._first.get(part)
-            if first is None:
-                return receipt
-            if first not in self._total:  # already settled
-                return None
-            if part == first:
-                self._text[first] = receipt.text_start
-            if receipt.state == "delivered":
-                self._delivered[first].add(part)
-                if len(self._delivered[first]) < self._total[first]:
-                    return None
-            elif receipt.state not in FINAL_RECEIPT_STATES:
-                return _with_id(receipt, first, self._text.get(first))
-            settled = _with_id(receipt, first, self._text.get(first))
-            self._settle(first)
-            return settled
-
-    def ids_of(self, first: str) -> list[str]:
-        """Every part id of the message whose first part is `first` (itself when unknown)."""
-        with self._lock:
-            return [part for part, owner in self._first.items() if owner == first] or [first]
-
-
-def _with_id(receipt: Receipt, gateway_id: str, text_start: str | None) -> Receipt:
-    """The receipt as the message's: its first part's id and, when known, its text."""
-    return Receipt(
-        state=receipt.state,
-        gateway_id=gateway_id,
-        key=receipt.key,
-        recipient=receipt.recipient,
-        text_start=receipt.text_start if text_start is None else text_start,
-        error=receipt.error,
-        at=receipt.at,
-    )
 
 
 @dataclass
@@ -345,7 +117,7 @@ class SmppGateway(Gateway):
         self.reconnect_max_seconds = reconnect_max_seconds
         self.registered_delivery = registered_delivery
         self.handlers = Handlers()
-        self.parts = _PartMap()
+        self.parts = PartMap()
         self._client: Any = None
         self._write_lock = threading.Lock()  # PDU creation (sequence) + socket write
         self._state = threading.Condition()  # guards _inflight, _bound, _closing
@@ -540,7 +312,7 @@ class SmppGateway(Gateway):
         command = pdu.command
         if command in ("submit_sm_resp", "generic_nack"):
             self._answered(
-                int(pdu.sequence), int(pdu.status), _text(getattr(pdu, "message_id", ""))
+                int(pdu.sequence), int(pdu.status), text_of(getattr(pdu, "message_id", ""))
             )
         elif command == "deliver_sm":
             status = self._delivered(pdu)
@@ -590,8 +362,8 @@ class SmppGateway(Gateway):
         text = decode_short_message(pdu.short_message or b"", int(pdu.data_coding or 0))
         receipt = parse_receipt(
             text,
-            recipient=e164(_text(pdu.source_addr), int(pdu.source_addr_ton or 0)),
-            receipted_message_id=_text(pdu.receipted_message_id) or None,
+            recipient=e164(text_of(pdu.source_addr), int(pdu.source_addr_ton or 0)),
+            receipted_message_id=text_of(pdu.receipted_message_id) or None,
             message_state=pdu.message_state,
         )
         return self.parts.resolve(receipt)
@@ -600,8 +372,8 @@ class SmppGateway(Gateway):
         data = pdu.short_message or b""
         if int(pdu.esm_class or 0) & ESM_UDHI and data:
             data = data[1 + data[0] :]  # a part of a longer MO: its text without the header
-        sender = e164(_text(pdu.source_addr), int(pdu.source_addr_ton or 0))
-        to = _text(pdu.destination_addr)
+        sender = e164(text_of(pdu.source_addr), int(pdu.source_addr_ton or 0))
+        to = text_of(pdu.destination_addr)
         text = decode_short_message(data, int(pdu.data_coding or 0))
         received = datetime.now(UTC)
         # SMPP gives an MO no id. The same sender, number and text within the hour is taken as

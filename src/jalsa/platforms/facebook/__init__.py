@@ -7,12 +7,14 @@ conversation and the inbox, and the moderation actions on them.
     source.py     the comments' line format (`facebook-comments`)
     inbox.py      comments and replies as inbox items
     actions.py    hide, unhide, reply (POST /{comment-id}, /{comment-id}/comments)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
 
 from jalsa.platforms.facebook.actions import FacebookActions
 from jalsa.platforms.facebook.connector import FacebookConnector
+from jalsa.platforms.facebook.inbox import FacebookInbox
 from jalsa.platforms.facebook.metrics import METRICS
 from jalsa.platforms.facebook.source import FacebookComments
 from jalsa.platforms.plugin import Platform, hookimpl
@@ -24,6 +26,8 @@ PLATFORM = Platform(
     connectors=(FacebookConnector,),
     line_sources=(FacebookComments,),
     actions=FacebookActions,
+    inbox=FacebookInbox,
+    simulator="jalsa.platforms.facebook.sim.api",
 )
 
 

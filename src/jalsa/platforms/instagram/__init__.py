@@ -5,12 +5,14 @@ the inbox, and the moderation actions on them.
     connector.py  audience of the account's live media
     inbox.py      comments and replies of live media as inbox items
     actions.py    hide, unhide, reply (Graph API comment endpoints)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
 
 from jalsa.platforms.instagram.actions import InstagramActions
 from jalsa.platforms.instagram.connector import InstagramConnector
+from jalsa.platforms.instagram.inbox import InstagramInbox
 from jalsa.platforms.instagram.metrics import METRICS
 from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -20,6 +22,8 @@ PLATFORM = Platform(
     metrics=METRICS,
     connectors=(InstagramConnector,),
     actions=InstagramActions,
+    inbox=InstagramInbox,
+    simulator="jalsa.platforms.instagram.sim.api",
 )
 
 

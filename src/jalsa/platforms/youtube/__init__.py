@@ -7,6 +7,7 @@ for the conversation and the inbox, and the moderation actions on them.
     source.py     the live chat's line format (`youtube-chat`)
     inbox.py      live chat and commentThreads as inbox items
     actions.py    hide, unhide, ban, reply (comments.setModerationStatus, liveChatBans, ...)
+    sim/          the simulated API (a test double: jalsa.sim.server loads sim/api.py)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from jalsa.platforms.plugin import Platform, hookimpl
 from jalsa.platforms.youtube.actions import YouTubeActions
 from jalsa.platforms.youtube.connector import YouTubeConnector
+from jalsa.platforms.youtube.inbox import YouTubeInbox
 from jalsa.platforms.youtube.metrics import METRICS
 from jalsa.platforms.youtube.source import YouTubeChat
 
@@ -24,6 +26,8 @@ PLATFORM = Platform(
     connectors=(YouTubeConnector,),
     line_sources=(YouTubeChat,),
     actions=YouTubeActions,
+    inbox=YouTubeInbox,
+    simulator="jalsa.platforms.youtube.sim.api",
 )
 
 

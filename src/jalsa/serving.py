@@ -1,5 +1,7 @@
-"""Serving the web app inside a program that runs other things in the same event loop (the
-demo runs the simulator's clients, the tracker and the dashboard together)."""
+"""Serving an ASGI app with uvicorn inside a program that runs other things: the demo runs the
+simulator, the tracker and the dashboard in one process, tests and benchmarks run the simulator
+beside their own code. A core module, so the simulator (`jalsa.sim`) and the demo (`jalsa.demo`)
+share it without either importing the web app."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import socket
 from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from jalsa.errors import UserError
 
@@ -41,9 +43,9 @@ def bind(host: str, port: int, *, fallback: bool = False) -> socket.socket:
 
 
 class WebServer:
-    """The web app as a task of the running event loop."""
+    """An app (the dashboard in the demo) as a task of the running event loop."""
 
-    def __init__(self, app: FastAPI, host: str, port: int, *, fallback: bool = True) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int, *, fallback: bool = True) -> None:
         self.sock = bind(host, port, fallback=fallback)
         self.host = host
         self.port = self.sock.getsockname()[1]

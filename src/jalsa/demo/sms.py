@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from jalsa import csvsafe
 from jalsa.clock import Clock
 from jalsa.mobilize import campaigns as ops
-from jalsa.mobilize.supporters import import_csv
+from jalsa.mobilize.supporters_import import import_csv
 from jalsa.sim.smsc import Smsc
 from jalsa.store import Store
 from jalsa.store.models import OptOut, SmsInbound

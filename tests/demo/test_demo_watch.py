@@ -8,8 +8,8 @@ from typing import Any
 
 from jalsa.clock import CompressedClock
 from jalsa.config import load_settings
+from jalsa.demo.watch import restriction_blocks, run_demo_watch
 from jalsa.sim import load_scenario
-from jalsa.sim.demo_watch import restriction_blocks, run_demo_watch
 from jalsa.watch.service import WatchService
 from jalsa.watch.store import incidents_between
 

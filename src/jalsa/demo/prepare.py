@@ -1,4 +1,6 @@
-"""`jalsa demo`: the simulator and the tracker on one compressed clock, on the embedded store.
+"""The demo's set-up: the simulator and the SMSC simulator started on one compressed clock, a
+fresh embedded store with the scenario's event, its streams, an admin account and the SMS
+reminder, and the tracker.
 
 The demo keeps its own SQLite file (replaced on every run) so it never mixes with real events.
 """
@@ -14,9 +16,9 @@ from typing import Any
 
 from jalsa.config import Settings, load_settings
 from jalsa.conversation.dataset import PostDataset
+from jalsa.demo.sms import prepare_campaign, start_smsc
 from jalsa.errors import UserError
 from jalsa.live.tracker import Tracker
-from jalsa.sim.demo_sms import prepare_campaign, start_smsc
 from jalsa.sim.runner import SimServer, make_clock
 from jalsa.sim.scenario import Scenario
 from jalsa.sim.smsc import Smsc
