@@ -34,7 +34,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from jalsa.errors import UserError
-from jalsa.inbox.classifier import Model, load_model
+from jalsa.inbox.classifier import Model
+from jalsa.inbox.model_files import load_model
 from jalsa.inbox.training import load_training_data, train
 
 BATCH = 64

@@ -42,7 +42,8 @@ from sqlalchemy import select
 from jalsa.config import load_settings
 from jalsa.demo.prepare import DEMO_CREDENTIALS
 from jalsa.errors import UserError
-from jalsa.inbox.service import InboxService, Ingested
+from jalsa.inbox.pipeline import Ingested
+from jalsa.inbox.service import InboxService
 from jalsa.sim import load_scenario
 from jalsa.sim.runner import SimServer, make_clock
 from jalsa.store import Store

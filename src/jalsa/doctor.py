@@ -144,7 +144,7 @@ def check_pango() -> Check:
 def check_model() -> Check:
     try:
         from jalsa.errors import UserError
-        from jalsa.inbox.classifier import load_model
+        from jalsa.inbox.model_files import load_model
     except ImportError as exc:  # run before jalsa's dependencies are installed
         return Check(False, f"cannot import the classifier: {exc}")
     try:

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from jalsa.cli.inbox_model import model_app, read_labels
 from jalsa.errors import UserError
-from jalsa.inbox.classifier import CURRENT_FILE, STATUSES, Model, Prediction, load_model
+from jalsa.inbox.classifier import STATUSES, Model, Prediction
+from jalsa.inbox.model_files import CURRENT_FILE, load_model
 from jalsa.inbox.training import (
     REQUIRED,
     fit_model,

@@ -19,9 +19,12 @@ from sqlalchemy import func, select
 
 from jalsa.cli.inbox import summary_table
 from jalsa.config import load_settings
+from jalsa.inbox.pipeline import Ingested
 from jalsa.inbox.policy_file import load_policy
-from jalsa.inbox.service import SKIPPED_INSTAGRAM, SKIPPED_X_USER, InboxService, Ingested
+from jalsa.inbox.service import InboxService
 from jalsa.platforms.facebook.inbox import FacebookCommentsInbox, graph_comment_items
+from jalsa.platforms.instagram.inbox import SKIPPED_INSTAGRAM
+from jalsa.platforms.x.inbox import SKIPPED_X_USER
 from jalsa.platforms.x.sim.posts import FIXED_AUTHORS
 from jalsa.store import Store
 from jalsa.store.models import Event, InboxItemRow

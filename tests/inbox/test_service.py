@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 
 from jalsa.config import load_settings
 from jalsa.errors import UserError
-from jalsa.inbox import service as inbox_service
+from jalsa.inbox import decisions as inbox_decisions
 from jalsa.inbox import store as q
+from jalsa.inbox.pipeline import MAX_ATTEMPTS
 from jalsa.inbox.policy_file import load_policy
-from jalsa.inbox.service import MAX_ATTEMPTS, InboxService
+from jalsa.inbox.service import InboxService
 from jalsa.platforms.inbox_record import ActionResult, InboxItem
 from jalsa.store import Store
 from jalsa.store.models import AuditEntry, InboxDecisionRow, InboxItemRow, User
@@ -320,7 +321,7 @@ def test_a_decision_and_its_audit_entry_are_committed_together(
         raise RuntimeError("the audit log is full")
 
     before, calls = _decisions(rig.store), list(rig.actions.calls)
-    monkeypatch.setattr(inbox_service, "audit", broken)
+    monkeypatch.setattr(inbox_decisions, "audit", broken)
     with pytest.raises(RuntimeError, match="audit log is full"):
         asyncio.run(rig.service.decide(row.id, "hide", rig.mod, "abuse"))
     with pytest.raises(RuntimeError, match="audit log is full"):

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from jalsa.cli.inbox_model import model_app
 from jalsa.errors import UserError
-from jalsa.inbox.classifier import Model, load_model
+from jalsa.inbox.classifier import Model
+from jalsa.inbox.model_files import load_model
 from jalsa.inbox.shipped import (
     ARRAYS,
     BUILD_COMMAND,

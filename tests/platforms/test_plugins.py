@@ -23,6 +23,7 @@ from jalsa.metrics import Kind, Metric
 from jalsa.platforms.plugin import Platform, PluginError
 from jalsa.platforms.registry import PLATFORMS, build
 from jalsa.platforms.youtube.connector import YouTubeConnector
+from jalsa.platforms.youtube.inbox import YouTubeInbox
 from jalsa.store import Sample, Store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jalsa-twitch"
@@ -67,6 +68,8 @@ def test_parts_must_belong_to_their_platform() -> None:
         Platform(name="tiktok", title="TikTok", metrics=(wrong,))
     with pytest.raises(PluginError, match="must start with 'tiktok_'"):
         Platform(name="tiktok", title="TikTok", settings={"base_url": (str, "")})
+    with pytest.raises(PluginError, match="YouTubeInbox says it belongs to 'youtube'"):
+        Platform(name="tiktok", title="TikTok", inbox=YouTubeInbox)
 
 
 class _Helix(BaseHTTPRequestHandler):

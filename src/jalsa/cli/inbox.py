@@ -17,7 +17,9 @@ from jalsa.cli.common import opened, operator
 from jalsa.config import get_settings
 from jalsa.errors import UserError
 from jalsa.inbox import store as q
-from jalsa.inbox.service import HUMAN_ACTIONS, InboxService, Ingested
+from jalsa.inbox.decisions import HUMAN_ACTIONS
+from jalsa.inbox.pipeline import Ingested
+from jalsa.inbox.service import InboxService
 from jalsa.store.repo import get_event
 from jalsa.terminal import console
 from jalsa.timeutil import show

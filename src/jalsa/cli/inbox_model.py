@@ -55,7 +55,7 @@ def _models_dir(out: Path | None) -> Path:
     if out is not None:
         return out
     from jalsa.config import get_settings
-    from jalsa.inbox.classifier import model_dir
+    from jalsa.inbox.model_files import model_dir
 
     return model_dir(get_settings().data_dir)
 
@@ -163,7 +163,7 @@ def _retrain(
     extra: list[tuple[str, int]],
     tolerance: float,
 ) -> None:
-    from jalsa.inbox.classifier import current_model_path, load_model
+    from jalsa.inbox.model_files import current_model_path, load_model
     from jalsa.inbox.shipped import load_shipped
 
     base = training.load_training_data(data)
@@ -197,7 +197,7 @@ def evaluate(
     the baseline beside them (default model: the team's adopted one, else the shipped one)."""
     with _user_errors():
         from jalsa.inbox import training
-        from jalsa.inbox.classifier import load_model
+        from jalsa.inbox.model_files import load_model
 
         training.check_data(data)  # before the model: the likelier mistake, said first
         loaded = load_model(model)

@@ -35,6 +35,8 @@ COMPACTING = "compacting.json"
 
 
 class PostDataset:
+    """The posts dataset of one event, in the folder `root` (see the module's docstring)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.posts = root / "posts"

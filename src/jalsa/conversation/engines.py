@@ -180,6 +180,8 @@ def open_engine(
     spill: Path | None = None,
     memory_limit: str | None = None,
 ) -> Engine:
+    """The engine called `name` (duckdb or spark) over the dataset's Parquet parts; an unknown
+    name is the user's to fix."""
     if name == "duckdb":
         return DuckDBEngine(parts, spill=spill, memory_limit=memory_limit)
     if name == "spark":

@@ -103,6 +103,9 @@ class Totals:
 
 
 class Gathering:
+    """One event's live gathering: its plan's collectors appending to their raw logs, and the
+    follower ingesting what they append, until stopped."""
+
     def __init__(
         self,
         dataset: PostDataset,

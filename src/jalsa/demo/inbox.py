@@ -25,7 +25,8 @@ from sqlalchemy import select
 from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.errors import UserError
-from jalsa.inbox.service import InboxService, Ingested
+from jalsa.inbox.pipeline import Ingested
+from jalsa.inbox.service import InboxService
 from jalsa.store.models import InboxDecisionRow, InboxItemRow
 from jalsa.store.repo import get_event
 
@@ -70,7 +71,7 @@ def load_demo_model(settings: Settings) -> Any:
     """The team's adopted model, else the shipped one; None (said in the log) when neither
     loads. Called before the demo's compressed clock starts: loading takes seconds of real time,
     which are minutes of the rally."""
-    from jalsa.inbox.classifier import load_model
+    from jalsa.inbox.model_files import load_model
 
     try:
         return load_model(settings.inbox_model_file, data_dir=settings.data_dir)

@@ -1,11 +1,11 @@
 """The moderation classifier: one prediction per comment, whatever the comment is.
 
-`load_model()` reads the model a team trained with `jalsa inbox train`, or else the model that
-ships with jalsa (`shipped.py`); `Model.predict(texts)` gives, for
-every item, its language route, the probability that it is abusive and per-category scores the
-policy acts on. Each language route has its own model (see `training.py`): English is learnt from
-Davidson's tweets, Roman Urdu from RUHSOLD, and Urdu script (no labelled data exists) from
-RUHSOLD's consonant skeletons, which Urdu script shares with its Roman spelling.
+`Model.predict(texts)` gives, for every item, its language route, the probability that it is
+abusive and per-category scores the policy acts on. Each language route has its own model (see
+`training.py`): English is learnt from Davidson's tweets, Roman Urdu from RUHSOLD, and Urdu
+script (no labelled data exists) from RUHSOLD's consonant skeletons, which Urdu script shares
+with its Roman spelling. Which model is used, a team's or the one that ships with jalsa:
+`model_files.py`.
 
 Bad input never raises: an empty, emoji-only, over-long, non-text or undecodable item gets a
 status that says so, and the rest of the batch is scored.
@@ -13,18 +13,14 @@ status that says so, and the rest of the batch is scored.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from jalsa.errors import UserError
 from jalsa.inbox.language import Route, route
 
 # Long items are scored on their first MAX_CHARS characters (status "too_long"): abuse is rarely
@@ -54,9 +50,6 @@ LATIN_ROUTES: frozenset[Route] = frozenset({"english", "roman_urdu"})
 # Urdu script and mixed Urdu-script/Latin text go to the skeleton model, which reads both.
 SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
 GATE_SKIP = 0.02
-
-MODEL_SUFFIX = ".joblib"
-CURRENT_FILE = "CURRENT"
 
 
 @dataclass(frozen=True)
@@ -236,105 +229,3 @@ def _prepare(item: object) -> tuple[str | None, Route, Status, str]:
             return None, lang, "no_text", "no letters (digits or punctuation only)"
         return None, lang, "unsupported_script", "written in a script without a model"
     return text, lang, status, ""
-
-
-# -- files ------------------------------------------------------------------------------------
-
-
-def sidecar(path: Path) -> Path:
-    """The JSON file beside a model: version, metrics, data hashes, parameters."""
-    return path.with_suffix(".json")
-
-
-def model_dir(data_dir: Path) -> Path:
-    return data_dir / "inbox" / "models"
-
-
-def current_model_path(directory: Path) -> Path | None:
-    """The adopted model: the one CURRENT names, else the newest model file."""
-    pointer = directory / CURRENT_FILE
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
-        if name:
-            return directory / name
-    files = sorted(directory.glob(f"model-*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime)
-    return files[-1] if files else None
-
-
-def load_model(path: Path | None = None, *, data_dir: Path | None = None) -> Model:
-    """Load a model file, or the adopted model of the data directory, or the shipped model.
-
-    Without `path`, the model the team trained and adopted in `DATA_DIR/inbox/models` (CURRENT)
-    is used; when there is none, the model that ships with jalsa (`shipped.py`). A missing or
-    unreadable file is a UserError that says how to make one. Team model files are joblib
-    pickles: load only files `jalsa inbox train` wrote (never one from a stranger), with the
-    scikit-learn that wrote them.
-    """
-    if path is None:
-        if data_dir is None:
-            from jalsa.config import get_settings
-
-            data_dir = get_settings().data_dir
-        found = current_model_path(model_dir(data_dir))
-        if found is None:
-            from jalsa.inbox.shipped import load_shipped
-
-            return load_shipped()
-        path = found
-    if path.is_dir():
-        found = current_model_path(path)
-        if found is None:
-            raise UserError(
-                f"no moderation model in {path}. Train one with `jalsa inbox train --data DIR`."
-            )
-        path = found
-    if not path.is_file():
-        raise UserError(
-            f"model file {path} does not exist. Train one with `jalsa inbox train --data DIR`."
-        )
-    info: dict[str, Any] = {}
-    meta = sidecar(path)
-    if meta.is_file():
-        # The model itself is fine without it: its metrics are only shown, never used to score.
-        with contextlib.suppress(OSError, ValueError):
-            info = json.loads(meta.read_text(encoding="utf-8"))
-    model = _unpickle(path, info if isinstance(info, dict) else {})
-    model.info = info if isinstance(info, dict) else {}
-    return model
-
-
-def _unpickle(path: Path, info: dict[str, Any]) -> Model:
-    """joblib.load, refusing a pickle of another scikit-learn (it can load and score wrongly)."""
-    import warnings
-
-    import joblib
-    import sklearn
-    from sklearn.exceptions import InconsistentVersionWarning
-
-    built = (info.get("trained_with") or {}).get("scikit-learn")
-    retrain = "Train it again with `jalsa inbox train --data DIR`"
-    if built and built != sklearn.__version__:
-        raise UserError(
-            f"model file {path} was trained with scikit-learn {built} and this is "
-            f"{sklearn.__version__}: a pickled model only works with the version that wrote it. "
-            f"{retrain} (or install scikit-learn=={built})."
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", InconsistentVersionWarning)
-            model = joblib.load(path)
-    except InconsistentVersionWarning as exc:
-        raise UserError(
-            f"model file {path} was written by another scikit-learn version ({exc}). {retrain}."
-        ) from None
-    except Exception as exc:
-        raise UserError(
-            f"model file {path} is corrupt or from an incompatible version "
-            f"({type(exc).__name__}). {retrain}."
-        ) from None
-    if not isinstance(model, Model):
-        raise UserError(
-            f"{path} is not a jalsa moderation model. "
-            "Train one with `jalsa inbox train --data DIR`."
-        )
-    return model

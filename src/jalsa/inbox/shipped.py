@@ -68,6 +68,8 @@ def _linear(prefix: str, lr: Any, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _preprocessor_name(fn: Any) -> str:
+    # features.py imports scikit-learn (seconds): here and below it is imported when a model is
+    # exported or loaded, not when jalsa starts.
     from jalsa.inbox.features import PREPROCESSORS
 
     for name, known in PREPROCESSORS.items():

@@ -181,7 +181,7 @@ def items_by_key(session: Session, keys: Sequence[tuple[str, str]]) -> list[Inbo
 
 def first_answers(session: Session, event_id: int, platform: str, kind: str) -> list[InboxItemRow]:
     """The event's items of `kind` that answer the first post of their thread, newest first
-    (the service finds the team's X conversations among its mentions so)."""
+    (the X inbox collecting finds the team's conversations among its mentions so)."""
     return list(
         session.scalars(
             select(InboxItemRow)

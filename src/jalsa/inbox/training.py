@@ -31,15 +31,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from jalsa.errors import UserError
-from jalsa.inbox.classifier import (
-    CURRENT_FILE,
-    MODEL_SUFFIX,
-    Model,
-    RouteModel,
-    sidecar,
-)
+from jalsa.inbox.classifier import Model, RouteModel
 from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 from jalsa.inbox.language import route
+from jalsa.inbox.model_files import CURRENT_FILE, MODEL_SUFFIX, sidecar
 
 SEED = 20231217
 FORMAT = 1

@@ -152,6 +152,9 @@ class StoredPoll(Protocol):
 
 
 class LiveAggregate:
+    """The live figures of one event: each stream's state, and the combined concurrent audience
+    with its peak. Changed only by `apply_poll` (and seeded from the store by restore.py)."""
+
     def __init__(self, ends_at: datetime, timezone: str) -> None:
         self.ends_at = ends_at
         self.timezone = timezone

@@ -33,6 +33,7 @@ class Summary:
 
 
 def summarize(store: Store, event_ref: str) -> Summary:
+    """What the store holds for the event's streams, for the summary printed at the end."""
     with store.session() as session:
         event = get_event(session, event_ref)
         ids = [s.id for s in event.streams]

@@ -48,6 +48,9 @@ async def cancel(tasks: list[asyncio.Task[Any]]) -> None:
 
 
 class Tracker:
+    """`jalsa track` for one event: its streams polled on their grids, each batch of results
+    stored, then applied to the live aggregate and published on the bus."""
+
     def __init__(
         self,
         store: Store,
@@ -68,6 +71,7 @@ class Tracker:
             self.event: Event = get_event(session, event_ref)
             self.streams: list[Stream] = list(self.event.streams)
         self.aggregate = LiveAggregate(self.event.ends_at, self.event.timezone)
+        self._query = self.event.x_query  # what a query stream (X posts per minute) reads
         self.lateness: deque[float] = deque(maxlen=100_000)  # wall-clock seconds
         self.written = 0
         self._queue: asyncio.Queue[PollRecord] = asyncio.Queue()
@@ -155,7 +159,7 @@ class Tracker:
         event's query and where to start reading)."""
         return group.connector_class.target(
             member.stream.external_id,
-            query=self.event.x_query,
+            query=self._query,
             starts_at=self.event.starts_at,
             latest=member.state.latest,
         )

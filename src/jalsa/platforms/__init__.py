@@ -4,3 +4,29 @@ collection layer (`collect/`), the records platforms hand the areas (`post_recor
 `inbox_record.py`), the line-source and actions bases (`sources.py`, `actions.py`), and the
 plugin hook and registry (`plugin.py`, `registry.py`). Areas use platforms; platforms use
 only the store and the shared core."""
+
+from jalsa.platforms.base import Connector, PollError, PollResult, Reading, StreamStatus, Target
+from jalsa.platforms.plugin import Platform, hookimpl
+from jalsa.platforms.registry import (
+    CONNECTORS,
+    PLATFORMS,
+    audience_metric,
+    connector_for,
+    get_metric,
+)
+
+__all__ = [
+    "CONNECTORS",
+    "PLATFORMS",
+    "Connector",
+    "Platform",
+    "PollError",
+    "PollResult",
+    "Reading",
+    "StreamStatus",
+    "Target",
+    "audience_metric",
+    "connector_for",
+    "get_metric",
+    "hookimpl",
+]

@@ -7,6 +7,7 @@ whatever the HTTP status; the mapping to what the team sees lives here, once, fo
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,25 @@ def graph_path(object_id: str, edge: str = "") -> str:
     """`/{id}` or `/{id}/{edge}`, the id escaped so a mistyped id cannot change the path."""
     path = "/" + quote(object_id.strip(), safe="")
     return f"{path}/{edge}" if edge else path
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """Graph's `2023-12-17T15:00:00+0000`."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        return None
 
 
 def regain_access_seconds(headers: httpx.Headers) -> float | None:

@@ -2,8 +2,9 @@
 
 A platform is one package (`jalsa/platforms/youtube/`, or a third-party distribution) that
 describes itself with a `Platform`: its audience connectors (one per stream kind), the line
-formats its exports and raw logs come in, its moderation actions, and the module path of its
-simulated API. The package implements one hook, as Datasette's plugins do:
+formats its exports and raw logs come in, its moderation actions, its inbox collecting and
+the module path of its simulated API. The package implements one hook, as Datasette's
+plugins do:
 
     from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -25,6 +26,7 @@ import pluggy
 from jalsa.metrics import Metric
 from jalsa.platforms.actions import PlatformActions
 from jalsa.platforms.base import Connector
+from jalsa.platforms.collect.inbox import InboxSource
 from jalsa.platforms.sources import LineSource
 
 PROJECT = "jalsa"
@@ -46,6 +48,8 @@ class Platform:
     connectors: tuple[type[Connector], ...] = ()
     line_sources: tuple[type[LineSource], ...] = ()
     actions: type[PlatformActions] | None = None
+    # What the inbox collects for an event's streams of this platform's kinds.
+    inbox: type[InboxSource] | None = None
     # The module path of the platform's simulated API ("jalsa.platforms.youtube.sim.api"): its
     # test double, which `jalsa.sim.server` imports by this path, so nothing in production
     # imports it (docs/adding-a-platform.md, "A simulator").
@@ -60,6 +64,8 @@ class Platform:
         parts += [(s.__name__, s.platform) for s in self.line_sources]
         if self.actions is not None:
             parts.append((self.actions.__name__, self.actions.platform))
+        if self.inbox is not None:
+            parts.append((self.inbox.__name__, self.inbox.platform))
         for part, platform in parts:
             if platform != self.name:
                 raise PluginError(f"platform {self.name!r}: {part} says it belongs to {platform!r}")

@@ -1,8 +1,7 @@
 """Every platform, in one place: the built-in ones and those installed plugins add through the
 `jalsa.plugins` entry point group, gathered once with pluggy. The tables the rest of jalsa reads
-(the metric catalogue, connectors by stream kind, line sources by name, actions by
-platform) are derived here and
-nowhere else.
+(the metric catalogue, connectors by stream kind, line sources by name, actions and inbox
+collecting by platform) are derived here and nowhere else.
 
 Adding a built-in platform: write its package and add it to BUILTIN. Adding one from outside
 the repository: docs/adding-a-platform.md."""
@@ -21,6 +20,7 @@ from jalsa.errors import UserError
 from jalsa.metrics import DERIVED, Metric
 from jalsa.platforms.actions import PlatformActions
 from jalsa.platforms.base import Connector
+from jalsa.platforms.collect.inbox import InboxSource
 from jalsa.platforms.plugin import PROJECT, Platform, PlatformSpec, PluginError
 from jalsa.platforms.sources import LineSource
 
@@ -44,6 +44,7 @@ class Registry:
     connectors: dict[str, type[Connector]]
     line_sources: dict[str, type[LineSource]]
     actions: dict[str, type[PlatformActions]]
+    inbox_sources: dict[str, type[InboxSource]]
 
 
 def _add(table: dict[str, object], key: str, value: object, what: str, owner: str) -> None:
@@ -60,6 +61,7 @@ def build(platforms: Iterable[Platform]) -> Registry:
     connectors: dict[str, object] = {}
     sources: dict[str, object] = {}
     actions: dict[str, object] = {}
+    inbox: dict[str, object] = {}
     for p in platforms:
         _add(by_name, p.name, p, "platform", p.name)
         for m in p.metrics:
@@ -70,9 +72,11 @@ def build(platforms: Iterable[Platform]) -> Registry:
             _add(sources, s.name, s, "line format", p.name)
         if p.actions is not None:
             _add(actions, p.name, p.actions, "actions", p.name)
+        if p.inbox is not None:
+            _add(inbox, p.name, p.inbox, "inbox collecting", p.name)
     for m in DERIVED:
         _add(catalogue, m.name, m, "metric", "jalsa")
-    return Registry(by_name, catalogue, connectors, sources, actions)  # type: ignore[arg-type]
+    return Registry(by_name, catalogue, connectors, sources, actions, inbox)  # type: ignore[arg-type]
 
 
 def plugin_manager(entry_points: bool = True) -> pluggy.PluginManager:
@@ -106,6 +110,7 @@ CATALOGUE: tuple[Metric, ...] = tuple(METRICS.values())
 CONNECTORS = REGISTRY.connectors
 LINE_SOURCES = REGISTRY.line_sources
 ACTIONS = REGISTRY.actions
+INBOX_SOURCES = REGISTRY.inbox_sources
 
 
 def connector_for(kind: str) -> type[Connector]:
@@ -115,6 +120,13 @@ def connector_for(kind: str) -> type[Connector]:
     except KeyError:
         known = ", ".join(sorted(CONNECTORS))
         raise UserError(f"unknown stream kind {kind!r}: use one of {known}") from None
+
+
+def inbox_source_for(kind: str) -> type[InboxSource] | None:
+    """The inbox collecting of the platform whose streams are of `kind`; None when that
+    platform has none or no installed platform knows the kind."""
+    connector = CONNECTORS.get(kind)
+    return None if connector is None else INBOX_SOURCES.get(connector.platform)
 
 
 def get_metric(name: str) -> Metric:

@@ -177,6 +177,7 @@ def provenance(report: Report) -> str:
 
 
 def render(report: Report, fmt: str) -> bytes:
+    """The report as the bytes of one of FORMATS (pdf, html, json, csv)."""
     if fmt == "pdf":
         return to_pdf(report)
     if fmt == "html":

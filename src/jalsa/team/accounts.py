@@ -23,6 +23,7 @@ MIN_PASSWORD = 10
 
 
 def check_username(username: str) -> str:
+    """The username as stored (trimmed, lower case); a UserError says what a username is."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise UserError(
@@ -32,6 +33,7 @@ def check_username(username: str) -> str:
 
 
 def check_password(password: str) -> str:
+    """The password, if it is long enough (MIN_PASSWORD); else a UserError."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
     return password
@@ -40,6 +42,8 @@ def check_password(password: str) -> str:
 def create_user(
     session: Session, *, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
+    """A new active account (flushed, so it has its id); a taken username or an unknown
+    role is a UserError. The caller audits it."""
     username = check_username(username)
     try:
         Role(role)
@@ -90,6 +94,7 @@ def log_in(session: Session, username: str, password: str, *, ip: str = "") -> U
 
 
 def find_user(session: Session, user_id: int) -> User | None:
+    """The account with this id, active or not; None if there is none."""
     return session.get(User, user_id)
 
 
@@ -114,6 +119,7 @@ def display_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]
 
 
 def active_admins(session: Session) -> int:
+    """How many active admins the team has."""
     query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
     return session.scalar(query) or 0
 

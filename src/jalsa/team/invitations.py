@@ -27,6 +27,8 @@ PENDING_SHOWN = 50  # pending invitations the team page lists
 def create_invitation(
     session: Session, *, role: str, created_by: int | None, note: str = "", hours: float = 72
 ) -> str:
+    """A one-time link's token for a new member with `role`, valid for `hours` (only its
+    digest is stored). The caller checks who may invite and audits it (or calls `invite`)."""
     Role(role)
     token = secrets.token_urlsafe(24)
     now = utc_now()
@@ -72,6 +74,8 @@ def pending_invitations(session: Session) -> list[Invitation]:
 
 
 def open_invitation(session: Session, token: str) -> Invitation:
+    """The invitation this link opens; a UserError when it is unknown, used, expired, or the
+    first admin's link once an admin exists."""
     invitation = session.get(Invitation, digest(token))
     if invitation is None or invitation.used_at is not None:
         raise UserError("this invitation link is not valid or was already used")

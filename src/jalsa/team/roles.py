@@ -9,6 +9,8 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
+    """A team member's role; what each may do is in MATRIX."""
+
     ADMIN = "admin"
     COORDINATOR = "coordinator"
     MODERATOR = "moderator"
@@ -17,6 +19,8 @@ class Role(StrEnum):
 
 
 class Perm(StrEnum):
+    """Something a role may see or do; each route needs one (`ALLOWS` says what it allows)."""
+
     VIEW_EVENTS = "events:view"
     EDIT_EVENTS = "events:edit"
     VIEW_CREDENTIALS = "credentials:view"
@@ -133,10 +137,12 @@ SCOPE_ALLOWS = {
 
 
 def token_allows(scope: str, perm: Perm) -> bool:
+    """Whether an API token of this scope may use `perm` (its owner's role must allow it too)."""
     return perm in TOKEN_SCOPES.get(scope, frozenset())
 
 
 def allowed(role: str, perm: Perm) -> bool:
+    """Whether the role has the permission; an unknown role has none."""
     try:
         return perm in MATRIX[Role(role)]
     except ValueError:
@@ -144,6 +150,7 @@ def allowed(role: str, perm: Perm) -> bool:
 
 
 def can_invite(inviter: str, role: str) -> bool:
+    """Whether someone with the role `inviter` may invite someone as `role`."""
     try:
         return Role(role) in INVITABLE.get(Role(inviter), frozenset())
     except ValueError:

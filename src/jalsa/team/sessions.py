@@ -30,6 +30,8 @@ def create_session(session: Session, user: User, hours: float) -> tuple[str, str
 
 
 def lookup_session(session: Session, token: str) -> tuple[User, WebSession] | None:
+    """The active user and the session this cookie value opens; None when it is unknown,
+    expired, or its account is deactivated."""
     row = session.get(WebSession, digest(token))
     if row is None or row.expires_at < utc_now():
         return None
@@ -40,6 +42,7 @@ def lookup_session(session: Session, token: str) -> tuple[User, WebSession] | No
 
 
 def end_session(session: Session, token: str) -> None:
+    """Log out: the session this cookie value opens ends (nothing happens if there is none)."""
     row = session.get(WebSession, digest(token))
     if row is not None:
         session.delete(row)

@@ -88,6 +88,8 @@ def own_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 def lookup_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+    """The active user and the token this plaintext is; None when it is unknown, revoked, or
+    its owner is deactivated. Its last use is noted at most once per TOKEN_TOUCH."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(plaintext)))
     if row is None or row.revoked_at is not None:
         return None

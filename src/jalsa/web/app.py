@@ -8,8 +8,6 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +15,6 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from jalsa import __version__
 from jalsa.clock import Clock
@@ -35,11 +32,8 @@ from jalsa.web.deps import SESSION_COOKIE, NotLoggedIn
 from jalsa.web.limits import BodyLimit
 from jalsa.web.notices import Notices
 from jalsa.web.services import Services, app_services
+from jalsa.web.templating import WEB, templates
 from jalsa.web.throttle import LoginThrottle, device_key
-
-WEB = Path(str(resources.files("jalsa.web")))
-templates = Jinja2Templates(directory=WEB / "templates")
-templates.env.globals["version"] = __version__
 
 # Security headers on every response; the CSP is why no page can load anything from elsewhere.
 SECURITY_HEADERS = {

@@ -12,27 +12,40 @@ between must not lose them: whoever stores the items calls back once they are co
 the collector then writes how far into its raw log everything is stored
 (`<source>.handed.json`, {"log_bytes": n}). At start the items of the pages after that mark are
 handed on again with the first round's; the store's dedupe makes a second hand-over harmless.
+
+A platform's inbox collecting is its `InboxSource` (`Platform.inbox`): the jobs for each of an
+event's streams of its kinds and, once per event that has such a stream, the jobs of the event
+as a whole (X: the mentions of the team's account). The inbox runs them with an
+`InboxContext`, which lends them what they need from it without the platforms knowing the
+inbox: the HTTP client, the settings, the clock, where the raw logs go, the hand-over of items,
+the stop signal, the status line of each source, and the items it has stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from jalsa.platforms.collect.base import Collector, CollectResult
+from jalsa.platforms.collect.base import CollectError, Collector, CollectResult
 from jalsa.platforms.collect.rawlog import write_json_atomic
-from jalsa.platforms.facebook.comments import parse_graph_time
+from jalsa.platforms.graph import parse_graph_time
 from jalsa.platforms.inbox_record import InboxItem
 
 if TYPE_CHECKING:
+    import httpx
+
+    from jalsa.clock import Clock
     from jalsa.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def inbox_dataset_dir(settings: Settings) -> Path:
@@ -173,3 +186,67 @@ class InboxTap(Collector):
             self.on_items(batch.items, partial(self.mark_stored, batch.upto))
         assert batch.result is not None
         return batch.result
+
+
+# -- running a platform's collectors for the inbox ------------------------------------------------
+
+# A collecting job: runs until the context's `stop` is set (or its source is over).
+Job = Coroutine[Any, Any, None]
+
+
+@dataclass
+class InboxContext:
+    """What the inbox lends the collecting jobs of one run of an event."""
+
+    client: httpx.AsyncClient
+    settings: Settings
+    clock: Clock
+    dataset_dir: Path  # where the collectors keep their raw logs and cursors
+    arrived: Handover  # takes each round's items
+    stop: asyncio.Event  # set when the run ends
+    sources: dict[str, str]  # source -> its last round's status, one line each in the summary
+    # Blocking (call it in a worker thread): the event's stored items of (platform, kind) that
+    # answer the first post of their thread, newest first.
+    first_answers: Callable[[str, str], list[InboxItem]]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The collector options of the run (`CollectorOptions`): each round's result is
+        noted in `sources`."""
+        return {"dataset_dir": self.dataset_dir, "clock": self.clock, "on_result": self.report}
+
+    def report(self, result: CollectResult) -> None:
+        """Note a round's result as its source's status."""
+        status = str(getattr(result.status, "value", result.status))
+        self.sources[result.source] = status + (f": {result.detail}" if result.detail else "")
+
+    async def run(self, collector: InboxTap, on_items: Handover | None = None) -> None:
+        """Run the collector until `stop`, its items handed to `on_items` (default
+        `arrived`). A failure ends this collector only, with its reason in `sources`."""
+        collector.on_items = on_items or self.arrived
+        try:
+            await collector.run(self.stop)
+        except CollectError as exc:  # a token or an id only a person can fix
+            self.sources[collector.source] = f"stopped: {exc}"
+        except Exception as exc:  # one source failing must not stop the others
+            log.exception("inbox: collector %s failed", getattr(collector, "source", collector))
+            self.sources[getattr(collector, "source", "?")] = f"failed: {exc}"
+
+
+class InboxSource:
+    """A platform's inbox collecting, made for one run with its context. A source whose
+    settings are missing makes no job and says which setting in `ctx.sources`."""
+
+    platform: ClassVar[str]
+
+    def __init__(self, ctx: InboxContext) -> None:
+        self.ctx = ctx
+
+    def stream_jobs(self, kind: str, external_id: str) -> list[Job]:
+        """The jobs for one of the event's streams (a kind of this platform's connectors)."""
+        return []
+
+    def event_jobs(self) -> list[Job]:
+        """The jobs for the event as a whole, made once when it has a stream of this
+        platform, after every stream's jobs."""
+        return []

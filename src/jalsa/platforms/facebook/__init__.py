@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from jalsa.platforms.facebook.actions import FacebookActions
 from jalsa.platforms.facebook.connector import FacebookConnector
+from jalsa.platforms.facebook.inbox import FacebookInbox
 from jalsa.platforms.facebook.metrics import METRICS
 from jalsa.platforms.facebook.source import FacebookComments
 from jalsa.platforms.plugin import Platform, hookimpl
@@ -25,6 +26,7 @@ PLATFORM = Platform(
     connectors=(FacebookConnector,),
     line_sources=(FacebookComments,),
     actions=FacebookActions,
+    inbox=FacebookInbox,
     simulator="jalsa.platforms.facebook.sim.api",
 )
 

@@ -37,7 +37,7 @@ from jalsa.platforms.collect.base import (
 )
 from jalsa.platforms.collect.rawlog import source_name
 from jalsa.platforms.facebook.connector import FacebookConnector
-from jalsa.platforms.graph import GraphConnector, graph_path
+from jalsa.platforms.graph import GraphConnector, graph_path, parse_graph_time
 from jalsa.redact import redact
 
 # `attachment`: a comment without `message` is a photo, sticker or GIF (decision 25);
@@ -53,25 +53,6 @@ class FacebookCommentsApi(FacebookConnector):
 
     title = "Facebook comments"
     id_help = "the LiveVideo id (or post id) whose comments to collect"
-
-
-def parse_graph_time(value: Any) -> datetime | None:
-    """Graph's `2023-12-17T15:00:00+0000`."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        return None
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
-        return None
 
 
 def without_token(page: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Reuses the conversation collector of `GET /{object-id}/comments` (`filter=stream`, fields
 `id,message,created_time,from{id,name},parent{id},...,permalink_url`, paging by
-`paging.cursors.after`, later rounds from the newest comment's time with `since`).
+`paging.cursors.after`, later rounds from the newest comment's time with `since`). For an
+event's Facebook stream (`FacebookInbox`), the inbox collects the live video's comments.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import httpx
 
 from jalsa.config import Settings
 from jalsa.platforms.collect.base import secret
-from jalsa.platforms.collect.inbox import InboxTap, ident, obj, parse_time, text_of
+from jalsa.platforms.collect.inbox import (
+    InboxSource,
+    InboxTap,
+    Job,
+    ident,
+    obj,
+    parse_time,
+    text_of,
+)
 from jalsa.platforms.facebook.comments import FacebookCommentsCollector
 from jalsa.platforms.inbox_record import InboxItem
 
@@ -66,3 +75,16 @@ class FacebookCommentsInbox(InboxTap, FacebookCommentsCollector):
 
     def page_items(self, page: Any) -> tuple[list[InboxItem], int]:
         return graph_comment_items(page, "facebook", self.object_id)
+
+
+class FacebookInbox(InboxSource):
+    """The comments of a live video."""
+
+    platform = "facebook"
+
+    def stream_jobs(self, kind: str, external_id: str) -> list[Job]:
+        ctx = self.ctx
+        comments = FacebookCommentsInbox.from_settings(
+            ctx.client, ctx.settings, external_id, **ctx.options
+        )
+        return [ctx.run(comments)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from jalsa.platforms.instagram.actions import InstagramActions
 from jalsa.platforms.instagram.connector import InstagramConnector
+from jalsa.platforms.instagram.inbox import InstagramInbox
 from jalsa.platforms.instagram.metrics import METRICS
 from jalsa.platforms.plugin import Platform, hookimpl
 
@@ -21,6 +22,7 @@ PLATFORM = Platform(
     metrics=METRICS,
     connectors=(InstagramConnector,),
     actions=InstagramActions,
+    inbox=InstagramInbox,
     simulator="jalsa.platforms.instagram.sim.api",
 )
 

@@ -6,24 +6,33 @@
 The edge has no `since`: comments come newest first, and a round pages back (by
 `paging.cursors.after`) until it reaches comments no newer than the newest one the previous
 round saw, so later rounds read one page.
+
+For an event's Instagram stream (an account id, `InstagramInbox`), the inbox looks up the
+account's live media as the connector does and collects each one's comments.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Unpack
 
 import httpx
 
 from jalsa.config import Settings
+from jalsa.platforms.base import PollError, Usage
 from jalsa.platforms.collect.base import (
+    NEEDS_A_PERSON,
     CollectorOptions,
     CollectResult,
     PagedCollector,
     given,
+    pause,
     secret,
 )
 from jalsa.platforms.collect.inbox import (
+    InboxSource,
     InboxTap,
+    Job,
     entries,
     ident,
     newest_first,
@@ -38,6 +47,8 @@ from jalsa.platforms.instagram.connector import InstagramConnector
 
 REPLY_FIELDS = "id,text,username,timestamp,from,parent_id,hidden"
 FIELDS = f"id,text,username,timestamp,from,like_count,hidden,replies{{{REPLY_FIELDS}}}"
+# Why an event's Instagram stream is not collected (its line in the run's summary).
+SKIPPED_INSTAGRAM = "skipped: set JALSA_INSTAGRAM_ACCESS_TOKEN to collect comments"
 
 
 class InstagramCommentsApi(InstagramConnector):
@@ -153,3 +164,45 @@ class InstagramCommentsInbox(InboxTap, PagedCollector):
 
     def page_items(self, page: Any) -> tuple[list[InboxItem], int]:
         return ig_comment_items(page, self.media_id, self.live)
+
+
+class InstagramInbox(InboxSource):
+    """The comments of an account's live videos (the stream's id is the IG user id)."""
+
+    platform = "instagram"
+
+    def stream_jobs(self, kind: str, external_id: str) -> list[Job]:
+        if self.ctx.settings.instagram_access_token is None:
+            self.ctx.sources[f"instagram-live-{external_id}"] = SKIPPED_INSTAGRAM
+            return []
+        return [self.live_comments(external_id)]
+
+    async def live_comments(self, ig_user_id: str) -> None:
+        """The account's live media are looked up as the Instagram connector does, every
+        `instagram_interval` seconds, and each new one gets a comments collector, which runs
+        until `stop`."""
+        ctx = self.ctx
+        api = InstagramCommentsApi.from_settings(ctx.client, ctx.settings)
+        source = source_name("instagram-live", ig_user_id)
+        running: dict[str, asyncio.Task[None]] = {}
+        try:
+            while not ctx.stop.is_set():
+                try:
+                    media = await api.live_media(Usage(), ig_user_id)
+                except PollError as exc:
+                    ctx.sources[source] = f"{exc.status.value}: {exc.detail}"
+                    if exc.status in NEEDS_A_PERSON:
+                        return
+                else:
+                    for media_id in (str(m.get("id") or "") for m in media):
+                        if media_id and media_id not in running:
+                            comments = InstagramCommentsInbox.from_settings(
+                                ctx.client, ctx.settings, media_id, live=True, **ctx.options
+                            )
+                            running[media_id] = asyncio.create_task(ctx.run(comments))
+                    live = f"live media {', '.join(running)}" if running else "not live yet"
+                    ctx.sources[source] = f"ok: {live}"
+                if await pause(ctx.clock, ctx.settings.instagram_interval, ctx.stop):
+                    return
+        finally:
+            await asyncio.gather(*running.values(), return_exceptions=True)

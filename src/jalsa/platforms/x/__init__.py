@@ -16,6 +16,7 @@ from __future__ import annotations
 from jalsa.platforms.plugin import Platform, hookimpl
 from jalsa.platforms.x.actions import XActions
 from jalsa.platforms.x.connector import XCountsConnector, XSpaceConnector
+from jalsa.platforms.x.inbox import XInbox
 from jalsa.platforms.x.metrics import METRICS
 from jalsa.platforms.x.source import XApiV2
 from jalsa.platforms.x.source_v1 import XApiV1
@@ -27,6 +28,7 @@ PLATFORM = Platform(
     connectors=(XSpaceConnector, XCountsConnector),
     line_sources=(XApiV2, XApiV1),
     actions=XActions,
+    inbox=XInbox,
     simulator="jalsa.platforms.x.sim.api",
 )
 

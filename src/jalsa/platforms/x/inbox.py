@@ -10,11 +10,15 @@ with the same cursor (`since_id` after a round, `pagination_token` within one).
 
 The conversations to collect replies in are the team's own, found in its mentions
 (`team_conversations`): X puts every reply to the account's posts there.
+
+X Spaces have no comments: for an event with an X stream (`XInbox`), the inbox collects the
+mentions of the team's account (`inbox_x_user_id`) and the replies in its conversations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self, Unpack
 from urllib.parse import quote
 
@@ -23,10 +27,24 @@ import httpx
 from jalsa.config import Settings
 from jalsa.platforms.base import shape_error
 from jalsa.platforms.collect.base import CollectResult
-from jalsa.platforms.collect.inbox import InboxTap, entries, ident, obj, parse_time, text_of
+from jalsa.platforms.collect.inbox import (
+    InboxSource,
+    InboxTap,
+    Job,
+    entries,
+    ident,
+    obj,
+    parse_time,
+    text_of,
+)
 from jalsa.platforms.collect.rawlog import source_name
 from jalsa.platforms.inbox_record import InboxItem, Kind
 from jalsa.platforms.x.collect import POST_FIELDS, XQueryOptions, XSearchCollector
+
+MAX_X_CONVERSATIONS = 50  # X conversations whose replies one run collects
+# Why the team's account is not collected (its line in the run's summary).
+SKIPPED_X_USER = "skipped: set JALSA_INBOX_X_USER_ID (the team's numeric X user id)"
+SKIPPED_X_TOKEN = "skipped: set JALSA_X_BEARER_TOKEN to collect mentions and replies"
 
 
 def post_items(page: Any, kind: Kind, thread: str | None = None) -> tuple[list[InboxItem], int]:
@@ -190,3 +208,57 @@ class XMentionsInbox(InboxTap, XSearchCollector):
 
     def page_items(self, page: Any) -> tuple[list[InboxItem], int]:
         return post_items(page, "mention")
+
+
+class XInbox(InboxSource):
+    """The mentions of the team's X account and the replies in its conversations, for an
+    event with an X stream (a Space's or the counts' id names no comments)."""
+
+    platform = "x"
+
+    def event_jobs(self) -> list[Job]:
+        ctx = self.ctx
+        user_id = (ctx.settings.inbox_x_user_id or "").strip()
+        if not user_id.isdigit():
+            ctx.sources["x-mentions"] = SKIPPED_X_USER
+        elif ctx.settings.x_bearer_token is None:
+            ctx.sources["x-mentions"] = SKIPPED_X_TOKEN
+        else:
+            return [self.account(user_id)]
+        return []
+
+    async def account(self, user_id: str) -> None:
+        """The mentions of the account, and the replies in the conversations its posts
+        started: those its mentions show (`team_conversations`), stored ones included, up to
+        MAX_X_CONVERSATIONS (each is a search request per round)."""
+        ctx = self.ctx
+        running: dict[str, asyncio.Task[None]] = {}
+
+        def follow(conversations: Sequence[str]) -> None:
+            for conversation in conversations:
+                if conversation in running or ctx.stop.is_set():
+                    continue
+                if len(running) >= MAX_X_CONVERSATIONS:
+                    ctx.sources["x-replies"] = (
+                        f"following {MAX_X_CONVERSATIONS} conversations, the limit; "
+                        "newer ones are not followed"
+                    )
+                    return
+                replies = XRepliesInbox.for_conversation(
+                    ctx.client, ctx.settings, conversation, **ctx.options
+                )
+                running[conversation] = asyncio.create_task(ctx.run(replies))
+
+        def mentioned(items: list[InboxItem], stored: Callable[[], None]) -> None:
+            ctx.arrived(items, stored)
+            follow(team_conversations(items, user_id))
+
+        def known() -> list[str]:
+            return team_conversations(ctx.first_answers("x", "mention"), user_id)
+
+        follow(await asyncio.to_thread(known))
+        mentions = XMentionsInbox.for_user(ctx.client, ctx.settings, user_id, **ctx.options)
+        try:
+            await ctx.run(mentions, on_items=mentioned)
+        finally:
+            await asyncio.gather(*running.values(), return_exceptions=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from jalsa.platforms.plugin import Platform, hookimpl
 from jalsa.platforms.youtube.actions import YouTubeActions
 from jalsa.platforms.youtube.connector import YouTubeConnector
+from jalsa.platforms.youtube.inbox import YouTubeInbox
 from jalsa.platforms.youtube.metrics import METRICS
 from jalsa.platforms.youtube.source import YouTubeChat
 
@@ -25,6 +26,7 @@ PLATFORM = Platform(
     connectors=(YouTubeConnector,),
     line_sources=(YouTubeChat,),
     actions=YouTubeActions,
+    inbox=YouTubeInbox,
     simulator="jalsa.platforms.youtube.sim.api",
 )
 

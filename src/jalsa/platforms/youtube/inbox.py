@@ -10,6 +10,9 @@ Threads come newest first. A round pages back until a page reaches threads no ne
 newest one the previous round saw (kept in the cursor), so later rounds read one page, not the
 whole video. A reply to an old thread is seen only when its thread is on a page read again
 (commentThreads carries at most 5 replies per thread; comments.list?parentId= has the rest).
+
+For an event's YouTube stream (`YouTubeInbox`), the inbox collects the video's comment threads
+and, once the broadcast has one, its live chat.
 """
 
 from __future__ import annotations
@@ -21,14 +24,19 @@ import httpx
 from jalsa.config import Settings
 from jalsa.platforms.base import PollError, StreamStatus, shape_error
 from jalsa.platforms.collect.base import (
+    NEEDS_A_PERSON,
+    CollectError,
     CollectorOptions,
     CollectResult,
     PagedCollector,
     given,
+    pause,
     secret,
 )
 from jalsa.platforms.collect.inbox import (
+    InboxSource,
     InboxTap,
+    Job,
     entries,
     ident,
     newest_first,
@@ -279,3 +287,37 @@ def thread_times(page: Any) -> list[Any]:
         if isinstance(when, str):
             found.append(when)
     return found
+
+
+class YouTubeInbox(InboxSource):
+    """A video's comment threads and, once it has one, its live chat."""
+
+    platform = "youtube"
+
+    def stream_jobs(self, kind: str, external_id: str) -> list[Job]:
+        ctx = self.ctx
+        comments = YouTubeCommentsInbox.from_settings(
+            ctx.client, ctx.settings, external_id, **ctx.options
+        )
+        return [self.live_chat(external_id), ctx.run(comments)]
+
+    async def live_chat(self, video_id: str) -> None:
+        """The video's live chat, once it has one (none before the broadcast starts): looked
+        for every minute until then."""
+        ctx = self.ctx
+        while not ctx.stop.is_set():
+            try:
+                chat = await YouTubeChatInbox.for_video(
+                    ctx.client,
+                    ctx.settings.youtube_base_url,
+                    secret(ctx.settings.youtube_api_key),
+                    video_id,
+                    **ctx.options,
+                )
+            except CollectError as exc:
+                ctx.report(exc.result)
+                if exc.result.status in NEEDS_A_PERSON or await pause(ctx.clock, 60, ctx.stop):
+                    return
+                continue
+            await ctx.run(chat)
+            return

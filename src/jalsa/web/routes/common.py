@@ -16,10 +16,10 @@ from jalsa.errors import NotFound, UserError
 from jalsa.ids import MAX_ID, parse_id
 from jalsa.team import Perm, allowed
 from jalsa.timeutil import show
-from jalsa.web.app import templates
 from jalsa.web.deps import Caller, client_ip
 from jalsa.web.notices import Notice
 from jalsa.web.services import services
+from jalsa.web.templating import templates
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.ids import parse_id
 from jalsa.inbox import store as q
-from jalsa.inbox.service import HUMAN_ACTIONS, STATE_SETTING
+from jalsa.inbox.decisions import HUMAN_ACTIONS, STATE_SETTING
 from jalsa.platforms.inbox_record import CATEGORIES, PLATFORMS
 from jalsa.store.models import Event, InboxReplyRow, User
 from jalsa.store.repo import get_event, list_events

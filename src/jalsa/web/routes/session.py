@@ -20,9 +20,9 @@ from jalsa.team import (
     lookup_session,
     open_invitation,
 )
-from jalsa.web.app import templates
 from jalsa.web.deps import SESSION_COOKIE, client_ip, db
 from jalsa.web.services import services
+from jalsa.web.templating import templates
 from jalsa.web.throttle import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, known_device
 
 LOGIN_CSRF_COOKIE = "jalsa_login_csrf"
