@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -129,6 +130,9 @@ def test_each_area_exports_what_it_says(name: str) -> None:
     }
     assert exported, f"{name} has no __all__"
     assert exported == public
+    # an export named like a module would hide it (`import jalsa.x.y as m` would get the export)
+    modules = {info.name for info in pkgutil.iter_modules(area.__path__)}
+    assert exported & modules == set()
     for member in exported:
         value = getattr(area, member)
         if inspect.isclass(value) or inspect.isfunction(value):

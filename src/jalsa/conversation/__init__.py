@@ -5,7 +5,7 @@ from jalsa.conversation.analysis import Analysis, analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import open_engine
 from jalsa.conversation.gather import Gathering
-from jalsa.conversation.ingest import IngestSummary, ingest
+from jalsa.conversation.ingest import IngestSummary
 
 __all__ = [
     "Analysis",
@@ -13,6 +13,5 @@ __all__ = [
     "IngestSummary",
     "PostDataset",
     "analyze",
-    "ingest",
     "open_engine",
 ]

@@ -2,7 +2,7 @@
 
 Each goes through the same audit trail as the automatic decisions (`InboxDecisionRow`, with
 the policy and model versions and the score the item was judged with), writes its entry in the
-audit log (`jalsa.team.audit`) in the same transaction, with the actor and the client's address
+audit log (`jalsa.team.audit_log`) in the same transaction, with the actor and the client's address
 the caller passes (the web app) or `via: cli`, and brings the platform in line through the
 pipeline's platform actions. Who may do what is checked by the callers (web
 routes, CLI); the rules that hold whoever calls are kept here: only the latest decision can be

@@ -2,7 +2,6 @@
 from the store, updated by the tracker and by the feed that follows the store) and the event bus."""
 
 from jalsa.live.aggregate import LiveAggregate
-from jalsa.live.export import export
 from jalsa.live.feed import Feeds
 from jalsa.live.summary import Summary, summarize
 from jalsa.live.tracker import Tracker
@@ -12,6 +11,5 @@ __all__ = [
     "LiveAggregate",
     "Summary",
     "Tracker",
-    "export",
     "summarize",
 ]

@@ -3,12 +3,10 @@ store and the posts dataset (see `build.build_report`)."""
 
 from jalsa.report.build import Report, build_report
 from jalsa.report.figures import Figure, Source
-from jalsa.report.render import render
 
 __all__ = [
     "Figure",
     "Report",
     "Source",
     "build_report",
-    "render",
 ]

@@ -20,7 +20,7 @@ from jalsa.team.accounts import (
     members,
     members_who_may,
 )
-from jalsa.team.audit import Actor, audit, audit_entries
+from jalsa.team.audit_log import Actor, audit, audit_entries
 from jalsa.team.hashing import digest
 from jalsa.team.invitations import (
     FIRST_ADMIN_NOTE,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound, UserError
 from jalsa.store.models import ApiToken, User, WebSession
-from jalsa.team.audit import audit
+from jalsa.team.audit_log import audit
 from jalsa.team.hashing import hash_password, needs_rehash, verify_password
 from jalsa.team.roles import Perm, Role, allowed
 from jalsa.timeutil import utc_now

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.store.models import Invitation, User
 from jalsa.team.accounts import create_user
-from jalsa.team.audit import audit
+from jalsa.team.audit_log import audit
 from jalsa.team.hashing import digest
 from jalsa.team.roles import Role
 from jalsa.timeutil import utc_now

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from jalsa.errors import NotFound, UserError
 from jalsa.store.models import ApiToken, User
-from jalsa.team.audit import audit
+from jalsa.team.audit_log import audit
 from jalsa.team.hashing import digest
 from jalsa.team.roles import TOKEN_SCOPES
 from jalsa.timeutil import utc_now
