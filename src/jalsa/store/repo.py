@@ -6,9 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from jalsa.errors import NotFound, UserError
@@ -273,6 +273,28 @@ def iter_samples(
     )
     for sample in session.scalars(query):
         yield streams[sample.stream_id], sample
+
+
+def timeline_rows(
+    session: Session,
+    event: Event,
+    *,
+    since: datetime | None = None,
+    metric: str | None = None,
+    limit: int,
+) -> Sequence[Row[int, str, datetime, int]]:
+    """The event's samples in time order, at most `limit`: (stream id, metric, time, value),
+    only after `since` (naive means UTC) and of `metric` when given."""
+    query = select(Sample.stream_id, Sample.metric, Sample.observed_at, Sample.value).where(
+        Sample.stream_id.in_([s.id for s in event.streams])
+    )
+    if since is not None:
+        query = query.where(
+            Sample.observed_at > (since if since.tzinfo else since.replace(tzinfo=UTC))
+        )
+    if metric is not None:
+        query = query.where(Sample.metric == metric)
+    return session.execute(query.order_by(Sample.observed_at).limit(limit)).all()
 
 
 def latest_samples(session: Session, stream_ids: Sequence[int]) -> list[Sample]:

@@ -11,15 +11,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jalsa.errors import UserError
 from jalsa.ids import MAX_ID, parse_id
 from jalsa.live.bus import Message
 from jalsa.platforms.registry import CATALOGUE, METRICS, get_metric
-from jalsa.store.models import Sample
-from jalsa.store.repo import get_event
+from jalsa.store.repo import get_event, timeline_rows
 from jalsa.team import Perm
 from jalsa.timeutil import utc_now
 from jalsa.web.deps import Caller, Requires, db
@@ -105,19 +103,11 @@ async def timeline(
     if metric is not None and metric not in METRICS:
         raise UserError(f"unknown metric {metric[:100]!r}; `jalsa metrics` lists them")
     event = get_event(session, slug)
-    ids = {s.id: s for s in event.streams}
-    query = select(Sample.stream_id, Sample.metric, Sample.observed_at, Sample.value).where(
-        Sample.stream_id.in_(list(ids))
-    )
-    if since is not None:
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=utc_now().tzinfo)
-        query = query.where(Sample.observed_at > since)
-    if metric is not None:
-        query = query.where(Sample.metric == metric)
     series: dict[str, dict[str, Any]] = {}
     count = 0
-    for sid, name, at, value in session.execute(query.order_by(Sample.observed_at).limit(limit)):
+    for sid, name, at, value in timeline_rows(
+        session, event, since=since, metric=metric, limit=limit
+    ):
         key = f"{sid}:{name}"
         entry = series.setdefault(
             key, {"stream_id": sid, "metric": name, "unit": get_metric(name).unit, "points": []}
