@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from jalsa.inbox.calibration import Calibration, OperatingPoint
 from jalsa.inbox.language import Route, route
 
 # Long items are scored on their first MAX_CHARS characters (status "too_long"): abuse is rarely
@@ -50,6 +51,14 @@ LATIN_ROUTES: frozenset[Route] = frozenset({"english", "roman_urdu"})
 # Urdu script and mixed Urdu-script/Latin text go to the skeleton model, which reads both.
 SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
 GATE_SKIP = 0.02
+# Calibration and operating points are per group of routes: mixed-script text is read by the
+# Urdu-script model and judged with it.
+CALIBRATION_GROUP: dict[str, str] = {
+    "english": "english",
+    "roman_urdu": "roman_urdu",
+    "urdu": "urdu",
+    "mixed": "urdu",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,10 @@ class Prediction:
     model_version: str
     detail: str = ""
     threshold: float = 0.5
+    # The score before calibration (equal to `abusive` for a model without calibration), and
+    # the route's operating point: {"hide": score or None, "review": score}, empty if none.
+    raw: float | None = None
+    operating_point: Mapping[str, float | None] = field(default_factory=dict)
 
     @property
     def flagged(self) -> bool:
@@ -152,8 +165,51 @@ class Model:
                 continue
             for (i, _, lang, status), (p, row) in zip(members, scored, strict=True):
                 detail = f"scored the first {MAX_CHARS} characters" if status == "too_long" else ""
-                results[i] = Prediction(status, lang, p, row, self.version, detail)
+                scored_item = Prediction(status, lang, p, row, self.version, detail)
+                results[i] = self._calibrated(scored_item)
         return [r for r in results if r is not None]
+
+    def _calibrated(self, prediction: Prediction) -> Prediction:
+        """The prediction with its route's calibrated `abusive` and operating point (the raw
+        score kept in `raw`); unchanged for a model without calibration."""
+        group = CALIBRATION_GROUP.get(prediction.language, "")
+        calibration, point = self.calibration().get(group), self.operating_points().get(group)
+        raw = prediction.abusive
+        if raw is None or calibration is None:
+            return replace(prediction, raw=raw)
+        p = float(calibration.apply([raw])[0])
+        categories = {**prediction.categories, "abusive": p}
+        operating = {"hide": point.hide, "review": point.review} if point is not None else {}
+        return replace(
+            prediction, abusive=p, categories=categories, raw=raw, operating_point=operating
+        )
+
+    def calibration(self) -> dict[str, Calibration]:
+        """Per calibration group, the map from raw to calibrated score (from `info`)."""
+        cached = self.__dict__.get("_calibration")
+        if cached is None:
+            raw = (getattr(self, "info", None) or {}).get("calibration") or {}
+            cached = {group: Calibration.from_json(spec) for group, spec in raw.items()}
+            self.__dict__["_calibration"] = cached
+        return cached
+
+    def operating_points(self) -> dict[str, OperatingPoint]:
+        """Per calibration group, where the calibrated score hides and reviews (from `info`)."""
+        cached = self.__dict__.get("_operating_points")
+        if cached is None:
+            raw = (getattr(self, "info", None) or {}).get("operating_points") or {}
+            cached = {group: OperatingPoint.from_json(spec) for group, spec in raw.items()}
+            self.__dict__["_operating_points"] = cached
+        return cached
+
+    def set_calibration(
+        self, calibration: Mapping[str, Calibration], points: Mapping[str, OperatingPoint]
+    ) -> None:
+        """Record calibration and operating points in `info` (and so in the saved model)."""
+        self.info["calibration"] = {g: c.to_json() for g, c in calibration.items()}
+        self.info["operating_points"] = {g: p.to_json() for g, p in points.items()}
+        self.__dict__.pop("_calibration", None)
+        self.__dict__.pop("_operating_points", None)
 
     def predict_one(self, text: object) -> Prediction:
         return self.predict([text])[0]

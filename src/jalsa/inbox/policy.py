@@ -161,6 +161,11 @@ class Policy(_Strict):
     limits: Limits = Field(default_factory=Limits)
     # Classifier score names that are not categories, mapped to one (or to null: ignored).
     model_aliases: dict[str, CategoryName | None] = Field(default_factory=dict)
+    # Act on the classifier's calibrated "abusive" score at the model's own operating point for
+    # the item's language (hide and review thresholds chosen on validation data, shown on the
+    # policy page) instead of the category's thresholds; its other category scores then only
+    # queue for review. A model without operating points is judged by the thresholds.
+    use_model_operating_points: bool = True
     categories: dict[CategoryName, CategoryRule]
     languages: dict[Language, LanguageRule] = Field(default_factory=dict)
     replies: ReplyRules = Field(default_factory=ReplyRules)
@@ -384,7 +389,8 @@ class Policy(_Strict):
             personal = find_personal_data(checked, public_numbers=self._public)
         findings += personal
 
-        judged = [self._judge(finding, language) for finding in findings]
+        point = self._operating_point(scores)
+        judged = [self._judge(finding, language, point) for finding in findings]
         order = list(CATEGORIES)
         judged.sort(
             key=lambda j: (
@@ -410,40 +416,64 @@ class Policy(_Strict):
             **base,
         )
 
+    def _operating_point(self, scores: ModelScores | None) -> Mapping[str, float | None]:
+        if scores is None or not self.use_model_operating_points:
+            return {}
+        return scores.operating_point
+
     def _model_findings(self, scores: ModelScores, model_version: str | None) -> list[Finding]:
-        """The classifier's scores per category (the highest, where aliases meet), as findings."""
+        """The classifier's scores per category (the highest, where aliases meet), as findings;
+        with an operating point, the calibrated abusive score is a finding of its own."""
+        operated = bool(self._operating_point(scores))
         best: dict[str, float] = {}
+        findings: list[Finding] = []
+        source = f"model:{model_version or 'unknown'}"
         for name, value in scores.categories.items():
             category = name if name in CATEGORIES else self.model_aliases.get(name)
             if category is None:
                 continue
             score = min(max(float(value), 0.0), 1.0)
-            if score == score and score > best.get(category, -1.0):  # NaN is skipped
+            if score != score:  # NaN is skipped
+                continue
+            if operated and name == OPERATED_SCORE:
+                floor = min(self.min_finding_score, scores.operating_point["review"] or 1.0)
+                if score >= floor:
+                    findings.append(Finding(category=category, score=score, source=source,
+                                            detail=OPERATED_DETAIL))  # fmt: skip
+            elif score > best.get(category, -1.0):
                 best[category] = score
-        source = f"model:{model_version or 'unknown'}"
-        return [
+        findings += [
             Finding(category=c, score=s, source=source)
             for c, s in best.items()
             if s >= self.min_finding_score
         ]
+        return findings
 
-    def _judge(self, finding: Finding, language: str) -> _Judged:
-        """The action one finding calls for, with the language's rule for model findings."""
+    def _judge(self, finding: Finding, language: str, point: Mapping[str, float | None]) -> _Judged:
+        """The action one finding calls for, with the language's rule for model findings.
+
+        With the model's operating point, its calibrated abusive score hides and reviews at the
+        point's thresholds (the language's caps are then the point's business), and its other
+        category scores are judged by their thresholds but only queue for review: their
+        precision was not measured."""
+        from_model = finding.source.startswith("model:")
+        if from_model and finding.detail == OPERATED_DETAIL:
+            return _judge_operated(finding, language, point)
         rule = cast("dict[str, CategoryRule]", self.categories).get(finding.category)
         if rule is None:
             return _Judged(finding, "allow", None, "")
         lang_rule = cast("dict[str, LanguageRule]", self.languages).get(language)
-        from_model = finding.source.startswith("model:")
         if from_model and lang_rule and finding.category in lang_rule.categories:
             rule = lang_rule.categories[finding.category]
         action, threshold = rule.action_for(finding.score)
         note = ""
-        if from_model and lang_rule and SEVERITY[action] > SEVERITY[lang_rule.max_action]:
-            note = (
-                f"would {action}, but the model is less sure in {language}: "
-                f"{lang_rule.max_action} at most"
-            )
-            action = lang_rule.max_action
+        cap: Action | None = lang_rule.max_action if from_model and lang_rule else None
+        why = f"the model is less sure in {language}"
+        if from_model and point and SEVERITY[action] > SEVERITY["review"]:
+            cap, why = "review", "only the calibrated abusive score hides"
+        if cap is not None and SEVERITY[action] > SEVERITY[cap]:
+            note = f"would {action}, but {why}: {cap} at most"
+            action = cap
         return _Judged(finding, action, threshold, note)
 
 
@@ -453,6 +483,23 @@ class _Judged:
     action: Action
     threshold: Threshold | None
     note: str
+
+
+# The classifier score judged at the model's operating point, and how its finding says so.
+OPERATED_SCORE = "abusive"
+OPERATED_DETAIL = "calibrated, at the model's operating point"
+
+
+def _judge_operated(finding: Finding, language: str, point: Mapping[str, float | None]) -> _Judged:
+    """The calibrated abusive score at the operating point of the item's language."""
+    hide, review = point.get("hide"), point.get("review")
+    where = f"operating point of the {language} route"
+    if hide is not None and finding.score >= hide:
+        return _Judged(finding, "hide", Threshold(score=max(hide, 1e-9), action="hide"), where)
+    if review is not None and finding.score >= review:
+        threshold = Threshold(score=max(review, 1e-9), action="review")
+        return _Judged(finding, "review", threshold, f"{where}: doubtful, a person decides")
+    return _Judged(finding, "allow", None, where)
 
 
 def _reason(

@@ -45,6 +45,9 @@ class ModelScores:
     categories: Mapping[str, float] = field(default_factory=dict)
     language: str = "unknown"
     status: str = "ok"
+    # The model's operating point for the item's language: {"hide": score or None, "review":
+    # score} (empty: the model has none).
+    operating_point: Mapping[str, float | None] = field(default_factory=dict)
 
 
 def attr(obj: object, name: str, default: Any) -> Any:
@@ -60,7 +63,21 @@ def as_scores(scores: object, language: str | None, status: str | None) -> Model
         categories=categories,
         language=language_of(language if language is not None else scores),
         status=str(status if status is not None else attr(scores, "status", "ok")),
+        operating_point=_operating_point(attr(scores, "operating_point", None)),
     )
+
+
+def _operating_point(raw: object) -> dict[str, float | None]:
+    """A classifier's operating point, only if well formed (review a number in [0, 1], hide a
+    number at or above it or None)."""
+    if not isinstance(raw, Mapping):
+        return {}
+    review, hide = raw.get("review"), raw.get("hide")
+    if not isinstance(review, int | float) or isinstance(review, bool) or not 0 <= review <= 1:
+        return {}
+    if hide is not None and (not isinstance(hide, int | float) or not review <= hide <= 1):
+        return {}
+    return {"hide": None if hide is None else float(hide), "review": float(review)}
 
 
 def _numbers(raw: Mapping[Any, Any]) -> dict[str, float]:

@@ -16,13 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from jalsa.inbox.model_calibration import held_out_figures
 from jalsa.inbox.shipped import SHIPPED_DIR, check_roundtrip, export_model, load_portable
 from jalsa.inbox.training import (
+    CALIBRATION_KEYS,
     PARAMS,
     SEED,
     Baseline,
     Labelled,
     TrainingData,
+    calibrate_fitted,
     evaluate_model,
     fingerprint,
     fit_model,
@@ -84,6 +87,8 @@ def build(data_path: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     model = fit_model(data)
     day = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     model.version = f"jalsa-default-{day}-{fingerprint(data)}"
+    model.info = {}
+    calibrate_fitted(model, data)
     trained_s = time.perf_counter() - started
     baseline = Baseline().fit(data)
     info: dict[str, Any] = {
@@ -98,6 +103,8 @@ def build(data_path: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
             "english_train": len(data.english[0]),
             **{name: len(texts) for name, (texts, _) in data.frozen_eval.items()},
         },
+        **{key: model.info[key] for key in CALIBRATION_KEYS},
+        "operating_figures": held_out_figures(model, data.frozen_eval),
         "metrics": evaluate_model(model, data.frozen_eval),
         "baseline": baseline.evaluate(data.frozen_eval),
         "intervals": intervals(model, baseline, data.frozen_eval),

@@ -18,8 +18,9 @@ import csv
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,18 @@ from jalsa.errors import UserError
 from jalsa.inbox.classifier import Model, RouteModel
 from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 from jalsa.inbox.language import route
+from jalsa.inbox.model_calibration import (
+    calibrate,
+    fold_splits,
+    group_scores,
+    held_out_figures,
+    merge,
+    out_of_fold,
+)
 from jalsa.inbox.model_files import CURRENT_FILE, MODEL_SUFFIX, sidecar
+
+# What `calibrate_fitted` writes into a model's metadata.
+CALIBRATION_KEYS = ("calibration", "operating_points", "calibrated_on")
 
 SEED = 20231217
 FORMAT = 1
@@ -138,6 +150,9 @@ class TrainingData:
     english_classes: list[int]
     frozen_eval: dict[str, Labelled]
     hashes: dict[str, str] = field(default_factory=dict)
+    # Validation sets per calibration group, for routes without training data of their own
+    # (Urdu script): calibration and operating points are chosen on them, never trained on.
+    validation: dict[str, Labelled] = field(default_factory=dict)
 
     def subsample(self, n: int, seed: int = SEED) -> TrainingData:
         """A smaller copy (first-n after a seeded shuffle) for quick tests; eval sets kept."""
@@ -206,9 +221,12 @@ def _route_model(
     return RouteModel(features, abusive, category_model, dict(category_names))
 
 
-def fit_model(data: TrainingData, extra: Sequence[tuple[str, int]] = ()) -> Model:
+def fit_model(
+    data: TrainingData, extra: Sequence[tuple[str, int]] = (), *, categories: bool = True
+) -> Model:
     """Train every route model; `extra` (text, 1 = abusive) are moderators' labels, each added
-    to the training set of its language route."""
+    to the training set of its language route. Without `categories`, only the abusive score
+    (for the out-of-fold models calibration is fitted on)."""
     ru_texts, ru_labels = list(data.roman_urdu[0]), list(data.roman_urdu[1])
     en_texts, en_labels = list(data.english[0]), list(data.english[1])
     script_texts: list[str] = []
@@ -226,20 +244,22 @@ def fit_model(data: TrainingData, extra: Sequence[tuple[str, int]] = ()) -> Mode
             script_labels.append(int(label))
     en_cls = data.english_classes
     categories_C = PARAMS["categories_C"]
+    ru_categories = data.roman_urdu_categories if categories else None
     routes = {
         "roman_urdu": _route_model(
-            PARAMS["roman_urdu"], ru_texts, ru_labels, data.roman_urdu_categories,
+            PARAMS["roman_urdu"], ru_texts, ru_labels, ru_categories,
             RUHSOLD_CATEGORY_NAMES, categories_C,
         ),
         "english": _route_model(
-            PARAMS["english"], en_texts, en_labels, (data.english[0], en_cls),
+            PARAMS["english"], en_texts, en_labels,
+            (data.english[0], en_cls) if categories else None,
             DAVIDSON_CATEGORY_NAMES, categories_C,
         ),
         # Urdu script: RUHSOLD's Roman Urdu seen through its consonant skeleton (no Urdu-script
         # labelled data exists), plus any Urdu-script labels moderators gave.
         "urdu_script": _route_model(
             PARAMS["urdu_script"], ru_texts + script_texts, ru_labels + script_labels,
-            data.roman_urdu_categories, RUHSOLD_CATEGORY_NAMES, categories_C,
+            ru_categories, RUHSOLD_CATEGORY_NAMES, categories_C,
         ),
     }  # fmt: skip
     return Model(version="unsaved", routes=routes, gate=fit_gate(ru_texts, en_texts))
@@ -431,11 +451,32 @@ def train(
         "params": PARAMS,
         "trained_with": library_versions(),
         "data_hashes": data.hashes,
-        "metrics": evaluate_model(model, data.frozen_eval),
     }
+    calibrate_fitted(model, data)
+    model.info["metrics"] = evaluate_model(model, data.frozen_eval)
+    model.info["operating_figures"] = held_out_figures(model, data.frozen_eval)
     if baseline:
         model.info["baseline"] = Baseline().fit(data).evaluate(data.frozen_eval)
     return save_model(model, out_dir), model
+
+
+OUT_OF_FOLD = "out-of-fold scores of the training data"
+
+
+def calibrate_fitted(
+    model: Model, data: TrainingData, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Calibrate a model trained on `data` and choose its operating points: the Latin routes on
+    out-of-fold scores of the training data, other routes on `data.validation`."""
+    fit = partial(fit_model, categories=False)
+    validation = out_of_fold(fold_splits(data, seed=SEED), fit, progress)
+    sources = dict.fromkeys(validation, OUT_OF_FOLD)
+    for name, (texts, labels) in data.validation.items():
+        scored = group_scores(model, texts, labels)
+        validation = merge(validation, scored)
+        for group in scored:
+            sources[group] = f"{sources[group]} and {name}" if group in sources else name
+    return calibrate(model, validation, sources)
 
 
 # -- retraining with moderators' labels -------------------------------------------------------
@@ -476,6 +517,8 @@ def retrain(
     model = fit_model(base_data, clean)
     fp = fingerprint(base_data, clean)
     model.version = f"model-{dt.datetime.now(dt.UTC):%Y%m%d}-{fp}"
+    model.info = {}
+    calibrate_fitted(model, base_data)
     metrics = evaluate_model(model, frozen)
     current_metrics = evaluate_model(current, frozen)
     reasons = []
@@ -492,6 +535,7 @@ def retrain(
         "trained_with": library_versions(),
         "data_hashes": base_data.hashes,
         "moderator_labels": len(clean),
+        **{k: v for k, v in model.info.items() if k in CALIBRATION_KEYS},
         "metrics": metrics,
         "adoption": {"adopted": adopted, "against": current.version, "reasons": reasons},
     }

@@ -1,0 +1,302 @@
+"""Calibrated scores and operating points: when the classifier's word alone may hide a comment.
+
+A classifier's raw score is not a probability: NB-weighted logistic regression with a weak
+penalty says 0.99 far more often than it is right 99% of the time. Per language route, the raw
+abusive score is mapped to a calibrated probability (`Calibration`, fitted on predictions for
+text the model was not trained on), and an `OperatingPoint` says where the model hides on its
+own and where a person should look:
+
+- **hide** from the lowest calibrated score at which, on validation data, the precision of
+  hiding is at least `target_precision` with `confidence` (a one-sided Jeffreys lower bound, so
+  a route with little validation data gets a stricter threshold, and a route without enough
+  evidence gets none: its model never hides alone);
+- **review** (the band below hide) from the lowest score that keeps the band within
+  `review_budget` of all items: doubtful comments go to a person instead of being hidden or let
+  through.
+
+Everything here is plain numbers (JSON in a model's metadata), applied without scikit-learn.
+`reliability()` gives the reliability curve that checks a calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+TARGET_PRECISION = 0.97
+CONFIDENCE = 0.90
+REVIEW_BUDGET = 0.15
+# A hide threshold needs at least this many validation items above it.
+MIN_HIDDEN = 20
+# Isotonic regression needs many items to beat a two-parameter fit; below this, Platt only.
+ISOTONIC_MIN = 1_000
+_EPS = 1e-6
+
+Method = Literal["identity", "platt", "isotonic"]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone map from a route's raw score to a calibrated probability.
+
+    `platt`: sigmoid(a * logit(p) + b). `isotonic`: linear interpolation through the knots
+    (x, y), flat outside them.
+    """
+
+    method: Method = "identity"
+    a: float = 1.0
+    b: float = 0.0
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+    n: int = 0
+
+    def apply(self, raw: Sequence[float] | np.ndarray) -> np.ndarray:
+        p = np.asarray(raw, dtype=np.float64)
+        if self.method == "platt":
+            return 1.0 / (1.0 + np.exp(-(self.a * _logit(p) + self.b)))
+        if self.method == "isotonic" and self.x:
+            return np.interp(p, self.x, self.y)
+        return p
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["x"], out["y"] = list(self.x), list(self.y)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Calibration:
+        return cls(
+            method=raw.get("method", "identity"),
+            a=float(raw.get("a", 1.0)),
+            b=float(raw.get("b", 0.0)),
+            x=tuple(float(v) for v in raw.get("x", ())),
+            y=tuple(float(v) for v in raw.get("y", ())),
+            n=int(raw.get("n", 0)),
+        )
+
+
+def _fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibration:
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e4, max_iter=1000)
+    lr.fit(_logit(raw).reshape(-1, 1), y)
+    return Calibration("platt", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]), n=len(y))
+
+
+def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibration:
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    x = tuple(round(float(v), 6) for v in iso.X_thresholds_)
+    fitted = tuple(round(float(v), 6) for v in iso.y_thresholds_)
+    return Calibration("isotonic", x=x, y=fitted, n=len(y))
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def fit_calibration(
+    raw: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray, *, seed: int = 0
+) -> Calibration:
+    """The calibration of one route from raw scores of text the model was not trained on.
+
+    Platt scaling, or isotonic regression when there are enough items and it has the lower
+    log-loss in 5-fold cross-validation. Too few items or a single class: identity.
+    """
+    p, y = np.asarray(raw, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    if len(y) < 30 or y.min() == y.max():
+        return Calibration(n=len(y))
+    platt = _fit_platt(p, y)
+    if len(y) < ISOTONIC_MIN:
+        return platt
+    order = np.random.default_rng(seed).permutation(len(y))
+    folds = np.array_split(order, 5)
+    losses = {"platt": 0.0, "isotonic": 0.0}
+    for k, test in enumerate(folds):
+        train = np.concatenate([f for j, f in enumerate(folds) if j != k])
+        for name, fit in (("platt", _fit_platt), ("isotonic", _fit_isotonic)):
+            losses[name] += _log_loss(fit(p[train], y[train]).apply(p[test]), y[test])
+    return _fit_isotonic(p, y) if losses["isotonic"] < losses["platt"] else platt
+
+
+def reliability(
+    p: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray, bins: int = 10
+) -> dict[str, Any]:
+    """The reliability curve (per equal-width bin: items, mean score, share abusive), the
+    expected calibration error (ECE, weighted by items) and the Brier score."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = []
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        n = int(mask.sum())
+        if not n:
+            continue
+        mean_p, observed = float(p[mask].mean()), float(y[mask].mean())
+        ece += n / max(len(p), 1) * abs(mean_p - observed)
+        rows.append(
+            {
+                "bin": [round(float(edges[b]), 2), round(float(edges[b + 1]), 2)],
+                "n": n,
+                "mean_score": round(mean_p, 4),
+                "share_abusive": round(observed, 4),
+            }
+        )
+    brier = float(np.mean((p - y) ** 2)) if len(p) else math.nan
+    return {"bins": rows, "ece": round(ece, 4), "brier": round(brier, 4), "n": len(p)}
+
+
+def precision_lower_bound(hits: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Jeffreys lower bound of a proportion (hits of n) at `confidence`."""
+    if n == 0:
+        return 0.0
+    from scipy.stats import beta
+
+    return float(beta.ppf(1 - confidence, hits + 0.5, n - hits + 0.5))
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Where a route's calibrated abusive score hides (None: never alone) and reviews."""
+
+    hide: float | None
+    review: float
+    target_precision: float = TARGET_PRECISION
+    confidence: float = CONFIDENCE
+    review_budget: float = REVIEW_BUDGET
+    chosen_on: str = ""
+    n: int = 0
+
+    def action(self, p: float) -> Literal["hide", "review", "allow"]:
+        if self.hide is not None and p >= self.hide:
+            return "hide"
+        return "review" if p >= self.review else "allow"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> OperatingPoint:
+        hide = raw.get("hide")
+        return cls(
+            hide=None if hide is None else float(hide),
+            review=float(raw["review"]),
+            target_precision=float(raw.get("target_precision", TARGET_PRECISION)),
+            confidence=float(raw.get("confidence", CONFIDENCE)),
+            review_budget=float(raw.get("review_budget", REVIEW_BUDGET)),
+            chosen_on=str(raw.get("chosen_on", "")),
+            n=int(raw.get("n", 0)),
+        )
+
+
+def choose_operating_point(
+    p: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    target_precision: float = TARGET_PRECISION,
+    confidence: float = CONFIDENCE,
+    review_budget: float = REVIEW_BUDGET,
+    chosen_on: str = "",
+) -> OperatingPoint:
+    """The operating point of one route from calibrated scores of validation items.
+
+    hide: the lowest score whose hidden set (every item at or above it) has a precision lower
+    bound of at least `target_precision` with at least MIN_HIDDEN items; none if no score does.
+    review: the lowest score that keeps the items between it and hide within `review_budget`
+    of all items (never above hide).
+    """
+    scores, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    n = len(scores)
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], y[order]
+    hits = np.cumsum(t)
+    hide: float | None = None
+    hide_index = 0  # items at or above hide: s[:hide_index]
+    # Candidate cut after each distinct score, from the top down; keep the lowest that passes.
+    last_of_value = np.flatnonzero(np.append(s[1:] != s[:-1], True))
+    for i in last_of_value:
+        count = int(i) + 1
+        if count < MIN_HIDDEN:
+            continue
+        if precision_lower_bound(int(hits[i]), count, confidence) >= target_precision:
+            hide, hide_index = float(s[i]), count
+    budget = math.floor(review_budget * n)
+    review_index = min(n, hide_index + budget)  # items s[hide_index:review_index] reviewed
+    # Do not split a run of equal scores: the band ends before the first item of its value
+    # (unless the run is all the band would hold: then the run is in it).
+    end = review_index
+    while end < n and end > hide_index and s[end - 1] == s[end]:
+        end -= 1
+    if end > hide_index:
+        review_index = end
+    if review_index > hide_index:
+        review = float(s[review_index - 1])
+    else:
+        review = hide if hide is not None else 1.0
+    return OperatingPoint(
+        hide=hide,
+        review=review,
+        target_precision=target_precision,
+        confidence=confidence,
+        review_budget=review_budget,
+        chosen_on=chosen_on,
+        n=n,
+    )
+
+
+def operating_figures(
+    p: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    point: OperatingPoint,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """What a route's operating point does on labelled items, with 95% bootstrap intervals:
+    precision and recall of hide, recall of hide or review, and the shares hidden and reviewed."""
+    scores, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    hide = scores >= point.hide if point.hide is not None else np.zeros(len(y), dtype=bool)
+    review = (scores >= point.review) & ~hide
+
+    def figures(idx: np.ndarray) -> np.ndarray:
+        h, r, t = hide[idx], review[idx], y[idx]
+        positives = max(int(t.sum()), 1)
+        return np.array(
+            [
+                (h & (t == 1)).sum() / h.sum() if h.sum() else np.nan,
+                (h & (t == 1)).sum() / positives,
+                ((h | r) & (t == 1)).sum() / positives,
+                h.mean() if len(t) else np.nan,
+                r.mean() if len(t) else np.nan,
+            ]
+        )
+
+    names = ("hide_precision", "hide_recall", "flag_recall", "hide_share", "review_share")
+    whole = figures(np.arange(len(y)))
+    out: dict[str, Any] = {"n": len(y), "abusive": int(y.sum()), "hidden": int(hide.sum())}
+    if not len(y):
+        return out
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(resamples, len(y)))
+    samples = np.array([figures(row) for row in idx])
+    for k, name in enumerate(names):
+        value = whole[k]
+        column = samples[:, k][~np.isnan(samples[:, k])]
+        low, high = np.percentile(column, [2.5, 97.5]) if len(column) else (np.nan, np.nan)
+        out[name] = {
+            "value": None if np.isnan(value) else round(float(value), 4),
+            "interval": None if np.isnan(low) else [round(float(low), 4), round(float(high), 4)],
+        }
+    return out

@@ -1,0 +1,160 @@
+"""Calibrating a trained moderation model: validation scores, calibration, operating points.
+
+The scores a model is calibrated on must come from text it was not trained on. For the Latin
+routes they are out-of-fold: the training data is cut into folds, a model is trained on all
+folds but one and scores the one left out (`out_of_fold`), so every training item gets an
+honest score and the final model is still trained on all of it. For Urdu script, which has no
+training data of its own, they are the project's Urdu-script validation split. Scores are
+grouped by the route the item actually takes (`classifier.CALIBRATION_GROUP`), so routing
+errors are calibrated too; then per group a `Calibration` is fitted and an `OperatingPoint`
+chosen on the calibrated scores (`calibration.py`), and both are written into the model's
+metadata with the reliability curves and figures they were chosen on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from jalsa.inbox.calibration import (
+    CONFIDENCE,
+    REVIEW_BUDGET,
+    TARGET_PRECISION,
+    choose_operating_point,
+    fit_calibration,
+    operating_figures,
+    reliability,
+)
+from jalsa.inbox.classifier import CALIBRATION_GROUP, Model
+
+GroupScores = dict[str, tuple[list[float], list[int]]]  # group: (raw scores, 1 = abusive)
+FOLDS = 5
+
+
+def group_scores(model: Model, texts: Sequence[str], labels: Sequence[int]) -> GroupScores:
+    """Raw abusive scores of labelled items, grouped by the route each item takes."""
+    out: GroupScores = {}
+    for prediction, label in zip(model.predict(texts), labels, strict=True):
+        group = CALIBRATION_GROUP.get(prediction.language)
+        if group is None or prediction.raw is None:
+            continue  # nothing scored (emoji only), or a route without a model
+        scores, ys = out.setdefault(group, ([], []))
+        scores.append(float(prediction.raw))
+        ys.append(int(label))
+    return out
+
+
+def merge(*parts: GroupScores) -> GroupScores:
+    out: GroupScores = {}
+    for part in parts:
+        for group, (scores, ys) in part.items():
+            into = out.setdefault(group, ([], []))
+            into[0].extend(scores)
+            into[1].extend(ys)
+    return out
+
+
+def fold_splits(data: Any, folds: int = FOLDS, seed: int = 0) -> Iterator[tuple[Any, Any]]:
+    """(training data without fold k, (texts, labels) of fold k) for each fold.
+
+    `data` is a `training.TrainingData`; the Roman Urdu and English training sets are each cut
+    into stratified folds (the category sets are kept whole: they do not touch the abusive
+    score)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    def cuts(labels: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(labels)), labels))
+
+    ru_texts, ru_labels = data.roman_urdu
+    en_texts, en_labels = data.english
+    en_classes = data.english_classes
+    for (ru_in, ru_out), (en_in, en_out) in zip(cuts(ru_labels), cuts(en_labels), strict=True):
+        part = replace(
+            data,
+            roman_urdu=([ru_texts[i] for i in ru_in], [ru_labels[i] for i in ru_in]),
+            english=([en_texts[i] for i in en_in], [en_labels[i] for i in en_in]),
+            english_classes=[en_classes[i] for i in en_in],
+        )
+        held = [ru_texts[i] for i in ru_out] + [en_texts[i] for i in en_out]
+        held_labels = [ru_labels[i] for i in ru_out] + [en_labels[i] for i in en_out]
+        yield part, (held, held_labels)
+
+
+def out_of_fold(
+    splits: Iterable[tuple[Any, tuple[list[str], list[int]]]],
+    fit: Callable[[Any], Model],
+    progress: Callable[[str], None] | None = None,
+) -> GroupScores:
+    """Every held-out fold scored by a model trained without it (`fit` trains one)."""
+    parts = []
+    for k, (training_part, (texts, labels)) in enumerate(splits, start=1):
+        if progress is not None:
+            progress(f"fold {k}: training and scoring {len(texts):,} held-out items")
+        parts.append(group_scores(fit(training_part), texts, labels))
+    return merge(*parts)
+
+
+def calibrate(
+    model: Model,
+    validation: GroupScores,
+    sources: Mapping[str, str],
+    *,
+    target_precision: float = TARGET_PRECISION,
+    confidence: float = CONFIDENCE,
+    review_budget: float = REVIEW_BUDGET,
+) -> dict[str, Any]:
+    """Fit each group's calibration and operating point on its validation scores, record them
+    in the model, and return what they were chosen on (reliability before and after, figures
+    at the operating point). A group without validation items gets neither: its scores stay
+    raw and the policy's thresholds and language caps judge it."""
+    calibrations = {}
+    points = {}
+    report: dict[str, Any] = {}
+    for group, (raw, labels) in sorted(validation.items()):
+        calibration = fit_calibration(raw, labels)
+        calibrated = calibration.apply(raw)
+        point = choose_operating_point(
+            calibrated,
+            labels,
+            target_precision=target_precision,
+            confidence=confidence,
+            review_budget=review_budget,
+            chosen_on=sources.get(group, ""),
+        )
+        calibrations[group], points[group] = calibration, point
+        report[group] = {
+            "chosen_on": sources.get(group, ""),
+            "calibration": calibration.method,
+            "reliability_raw": reliability(raw, labels),
+            "reliability": reliability(calibrated, labels),
+            "operating_point": point.to_json(),
+            "figures": operating_figures(calibrated, labels, point),
+        }
+    model.set_calibration(calibrations, points)
+    model.info["calibrated_on"] = report
+    return report
+
+
+def held_out_figures(model: Model, sets: Mapping[str, tuple[list[str], list[int]]]) -> dict:
+    """Per held-out set and route group: reliability of the calibrated score and what the
+    operating point does (precision and recall of hide, review share) with intervals."""
+    out: dict[str, Any] = {}
+    points = model.operating_points()
+    calibrations = model.calibration()
+    for name, (texts, labels) in sets.items():
+        per_group: dict[str, Any] = {}
+        for group, (raw, ys) in sorted(group_scores(model, texts, labels).items()):
+            point, calibration = points.get(group), calibrations.get(group)
+            if point is None or calibration is None:
+                continue
+            calibrated = calibration.apply(raw)
+            per_group[group] = {
+                "reliability": reliability(calibrated, ys),
+                "figures": operating_figures(calibrated, ys, point),
+            }
+        out[name] = per_group
+    return out
