@@ -353,3 +353,58 @@ def test_an_item_shows_the_item_it_answers_and_its_thread(site: Site) -> None:
             q.get_item(session, child).assigned_to = site.team["volunteer"].user_id
         page = volunteer.get(f"/inbox/items/{child}").text
         assert "Jalsa kab shuru hoga?" not in page  # the parent is not assigned to them
+
+
+def test_the_policy_page_shows_each_route_operating_point(site: Site) -> None:
+    """Everyone in the inbox reads the code of conduct in force; per language, the model's hide
+    and review scores with the precision, recall and review share measured for them."""
+    figures = {
+        "hide_precision": {"value": 0.981, "interval": [0.962, 0.995]},
+        "hide_recall": {"value": 0.41, "interval": [0.35, 0.47]},
+        "flag_recall": {"value": 0.7, "interval": [0.64, 0.75]},
+        "review_share": {"value": 0.12, "interval": [0.1, 0.14]},
+        "n": 801,
+    }
+    model = app_services(site.app).inbox._model
+    model.info = {  # type: ignore[union-attr]
+        "operating_points": {
+            "roman_urdu": {"hide": 0.93, "review": 0.41, "target_precision": 0.97},
+            "urdu": {"hide": None, "review": 0.5, "target_precision": 0.97},
+        },
+        "operating_figures": {"ruhsold_validation": {"roman_urdu": {"figures": figures}}},
+        "calibrated_on": {"urdu": {"chosen_on": "urdu dev", "figures": {"n": 40}}},
+    }
+    with site.client("viewer") as viewer:
+        assert viewer.get("/inbox/policy").status_code == 403
+    with site.client("volunteer") as volunteer:
+        assert 'href="/inbox/policy"' in volunteer.get("/inbox").text
+        page = volunteer.get("/inbox/policy")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    row = re.search(r'<tr data-route="roman_urdu">(.*?)</tr>', text, re.S)
+    assert row is not None
+    assert "0.93" in row[1] and "0.41" in row[1] and "98.1%" in row[1] and "12.0%" in row[1]
+    assert "held out: ruhsold_validation (801 items)" in row[1]
+    urdu = re.search(r'<tr data-route="urdu">(.*?)</tr>', text, re.S)
+    assert urdu is not None and "never alone" in urdu[1]
+    assert load_policy().version in text and "at least 97%" in text
+
+
+def test_label_next_lists_the_least_sure_undecided_items(site: Site) -> None:
+    """Active learning: the items the model is least sure about, undecided ones only; a
+    moderator's decision labels an item and takes it off the list."""
+    sure = item(site, text=ABUSIVE)  # the stand-in model: 0.97, Roman Urdu
+    unsure = item(site, text="tum bewaqoof ho")  # 0.7, Roman Urdu: nearer 0.5
+    with site.client("volunteer") as volunteer:
+        assert volunteer.get(f"/events/{site.event.slug}/inbox/ask").status_code == 403
+    with site.client("moderator") as moderator:
+        assert 'id="ask-link"' in moderator.get(queue(site)).text
+        listed = re.findall(r'<li data-item="(\d+)">', moderator.get(ask_url(site)).text)
+        assert listed == [str(unsure), str(sure)]
+        post(moderator, f"/inbox/items/{unsure}/decision", action="allow")
+        listed = re.findall(r'<li data-item="(\d+)">', moderator.get(ask_url(site)).text)
+        assert listed == [str(sure)]
+
+
+def ask_url(site: Site) -> str:
+    return f"/events/{site.event.slug}/inbox/ask"

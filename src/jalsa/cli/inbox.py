@@ -208,6 +208,41 @@ def queue_cmd(
     console.print(table)
 
 
+@inbox_app.command("ask")
+def ask_cmd(
+    event: EventArg,
+    language: Annotated[
+        str | None, typer.Option(help="Only this language: urdu, roman_urdu, english, mixed.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000)] = 30,
+) -> None:
+    """The comments to label next: those the model is least sure about (active learning).
+
+    Label one by deciding about it (`jalsa inbox decide`, or its page); `jalsa inbox labels`
+    then exports the decisions for `jalsa inbox train --labels`."""
+    from jalsa.inbox.active_learning import least_sure
+    from jalsa.inbox.model_files import load_model
+
+    settings = get_settings()
+    with opened() as (store, _), store.session() as session:
+        found = get_event(session, event)
+        candidates = q.unlabelled_items(session, found.id, language=language)
+        with console.status(f"scoring {len(candidates):,} unlabelled items..."):
+            model = load_model(settings.inbox_model_file, data_dir=settings.data_dir)
+            asks = least_sure(model, candidates, limit)
+        table = Table("id", "lang", "abusive", "near", "text", title=_ask_title(asks, candidates))
+        for ask in asks:
+            table.add_row(
+                str(ask.item.id), ask.language, f"{ask.abusive:.2f}", ask.near,
+                _short(ask.item.text),
+            )  # fmt: skip
+    console.print(table)
+
+
+def _ask_title(asks: list[Any], candidates: list[Any]) -> str:
+    return f"{len(asks)} of {len(candidates):,} unlabelled items, least sure first"
+
+
 def _short(text: str, width: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"

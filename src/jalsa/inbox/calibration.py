@@ -160,7 +160,8 @@ def reliability(
 
 
 def precision_lower_bound(hits: int, n: int, confidence: float = CONFIDENCE) -> float:
-    """One-sided Jeffreys lower bound of a proportion (hits of n) at `confidence`."""
+    """One-sided Jeffreys lower bound of a proportion (hits of n) at `confidence` (the bound
+    `hide_threshold` uses)."""
     if n == 0:
         return 0.0
     from scipy.stats import beta
@@ -202,6 +203,45 @@ class OperatingPoint:
         )
 
 
+def _descending(p: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    scores, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], y[order]
+
+
+def hide_threshold(p: Any, labels: Any, target_precision: float, confidence: float) -> float | None:
+    """The lowest score whose hidden set (every item at or above it) has a precision lower
+    bound of at least `target_precision`, with at least MIN_HIDDEN items; None if none has."""
+    from scipy.stats import beta
+
+    s, t = _descending(p, labels)
+    if not len(s):
+        return None
+    last_of_value = np.flatnonzero(np.append(s[1:] != s[:-1], True))  # cut after each score
+    counts = last_of_value + 1
+    hits = np.cumsum(t)[last_of_value]
+    bound = beta.ppf(1 - confidence, hits + 0.5, counts - hits + 0.5)
+    passing = np.flatnonzero((counts >= MIN_HIDDEN) & (bound >= target_precision))
+    return float(s[last_of_value[passing[-1]]]) if len(passing) else None
+
+
+def review_threshold(p: Any, hide: float | None, review_budget: float) -> float:
+    """The lowest score that keeps the items between it and `hide` within `review_budget` of
+    all items (a run of equal scores is not split, unless it is all the band would hold)."""
+    s = np.sort(np.asarray(p, dtype=np.float64))[::-1]
+    n = len(s)
+    hide_index = int((s >= hide).sum()) if hide is not None else 0
+    review_index = min(n, hide_index + math.floor(review_budget * n))
+    end = review_index
+    while end < n and end > hide_index and s[end - 1] == s[end]:
+        end -= 1
+    if end > hide_index:
+        review_index = end
+    if review_index > hide_index:
+        return float(s[review_index - 1])
+    return hide if hide is not None else 1.0
+
+
 def choose_operating_point(
     p: Sequence[float] | np.ndarray,
     labels: Sequence[int] | np.ndarray,
@@ -211,49 +251,56 @@ def choose_operating_point(
     review_budget: float = REVIEW_BUDGET,
     chosen_on: str = "",
 ) -> OperatingPoint:
-    """The operating point of one route from calibrated scores of validation items.
+    """The operating point of one route from calibrated scores of validation items: hide from
+    `hide_threshold`, review from `review_threshold`."""
+    return choose_for_sources(
+        {chosen_on: (p, labels)},
+        target_precision=target_precision,
+        confidence=confidence,
+        review_budget=review_budget,
+    )
 
-    hide: the lowest score whose hidden set (every item at or above it) has a precision lower
-    bound of at least `target_precision` with at least MIN_HIDDEN items; none if no score does.
-    review: the lowest score that keeps the items between it and hide within `review_budget`
-    of all items (never above hide).
-    """
-    scores, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.int64)
-    n = len(scores)
-    order = np.argsort(-scores, kind="stable")
-    s, t = scores[order], y[order]
-    hits = np.cumsum(t)
-    hide: float | None = None
-    hide_index = 0  # items at or above hide: s[:hide_index]
-    # Candidate cut after each distinct score, from the top down; keep the lowest that passes.
-    last_of_value = np.flatnonzero(np.append(s[1:] != s[:-1], True))
-    for i in last_of_value:
-        count = int(i) + 1
-        if count < MIN_HIDDEN:
-            continue
-        if precision_lower_bound(int(hits[i]), count, confidence) >= target_precision:
-            hide, hide_index = float(s[i]), count
-    budget = math.floor(review_budget * n)
-    review_index = min(n, hide_index + budget)  # items s[hide_index:review_index] reviewed
-    # Do not split a run of equal scores: the band ends before the first item of its value
-    # (unless the run is all the band would hold: then the run is in it).
-    end = review_index
-    while end < n and end > hide_index and s[end - 1] == s[end]:
-        end -= 1
-    if end > hide_index:
-        review_index = end
-    if review_index > hide_index:
-        review = float(s[review_index - 1])
-    else:
-        review = hide if hide is not None else 1.0
+
+def choose_for_sources(
+    sources: Mapping[str, tuple[Any, Any]],
+    *,
+    target_precision: float = TARGET_PRECISION,
+    confidence: float = CONFIDENCE,
+    review_budget: float = REVIEW_BUDGET,
+    min_items: int = 0,
+) -> OperatingPoint:
+    """One operating point that holds on every source of validation data at once.
+
+    A route's comments come from different places (the English route gets US tweets and
+    Pakistani political tweets, with very different shares of abuse), and the promise must
+    hold for each: hide is the strictest of the sources' hide thresholds (none if any source
+    with at least `min_items` items cannot promise the precision), review the strictest that
+    keeps each source's band within the budget. Sources with fewer items are pooled with the
+    largest."""
+    kept = {name: part for name, part in sources.items() if len(part[1]) >= min_items}
+    if not kept:
+        kept = dict(sources)
+    small = [part for name, part in sources.items() if name not in kept]
+    if small:
+        largest = max(kept, key=lambda name: len(kept[name][1]))
+        parts = [kept[largest], *small]
+        kept[largest] = (
+            np.concatenate([np.asarray(a, dtype=np.float64) for a, _ in parts]),
+            np.concatenate([np.asarray(b, dtype=np.int64) for _, b in parts]),
+        )
+    hides = [hide_threshold(p, y, target_precision, confidence) for p, y in kept.values()]
+    hide = None if any(h is None for h in hides) else max(h for h in hides if h is not None)
+    review = max(review_threshold(p, hide, review_budget) for p, _ in kept.values())
+    if hide is not None:
+        review = min(review, hide)
     return OperatingPoint(
         hide=hide,
         review=review,
         target_precision=target_precision,
         confidence=confidence,
         review_budget=review_budget,
-        chosen_on=chosen_on,
-        n=n,
+        chosen_on=" and ".join(name for name in sources if name),
+        n=sum(len(y) for _, y in sources.values()),
     )
 
 

@@ -23,25 +23,31 @@ from jalsa.inbox.calibration import (
     CONFIDENCE,
     REVIEW_BUDGET,
     TARGET_PRECISION,
-    choose_operating_point,
+    choose_for_sources,
     fit_calibration,
     operating_figures,
     reliability,
 )
 from jalsa.inbox.classifier import CALIBRATION_GROUP, Model
 
-GroupScores = dict[str, tuple[list[float], list[int]]]  # group: (raw scores, 1 = abusive)
+Scored = tuple[list[float], list[int]]  # raw scores, labels (1 = abusive)
+GroupScores = dict[str, dict[str, Scored]]  # group: source: scored items
 FOLDS = 5
+# A source of validation data with fewer items of a route is pooled with the route's largest.
+MIN_SOURCE_ITEMS = 200
 
 
-def group_scores(model: Model, texts: Sequence[str], labels: Sequence[int]) -> GroupScores:
-    """Raw abusive scores of labelled items, grouped by the route each item takes."""
+def group_scores(
+    model: Model, texts: Sequence[str], labels: Sequence[int], source: str
+) -> GroupScores:
+    """Raw abusive scores of labelled items from one source, grouped by the route each item
+    takes."""
     out: GroupScores = {}
     for prediction, label in zip(model.predict(texts), labels, strict=True):
         group = CALIBRATION_GROUP.get(prediction.language)
         if group is None or prediction.raw is None:
             continue  # nothing scored (emoji only), or a route without a model
-        scores, ys = out.setdefault(group, ([], []))
+        scores, ys = out.setdefault(group, {}).setdefault(source, ([], []))
         scores.append(float(prediction.raw))
         ys.append(int(label))
     return out
@@ -50,15 +56,18 @@ def group_scores(model: Model, texts: Sequence[str], labels: Sequence[int]) -> G
 def merge(*parts: GroupScores) -> GroupScores:
     out: GroupScores = {}
     for part in parts:
-        for group, (scores, ys) in part.items():
-            into = out.setdefault(group, ([], []))
-            into[0].extend(scores)
-            into[1].extend(ys)
+        for group, sources in part.items():
+            for source, (scores, ys) in sources.items():
+                into = out.setdefault(group, {}).setdefault(source, ([], []))
+                into[0].extend(scores)
+                into[1].extend(ys)
     return out
 
 
-def fold_splits(data: Any, folds: int = FOLDS, seed: int = 0) -> Iterator[tuple[Any, Any]]:
-    """(training data without fold k, (texts, labels) of fold k) for each fold.
+def fold_splits(
+    data: Any, folds: int = FOLDS, seed: int = 0
+) -> Iterator[tuple[Any, dict[str, tuple[list[str], list[int]]]]]:
+    """(training data without fold k, {source: (texts, labels) of fold k}) for each fold.
 
     `data` is a `training.TrainingData`; the Roman Urdu and English training sets are each cut
     into stratified folds (the category sets are kept whole: they do not touch the abusive
@@ -79,60 +88,74 @@ def fold_splits(data: Any, folds: int = FOLDS, seed: int = 0) -> Iterator[tuple[
             english=([en_texts[i] for i in en_in], [en_labels[i] for i in en_in]),
             english_classes=[en_classes[i] for i in en_in],
         )
-        held = [ru_texts[i] for i in ru_out] + [en_texts[i] for i in en_out]
-        held_labels = [ru_labels[i] for i in ru_out] + [en_labels[i] for i in en_out]
-        yield part, (held, held_labels)
+        held = {
+            ROMAN_URDU_SOURCE: ([ru_texts[i] for i in ru_out], [ru_labels[i] for i in ru_out]),
+            ENGLISH_SOURCE: ([en_texts[i] for i in en_out], [en_labels[i] for i in en_out]),
+        }
+        yield part, held
+
+
+ROMAN_URDU_SOURCE = "Roman Urdu training data, out of fold"
+ENGLISH_SOURCE = "English training data, out of fold"
 
 
 def out_of_fold(
-    splits: Iterable[tuple[Any, tuple[list[str], list[int]]]],
+    splits: Iterable[tuple[Any, Mapping[str, tuple[list[str], list[int]]]]],
     fit: Callable[[Any], Model],
     progress: Callable[[str], None] | None = None,
 ) -> GroupScores:
     """Every held-out fold scored by a model trained without it (`fit` trains one)."""
     parts = []
-    for k, (training_part, (texts, labels)) in enumerate(splits, start=1):
+    for k, (training_part, held) in enumerate(splits, start=1):
         if progress is not None:
-            progress(f"fold {k}: training and scoring {len(texts):,} held-out items")
-        parts.append(group_scores(fit(training_part), texts, labels))
+            size = sum(len(texts) for texts, _ in held.values())
+            progress(f"fold {k}: training and scoring {size:,} held-out items")
+        model = fit(training_part)
+        parts += [group_scores(model, t, y, source) for source, (t, y) in held.items()]
     return merge(*parts)
 
 
 def calibrate(
     model: Model,
     validation: GroupScores,
-    sources: Mapping[str, str],
     *,
     target_precision: float = TARGET_PRECISION,
     confidence: float = CONFIDENCE,
     review_budget: float = REVIEW_BUDGET,
 ) -> dict[str, Any]:
-    """Fit each group's calibration and operating point on its validation scores, record them
-    in the model, and return what they were chosen on (reliability before and after, figures
-    at the operating point). A group without validation items gets neither: its scores stay
-    raw and the policy's thresholds and language caps judge it."""
+    """Fit each group's calibration (on all its validation items) and operating point (one
+    that holds on each source: `calibration.choose_for_sources`), record them in the model,
+    and return what they were chosen on: per source, reliability before and after and the
+    figures at the operating point. A group without validation items gets neither: its scores
+    stay raw and the policy's thresholds and language caps judge it."""
     calibrations = {}
     points = {}
     report: dict[str, Any] = {}
-    for group, (raw, labels) in sorted(validation.items()):
+    for group, sources in sorted(validation.items()):
+        raw = [v for scores, _ in sources.values() for v in scores]
+        labels = [v for _, ys in sources.values() for v in ys]
         calibration = fit_calibration(raw, labels)
-        calibrated = calibration.apply(raw)
-        point = choose_operating_point(
+        calibrated = {name: (calibration.apply(r), y) for name, (r, y) in sources.items()}
+        point = choose_for_sources(
             calibrated,
-            labels,
             target_precision=target_precision,
             confidence=confidence,
             review_budget=review_budget,
-            chosen_on=sources.get(group, ""),
+            min_items=MIN_SOURCE_ITEMS,
         )
         calibrations[group], points[group] = calibration, point
         report[group] = {
-            "chosen_on": sources.get(group, ""),
+            "chosen_on": point.chosen_on,
             "calibration": calibration.method,
-            "reliability_raw": reliability(raw, labels),
-            "reliability": reliability(calibrated, labels),
             "operating_point": point.to_json(),
-            "figures": operating_figures(calibrated, labels, point),
+            "sources": {
+                name: {
+                    "reliability_raw": reliability(sources[name][0], y),
+                    "reliability": reliability(p, y),
+                    "figures": operating_figures(p, y, point),
+                }
+                for name, (p, y) in calibrated.items()
+            },
         }
     model.set_calibration(calibrations, points)
     model.info["calibrated_on"] = report
@@ -147,10 +170,11 @@ def held_out_figures(model: Model, sets: Mapping[str, tuple[list[str], list[int]
     calibrations = model.calibration()
     for name, (texts, labels) in sets.items():
         per_group: dict[str, Any] = {}
-        for group, (raw, ys) in sorted(group_scores(model, texts, labels).items()):
+        for group, sources in sorted(group_scores(model, texts, labels, name).items()):
             point, calibration = points.get(group), calibrations.get(group)
             if point is None or calibration is None:
                 continue
+            raw, ys = sources[name]
             calibrated = calibration.apply(raw)
             per_group[group] = {
                 "reliability": reliability(calibrated, ys),

@@ -450,6 +450,24 @@ def labels_since(
     return [(text, label, lang) for text, label, lang in latest.values() if label]
 
 
+def unlabelled_items(
+    session: Session, event_id: int, *, language: str | None = None, limit: int = 5_000
+) -> list[InboxItemRow]:
+    """An event's newest items no person has decided about (candidates to ask labels for)."""
+    labelled = (
+        select(InboxDecisionRow.item_id)
+        .where(InboxDecisionRow.actor != AUTO, InboxDecisionRow.action.in_(_LABELLING))
+        .scalar_subquery()
+    )
+    query = select(InboxItemRow).where(
+        InboxItemRow.event_id == event_id, InboxItemRow.id.not_in(labelled)
+    )
+    if language is not None:
+        query = query.where(InboxItemRow.language == language)
+    order = (InboxItemRow.collected_at.desc(), InboxItemRow.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
 def add_reply(
     session: Session,
     item: InboxItemRow,

@@ -460,9 +460,6 @@ def train(
     return save_model(model, out_dir), model
 
 
-OUT_OF_FOLD = "out-of-fold scores of the training data"
-
-
 def calibrate_fitted(
     model: Model, data: TrainingData, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -470,13 +467,9 @@ def calibrate_fitted(
     out-of-fold scores of the training data, other routes on `data.validation`."""
     fit = partial(fit_model, categories=False)
     validation = out_of_fold(fold_splits(data, seed=SEED), fit, progress)
-    sources = dict.fromkeys(validation, OUT_OF_FOLD)
     for name, (texts, labels) in data.validation.items():
-        scored = group_scores(model, texts, labels)
-        validation = merge(validation, scored)
-        for group in scored:
-            sources[group] = f"{sources[group]} and {name}" if group in sources else name
-    return calibrate(model, validation, sources)
+        validation = merge(validation, group_scores(model, texts, labels, name))
+    return calibrate(model, validation)
 
 
 # -- retraining with moderators' labels -------------------------------------------------------

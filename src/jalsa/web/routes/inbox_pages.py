@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from jalsa.errors import UserError
 from jalsa.ids import parse_id
 from jalsa.inbox import store as q
+from jalsa.inbox.active_learning import least_sure
 from jalsa.inbox.decisions import HUMAN_ACTIONS, STATE_SETTING
+from jalsa.inbox.policy_view import policy_view
 from jalsa.platforms.inbox_record import CATEGORIES, PLATFORMS
 from jalsa.store.models import Event, InboxReplyRow, User
 from jalsa.store.repo import get_event, list_events
@@ -46,6 +48,7 @@ from jalsa.web.services import services
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+ASK_SIZE = 30  # items on the "label next" page
 CLIP = 280  # characters of an item's text shown in the queue before "more"
 LANGUAGES = ("urdu", "roman_urdu", "english", "mixed", "unknown")
 # What each queue filter may be; "" is any.
@@ -449,3 +452,51 @@ def reject_form(
     except UserError as exc:
         return _item_page(request, who, item_id, exc)
     return done(request, _item_url(item_id), f"Reply {reply_id} rejected; it will not be sent.")
+
+
+# -- the code of conduct -------------------------------------------------------------------
+
+
+@router.get("/inbox/policy", response_class=HTMLResponse)
+def policy_page(
+    request: Request,
+    who: Caller = Depends(Requires(Perm.REPLY_INBOX)),
+) -> Response:
+    """The code of conduct in force: thresholds, and per language what the model's operating
+    points promise (precision and recall of hiding, share sent to review)."""
+    service = inbox_service(request)
+    try:
+        model = service.scorer
+    except UserError:
+        model = None  # the inbox runs on rules alone then, and the page says so
+    view = policy_view(service.policy, model)
+    return page(request, "inbox_policy.html", who, {"view": view})
+
+
+@router.get("/events/{slug}/inbox/ask", response_class=HTMLResponse)
+def ask_page(
+    request: Request,
+    slug: str,
+    language: Annotated[str, Query(max_length=16)] = "",
+    session: Session = Depends(db, scope="function"),
+    who: Caller = Depends(Requires(Perm.MODERATE_INBOX)),
+) -> Response:
+    """Active learning: the comments the model is least sure about, to decide (and so label)
+    first; languages take turns."""
+    event = get_event(session, slug)
+    wanted = language if language in LANGUAGES else None
+    candidates = q.unlabelled_items(session, event.id, language=wanted)
+    error = None
+    try:
+        asks = least_sure(inbox_service(request).model, candidates, ASK_SIZE)
+    except UserError as exc:
+        asks, error = [], exc
+    context = {
+        "event": event,
+        "asks": asks,
+        "candidates": len(candidates),
+        "language": wanted or "",
+        "languages": LANGUAGES,
+        "error_text": str(error) if error else "",
+    }
+    return page(request, "inbox_ask.html", who, context)
