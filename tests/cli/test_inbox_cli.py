@@ -117,7 +117,7 @@ def test_a_decision_from_the_cli_is_a_dry_run_audited_and_undone(
 
 def test_a_policy_file_is_checked_with_the_line_of_each_problem(cli: Cli, tmp_path: Path) -> None:
     good = tmp_path / "policy.yaml"
-    good.write_text(default_policy_text().replace('"2026-11-23.1"', '"team.1"'), "utf-8")
+    good.write_text(default_policy_text().replace('"2026-12-07.1"', '"team.1"'), "utf-8")
     result = cli("inbox", "policy", "check", str(good))
     assert result.exit_code == 0 and "policy 'team.1'" in result.output
     bad = tmp_path / "bad.yaml"

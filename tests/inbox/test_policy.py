@@ -56,7 +56,7 @@ def load_error(tmp_path: Path, text: str | bytes) -> str:
 
 
 def test_the_default_policy_loads_with_every_category() -> None:
-    assert POLICY.version == "2026-11-23.1"
+    assert POLICY.version == "2026-12-07.1"
     assert set(POLICY.categories) == set(CATEGORIES)
     assert POLICY.content_hash == SHIPPED_VERSIONS[POLICY.version]
     assert {t.language for t in POLICY.replies.templates} == {"english", "roman_urdu", "urdu"}
@@ -129,12 +129,12 @@ def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unquoted_version_gets_a_hint(tmp_path: Path) -> None:
-    message = load_error(tmp_path, edited('version: "2026-11-23.1"', "version: 2026-11-23"))
+    message = load_error(tmp_path, edited('version: "2026-12-07.1"', "version: 2026-11-23"))
     assert 'line 14, version: the version must be text in quotes, e.g. version: "' in message
 
 
 def test_a_missing_version_is_refused(tmp_path: Path) -> None:
-    message = load_error(tmp_path, edited('version: "2026-11-23.1"\n', ""))
+    message = load_error(tmp_path, edited('version: "2026-12-07.1"\n', ""))
     assert "version: required, but missing" in message
 
 
@@ -182,20 +182,20 @@ def test_the_hash_ignores_comments_and_layout_but_not_rules() -> None:
 def test_the_shipped_version_edited_without_a_new_version_is_refused(tmp_path: Path) -> None:
     text = edited("{score: 0.90, action: hide}", "{score: 0.80, action: hide}")
     message = load_error(tmp_path, text)
-    assert "version '2026-11-23.1' was used before with other rules" in message
+    assert "version '2026-12-07.1' was used before with other rules" in message
     assert "give the edited policy a new version" in message
 
 
 def test_an_edited_policy_with_a_new_version_loads(tmp_path: Path) -> None:
     text = edited("{score: 0.90, action: hide}", "{score: 0.80, action: hide}")
     path = tmp_path / "policy.yaml"
-    path.write_text(text.replace('"2026-11-23.1"', '"2026-11-24.1"'), encoding="utf-8")
+    path.write_text(text.replace('"2026-12-07.1"', '"2026-11-24.1"'), encoding="utf-8")
     assert load_policy(path).version == "2026-11-24.1"
 
 
 def test_known_versions_from_the_audit_log(tmp_path: Path, caplog: Any) -> None:
     path = tmp_path / "policy.yaml"
-    path.write_text(default_policy_text().replace('"2026-11-23.1"', '"team.3"'), "utf-8")
+    path.write_text(default_policy_text().replace('"2026-12-07.1"', '"team.3"'), "utf-8")
     assert load_policy(path, known_versions={"team.3": POLICY.content_hash}).version == "team.3"
     with pytest.raises(UserError, match=r"'team\.3' was used before"):
         load_policy(path, known_versions={"team.3": "0" * 64})

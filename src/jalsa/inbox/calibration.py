@@ -36,7 +36,7 @@ MIN_HIDDEN = 20
 ISOTONIC_MIN = 1_000
 _EPS = 1e-6
 
-Method = Literal["identity", "platt", "isotonic"]
+Method = Literal["identity", "platt", "platt_gate", "isotonic"]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -48,21 +48,33 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class Calibration:
     """A monotone map from a route's raw score to a calibrated probability.
 
-    `platt`: sigmoid(a * logit(p) + b). `isotonic`: linear interpolation through the knots
-    (x, y), flat outside them.
+    `platt`: sigmoid(a * L + b) with L = logit(raw). `platt_gate`: sigmoid(a * L + b + c * g +
+    d * g * L), where g is the gate's probability that Latin text is like RUHSOLD (Pakistani
+    tweets) rather than Davidson's (US tweets): the same raw score means less abuse in one
+    than in the other, and one route holds both. `isotonic`: linear interpolation through the
+    knots (x, y), flat outside them.
     """
 
     method: Method = "identity"
     a: float = 1.0
     b: float = 0.0
+    c: float = 0.0
+    d: float = 0.0
     x: tuple[float, ...] = ()
     y: tuple[float, ...] = ()
     n: int = 0
 
-    def apply(self, raw: Sequence[float] | np.ndarray) -> np.ndarray:
+    def apply(
+        self, raw: Sequence[float] | np.ndarray, gate: Sequence[float | None] | None = None
+    ) -> np.ndarray:
         p = np.asarray(raw, dtype=np.float64)
-        if self.method == "platt":
-            return 1.0 / (1.0 + np.exp(-(self.a * _logit(p) + self.b)))
+        if self.method in ("platt", "platt_gate"):
+            logit = _logit(p)
+            z = self.a * logit + self.b
+            if self.method == "platt_gate":
+                g = _gates(gate, len(p))
+                z = z + self.c * g + self.d * g * logit
+            return 1.0 / (1.0 + np.exp(-z))
         if self.method == "isotonic" and self.x:
             return np.interp(p, self.x, self.y)
         return p
@@ -76,58 +88,97 @@ class Calibration:
     def from_json(cls, raw: Mapping[str, Any]) -> Calibration:
         return cls(
             method=raw.get("method", "identity"),
-            a=float(raw.get("a", 1.0)),
-            b=float(raw.get("b", 0.0)),
+            **{k: float(raw.get(k, 1.0 if k == "a" else 0.0)) for k in ("a", "b", "c", "d")},
             x=tuple(float(v) for v in raw.get("x", ())),
             y=tuple(float(v) for v in raw.get("y", ())),
             n=int(raw.get("n", 0)),
         )
 
 
-def _fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibration:
+def _gates(gate: Sequence[float | None] | np.ndarray | None, n: int) -> np.ndarray:
+    """Gate weights as an array; a missing one (no gate) counts as undecided, 0.5."""
+    if gate is None:
+        return np.full(n, 0.5)
+    return np.array([0.5 if g is None else float(g) for g in gate], dtype=np.float64)
+
+
+def _fit_platt(raw: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray) -> Calibration:
     from sklearn.linear_model import LogisticRegression
 
     lr = LogisticRegression(C=1e4, max_iter=1000)
-    lr.fit(_logit(raw).reshape(-1, 1), y)
+    lr.fit(_logit(raw).reshape(-1, 1), y, sample_weight=w)
     return Calibration("platt", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]), n=len(y))
 
 
-def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibration:
+def _fit_platt_gate(raw: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray) -> Calibration:
+    from sklearn.linear_model import LogisticRegression
+
+    logit = _logit(raw)
+    lr = LogisticRegression(C=1e4, max_iter=1000)
+    lr.fit(np.column_stack([logit, g, g * logit]), y, sample_weight=w)
+    a, c, d = (float(v) for v in lr.coef_[0])
+    if a <= 0 or a + d <= 0:  # not increasing in the raw score for every gate: not usable
+        return _fit_platt(raw, y, w, g)
+    return Calibration("platt_gate", a=a, b=float(lr.intercept_[0]), c=c, d=d, n=len(y))
+
+
+def _fit_isotonic(raw: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray) -> Calibration:
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(raw, y, sample_weight=w)
     x = tuple(round(float(v), 6) for v in iso.X_thresholds_)
     fitted = tuple(round(float(v), 6) for v in iso.y_thresholds_)
     return Calibration("isotonic", x=x, y=fitted, n=len(y))
 
 
-def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+def _log_loss(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     p = np.clip(p, _EPS, 1 - _EPS)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w))
 
 
 def fit_calibration(
-    raw: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray, *, seed: int = 0
+    raw: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    gate: Sequence[float | None] | None = None,
+    sources: Sequence[str] | None = None,
+    seed: int = 0,
 ) -> Calibration:
     """The calibration of one route from raw scores of text the model was not trained on.
 
-    Platt scaling, or isotonic regression when there are enough items and it has the lower
-    log-loss in 5-fold cross-validation. Too few items or a single class: identity.
+    Candidates: Platt scaling; with gate weights that vary, Platt scaling that reads the gate
+    too; with 1,000+ items, isotonic regression. The one with the lowest log-loss in 5-fold
+    cross-validation wins, each source of items weighing the same (so the Pakistani tweets of
+    the English route count as much as the many US ones). Too few items or a single class:
+    identity.
     """
     p, y = np.asarray(raw, dtype=np.float64), np.asarray(labels, dtype=np.int64)
     if len(y) < 30 or y.min() == y.max():
         return Calibration(n=len(y))
-    platt = _fit_platt(p, y)
-    if len(y) < ISOTONIC_MIN:
-        return platt
+    g = _gates(gate, len(p))
+    names = np.asarray(sources if sources is not None else [""] * len(y))
+    weights = np.ones(len(y))
+    for name in set(names.tolist()):
+        mask = names == name
+        weights[mask] = len(y) / (mask.sum() * len(set(names.tolist())))
+    fits = {"platt": _fit_platt}
+    if gate is not None and float(np.ptp(g)) > 0.1:
+        fits["platt_gate"] = _fit_platt_gate
+    if len(y) >= ISOTONIC_MIN:
+        fits["isotonic"] = _fit_isotonic
+    if len(fits) == 1:
+        return _fit_platt(p, y, weights, g)
     order = np.random.default_rng(seed).permutation(len(y))
     folds = np.array_split(order, 5)
-    losses = {"platt": 0.0, "isotonic": 0.0}
+    losses = dict.fromkeys(fits, 0.0)
     for k, test in enumerate(folds):
         train = np.concatenate([f for j, f in enumerate(folds) if j != k])
-        for name, fit in (("platt", _fit_platt), ("isotonic", _fit_isotonic)):
-            losses[name] += _log_loss(fit(p[train], y[train]).apply(p[test]), y[test])
-    return _fit_isotonic(p, y) if losses["isotonic"] < losses["platt"] else platt
+        for name, fit in fits.items():
+            fitted = fit(p[train], y[train], weights[train], g[train])
+            losses[name] += _log_loss(fitted.apply(p[test], g[test]), y[test], weights[test])
+    best = min(losses, key=lambda name: losses[name])
+    return fits[best](p, y, weights, g)
 
 
 def reliability(

@@ -52,13 +52,27 @@ LATIN_ROUTES: frozenset[Route] = frozenset({"english", "roman_urdu"})
 SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
 GATE_SKIP = 0.02
 # Calibration and operating points are per group of routes: mixed-script text is read by the
-# Urdu-script model and judged with it.
+# Urdu-script model and judged with it, and English the gate finds like US tweets (Davidson)
+# rather than like Pakistani ones has a group of its own (decision 44).
 CALIBRATION_GROUP: dict[str, str] = {
     "english": "english",
     "roman_urdu": "roman_urdu",
     "urdu": "urdu",
     "mixed": "urdu",
 }
+US_STYLE_GROUP = "english_us_style"
+
+
+def calibration_group(language: str, gate: float | None) -> str | None:
+    """The calibration group of an item: its route's, with English split by the gate."""
+    group = CALIBRATION_GROUP.get(language)
+    if group == "english" and gate is not None and gate < 0.5:
+        return US_STYLE_GROUP
+    return group
+
+
+# A route's output for one text: abusive probability, category scores, gate weight (Latin).
+Scored = tuple[float, dict[str, float], float | None]
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,9 @@ class Prediction:
     # the route's operating point: {"hide": score or None, "review": score}, empty if none.
     raw: float | None = None
     operating_point: Mapping[str, float | None] = field(default_factory=dict)
+    # For Latin text, the gate's probability that it is like RUHSOLD (Pakistani tweets, in
+    # Roman Urdu or English) rather than like Davidson's US tweets; calibration reads it.
+    gate: float | None = None
 
     @property
     def flagged(self) -> bool:
@@ -163,21 +180,21 @@ class Model:
                         "error", lang, None, {}, self.version, f"classifier failed: {exc}"
                     )
                 continue
-            for (i, _, lang, status), (p, row) in zip(members, scored, strict=True):
+            for (i, _, lang, status), (p, row, gate) in zip(members, scored, strict=True):
                 detail = f"scored the first {MAX_CHARS} characters" if status == "too_long" else ""
-                scored_item = Prediction(status, lang, p, row, self.version, detail)
+                scored_item = Prediction(status, lang, p, row, self.version, detail, gate=gate)
                 results[i] = self._calibrated(scored_item)
         return [r for r in results if r is not None]
 
     def _calibrated(self, prediction: Prediction) -> Prediction:
         """The prediction with its route's calibrated `abusive` and operating point (the raw
         score kept in `raw`); unchanged for a model without calibration."""
-        group = CALIBRATION_GROUP.get(prediction.language, "")
+        group = calibration_group(prediction.language, prediction.gate) or ""
         calibration, point = self.calibration().get(group), self.operating_points().get(group)
         raw = prediction.abusive
         if raw is None or calibration is None:
             return replace(prediction, raw=raw)
-        p = float(calibration.apply([raw])[0])
+        p = float(calibration.apply([raw], [prediction.gate])[0])
         categories = {**prediction.categories, "abusive": p}
         operating = {"hide": point.hide, "review": point.review} if point is not None else {}
         return replace(
@@ -214,11 +231,11 @@ class Model:
     def predict_one(self, text: object) -> Prediction:
         return self.predict([text])[0]
 
-    def _score_script(self, texts: list[str]) -> list[tuple[float, dict[str, float]]]:
+    def _score_script(self, texts: list[str]) -> list[Scored]:
         proba, rows = self.routes["urdu_script"].score(texts)
-        return [(float(p), row) for p, row in zip(proba, rows, strict=True)]
+        return [(float(p), row, None) for p, row in zip(proba, rows, strict=True)]
 
-    def _score_latin(self, texts: list[str]) -> list[tuple[float, dict[str, float]]]:
+    def _score_latin(self, texts: list[str]) -> list[Scored]:
         weight = (
             self.gate.predict_proba(texts)[:, 1]
             if self.gate is not None
@@ -240,13 +257,13 @@ class Model:
             for k, i in enumerate(idx):
                 target[i] = proba[k]
                 cats[i][name] = rows[k]
-        out: list[tuple[float, dict[str, float]]] = []
+        out: list[Scored] = []
         for i, w in enumerate(weight):
             p = float(w * p_ru[i] + (1 - w) * p_en[i])
             # Finer categories come from the expert with the larger weight.
             row = dict(cats[i]["roman_urdu" if w >= 0.5 else "english"])
             row["abusive"] = p
-            out.append((p, row))
+            out.append((p, row, float(w)))
         return out
 
 

@@ -28,9 +28,9 @@ from jalsa.inbox.calibration import (
     operating_figures,
     reliability,
 )
-from jalsa.inbox.classifier import CALIBRATION_GROUP, Model
+from jalsa.inbox.classifier import Model, calibration_group
 
-Scored = tuple[list[float], list[int]]  # raw scores, labels (1 = abusive)
+Scored = tuple[list[float], list[int], list[float | None]]  # raw scores, labels, gate weights
 GroupScores = dict[str, dict[str, Scored]]  # group: source: scored items
 FOLDS = 5
 # A source of validation data with fewer items of a route is pooled with the route's largest.
@@ -44,12 +44,13 @@ def group_scores(
     takes."""
     out: GroupScores = {}
     for prediction, label in zip(model.predict(texts), labels, strict=True):
-        group = CALIBRATION_GROUP.get(prediction.language)
+        group = calibration_group(prediction.language, prediction.gate)
         if group is None or prediction.raw is None:
             continue  # nothing scored (emoji only), or a route without a model
-        scores, ys = out.setdefault(group, {}).setdefault(source, ([], []))
+        scores, ys, gates = out.setdefault(group, {}).setdefault(source, ([], [], []))
         scores.append(float(prediction.raw))
         ys.append(int(label))
+        gates.append(prediction.gate)
     return out
 
 
@@ -57,10 +58,11 @@ def merge(*parts: GroupScores) -> GroupScores:
     out: GroupScores = {}
     for part in parts:
         for group, sources in part.items():
-            for source, (scores, ys) in sources.items():
-                into = out.setdefault(group, {}).setdefault(source, ([], []))
+            for source, (scores, ys, gates) in sources.items():
+                into = out.setdefault(group, {}).setdefault(source, ([], [], []))
                 into[0].extend(scores)
                 into[1].extend(ys)
+                into[2].extend(gates)
     return out
 
 
@@ -132,10 +134,13 @@ def calibrate(
     points = {}
     report: dict[str, Any] = {}
     for group, sources in sorted(validation.items()):
-        raw = [v for scores, _ in sources.values() for v in scores]
-        labels = [v for _, ys in sources.values() for v in ys]
-        calibration = fit_calibration(raw, labels)
-        calibrated = {name: (calibration.apply(r), y) for name, (r, y) in sources.items()}
+        raw = [v for scores, _, _ in sources.values() for v in scores]
+        labels = [v for _, ys, _ in sources.values() for v in ys]
+        gates = [v for _, _, gs in sources.values() for v in gs]
+        names = [name for name, (ys, _, _) in sources.items() for _ in ys]
+        gate = gates if any(g is not None for g in gates) else None
+        calibration = fit_calibration(raw, labels, gate=gate, sources=names)
+        calibrated = {name: (calibration.apply(r, g), y) for name, (r, y, g) in sources.items()}
         point = choose_for_sources(
             calibrated,
             target_precision=target_precision,
@@ -174,8 +179,8 @@ def held_out_figures(model: Model, sets: Mapping[str, tuple[list[str], list[int]
             point, calibration = points.get(group), calibrations.get(group)
             if point is None or calibration is None:
                 continue
-            raw, ys = sources[name]
-            calibrated = calibration.apply(raw)
+            raw, ys, gates = sources[name]
+            calibrated = calibration.apply(raw, gates)
             per_group[group] = {
                 "reliability": reliability(calibrated, ys),
                 "figures": operating_figures(calibrated, ys, point),

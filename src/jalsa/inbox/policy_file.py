@@ -24,6 +24,7 @@ DEFAULT_POLICY = "default_policy.yaml"
 # without a new `version` fails at load (and in the tests), as an edited copy would.
 SHIPPED_VERSIONS: dict[str, str] = {
     "2026-11-23.1": "94e2e5ecd60948036c7f54418da783131e595f3c13b34dfba92594f1b009a5b9",
+    "2026-12-07.1": "46d9395d70c289f2af073d474fff94a2a2172d4dd067a004fe199eb1c35ae532",
 }
 
 
@@ -128,7 +129,7 @@ def _problem(error: Any, root: yaml.Node | None) -> str:
     elif kind == "missing":
         message = "required, but missing"
     if loc and loc[0] == "version" and kind == "string_type":
-        message = 'the version must be text in quotes, e.g. version: "2026-11-23.1"'
+        message = 'the version must be text in quotes, e.g. version: "2026-12-07.1"'
     elif len(loc) == 2 and loc[0] == "categories" and "[key]" in error["loc"]:
         message = f"unknown category {loc[1]!r}; the categories are {', '.join(CATEGORIES)}"
     return f"{at}{path}: {message}"

@@ -15,7 +15,12 @@ from typing import Any
 
 from jalsa.inbox.policy import Policy
 
-ROUTE_TITLES = {"english": "English", "roman_urdu": "Roman Urdu", "urdu": "Urdu script"}
+ROUTE_TITLES = {
+    "english": "English",
+    "english_us_style": "English like US tweets",
+    "roman_urdu": "Roman Urdu",
+    "urdu": "Urdu script",
+}
 
 
 @dataclass(frozen=True)
