@@ -189,7 +189,7 @@ def test_training_is_reproducible(
 def test_retraining_is_adopted_only_if_not_worse(sample: Sample, tmp_path: Path) -> None:
     """Moderators label Urdu-script comments, which no training file has: right labels teach
     the Urdu-script route and are adopted; the same comments labelled the wrong way round make
-    the frozen Urdu-script check worse and are refused."""
+    the frozen Urdu-script test split worse and are refused."""
     base = load_training_data(sample.data)
     current = fit_model(base)
     current.version = "model-current"

@@ -101,9 +101,7 @@ def load_urdu_set_rows(split: str | None = None, path: Path = URDU_SET) -> list[
     return [row for row in rows if split is None or row.split == split]
 
 
-def load_urdu_set(
-    split: str | None = None, path: Path = URDU_SET
-) -> tuple[list[str], list[int]]:
+def load_urdu_set(split: str | None = None, path: Path = URDU_SET) -> tuple[list[str], list[int]]:
     """Texts and labels (1 = abusive) of the set, or of one split."""
     rows = load_urdu_set_rows(split, path)
     return [row.text for row in rows], [row.abusive for row in rows]
