@@ -156,7 +156,9 @@ def main() -> int:
     print(f"urdu_to_roman skeleton, lexicon: {pct(skeletons['lexicon'])}")
     print(f"urdu_to_roman skeleton, rules:   {pct(skeletons['rules'])}")
     print(f"round trip urdu->roman->urdu:   {pct(round_trip(gold))}")
-    words = sorted({row[0] for row in gold} | {w for row in read_rows(SENTENCES) for w in row[0].split()})
+    words = sorted(
+        {row[0] for row in gold} | {w for row in read_rows(SENTENCES) for w in row[0].split()}
+    )
     cold, warm = words_per_second(words, args.rounds)
     print(f"speed: {cold:,.0f} words/s cold, {warm:,.0f} words/s warm ({len(words)} words)")
     if args.data is not None:

@@ -84,7 +84,7 @@ _VOWELS = frozenset("aeiou")
 
 def squeeze_roman(word: str) -> str:
     """A Roman word with every run of one letter written once ("kutta" -> "kuta")."""
-    out = []
+    out: list[str] = []
     for ch in word:
         if not out or out[-1] != ch:
             out.append(ch)
@@ -169,8 +169,11 @@ _FINAL_VOWELS = {
 _HIATUS = {"a": "ا", "aa": "ا", "i": "", "e": "", "o": "و", "oo": "و", "u": "و", "uu": "و"}
 # After a verb stem in -kh (dekh, rakh, likh) "kh" is کھ even before a consonant: dekhna, rakhte.
 _VERB_ENDINGS = frozenset(
-    "na ne ni ny nay ta te ti ty tay nge ngay enge engay ega egi enge ain ein en".split()
-)
+    {
+        "na", "ne", "ni", "ny", "nay", "ta", "te", "ti", "ty", "tay", "nge", "ngay", "enge",
+        "engay", "ega", "egi", "ain", "ein", "en",
+    }
+)  # fmt: skip
 # In the last syllable of a word of two or more syllables, "a" before one of these is long ā
 # more often than not (kitab, insan, nizam, azad, khushhal, bimar, awaz); the short ones that
 # are frequent in chat (agar, magar, nazar) are in the lexicon.
@@ -267,7 +270,7 @@ def _spell_roman(word: str) -> str:
             else:
                 out.append(_vowel(letters, _MEDIAL_VOWELS, False))
             continue
-        if letters == "y" and 0 < index and units[index - 1][0] and index + 1 == last:
+        if letters == "y" and index > 0 and units[index - 1][0] and index + 1 == last:
             tail = units[last][1]
             if units[last][0] and tail in ("e", "i", "ee", "ey", "ay"):
                 out.append("ئے" if tail in ("e", "ey", "ay") else "ئی")
@@ -397,12 +400,9 @@ def _spell_urdu(word: str) -> str:
         elif ch == "آ":
             pieces.append(["aa", "v"])
         elif ch == "و":
-            if at_start and prev != "ا":
+            starts = at_start and prev != "ا"
+            if starts or (nxt and nxt in "اآیے" and prev not in ("ا", "")):
                 pieces.append(["w", "c"])
-            elif nxt and nxt in "اآیے" and prev not in ("ا", ""):
-                pieces.append(["w", "c"])
-            elif prev == "ا" and at_start is False and len(pieces) == 0:
-                pieces.append(["o", "v"])
             else:
                 pieces.append(["o", "v"])
         elif ch == "ؤ":
@@ -500,7 +500,9 @@ _PAIRS = _pairs_pattern()
 
 
 def _pair_match(match: re.Match[str]) -> str:
-    return _REVERSE_PAIRS.get(" ".join(match.group(0).replace("\u200c", " ").split()), match.group(0))
+    return _REVERSE_PAIRS.get(
+        " ".join(match.group(0).replace("\u200c", " ").split()), match.group(0)
+    )
 
 
 def urdu_to_roman(text: str) -> str:
