@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Sequence
@@ -49,16 +50,16 @@ NGRAMS = (1, 4)
 # Language is told by the first MAX_CHARS characters: enough for any language, and 100 KB of
 # text costs no more than a comment.
 MAX_CHARS = 1_000
+CACHE_WORDS = 200_000
 
 # Letters Urdu writes and Arabic does not; letters Arabic writes and Urdu does not.
 URDU_LETTERS = frozenset("ٹڈڑںےۓہۂھۃپچژگیکې")
 ARABIC_ONLY_LETTERS = frozenset("يكةى")
 
 # Handles, links, HTML entities and the retweet marker are not words of any language (and are
-# dataset artefacts: Davidson's tweets keep "@user" and "RT", RUHSOLD's lost them).
-_NOT_WORDS = re.compile(r"@\w+|https?://\S+|www\.\S+|&#?\w+;?|\brt\b")
-# Anything that is not a letter separates words (digits, punctuation, emoji, underscores).
-_NOT_LETTERS = re.compile(r"[\W\d_]+")
+# dataset artefacts: Davidson's tweets keep "@user" and "RT", RUHSOLD's lost them). Anything that
+# is not a letter separates words (digits, punctuation, emoji, underscores).
+_TOKENS = re.compile(r"@\w+|https?://\S+|www\.\S+|&#?\w+;?|[^\W\d_]+")
 
 
 def text_key(text: str) -> str:
@@ -77,8 +78,7 @@ def _clean(text: str) -> str:
 
 def normalize(text: str) -> list[str]:
     """The words of a text as the n-gram model sees them: lower-case letters only."""
-    text = _NOT_WORDS.sub(" ", _clean(text).lower())
-    return _NOT_LETTERS.sub(" ", text).split()
+    return [w for w in _TOKENS.findall(_clean(text).lower()) if w.isalpha() and w != "rt"]
 
 
 def word_ngrams(word: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
@@ -98,35 +98,29 @@ def text_ngrams(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
     return [g for word in normalize(text) for g in word_ngrams(word, ngrams)]
 
 
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]")
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def script_counts(text: str) -> tuple[int, int, int, int, int]:
     """(Arabic-script letters, Latin letters, letters of other scripts, Urdu-only letters,
     Arabic-only letters) of a text."""
     if text.isascii():
-        return 0, sum(ch.isalpha() for ch in text), 0, 0, 0
-    arabic = latin = other = urdu_only = arabic_only = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        code = ord(ch)
-        if code < 0x250 or 0x1E00 <= code <= 0x1EFF:  # Latin, Latin-1, Latin Extended
-            latin += 1
-        elif (
-            0x0600 <= code <= 0x06FF
-            or 0x0750 <= code <= 0x077F
-            or 0x08A0 <= code <= 0x08FF
-            or 0xFB50 <= code <= 0xFDFF
-            or 0xFE70 <= code <= 0xFEFF
-        ):
-            arabic += 1
-            urdu_only += ch in URDU_LETTERS
-            arabic_only += ch in ARABIC_ONLY_LETTERS
-        else:
-            other += 1
+        return 0, len(_LATIN.findall(text)), 0, 0, 0
+    latin = len(_LATIN.findall(text))
+    arabic_chars = [ch for ch in _ARABIC.findall(text) if ch.isalpha()]
+    arabic = len(arabic_chars)
+    other = max(0, len(_LETTER.findall(text)) - latin - arabic)
+    urdu_only = sum(ch in URDU_LETTERS for ch in arabic_chars)
+    arabic_only = sum(ch in ARABIC_ONLY_LETTERS for ch in arabic_chars)
     return arabic, latin, other, urdu_only, arabic_only
 
 
 def script_label(text: str) -> str | None:
     """urdu or other when the script decides, None for Latin text (the n-gram model's case)."""
+    if text.isascii():  # most comments: Latin if there is a letter at all
+        return None if _LATIN.search(text) else "other"
     arabic, latin, other, urdu_only, arabic_only = script_counts(text)
     if arabic + latin + other == 0:
         return "other"
@@ -167,11 +161,16 @@ class LanguageIdentifier:
         self.intercept = intercept
         self.ngrams = (int(ngrams[0]), int(ngrams[1]))
         self.info = dict(info or {})
+        # Scores are linear in words: each distinct word's n-gram sums are computed once and
+        # kept (up to CACHE_WORDS words, then the cache starts again).
+        self._lock = threading.Lock()
+        self._word_row: dict[str, int] = {}
+        self._table = np.zeros((1024, len(LATIN_LABELS) + 1))
 
     # -- scoring ------------------------------------------------------------------------------
 
-    def _word_vectors(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Summed n-gram weights and in-vocabulary n-gram counts of each word."""
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Summed n-gram weights and in-vocabulary n-gram count of each word, (len(words), 4)."""
         missing = len(self.vocabulary)
         get = self.index.get
         ids: list[int] = []
@@ -183,38 +182,48 @@ class LanguageIdentifier:
         ids_a = np.asarray(ids, dtype=np.intp)
         owner_a = np.asarray(owner, dtype=np.intp)
         rows = self.weights[ids_a]
-        sums = np.stack(
-            [
-                np.bincount(owner_a, weights=rows[:, k], minlength=len(words))
-                for k in range(rows.shape[1])
-            ],
-            axis=1,
+        columns = [rows[:, k] for k in range(rows.shape[1])] + [self.counted[ids_a]]
+        return np.stack(
+            [np.bincount(owner_a, weights=c, minlength=len(words)) for c in columns], axis=1
         )
-        counts = np.bincount(owner_a, weights=self.counted[ids_a], minlength=len(words))
-        return sums, counts
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """The Latin model's scores (n, 3) over LATIN_LABELS, for any texts."""
-        columns: dict[str, int] = {}
-        text_of: list[int] = []
-        word_of: list[int] = []
-        for i, text in enumerate(texts):
-            for word in normalize(text if isinstance(text, str) else ""):
-                text_of.append(i)
-                word_of.append(columns.setdefault(word, len(columns)))
-        k = len(LATIN_LABELS)
+        with self._lock:
+            if len(self._word_row) > CACHE_WORDS:
+                self._word_row = {}
+            cache = self._word_row
+            get = cache.get
+            start = len(cache)
+            new: list[str] = []
+            text_of: list[int] = []
+            rows: list[int] = []
+            for i, text in enumerate(texts):
+                for word in normalize(text if isinstance(text, str) else ""):
+                    row = get(word)
+                    if row is None:
+                        row = cache[word] = start + len(new)
+                        new.append(word)
+                    rows.append(row)
+                    text_of.append(i)
+            if new:
+                if start + len(new) > len(self._table):
+                    grown = np.zeros((2 * (start + len(new)), self._table.shape[1]))
+                    grown[:start] = self._table[:start]
+                    self._table = grown
+                self._table[start : start + len(new)] = self._word_vectors(new)
+            table = self._table
         n = len(texts)
-        if not columns:
+        k = len(LATIN_LABELS)
+        if not rows:  # no words at all: the prior
             return np.tile(self.intercept.astype(np.float64), (n, 1))
-        sums, counts = self._word_vectors(list(columns))
         t = np.asarray(text_of, dtype=np.intp)
-        w = np.asarray(word_of, dtype=np.intp)
+        picked = table[np.asarray(rows, dtype=np.intp)]
         totals = np.stack(
-            [np.bincount(t, weights=sums[w, c], minlength=n) for c in range(k)], axis=1
+            [np.bincount(t, weights=picked[:, c], minlength=n) for c in range(k + 1)], axis=1
         )
-        norm = np.bincount(t, weights=counts[w], minlength=n)
-        totals /= np.maximum(norm, 1.0)[:, None]
-        return totals + self.intercept.astype(np.float64)
+        totals[:, :k] /= np.maximum(totals[:, k], 1.0)[:, None]
+        return np.asarray(totals[:, :k] + self.intercept.astype(np.float64))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """P(english), P(roman_urdu), P(other) from the Latin n-gram model, shape (n, 3).
@@ -250,7 +259,15 @@ class LanguageIdentifier:
     # -- portable files -----------------------------------------------------------------------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted numbers: weights (n-grams x LATIN_LABELS) and intercept."""
         return {"weights": self.weights[:-1], "intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(
+        cls, vocabulary: Sequence[str], arrays: dict[str, np.ndarray], **kwargs: Any
+    ) -> LanguageIdentifier:
+        """The identifier `to_arrays` and its vocabulary describe."""
+        return cls(vocabulary, arrays["weights"], arrays["intercept"], **kwargs)
 
     def export(self, directory: Path, info: dict[str, Any] | None = None) -> Path:
         """Write langid.npz and langid.json to `directory`; returns the manifest's path."""

@@ -38,8 +38,8 @@ PARAMS: dict[str, Any] = {
     "ngrams": list(NGRAMS),
     "min_df": 2,
     "features": 40_000,
-    "C": 30.0,
-    "other_weight": 8.0,
+    "C": 100.0,
+    "other_weight": 20.0,
 }
 
 
