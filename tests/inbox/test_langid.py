@@ -21,6 +21,7 @@ from jalsa.inbox.langid import (
     normalize,
     script_label,
     text_key,
+    text_ngrams,
 )
 from jalsa.inbox.langid_training import (
     OTHER_FILE,
@@ -263,3 +264,14 @@ def test_the_training_annotation_stores_keys_and_languages_only() -> None:
     assert all(re.fullmatch(r"[0-9a-f]{16}", key) for key in labels)
     assert set(labels.values()) <= set(LABELS)
     assert text_key("abc") == "ba7816bf8f01cfea"
+
+
+def test_scores_are_the_mean_n_gram_weights_plus_the_intercept(
+    small: tuple[LanguageIdentifier, Path],
+) -> None:
+    identifier, _ = small
+    text = "Bhai, aap ne bilkul sahi kaha! 👍"
+    known = [identifier.index[g] for g in text_ngrams(text) if g in identifier.index]
+    expected = identifier.weights[known].astype(np.float64).sum(axis=0) / len(known)
+    expected += identifier.intercept
+    assert np.allclose(identifier.decision_function([text])[0], expected)

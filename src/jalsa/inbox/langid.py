@@ -173,14 +173,21 @@ class LanguageIdentifier:
         """Summed n-gram weights and in-vocabulary n-gram count of each word, (len(words), 4)."""
         missing = len(self.vocabulary)
         get = self.index.get
+        low, high = self.ngrams
+        sizes = range(max(low, 2), high + 1)
         ids: list[int] = []
-        owner: list[int] = []
-        for w, word in enumerate(words):
-            grams = [get(g, missing) for g in word_ngrams(word, self.ngrams)]
-            ids.extend(grams)
-            owner.extend([w] * len(grams))
+        lengths: list[int] = []
+        for word in words:  # the n-grams of word_ngrams, in another order
+            padded = f" {word} "
+            last = len(padded) + 1
+            grams = [get(padded[i : i + n], missing) for n in sizes for i in range(last - n)]
+            if low == 1:
+                grams += [get(ch, missing) for ch in word]
+            ids += grams
+            lengths.append(len(grams))
+        owner = np.repeat(np.arange(len(words), dtype=np.intp), lengths)
         ids_a = np.asarray(ids, dtype=np.intp)
-        owner_a = np.asarray(owner, dtype=np.intp)
+        owner_a = owner
         rows = self.weights[ids_a]
         columns = [rows[:, k] for k in range(rows.shape[1])] + [self.counted[ids_a]]
         return np.stack(
