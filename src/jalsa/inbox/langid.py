@@ -226,9 +226,9 @@ class LanguageIdentifier:
             return np.tile(self.intercept.astype(np.float64), (n, 1))
         t = np.asarray(text_of, dtype=np.intp)
         picked = table[np.asarray(rows, dtype=np.intp)]
-        totals = np.stack(
+        totals: np.ndarray = np.stack(
             [np.bincount(t, weights=picked[:, c], minlength=n) for c in range(k + 1)], axis=1
-        )
+        ).astype(np.float64)
         totals[:, :k] /= np.maximum(totals[:, k], 1.0)[:, None]
         return np.asarray(totals[:, :k] + self.intercept.astype(np.float64))
 
@@ -329,7 +329,9 @@ class LanguageIdentifier:
             info = {k: v for k, v in manifest.items() if k != "vocabulary"}
             return cls(vocabulary, weights, intercept, ngrams=(ngrams[0], ngrams[1]), info=info)
         except Exception as exc:
-            raise UserError(f"the language identifier in {directory} is unreadable ({exc}). {fix}")
+            raise UserError(
+                f"the language identifier in {directory} is unreadable ({exc}). {fix}"
+            ) from None
 
 
 _RESERVED = frozenset(
