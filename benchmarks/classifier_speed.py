@@ -1,9 +1,9 @@
 """Moderation classifier throughput on one core, on a realistic mix of comments.
 
 Pins the process to one CPU and BLAS to one thread, then scores the held-out comments (RUHSOLD
-validation, the Davidson held-out split, the Urdu-script check set) with a sprinkling of the items
-a live chat also carries (emoji only, empty, very long, mixed script), in batches of 64 as the
-inbox service sends them. Target: at least 2,000 comments/s.
+validation, the Davidson held-out split, the Urdu-script set's test split) with a sprinkling of
+the items a live chat also carries (emoji only, empty, very long, mixed script), in batches of 64
+as the inbox service sends them. Target: at least 2,000 comments/s.
 
     python benchmarks/classifier_speed.py --data DIR [--model FILE] [--rounds 3]
 

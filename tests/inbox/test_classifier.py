@@ -47,7 +47,7 @@ def test_training_reads_the_datasets_layout(sample: Sample) -> None:
     ]
     assert len(data.english[0]) + len(data.frozen_eval["davidson_heldout"][0]) == 48
     assert sorted(set(data.roman_urdu_categories[1])) == [0, 1, 2, 3, 4]
-    assert set(data.hashes) == {*REQUIRED, "urdu_script_check.tsv"}
+    assert set(data.hashes) == {*REQUIRED, "urdu_script_set.tsv"}
 
 
 def test_train_writes_adopts_and_records(trained: tuple[Path, Model]) -> None:
@@ -56,7 +56,7 @@ def test_train_writes_adopts_and_records(trained: tuple[Path, Model]) -> None:
     assert (path.parent / CURRENT_FILE).read_text().strip() == path.name
     info = json.loads(path.with_suffix(".json").read_text())
     assert info["version"] == model.version
-    assert set(info["metrics"]) == {"ruhsold_validation", "davidson_heldout", "urdu_script_check"}
+    assert set(info["metrics"]) == {"ruhsold_validation", "davidson_heldout", "urdu_script_test"}
     assert set(info["baseline"]) == set(info["metrics"])
     assert info["trained_with"]["scikit-learn"]
     assert not model.shipped and "trained model" in model.describe()
@@ -189,7 +189,7 @@ def test_training_is_reproducible(
 def test_retraining_is_adopted_only_if_not_worse(sample: Sample, tmp_path: Path) -> None:
     """Moderators label Urdu-script comments, which no training file has: right labels teach
     the Urdu-script route and are adopted; the same comments labelled the wrong way round make
-    the frozen Urdu-script check worse and are refused."""
+    the frozen Urdu-script test split worse and are refused."""
     base = load_training_data(sample.data)
     current = fit_model(base)
     current.version = "model-current"
@@ -201,7 +201,7 @@ def test_retraining_is_adopted_only_if_not_worse(sample: Sample, tmp_path: Path)
     frozen = {text for texts, _ in base.frozen_eval.values() for text in texts}
     assert accepted.model.info["moderator_labels"] == len([t for t, _ in good if t not in frozen])
     assert (tmp_path / CURRENT_FILE).read_text().strip() == accepted.path.name  # type: ignore[union-attr]
-    check = "urdu_script_check"
+    check = "urdu_script_test"
     assert accepted.metrics[check]["macro_f1"] >= accepted.current_metrics[check]["macro_f1"]
 
     rejected = retrain(base, bad, None, current, out_dir=tmp_path)
@@ -269,7 +269,7 @@ def test_evaluate_command_prints_per_language_tables(
     path, _ = trained
     out = _run("evaluate", "--model", str(path), "--data", str(sample.data))
     assert out.startswith("0\n"), out
-    for expected in ("ruhsold_validation", "davidson_heldout", "urdu_script_check", "roman_urdu"):
+    for expected in ("ruhsold_validation", "davidson_heldout", "urdu_script_test", "roman_urdu"):
         assert expected in out
     assert "confusion" in out and "trained model" in out
 
@@ -309,4 +309,4 @@ def test_retrain_command_with_labels(
         "train", "--data", str(sample.data), "--out", str(directory), "--labels", str(labels)
     )
     assert out.startswith("0\n"), out
-    assert "urdu_script_check" in out and "adopted" in out
+    assert "urdu_script_test" in out and "adopted" in out

@@ -3,8 +3,8 @@
 Data: RUHSOLD (Roman Urdu, task 1 for abusive/normal, task 2 for the finer categories) and
 Davidson's English tweets, read from the folder given with `--data DIR` (or JALSA_DATASETS) and
 never copied into the repository. Held out from training: RUHSOLD's task-1 validation file, a
-fixed-seed stratified 20% of Davidson, and the hand-written Urdu-script check set shipped with
-this package. Hyper-parameters
+fixed-seed stratified 20% of Davidson, and the test split of the Urdu-script set the team wrote
+(`urdu_set`, shipped with this package). Hyper-parameters
 were chosen by 5-fold cross-validation on the training files only (benchmarks/RESULTS.md).
 
 A model file is named after its training day and a hash of its data and parameters, and a JSON
@@ -44,6 +44,7 @@ from jalsa.inbox.model_calibration import (
     out_of_fold,
 )
 from jalsa.inbox.model_files import CURRENT_FILE, MODEL_SUFFIX, sidecar
+from jalsa.inbox.urdu_set import URDU_SET, load_urdu_set
 
 # What `calibrate_fitted` writes into a model's metadata.
 CALIBRATION_KEYS = ("calibration", "operating_points", "calibrated_on")
@@ -56,7 +57,6 @@ RUHSOLD_VALIDATION = "ruhsold/task_1_validation.tsv"
 RUHSOLD_CATEGORIES = "ruhsold/task_2_train.tsv"
 DAVIDSON = "davidson/labeled_data_dev.csv"
 REQUIRED = (RUHSOLD_TRAIN, RUHSOLD_VALIDATION, RUHSOLD_CATEGORIES, DAVIDSON)
-URDU_CHECK = Path(__file__).with_name("urdu_script_check.tsv")
 
 # Chosen by 5-fold cross-validation on the training files (never on the held-out splits).
 PARAMS: dict[str, Any] = {
@@ -105,12 +105,12 @@ def check_data(path: Path | None) -> Path:
     return path
 
 
-def read_ruhsold(path: Path, *, comments: bool = False) -> tuple[list[str], list[int]]:
+def read_ruhsold(path: Path) -> tuple[list[str], list[int]]:
     """RUHSOLD TSV (no header, label after the LAST tab), labels as in the file."""
     texts: list[str] = []
     labels: list[int] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or (comments and line.startswith("#")):
+        if not line.strip():
             continue
         text, sep, label = line.rpartition("\t")
         if not sep:
@@ -182,7 +182,7 @@ def load_training_data(path: Path | None) -> TrainingData:
     en_train, en_test, cls_train, cls_test = train_test_split(
         tweets, classes, test_size=PARAMS["davidson_heldout"], random_state=SEED, stratify=classes
     )
-    urdu_texts, urdu_labels = read_ruhsold(URDU_CHECK, comments=True)
+    urdu_texts, urdu_labels = load_urdu_set("test")
     return TrainingData(
         roman_urdu=(ru_texts, abusive_labels(ru_labels)),
         roman_urdu_categories=(cat_texts, cat_labels),
@@ -191,10 +191,10 @@ def load_training_data(path: Path | None) -> TrainingData:
         frozen_eval={
             "ruhsold_validation": (val_texts, abusive_labels(val_labels)),
             "davidson_heldout": (list(en_test), [int(c < 2) for c in cls_test]),
-            "urdu_script_check": (urdu_texts, abusive_labels(urdu_labels)),
+            "urdu_script_test": (urdu_texts, urdu_labels),
         },
         hashes={name: file_hash(path / name) for name in REQUIRED}
-        | {"urdu_script_check.tsv": file_hash(URDU_CHECK)},
+        | {URDU_SET.name: file_hash(URDU_SET)},
     )
 
 
