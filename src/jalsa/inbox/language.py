@@ -1,17 +1,28 @@
 """Language routing for the moderation classifier: Urdu script, Roman Urdu, English.
 
 Comments in a Pakistani rally's chat come in Urdu script, in Roman Urdu (Urdu written in Latin
-letters, freely mixed with English) and in English. The classifier has a model per route, so the
-route must be cheap and predictable: scripts are counted letter by letter, and Latin text is told
-apart by small lists of function words that are frequent in one language and rare in the other.
-Words that are common in both ("to", "me", "is", "us", "hi", "he") are on neither list.
+letters, freely mixed with English) and in English. Scripts are counted letter by letter (Urdu
+script, mixed scripts, another script); Latin text is told apart by the character n-gram
+language identifier (`langid.py`: English, Roman Urdu or another language, 0.99 accuracy on a
+mixed held-out set against 0.97 for word lists; benchmarks/RESULTS.md). Latin text in another
+language is `unknown`: still scored, but never hidden on the model's word alone.
+
+The small lists of function words below are the fallback when the identifier's files cannot be
+read (a damaged install): words frequent in one language and rare in the other; words common to
+both ("to", "me", "is", "us", "hi", "he") are on neither list.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Literal
+
+from jalsa.errors import UserError
+
+log = logging.getLogger(__name__)
 
 Route = Literal["urdu", "roman_urdu", "english", "mixed", "unknown"]
 ROUTES: tuple[Route, ...] = ("urdu", "roman_urdu", "english", "mixed", "unknown")
@@ -108,8 +119,8 @@ def latin_route(text: str) -> Route:
     return "english"
 
 
-def route(text: str) -> Route:
-    """The language route of one comment (never raises on a str)."""
+def _script_route(text: str) -> Route | None:
+    """The route the script alone decides, or None for Latin text (the identifier's case)."""
     arabic, latin, other = _script_counts(text)
     letters = arabic + latin + other
     if letters == 0:
@@ -117,7 +128,56 @@ def route(text: str) -> Route:
     if arabic >= DOMINANT_SHARE * letters:
         return "urdu"
     if latin >= DOMINANT_SHARE * letters:
-        return latin_route(text)
+        return None
     if arabic and latin:
         return "mixed"
     return "unknown"  # another script (Devanagari, Cyrillic...) has no model here
+
+
+# Latin text is another language only when the identifier is this sure and the comment has
+# this many words: a short comment of names and slogans ("go nawaz go", "Pakistan zindabad")
+# is far likelier a supporter's Urdu or English than Spanish, and an item routed `unknown` is
+# never hidden on the model's word alone.
+OTHER_SURE = 0.9
+OTHER_MIN_WORDS = 4
+
+
+def _identifier() -> object | None:
+    from jalsa.inbox.langid import committed_identifier
+
+    try:
+        return committed_identifier()
+    except UserError as exc:  # a damaged install: the word lists still route
+        log.warning("language identifier unavailable (%s); routing by word lists", exc)
+        return None
+
+
+def routes(texts: Sequence[str]) -> list[Route]:
+    """The language route of each comment (never raises on str items): scripts first, then
+    the identifier for Latin text, in one batch."""
+    found: list[Route | None] = [_script_route(text) for text in texts]
+    latin = [i for i, value in enumerate(found) if value is None]
+    if latin:
+        identifier = _identifier()
+        if identifier is None:
+            for i in latin:
+                found[i] = latin_route(texts[i])
+        else:
+            proba = identifier.predict_proba([texts[i] for i in latin])  # type: ignore[attr-defined]
+            for i, (english, roman_urdu, other) in zip(latin, proba, strict=True):
+                words = len(texts[i].split())
+                if other >= OTHER_SURE and words >= OTHER_MIN_WORDS:
+                    found[i] = "unknown"
+                else:
+                    found[i] = "roman_urdu" if roman_urdu >= english else "english"
+    return [value or "unknown" for value in found]
+
+
+def route(text: str) -> Route:
+    """The language route of one comment (never raises on a str)."""
+    return routes([text])[0]
+
+
+def is_latin(text: str) -> bool:
+    """True when Latin letters dominate (text the Latin models can read)."""
+    return _script_route(text) is None
