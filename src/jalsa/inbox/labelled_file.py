@@ -141,7 +141,7 @@ class _Reader:
         try:
             with Checked(self.path) as f:
                 kind = binary_kind(f.read(SNIFF_BYTES))
-                if kind is not None:
+                if kind is not None and not kind.startswith("not UTF-8"):  # that: per line
                     raise UserError(
                         f"{self.path} is {kind}, not a labelled text file (CSV, TSV or JSONL "
                         "in UTF-8)"
@@ -158,7 +158,8 @@ class _Reader:
             if len(raw) > self.limit and not raw.endswith(b"\n"):
                 while raw and not raw.endswith(b"\n"):  # skip the rest, a bounded read at a time
                     raw = f.readline(MiB)
-                self.quarantine(number, f"longer than {mib(self.limit)}")
+                size = mib(self.limit) if self.limit % MiB == 0 else f"{self.limit:,} bytes"
+                self.quarantine(number, f"longer than {size}")
                 continue
             try:
                 text = raw.decode("utf-8")
