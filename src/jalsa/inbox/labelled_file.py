@@ -193,9 +193,9 @@ def _format(path: Path, first: str) -> str:
 
 
 def _find(header: Sequence[str], name: str) -> str | None:
-    exact = [h for h in header if h == name]
-    folded = [h for h in header if h.strip().casefold() == name.casefold()]
-    return (exact or folded or [None])[0]
+    if name in header:
+        return name
+    return next((h for h in header if h.strip().casefold() == name.casefold()), None)
 
 
 def _columns(header: Sequence[str], mapping: dict[str, str], path: Path) -> dict[str, str]:
@@ -384,16 +384,16 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
 def _abusive_values(counts: Counter[str], abusive: str | None, path: Path) -> set[str]:
     found = ", ".join(f"{value!r}: {n:,}" for value, n in sorted(counts.items()))
     if abusive is not None:
-        wanted = {_label(v) for v in abusive.split(",")} - {None}
+        wanted = {v for v in map(_label, abusive.split(",")) if v is not None}
         if not wanted:
             raise UserError(f"--abusive {abusive!r}: give label values, {EXAMPLE}")
-        unknown = sorted(v for v in wanted if v not in counts)  # type: ignore[operator]
-        if unknown:
+        missing = sorted(v for v in wanted if v not in counts)
+        if missing:
             raise UserError(
-                f"--abusive: {', '.join(map(repr, unknown))} is not a label of {path}; its "
+                f"--abusive: {', '.join(map(repr, missing))} is not a label of {path}; its "
                 f"labels are {found}"
             )
-        return {v for v in wanted if v is not None}
+        return wanted
     numeric = [v for v in counts if v.lstrip("-").replace(".", "", 1).isdigit()]
     if numeric:
         raise UserError(
