@@ -72,6 +72,8 @@ def test_evaluate_a_file_against_fresh_baselines(
     # the held-out rows are in no training split of the baselines
     assert result["contamination"]["comments.csv"]["in_baseline_training"] == 0
     assert result["baselines"]["C"]["baseline"] == {"roman_urdu": 1.0, "english": 1.0}
+    assert result["baselines"]["dataset"] == "roman_urdu"  # most rows are Roman Urdu
+    assert "scored with their roman_urdu model" in out
 
 
 def test_a_file_without_train_data_is_scored_by_the_model_alone(

@@ -333,8 +333,11 @@ def _print_comparison(result: dict[str, Any]) -> None:
             )
     if result.get("baselines"):
         chosen = result["baselines"]["C"].get("tuned_baseline", {})
+        dataset = result["baselines"].get("dataset")
         console.print(
-            "  tuned baseline's C by 5-fold cross-validation on the training splits: "
+            "  baselines trained fresh on the training splits"
+            + (f", scored with their {dataset} model" if dataset else "")
+            + "; the tuned one's C by 5-fold cross-validation: "
             + ", ".join(f"{k} {v:g}" for k, v in chosen.items()),
             highlight=False,
         )

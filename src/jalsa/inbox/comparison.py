@@ -24,6 +24,7 @@ from jalsa.inbox.evaluation import (
     model_predictions,
 )
 from jalsa.inbox.labelled_file import LabelledFile
+from jalsa.inbox.language import route
 from jalsa.inbox.training import TrainingData, load_training_data
 
 Progress = Callable[[str], None]
@@ -46,6 +47,15 @@ def seen_by_model(model: Any, texts: Sequence[str]) -> int | None:
     """How many of `texts` the model was trained on; None when the model does not say."""
     known = training_keys(model)
     return None if known is None else len(contamination.overlap(known, texts))
+
+
+def baseline_dataset(texts: Sequence[str]) -> str:
+    """Which of the baselines' models scores a file: English when most of its texts route to
+    English, else Roman Urdu (as a held-out split is scored by its dataset's model). The
+    baselines have no routing of their own; routing each item would hand the Roman Urdu
+    file's English-looking tweets to the Davidson-trained model and understate the baseline."""
+    english = sum(route(t) == "english" for t in texts)
+    return "english" if english * 2 > len(texts) else "roman_urdu"
 
 
 def fit_baselines(data: TrainingData, progress: Progress = _quiet) -> dict[str, Baseline]:
@@ -103,10 +113,11 @@ def compare_file(
         progress("reading the training splits...")
         data = load_training_data(train_data)
         baselines = fit_baselines(data, progress)
-        progress(f"scoring the file with the baselines ({len(texts):,} texts)...")
+        dataset = baseline_dataset(texts)
+        progress(f"scoring the file with the baselines' {dataset} models ({len(texts):,} texts)...")
         for name, baseline in baselines.items():
-            systems[name] = baseline.predict(texts)
-        result["baselines"] = _baselines_info(baselines, data)
+            systems[name] = baseline.predict(texts, dataset)
+        result["baselines"] = _baselines_info(baselines, data) | {"dataset": dataset}
         train_keys = contamination.keys(t for v in data.training_texts().values() for t in v)
         seen["in_baseline_training"] = len(contamination.overlap(train_keys, texts))
     else:
