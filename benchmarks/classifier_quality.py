@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jalsa.errors import UserError
+from jalsa.inbox.evaluation import Baseline
 from jalsa.inbox.ship import intervals
 from jalsa.inbox.shipped import load_shipped
 from jalsa.inbox.training import (
-    Baseline,
     category_cv,
     check_data,
     evaluate_model,

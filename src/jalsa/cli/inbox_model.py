@@ -179,9 +179,36 @@ def _retrain(
     console.print(f"candidate {candidate.model.version}: {verdict}", highlight=False)
 
 
+EvalDataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="JALSA_DATASETS",
+        help="A labelled file (CSV, TSV, JSONL; RUHSOLD's header-less TSV) to score, or the "
+        "datasets folder (ruhsold/, davidson/) to score its held-out splits.",
+    ),
+]
+
+
 @model_app.command("evaluate")
 def evaluate(
-    data: DataOption = None,
+    data: EvalDataOption = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="For a file: FIELD=COLUMN, fields text, label and language (repeat). Without "
+            "it, common column names are used (text, tweet, comment_text...; label, class...).",
+        ),
+    ] = None,
+    abusive: Annotated[
+        str | None,
+        typer.Option(
+            "--abusive",
+            help="For a file: the label values that mean abusive, comma-separated (e.g. 0 for "
+            "RUHSOLD task 1, 0,1 for Davidson). Needed when the labels are numbers.",
+        ),
+    ] = None,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -189,27 +216,133 @@ def evaluate(
             help="Model file or folder (default: the team's adopted model, else the shipped one).",
         ),
     ] = None,
+    train_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--train-data",
+            envvar="JALSA_DATASETS",
+            help="For a file: the datasets folder the baselines are trained from (the same "
+            "training splits as the shipped model). Without it a file is scored by the model "
+            "alone.",
+        ),
+    ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the metrics to this JSON file.")
+        Path | None, typer.Option("--json", help="Also write everything to this JSON file.")
     ] = None,
 ) -> None:
-    """Per-language precision, recall, F1 and confusion matrices on the held-out splits, with
-    the baseline beside them (default model: the team's adopted one, else the shipped one)."""
+    """The model against the TF-IDF baselines (plain, and tuned by cross-validation), both
+    trained fresh on the same training splits and scored on the same items: macro-F1 with 95%
+    bootstrap intervals, the gain's interval, McNemar's test, and how many items the model was
+    trained on. On a labelled file, or the datasets folder's held-out splits."""
     with _user_errors():
-        from jalsa.inbox import training
+        from jalsa.inbox import comparison, training
+        from jalsa.inbox.labelled_file import read_labelled
         from jalsa.inbox.model_files import load_model
 
-        training.check_data(data)  # before the model: the likelier mistake, said first
+        if data is None:
+            raise UserError(
+                "say what to evaluate on: --data FILE (a labelled CSV, TSV or JSONL) or "
+                "--data DIR (the datasets folder; also JALSA_DATASETS)"
+            )
+        if data.is_dir():
+            training.check_data(data)  # before the model: the likelier mistake, said first
+            labelled = None
+        else:
+            labelled = read_labelled(data, mapping or [], abusive)
+            if train_data is not None:
+                training.check_data(train_data)
         loaded = load_model(model)
-        held_out = training.load_training_data(data).frozen_eval
-        with console.status("scoring the held-out sets..."):
-            metrics = training.evaluate_model(loaded, held_out)
         console.print(f"model: {loaded.describe()}", highlight=False)
-        baseline = loaded.info.get("baseline")
-        _print_metrics(metrics, baseline)
+        with console.status("evaluating...") as status:
+
+            def progress(message: str) -> None:
+                status.update(message)
+
+            if labelled is None:
+                result = comparison.compare_held_out(loaded, data, progress)
+            else:
+                console.print(labelled.summary(), highlight=False)
+                result = comparison.compare_file(loaded, labelled, train_data, progress)
+        _print_comparison(result)
+        if labelled is not None and train_data is None:
+            console.print(
+                "baselines: not trained; pass --train-data DIR (the datasets folder, or set "
+                "JALSA_DATASETS) to train and compare them on the same training splits",
+                highlight=False,
+            )
         if json_out is not None:
-            payload = {"model": loaded.version, "metrics": metrics, "baseline": baseline}
-            json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+
+
+def _interval(system: dict[str, Any]) -> str:
+    low, high = system["interval"]
+    return f"{system['macro_f1']:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _gain(against: dict[str, Any]) -> str:
+    low, high = against["interval"]
+    return f"{against['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def _comparison_table(title: str, blocks: list[tuple[str, dict[str, Any]]]) -> Table:
+    others = list(blocks[0][1]["against"])
+    table = Table(title=title, title_justify="left")
+    for column in ("language", "n", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    table.add_column("macro-F1 [95%]", justify="right", style="bold")
+    for name in others:
+        table.add_column(f"{name.replace('_', ' ')} [95%]", justify="right")
+    for name in others:
+        table.add_column(f"gain vs {name.replace('_', ' ')}", justify="right")
+        table.add_column("McNemar p", justify="right")
+    for lang, block in blocks:
+        ours = block["systems"]["model"]
+        row = [lang, f"{block['n']:,}", _fmt(ours["abusive"]["precision"]),
+               _fmt(ours["abusive"]["recall"]), _interval(ours)]  # fmt: skip
+        row += [_interval(block["systems"][name]) for name in others]
+        for name in others:
+            row += [_gain(block["against"][name]), f"{block['against'][name]['mcnemar']['p']:.3g}"]
+        table.add_row(*row)
+    return table
+
+
+def _print_comparison(result: dict[str, Any]) -> None:
+    """Per set: a table of the model and the baselines overall and per language route, the
+    model's confusion matrix, McNemar's counts; then the contamination lines."""
+    from jalsa.inbox.comparison import contamination_lines
+
+    for name, res in result["sets"].items():
+        title = f"{name} (abusive = positive class; precision and recall of the model)"
+        blocks = [("all", res), *res["by_language"].items()]
+        console.print(_comparison_table(title, blocks))
+        if res.get("by_file_language"):
+            blocks = list(res["by_file_language"].items())
+            console.print(_comparison_table(f"{name} by the file's language column", blocks))
+        (tn, fp), (fn, tp) = res["systems"]["model"]["confusion"]
+        console.print(
+            f"  model's confusion (rows true, columns predicted): normal→normal {tn:,}  "
+            f"normal→abusive {fp:,}  abusive→normal {fn:,}  abusive→abusive {tp:,}",
+            highlight=False,
+        )
+        for other, against in res["against"].items():
+            m = against["mcnemar"]
+            console.print(
+                f"  McNemar vs {other.replace('_', ' ')}: model right where it is wrong "
+                f"b = {m['b']:,}, the reverse c = {m['c']:,}, exact two-sided p = {m['p']:.3g}",
+                highlight=False,
+            )
+    if result.get("baselines"):
+        chosen = result["baselines"]["C"].get("tuned_baseline", {})
+        dataset = result["baselines"].get("dataset")
+        console.print(
+            "  baselines trained fresh on the training splits"
+            + (f", scored with their {dataset} model" if dataset else "")
+            + "; the tuned one's C by 5-fold cross-validation: "
+            + ", ".join(f"{k} {v:g}" for k, v in chosen.items()),
+            highlight=False,
+        )
+    for line in contamination_lines(result):
+        console.print(f"contamination: {line}", highlight=False)
 
 
 def _fmt(value: float | None) -> str:

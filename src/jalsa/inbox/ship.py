@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jalsa.inbox.evaluation import Baseline, bootstrap
 from jalsa.inbox.model_calibration import held_out_figures
 from jalsa.inbox.shipped import SHIPPED_DIR, check_roundtrip, export_model, load_portable
 from jalsa.inbox.training import (
     CALIBRATION_KEYS,
     PARAMS,
-    SEED,
-    Baseline,
     Labelled,
     TrainingData,
     calibrate_fitted,
@@ -32,48 +30,12 @@ from jalsa.inbox.training import (
     load_training_data,
 )
 
-BOOTSTRAP = 2000
-BASELINE_MODEL = {"davidson_heldout": "english"}  # the baseline's model per set; else roman_urdu
-
-
-def _macro_f1(t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binary macro-F1 along the last axis (1 = abusive), 0 for a class never seen or said."""
-    out = np.zeros(t.shape[:-1])
-    for cls in (0, 1):
-        tp = ((t == cls) & (p == cls)).sum(-1)
-        fp = ((t != cls) & (p == cls)).sum(-1)
-        fn = ((t == cls) & (p != cls)).sum(-1)
-        denominator = 2 * tp + fp + fn
-        out += np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
-    return out / 2
-
-
-def bootstrap(
-    y_true: Sequence[int], ours: Sequence[int], baseline: Sequence[int], n: int = BOOTSTRAP
-) -> dict[str, Any]:
-    """Paired bootstrap over items: 95% intervals of both macro-F1s and of their difference."""
-    t, a, b = (np.asarray(v) for v in (y_true, ours, baseline))
-    idx = np.random.default_rng(SEED).integers(0, len(t), size=(n, len(t)))
-    f_ours, f_base = _macro_f1(t[idx], a[idx]), _macro_f1(t[idx], b[idx])
-
-    def interval(values: np.ndarray) -> list[float]:
-        low, high = np.percentile(values, [2.5, 97.5])
-        return [round(float(low), 4), round(float(high), 4)]
-
-    return {
-        "resamples": n,
-        "ours": interval(f_ours),
-        "baseline": interval(f_base),
-        "difference": interval(f_ours - f_base),
-    }
-
 
 def intervals(model: Any, baseline: Baseline, frozen_eval: dict[str, Labelled]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (texts, labels) in frozen_eval.items():
         ours = [int(p.flagged) for p in model.predict(texts)]
-        base_model = baseline.models[BASELINE_MODEL.get(name, "roman_urdu")]
-        base = [int(v) for v in base_model.predict(texts)]
+        base = baseline.predict_set(name, texts)
         out[name] = bootstrap(labels, ours, base)
     return out
 

@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 
 from jalsa.errors import UserError
+from jalsa.inbox import contamination
 from jalsa.inbox.classifier import Model, RouteModel
+from jalsa.inbox.evaluation import SEED, Baseline, evaluate_predictions
 from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 from jalsa.inbox.language import route
 from jalsa.inbox.model_calibration import (
@@ -49,7 +50,6 @@ from jalsa.inbox.urdu_set import URDU_SET, load_urdu_set
 # What `calibrate_fitted` writes into a model's metadata.
 CALIBRATION_KEYS = ("calibration", "operating_points", "calibrated_on")
 
-SEED = 20231217
 FORMAT = 1
 
 RUHSOLD_TRAIN = "ruhsold/task_1_train.tsv"
@@ -153,6 +153,17 @@ class TrainingData:
     # Validation sets per calibration group, for routes without training data of their own
     # (Urdu script): calibration and operating points are chosen on them, never trained on.
     validation: dict[str, Labelled] = field(default_factory=dict)
+    # Training items dropped because a held-out split has their normalised text (for the
+    # categories: task-2 items not in task 1's training split), per training set.
+    removed: dict[str, int] = field(default_factory=dict)
+
+    def training_texts(self) -> dict[str, list[str]]:
+        """Every training split's texts by name (what `contamination` checks and keys)."""
+        return {
+            "roman_urdu": self.roman_urdu[0],
+            "roman_urdu_categories": self.roman_urdu_categories[0],
+            "english": self.english[0],
+        }
 
     def subsample(self, n: int, seed: int = SEED) -> TrainingData:
         """A smaller copy (first-n after a seeded shuffle) for quick tests; eval sets kept."""
@@ -173,7 +184,14 @@ class TrainingData:
 
 
 def load_training_data(path: Path | None) -> TrainingData:
-    """Read both datasets and make the fixed held-out splits."""
+    """Read both datasets and make the fixed held-out splits, every training split disjoint
+    from every held-out split (`contamination`).
+
+    A training item whose normalised text is also in a held-out split is dropped from the
+    training side; the counts are in `removed`. The category model's RUHSOLD task-2 file is
+    another random split of the same tweets (its items overlap task 1's validation and hidden
+    test files), so only its texts that are also in task 1's training file are kept.
+    """
     path = check_data(path)
     ru_texts, ru_labels = read_ruhsold(path / RUHSOLD_TRAIN)
     val_texts, val_labels = read_ruhsold(path / RUHSOLD_VALIDATION)
@@ -183,19 +201,36 @@ def load_training_data(path: Path | None) -> TrainingData:
         tweets, classes, test_size=PARAMS["davidson_heldout"], random_state=SEED, stratify=classes
     )
     urdu_texts, urdu_labels = load_urdu_set("test")
-    return TrainingData(
+    frozen_eval: dict[str, Labelled] = {
+        "ruhsold_validation": (val_texts, abusive_labels(val_labels)),
+        "davidson_heldout": (list(en_test), [int(c < 2) for c in cls_test]),
+        "urdu_script_test": (urdu_texts, urdu_labels),
+    }
+    held_out = contamination.keys(t for texts, _ in frozen_eval.values() for t in texts)
+    removed: dict[str, int] = {}
+    ru_texts, ru_labels, removed["roman_urdu"] = contamination.drop_seen(
+        ru_texts, ru_labels, held_out
+    )
+    en_texts, en_classes, removed["english"] = contamination.drop_seen(
+        list(en_train), list(cls_train), held_out
+    )
+    cat_texts, cat_labels, removed["roman_urdu_categories"] = contamination.keep_seen(
+        cat_texts, cat_labels, contamination.keys(ru_texts)
+    )
+    data = TrainingData(
         roman_urdu=(ru_texts, abusive_labels(ru_labels)),
         roman_urdu_categories=(cat_texts, cat_labels),
-        english=(list(en_train), [int(c < 2) for c in cls_train]),
-        english_classes=list(cls_train),
-        frozen_eval={
-            "ruhsold_validation": (val_texts, abusive_labels(val_labels)),
-            "davidson_heldout": (list(en_test), [int(c < 2) for c in cls_test]),
-            "urdu_script_test": (urdu_texts, urdu_labels),
-        },
+        english=(en_texts, [int(c < 2) for c in en_classes]),
+        english_classes=en_classes,
+        frozen_eval=frozen_eval,
         hashes={name: file_hash(path / name) for name in REQUIRED}
         | {URDU_SET.name: file_hash(URDU_SET)},
+        removed=removed,
+        validation={"urdu_script_dev": load_urdu_set("dev")},
     )
+    held = {k: v[0] for k, v in (frozen_eval | data.validation).items()}
+    contamination.assert_disjoint(data.training_texts(), held)
+    return data
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -305,36 +340,6 @@ def fingerprint(data: TrainingData, extra: Sequence[tuple[str, int]] = ()) -> st
 # -- evaluation -------------------------------------------------------------------------------
 
 
-def scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, Any]:
-    """Macro-F1, per-class precision/recall/F1 and the confusion matrix (rows: true normal,
-    true abusive)."""
-    y_true = list(y_true)
-    y_pred = list(y_pred)
-    p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0.0)
-    return {
-        "n": len(y_true),
-        "macro_f1": round(float(f1_score(y_true, y_pred, labels=[0, 1], average="macro")), 4),
-        "normal": {"precision": round(float(p[0]), 4), "recall": round(float(r[0]), 4),
-                   "f1": round(float(f[0]), 4), "support": int(n[0])},
-        "abusive": {"precision": round(float(p[1]), 4), "recall": round(float(r[1]), 4),
-                    "f1": round(float(f[1]), 4), "support": int(n[1])},
-        "confusion": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
-    }  # fmt: skip
-
-
-def evaluate_predictions(
-    languages: Sequence[str], y_true: Sequence[int], y_pred: Sequence[int]
-) -> dict[str, Any]:
-    """Scores for a set, overall and per language route."""
-    result = scores(y_true, y_pred)
-    by_language: dict[str, Any] = {}
-    for lang in sorted(set(languages)):
-        idx = [i for i, value in enumerate(languages) if value == lang]
-        by_language[lang] = scores([y_true[i] for i in idx], [y_pred[i] for i in idx])
-    result["by_language"] = by_language
-    return result
-
-
 def evaluate_model(model: Model, frozen_eval: dict[str, Labelled]) -> dict[str, Any]:
     """Every held-out set through `Model.predict`, so routing errors count too. An item without
     a score (emoji only) counts as predicted normal."""
@@ -344,38 +349,6 @@ def evaluate_model(model: Model, frozen_eval: dict[str, Labelled]) -> dict[str, 
         y_pred = [int(p.flagged) for p in predictions]
         results[name] = evaluate_predictions([p.language for p in predictions], labels, y_pred)
     return results
-
-
-class Baseline:
-    """The reference: plain TF-IDF (char 2-5-grams + word 1-2-grams) logistic regression,
-    one per dataset, no routing."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, Pipeline] = {}
-
-    @staticmethod
-    def _pipeline() -> Pipeline:
-        features = FeatureUnion(
-            [
-                ("char", TfidfVectorizer(analyzer="char", ngram_range=(2, 5))),
-                ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2))),
-            ]
-        )
-        return Pipeline([("features", features), ("lr", LogisticRegression(max_iter=2000))])
-
-    def fit(self, data: TrainingData) -> Baseline:
-        for name, (texts, labels) in (("roman_urdu", data.roman_urdu), ("english", data.english)):
-            self.models[name] = self._pipeline().fit(texts, labels)
-        return self
-
-    def evaluate(self, frozen_eval: dict[str, Labelled]) -> dict[str, Any]:
-        which = {"davidson_heldout": "english"}
-        results: dict[str, Any] = {}
-        for name, (texts, labels) in frozen_eval.items():
-            model = self.models[which.get(name, "roman_urdu")]
-            y_pred = [int(v) for v in model.predict(texts)]
-            results[name] = evaluate_predictions([route(t) for t in texts], labels, y_pred)
-        return results
 
 
 def category_cv(data: TrainingData, folds: int = 5) -> dict[str, Any]:
