@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jalsa.inbox.language import ROUTES, latin_route, route
+from jalsa.inbox import language
+from jalsa.inbox.language import ROUTES, latin_route, route, routes
 
 
 @pytest.mark.parametrize(
@@ -18,6 +19,9 @@ from jalsa.inbox.language import ROUTES, latin_route, route
         "pichwara se akhrot kahe fod rahe ho chicha",
         # code-switched: Roman Urdu words win ties against English ones
         "yaar this is not fair, ye kya ho raha hai",
+        # names and slogans: the identifier reads them as Roman Urdu
+        "imran khan zindabad",
+        "go nawaz go",
     ],
 )
 def test_roman_urdu(text: str) -> None:
@@ -35,8 +39,6 @@ def test_roman_urdu(text: str) -> None:
         "@kyahai_official you are so right",  # a handle is not a word
         # English words that are also Roman Urdu ("the", "do", "main", "say") do not decide
         "the main thing to do is say what you think",
-        # no evidence either way: English
-        "imran khan zindabad",
     ],
 )
 def test_english(text: str) -> None:
@@ -58,6 +60,35 @@ def test_mixed_scripts() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "12345", "!!! ???", "Привет мир", "नमस्ते"])
 def test_unknown(text: str) -> None:
     assert route(text) == "unknown"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola amigos, como estan todos ustedes esta noche",
+        "selamat pagi semua, apa kabar kalian hari ini",
+        "Das ist eine sehr gute Rede von ihm heute",
+        "Bu miting çok güzel oldu, teşekkürler kardeşim",
+    ],
+)
+def test_another_latin_language_is_unknown(text: str) -> None:
+    assert route(text) == "unknown"
+
+
+def test_short_text_is_never_another_language() -> None:
+    """Three words are too few to call a comment Spanish: it stays English or Roman Urdu."""
+    assert route("hola amigos") in ("english", "roman_urdu")
+
+
+def test_routing_falls_back_to_word_lists_without_the_identifier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(language, "_identifier", lambda: None)
+    assert routes(["ye kya ho raha hai", "what is going on here", "عمران خان"]) == [
+        "roman_urdu",
+        "english",
+        "urdu",
+    ]
 
 
 def test_latin_route_is_deterministic_and_total() -> None:

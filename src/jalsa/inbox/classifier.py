@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jalsa.inbox.calibration import Calibration, OperatingPoint
-from jalsa.inbox.language import Route, route
+from jalsa.inbox.language import Route, is_latin, route, routes
 
 # Long items are scored on their first MAX_CHARS characters (status "too_long"): abuse is rarely
 # only at the end of 5,000 characters, and char n-grams of 100 KB would stall the queue.
@@ -102,8 +102,11 @@ class Prediction:
 
     @property
     def flagged(self) -> bool:
-        """The model's own yes/no at its threshold (the policy applies its own thresholds)."""
-        return self.abusive is not None and self.abusive >= self.threshold
+        """The model's own yes/no: its uncalibrated score at its threshold, 0.5 (the policy acts
+        on the calibrated score at the route's operating point instead). Calibration is monotone
+        per route, so this is the classifier the figures of macro-F1 describe."""
+        score = self.raw if self.raw is not None else self.abusive
+        return score is not None and score >= self.threshold
 
 
 @dataclass
@@ -161,12 +164,18 @@ class Model:
         results: list[Prediction | None] = [None] * len(texts)
         latin: list[tuple[int, str, Route, Status]] = []
         script: list[tuple[int, str, Route, Status]] = []
-        for i, item in enumerate(texts):
-            text, lang, status, detail = _prepare(item)
+        prepared = [_prepare(item) for item in texts]
+        readable = [i for i, (text, _) in enumerate(prepared) if text is not None]
+        languages = dict(zip(readable, routes([prepared[i][0] for i in readable]), strict=True))
+        for i, (text, status) in enumerate(prepared):
             if text is None:
-                results[i] = Prediction(status, lang, None, {}, self.version, detail)
-            elif lang in LATIN_ROUTES:
-                latin.append((i, text, lang, status))
+                results[i] = Prediction(status, "unknown", None, {}, self.version, _WHY[status])
+                continue
+            lang = languages[i]
+            if lang in LATIN_ROUTES or (lang == "unknown" and is_latin(text)):
+                latin.append((i, text, lang, status))  # unknown: Latin, another language
+            elif lang == "unknown":
+                results[i] = self._unreadable(text, status)
             else:
                 script.append((i, text, lang, status))
         for members, scorer in ((latin, self._score_latin), (script, self._score_script)):
@@ -185,6 +194,17 @@ class Model:
                 scored_item = Prediction(status, lang, p, row, self.version, detail, gate=gate)
                 results[i] = self._calibrated(scored_item)
         return [r for r in results if r is not None]
+
+    def _unreadable(self, text: str, status: Status) -> Prediction:
+        """The prediction for text no route reads: emoji, digits, another script."""
+        if not any(ch.isalpha() for ch in text):
+            if any(_is_emoji_like(ch) for ch in text):
+                return Prediction("emoji_only", "unknown", None, {}, self.version,
+                                  "emoji and symbols only")  # fmt: skip
+            return Prediction("no_text", "unknown", None, {}, self.version,
+                              "no letters (digits or punctuation only)")  # fmt: skip
+        return Prediction("unsupported_script", "unknown", None, {}, self.version,
+                          "written in a script without a model")  # fmt: skip
 
     def _calibrated(self, prediction: Prediction) -> Prediction:
         """The prediction with its route's calibrated `abusive` and operating point (the raw
@@ -277,15 +297,22 @@ def _is_emoji_like(ch: str) -> bool:
     return category in ("So", "Sk", "Cf", "Mn", "Me") or 0x1F000 <= ord(ch) <= 0x1FAFF
 
 
-def _prepare(item: object) -> tuple[str | None, Route, Status, str]:
-    """(text to score or None, language route, status, detail) for one raw item."""
+# Why an item has no score, by status.
+_WHY: dict[str, str] = {
+    "invalid": "not text, or bytes that are not UTF-8",
+    "empty": "no text",
+}
+
+
+def _prepare(item: object) -> tuple[str | None, Status]:
+    """(text to score, or None; status) for one raw item, before routing."""
     if isinstance(item, bytes | bytearray):
         try:
             item = bytes(item).decode("utf-8")
         except UnicodeDecodeError:
-            return None, "unknown", "invalid", "bytes that are not UTF-8"
+            return None, "invalid"
     if not isinstance(item, str):
-        return None, "unknown", "invalid", f"expected text, got {type(item).__name__}"
+        return None, "invalid"
     # Lone surrogates (from a broken JSON escape) cannot be encoded: make them U+FFFD.
     text = item.encode("utf-8", "replace").decode("utf-8")
     status: Status = "ok"
@@ -293,12 +320,5 @@ def _prepare(item: object) -> tuple[str | None, Route, Status, str]:
         text, status = text[:MAX_CHARS], "too_long"
     text = _CONTROL.sub(" ", text).strip()
     if not text:
-        return None, "unknown", "empty", "no text"
-    lang = route(text)
-    if lang == "unknown":
-        if not any(ch.isalpha() for ch in text):
-            if any(_is_emoji_like(ch) for ch in text):
-                return None, lang, "emoji_only", "emoji and symbols only"
-            return None, lang, "no_text", "no letters (digits or punctuation only)"
-        return None, lang, "unsupported_script", "written in a script without a model"
-    return text, lang, status, ""
+        return None, "empty"
+    return text, status
