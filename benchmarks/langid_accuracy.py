@@ -8,8 +8,8 @@ The mixed held-out set (nothing in it trained the identifier):
 - Davidson's held-out 20% (the classifier's split, `training.load_training_data`), gold english;
 - the held-out lines of `src/jalsa/inbox/data/langid_other.txt` (other languages, written for
   jalsa), gold other;
-- Urdu-script sentences written for jalsa: `urdu_script_check.tsv` (40) and
-  `data/langid_urdu_script.txt`, gold urdu.
+- Urdu-script sentences written for jalsa: the test split of the Urdu-script set
+  (`data/urdu_script_set.tsv`) and `data/langid_urdu_script.txt`, gold urdu.
 
 Accuracy overall, per set and per gold language with 95% bootstrap intervals (2,000 resamples),
 confusion matrices, for the identifier (`jalsa.inbox.langid`) and for the word-list router
@@ -39,10 +39,10 @@ from jalsa.inbox.langid_training import URDU_SCRIPT_FILE, other_split, read_line
 from jalsa.inbox.language import route
 from jalsa.inbox.training import (
     RUHSOLD_VALIDATION,
-    URDU_CHECK,
     load_training_data,
     read_ruhsold,
 )
+from jalsa.inbox.urdu_set import load_urdu_set
 
 HERE = Path(__file__).resolve().parent
 GOLD = HERE / "data" / "ruhsold_language.tsv"
@@ -86,7 +86,7 @@ def heldout(data: Path) -> tuple[list[str], list[str], list[str], dict[str, Any]
     add("davidson_heldout", davidson, ["english"] * len(davidson))
     other = other_split()[1]
     add("other_heldout", other, ["other"] * len(other))
-    urdu = read_ruhsold(URDU_CHECK, comments=True)[0] + read_lines(URDU_SCRIPT_FILE)
+    urdu = load_urdu_set("test")[0] + read_lines(URDU_SCRIPT_FILE)
     add("urdu_script", urdu, ["urdu"] * len(urdu))
     return texts, langs, sets, {"ruhsold_validation": val_texts, "davidson": davidson}
 
