@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from jalsa.inbox.classifier import RouteModel
 from jalsa.inbox.features import NBLogisticRegression, skeleton, squeeze, text_features
 from jalsa.inbox.transliterate import roman_to_urdu, urdu_to_roman
 from jalsa.inbox.urdu_lexicon import LexiconMatcher, fold
@@ -100,12 +101,14 @@ class Expert:
 
 
 @dataclass
-class UrduScriptRoute:
-    """The Urdu-script route: the mean of its experts' probabilities."""
+class UrduScriptRoute(RouteModel):
+    """The Urdu-script route: the mean of its experts' probabilities. A `RouteModel` whose
+    `features`, `abusive` and `categories` are unused (None): `score` is its interface."""
 
-    experts: list[Expert]
+    features: Any = None
+    abusive: Any = None
+    experts: list[Expert] = field(default_factory=list)
     matcher: LexiconMatcher | None = None
-    info: dict[str, Any] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[dict[str, float]]]:
         texts = list(texts)
@@ -164,7 +167,7 @@ def fit_urdu_route(
         texts = [*training_view(view, roman_texts), *script_texts, *phrases]
         labels = [*roman_labels, *script_labels, *([1] * len(phrases))]
         experts.append(fit_expert(view, texts, labels, C=C, matcher=matcher))
-    return UrduScriptRoute(experts, matcher)
+    return UrduScriptRoute(experts=experts, matcher=matcher)
 
 
 # -- the portable format ----------------------------------------------------------------------
@@ -231,4 +234,4 @@ def rebuild(spec: dict[str, Any], prefix: str, arrays: Any, vocab: Any) -> UrduS
         abusive.classes_ = lr.classes_
         experts.append(Expert(view, features, abusive, lexicon=bool(part_spec["lexicon"])))
     matcher = LexiconMatcher.from_rows(vocab[f"{prefix}.lexicon"]) if spec["lexicon"] else None
-    return UrduScriptRoute(experts, matcher)
+    return UrduScriptRoute(experts=experts, matcher=matcher)
