@@ -12,8 +12,10 @@ form (`fold`):
   diacritics and the zero-width non-joiner are dropped, and a letter typed twice or more in a
   row counts once ("کتتتے").
 - Words are compared without spaces between them ("بے غیرت" and "بےغیرت", "بہن چود" and
-  "بہنچود"), and with one inflection ending stripped (ا ی و ون ین ان یان ہ: "کتا", "کتے",
-  "کتوں"), so a phrase of the lexicon matches its plural or oblique form.
+  "بہنچود"; a zero-width non-joiner counts as a space), and with one inflection ending
+  stripped (ا ی و ون ین ان یان ہ: "کمینہ", "کمینے", "کمینوں") when at least three letters
+  remain, so a phrase of the lexicon matches its plural or oblique form; shorter words must
+  match whole (the lexicon lists "کتا", "کتے", "کتوں" apart), or "تھا" would be "تھو".
 
 `LexiconMatcher` keeps the folded keys only (a saved model stores them, not the lexicon file),
 and `features` turns the hits into a few numeric columns (one per category and severity, and
@@ -38,7 +40,7 @@ _FOLD = str.maketrans(
         "ط": "ت", "ٹ": "ت", "ڈ": "د", "ڑ": "ر", "ص": "س", "ث": "س", "ذ": "ز", "ض": "ز",
         "ظ": "ز", "ح": "ہ", "ھ": "ہ", "ۂ": "ہ", "ۃ": "ہ", "ه": "ہ", "ة": "ہ", "ي": "ی",
         "ى": "ی", "ے": "ی", "ۓ": "ی", "ئ": "ی", "ك": "ک", "آ": "ا", "أ": "ا", "إ": "ا",
-        "ع": "ا", "ؤ": "و", "ں": "ن", "ء": "", "\u200c": "", "\u200d": "", "\u0640": "",
+        "ع": "ا", "ؤ": "و", "ں": "ن", "ء": "", "\u200c": " ", "\u200d": "", "\u0640": "",
         "،": " ", "؟": " ", "۔": " ", "!": " ", "?": " ", ".": " ", ",": " ", "؛": " ",
     }
 )  # fmt: skip
@@ -47,6 +49,7 @@ _REPEATS = re.compile(r"(.)\1+")
 _LATIN = re.compile("[A-Za-z]")
 # One inflection ending, longest first: a stem keeps at least two letters.
 _ENDINGS = ("یان", "ون", "ین", "ان", "ا", "ی", "و", "ہ")
+MIN_STEM = 3
 MAX_WORDS = 4  # the longest lexicon phrase, in words
 FEATURES = (*(f"category:{c}" for c in LEXICON_CATEGORIES), *(f"severity:{s}" for s in SEVERITIES))
 N_FEATURES = len(FEATURES) + 1  # and log(1 + hits)
@@ -66,9 +69,10 @@ def fold(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A folded word (or spaceless phrase) without one inflection ending."""
+    """A folded word (or spaceless phrase) without one inflection ending; a word whose stem
+    would be shorter than MIN_STEM letters is kept whole ("تھا" is not "تھو", "دل" not "دلا")."""
     for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 2:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
             return word[: -len(ending)]
     return word
 
@@ -114,7 +118,7 @@ class LexiconMatcher:
         for i in range(len(words)):
             for n in range(1, min(MAX_WORDS, len(words) - i) + 1):
                 joined = "".join(words[i : i + n])
-                hit = keys.get(stem(joined)) or keys.get(joined)
+                hit = keys.get(joined) or keys.get(stem(joined))
                 if hit is not None:
                     found.append((" ".join(words[i : i + n]), *hit))
         return found
