@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
+from jalsa.inbox.training import read_word_list  # noqa: E402
 from jalsa.inbox.urdu_lexicon import LexiconMatcher  # noqa: E402
 from jalsa.inbox.urdu_route import UrduScriptRoute, fit_urdu_route  # noqa: E402
 from jalsa.inbox.urdu_set import CATEGORIES, load_urdu_set_rows  # noqa: E402
@@ -48,16 +49,6 @@ def read_ruhsold(path: Path) -> tuple[list[str], list[int]]:
             texts.append(text)
             labels.append(1 - int(label))  # task 1: 0 = abusive
     return texts, labels
-
-
-def read_word_list(path: Path) -> list[str]:
-    """The abusive words of RUHSOLD's list (its header lines start with "_")."""
-    words = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word = line.strip().lower()
-        if word and not word.startswith("_"):
-            words.append(word)
-    return words
 
 
 def bootstrap_f1(y: np.ndarray, pred: np.ndarray, n: int = 1000) -> tuple[float, float]:
@@ -132,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the datasets folder")
     parser.add_argument("--test", action="store_true", help="also score --final on test")
-    parser.add_argument("--final", default="", help="comma-separated candidates for --test")
-    parser.add_argument("--only", default="", help="comma-separated candidates to run")
+    parser.add_argument("--final", default="", help="candidates for --test, separated by ;")
+    parser.add_argument("--only", default="", help="candidates to run (substrings), separated by ;")
     args = parser.parse_args(argv)
     train = args.data / "ruhsold" / "task_1_train.tsv"
     words = args.data / WORD_LIST
@@ -164,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         "(e) script+lex, skeleton+lex": lambda: fit(("script", "skeleton"), True),
         "(e) script+lex, roman+lex, +wordlist": lambda: fit(("script", "roman"), True, True),
     }
-    only = {n.strip() for n in args.only.split(",") if n.strip()}
-    final = {n.strip() for n in args.final.split(",") if n.strip()}
+    only = {n.strip() for n in args.only.split(";") if n.strip()}
+    final = {n.strip() for n in args.final.split(";") if n.strip()}
     dev, test = [], []
     for name, build in builders.items():
         if only and not any(o in name for o in only):

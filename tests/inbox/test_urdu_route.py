@@ -49,7 +49,13 @@ def test_a_lexicon_insult_is_found_in_its_spelling_variants(
 
 @pytest.mark.parametrize(
     "text",
-    ["یہ کتاب اچھی ہے", "کتنا اچھا جلسہ تھا", "ہم سب پاکستانی ہیں", "zabardast speech", "چورنگی پر ملو"],
+    [
+        "یہ کتاب اچھی ہے",
+        "کتنا اچھا جلسہ تھا",
+        "ہم سب پاکستانی ہیں",
+        "zabardast speech",
+        "چورنگی پر ملو",
+    ],
 )
 def test_ordinary_words_near_a_lexicon_word_are_not_hits(
     matcher: LexiconMatcher, text: str

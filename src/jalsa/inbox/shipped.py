@@ -163,9 +163,8 @@ def _rebuild(manifest: dict[str, Any], arrays: Any, vocab: dict[str, list[str]])
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
-
     from jalsa.inbox import urdu_route
+    from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 
     routes: dict[str, RouteModel] = {}
     for name, spec in manifest["routes"].items():
