@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -140,11 +141,14 @@ def test_the_word_list_reader_skips_its_headers(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def model(sample: Sample) -> Model:
-    (sample.data / "ruhsold" / "Hate_Words_RomanUrdu_Lower.txt").write_text(
+def model(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Model:
+    folder = tmp_path_factory.mktemp("with-word-list") / "datasets"
+    shutil.copytree(sample.data, folder)  # the shared sample folder stays as it is
+    (folder / "ruhsold" / "Hate_Words_RomanUrdu_Lower.txt").write_text(
         "_HEADER\nzorbakht\n", encoding="utf-8"
     )
-    data = load_training_data(sample.data)
+    data = load_training_data(folder)
+    assert "ruhsold/Hate_Words_RomanUrdu_Lower.txt" in data.hashes
     assert data.abusive_words == ["zorbakht"]
     model = fit_model(data)
     model.version = "urdu-route-test"
