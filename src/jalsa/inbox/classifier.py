@@ -3,8 +3,8 @@
 `Model.predict(texts)` gives, for every item, its language route, the probability that it is
 abusive and per-category scores the policy acts on. Each language route has its own model (see
 `training.py`): English is learnt from Davidson's tweets, Roman Urdu from RUHSOLD, and Urdu
-script (no labelled data exists) from RUHSOLD's consonant skeletons, which Urdu script shares
-with its Roman spelling. Which model is used, a team's or the one that ships with jalsa:
+script (no labelled data exists) from RUHSOLD in both scripts and the team's abuse lexicon
+(`urdu_route.py`). Which model is used, a team's or the one that ships with jalsa:
 `model_files.py`.
 
 Bad input never raises: an empty, emoji-only, over-long, non-text or undecodable item gets a
@@ -48,7 +48,7 @@ STATUSES: tuple[Status, ...] = (
 # gate (trained to tell the two corpora apart) picks the right expert 99% of the time. An expert
 # whose weight is under GATE_SKIP is not computed at all (its share would change little).
 LATIN_ROUTES: frozenset[Route] = frozenset({"english", "roman_urdu"})
-# Urdu script and mixed Urdu-script/Latin text go to the skeleton model, which reads both.
+# Urdu script and mixed Urdu-script/Latin text go to the Urdu-script route, which reads both.
 SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
 GATE_SKIP = 0.02
 # Calibration and operating points are per group of routes: mixed-script text is read by the

@@ -98,7 +98,12 @@ def export_model(model: Model, directory: Path, info: dict[str, Any]) -> Path:
     arrays: dict[str, np.ndarray] = {}
     vocab: dict[str, Any] = {}
     routes: dict[str, Any] = {}
+    from jalsa.inbox import urdu_route
+
     for name, rm in model.routes.items():
+        if isinstance(rm, urdu_route.UrduScriptRoute):  # its own parts (urdu_route.export)
+            routes[name] = urdu_route.export(rm, name, arrays, vocab)
+            continue
         prepare, union = rm.features.named_steps["prepare"], rm.features.named_steps["features"]
         char, word = union.transformer_list[0][1], union.transformer_list[1][1]
         _vectorizer(f"{name}.char", char, arrays, vocab)
@@ -158,10 +163,14 @@ def _rebuild(manifest: dict[str, Any], arrays: Any, vocab: dict[str, list[str]])
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
+    from jalsa.inbox import urdu_route
     from jalsa.inbox.features import PREPROCESSORS, NBLogisticRegression, gate_words, text_features
 
     routes: dict[str, RouteModel] = {}
     for name, spec in manifest["routes"].items():
+        if spec.get("kind") == urdu_route.KIND:
+            routes[name] = urdu_route.rebuild(spec, name, arrays, vocab)
+            continue
         features = text_features(PREPROCESSORS[spec["preprocessor"]], char_range=spec["char"])
         union = features.named_steps["features"]
         for part, vec in union.transformer_list:

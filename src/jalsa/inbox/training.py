@@ -45,6 +45,7 @@ from jalsa.inbox.model_calibration import (
     out_of_fold,
 )
 from jalsa.inbox.model_files import CURRENT_FILE, MODEL_SUFFIX, sidecar
+from jalsa.inbox.urdu_route import fit_urdu_route
 from jalsa.inbox.urdu_set import URDU_SET, load_urdu_set
 
 # What `calibrate_fitted` writes into a model's metadata.
@@ -57,6 +58,9 @@ RUHSOLD_VALIDATION = "ruhsold/task_1_validation.tsv"
 RUHSOLD_CATEGORIES = "ruhsold/task_2_train.tsv"
 DAVIDSON = "davidson/labeled_data_dev.csv"
 REQUIRED = (RUHSOLD_TRAIN, RUHSOLD_VALIDATION, RUHSOLD_CATEGORIES, DAVIDSON)
+# Optional: RUHSOLD's Roman Urdu abusive-word list, extra abusive examples for the Urdu-script
+# route (urdu_route.py) when the data folder has it.
+RUHSOLD_WORDS = "ruhsold/Hate_Words_RomanUrdu_Lower.txt"
 
 # Chosen by 5-fold cross-validation on the training files (never on the held-out splits).
 PARAMS: dict[str, Any] = {
@@ -65,7 +69,8 @@ PARAMS: dict[str, Any] = {
     "davidson_heldout": 0.2,
     "roman_urdu": {"preprocessor": "squeeze", "char": [1, 6], "C": 30.0},
     "english": {"preprocessor": "normalize", "char": [2, 4], "C": 3.0},
-    "urdu_script": {"preprocessor": "skeleton", "char": [1, 5], "C": 30.0},
+    # Urdu script: chosen on the Urdu-script set's dev split (benchmarks/urdu_route.py).
+    "urdu_script": {"views": ["script", "roman"], "lexicon": True, "word_list": True, "C": 30.0},
     "categories_C": 10.0,
     "gate": {"preprocessor": "normalize", "C": 10.0},
 }
@@ -120,6 +125,12 @@ def read_ruhsold(path: Path) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
+def read_word_list(path: Path) -> list[str]:
+    """RUHSOLD's abusive-word list: one word a line, header lines start with "_"."""
+    words = (line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return [word for word in words if word and not word.startswith("_")]
+
+
 def abusive_labels(task1: Sequence[int]) -> list[int]:
     """Task-1 labels (0 abusive, 1 normal) as 1 = abusive."""
     return [1 - y for y in task1]
@@ -156,6 +167,7 @@ class TrainingData:
     # Training items dropped because a held-out split has their normalised text (for the
     # categories: task-2 items not in task 1's training split), per training set.
     removed: dict[str, int] = field(default_factory=dict)
+    abusive_words: list[str] = field(default_factory=list)  # RUHSOLD_WORDS, when present
 
     def training_texts(self) -> dict[str, list[str]]:
         """Every training split's texts by name (what `contamination` checks and keys)."""
@@ -217,6 +229,8 @@ def load_training_data(path: Path | None) -> TrainingData:
     cat_texts, cat_labels, removed["roman_urdu_categories"] = contamination.keep_seen(
         cat_texts, cat_labels, contamination.keys(ru_texts)
     )
+    words = path / RUHSOLD_WORDS
+    word_hash = {RUHSOLD_WORDS: file_hash(words)} if words.is_file() else {}
     data = TrainingData(
         roman_urdu=(ru_texts, abusive_labels(ru_labels)),
         roman_urdu_categories=(cat_texts, cat_labels),
@@ -224,9 +238,11 @@ def load_training_data(path: Path | None) -> TrainingData:
         english_classes=en_classes,
         frozen_eval=frozen_eval,
         hashes={name: file_hash(path / name) for name in REQUIRED}
-        | {URDU_SET.name: file_hash(URDU_SET)},
+        | {URDU_SET.name: file_hash(URDU_SET)}
+        | word_hash,
         removed=removed,
         validation={"urdu_script_dev": load_urdu_set("dev")},
+        abusive_words=read_word_list(words) if words.is_file() else [],
     )
     held = {k: v[0] for k, v in (frozen_eval | data.validation).items()}
     contamination.assert_disjoint(data.training_texts(), held)
@@ -260,8 +276,8 @@ def fit_model(
     data: TrainingData, extra: Sequence[tuple[str, int]] = (), *, categories: bool = True
 ) -> Model:
     """Train every route model; `extra` (text, 1 = abusive) are moderators' labels, each added
-    to the training set of its language route. Without `categories`, only the abusive score
-    (for the out-of-fold models calibration is fitted on)."""
+    to the training set of its language route. Without `categories`, only the Latin routes'
+    abusive score (the out-of-fold models calibration is fitted on score Latin text only)."""
     ru_texts, ru_labels = list(data.roman_urdu[0]), list(data.roman_urdu[1])
     en_texts, en_labels = list(data.english[0]), list(data.english[1])
     script_texts: list[str] = []
@@ -290,13 +306,16 @@ def fit_model(
             (data.english[0], en_cls) if categories else None,
             DAVIDSON_CATEGORY_NAMES, categories_C,
         ),
-        # Urdu script: RUHSOLD's Roman Urdu seen through its consonant skeleton (no Urdu-script
-        # labelled data exists), plus any Urdu-script labels moderators gave.
-        "urdu_script": _route_model(
-            PARAMS["urdu_script"], ru_texts + script_texts, ru_labels + script_labels,
-            ru_categories, RUHSOLD_CATEGORY_NAMES, categories_C,
-        ),
     }  # fmt: skip
+    if categories:  # the out-of-fold models of calibration score Latin text only
+        # Urdu script: RUHSOLD in Urdu script and in Roman, the team's lexicon (no Urdu-script
+        # labelled data exists), plus any Urdu-script labels moderators gave.
+        routes["urdu_script"] = fit_urdu_route(
+            ru_texts, ru_labels, script_texts, script_labels,
+            views=PARAMS["urdu_script"]["views"], lexicon=PARAMS["urdu_script"]["lexicon"],
+            extra_phrases=data.abusive_words if PARAMS["urdu_script"]["word_list"] else (),
+            C=PARAMS["urdu_script"]["C"],
+        )  # fmt: skip
     return Model(version="unsaved", routes=routes, gate=fit_gate(ru_texts, en_texts))
 
 
