@@ -192,3 +192,22 @@ def test_training_calibrates_each_route_and_saved_models_keep_it(sample, tmp_pat
     again = load_model(path).predict(texts)
     assert [p.abusive for p in again] == [p.abusive for p in first]
     assert [p.operating_point for p in again] == [p.operating_point for p in first]
+
+
+def test_a_model_knows_which_texts_it_was_trained_on(sample, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Training keys travel with the model (joblib and the portable format), so an evaluation
+    says how many of its texts the model has seen; held-out texts are never among them."""
+    from jalsa.inbox.comparison import seen_by_model
+    from jalsa.inbox.shipped import export_model, load_portable
+    from jalsa.inbox.training import fit_model, load_training_data
+
+    data = load_training_data(sample.data)
+    model = fit_model(data)
+    trained = data.roman_urdu[0][:5]
+    held_out = data.frozen_eval["ruhsold_validation"][0]
+    assert seen_by_model(model, trained) == 5
+    assert seen_by_model(model, [t.upper() + "  " for t in trained]) == 5  # normalised
+    assert seen_by_model(model, held_out) == 0
+    export_model(model, tmp_path / "portable", {})
+    loaded = load_portable(tmp_path / "portable")
+    assert seen_by_model(loaded, trained) == 5 and seen_by_model(loaded, held_out) == 0

@@ -147,6 +147,9 @@ class Model:
     routes: dict[str, RouteModel]
     gate: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+    # `contamination.keys` of every text the model was trained on (uint64, sorted), so an
+    # evaluation can say how many of its texts the model has seen; None: not recorded.
+    training_keys: Any = None
 
     @property
     def shipped(self) -> bool:

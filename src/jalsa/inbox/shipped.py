@@ -36,6 +36,7 @@ SHIPPED_DIR = Path(__file__).with_name("default_model")
 MANIFEST = "model.json"
 ARRAYS = "arrays.npz"
 VOCABULARY = "vocabulary.json.gz"
+TRAINING_KEYS = "training.keys"  # in ARRAYS: the keys of the texts the model was trained on
 NAME = "jalsa default moderation model"
 BUILD_COMMAND = "jalsa inbox train --data DIR --ship"
 # Exported and reloaded predictions must agree to this (they are equal: every number is kept in
@@ -123,6 +124,9 @@ def export_model(model: Model, directory: Path, info: dict[str, Any]) -> Path:
         _vectorizer("gate.words", model.gate.named_steps["words"], arrays, vocab)
         _linear("gate.lr", model.gate.named_steps["lr"], arrays)
     directory.mkdir(parents=True, exist_ok=True)
+    keys = getattr(model, "training_keys", None)
+    if keys is not None:
+        arrays[TRAINING_KEYS] = np.asarray(keys, dtype=np.uint64)
     _write_npz(directory / ARRAYS, arrays)
     blob = json.dumps(vocab, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     (directory / VOCABULARY).write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
@@ -192,7 +196,9 @@ def _rebuild(manifest: dict[str, Any], arrays: Any, vocab: dict[str, list[str]])
         gate = Pipeline(
             [("words", words), ("lr", _fixed_linear(LogisticRegression(), arrays, "gate.lr"))]
         )
-    return Model(version=manifest["version"], routes=routes, gate=gate, info=manifest)
+    model = Model(version=manifest["version"], routes=routes, gate=gate, info=manifest)
+    model.training_keys = arrays.get(TRAINING_KEYS)
+    return model
 
 
 def load_portable(directory: Path) -> Model:

@@ -316,7 +316,10 @@ def fit_model(
             extra_phrases=data.abusive_words if PARAMS["urdu_script"]["word_list"] else (),
             C=PARAMS["urdu_script"]["C"],
         )  # fmt: skip
-    return Model(version="unsaved", routes=routes, gate=fit_gate(ru_texts, en_texts))
+    model = Model(version="unsaved", routes=routes, gate=fit_gate(ru_texts, en_texts))
+    trained_on = [*data.training_texts().values(), [t for t, _ in extra], data.abusive_words]
+    model.training_keys = contamination.keys(t for texts in trained_on for t in texts)
+    return model
 
 
 def fit_gate(roman_urdu: list[str], english: list[str]) -> Pipeline:
