@@ -53,7 +53,7 @@ SCRIPT_ROUTES: frozenset[Route] = frozenset({"urdu", "mixed"})
 GATE_SKIP = 0.02
 # Calibration and operating points are per group of routes: mixed-script text is read by the
 # Urdu-script model and judged with it, and English the gate finds like US tweets (Davidson)
-# rather than like Pakistani ones has a group of its own (decision 44).
+# rather than like Pakistani ones has a group of its own (decision 41).
 CALIBRATION_GROUP: dict[str, str] = {
     "english": "english",
     "roman_urdu": "roman_urdu",
