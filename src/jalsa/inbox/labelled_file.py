@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jalsa.column_map import parse_column_map
 from jalsa.errors import UserError
 from jalsa.limits import SNIFF_BYTES, Checked, MiB, binary_kind, mib
 
@@ -110,16 +111,7 @@ class LabelledFile:
 
 def parse_map(pairs: Iterable[str]) -> dict[str, str]:
     """--map FIELD=COLUMN pairs as {field: column}."""
-    columns: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, column = pair.partition("=")
-        name, column = name.strip(), column.strip()
-        if not sep or not name or not column:
-            raise UserError(f"--map {pair!r}: write it as FIELD=COLUMN, e.g. text=comment_text")
-        if name not in FIELDS:
-            raise UserError(f"--map {pair!r}: {name!r} is not a field; fields: {', '.join(FIELDS)}")
-        columns[name] = column
-    return columns
+    return parse_column_map(pairs, FIELDS, example="text=comment_text")
 
 
 class _Reader:

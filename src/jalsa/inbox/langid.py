@@ -30,7 +30,6 @@ import json
 import re
 import threading
 import unicodedata
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from jalsa.errors import UserError
+from jalsa.inbox.npz import write_npz
 
 LABELS = ("english", "roman_urdu", "urdu", "other")
 LATIN_LABELS = ("english", "roman_urdu", "other")
@@ -279,7 +279,7 @@ class LanguageIdentifier:
     def export(self, directory: Path, info: dict[str, Any] | None = None) -> Path:
         """Write langid.npz and langid.json to `directory`; returns the manifest's path."""
         directory.mkdir(parents=True, exist_ok=True)
-        _write_npz(directory / ARRAYS, self.to_arrays())
+        write_npz(directory / ARRAYS, self.to_arrays())
         meta = {**self.info, **(info or {})}
         manifest = {
             "format": FORMAT,
@@ -346,19 +346,6 @@ def _sha256(blob: bytes) -> str:
 def _vocabulary_hash(vocabulary: list[Any]) -> str:
     blob = json.dumps(vocabulary, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return _sha256(blob)
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz numpy reads, with fixed timestamps so the same model gives the same bytes."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(
-                buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False
-            )
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, buffer.getvalue())
 
 
 _COMMITTED: LanguageIdentifier | None = None

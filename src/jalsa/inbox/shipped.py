@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ import numpy as np
 
 from jalsa.errors import UserError
 from jalsa.inbox.classifier import Model, RouteModel
+from jalsa.inbox.npz import write_npz
 
 FORMAT = 1
 SHIPPED_DIR = Path(__file__).with_name("default_model")
@@ -79,19 +78,6 @@ def _preprocessor_name(fn: Any) -> str:
     raise ValueError(f"preprocessor {fn!r} has no name in features.PREPROCESSORS")
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz numpy reads, with fixed timestamps so the same model gives the same bytes."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(
-                buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False
-            )
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, buffer.getvalue())
-
-
 def export_model(model: Model, directory: Path, info: dict[str, Any]) -> Path:
     """Write `model` in the portable format to `directory`; `info` goes into the manifest."""
     import sklearn
@@ -127,7 +113,7 @@ def export_model(model: Model, directory: Path, info: dict[str, Any]) -> Path:
     keys = getattr(model, "training_keys", None)
     if keys is not None:
         arrays[TRAINING_KEYS] = np.asarray(keys, dtype=np.uint64)
-    _write_npz(directory / ARRAYS, arrays)
+    write_npz(directory / ARRAYS, arrays)
     blob = json.dumps(vocab, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     (directory / VOCABULARY).write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
     manifest = {

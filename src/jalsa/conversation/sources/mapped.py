@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from jalsa.column_map import parse_column_map
 from jalsa.errors import UserError
 from jalsa.platforms.post_record import COLUMNS, PLATFORMS
 from jalsa.platforms.sources import (
@@ -42,17 +43,7 @@ class Mapping:
 
     @classmethod
     def parse(cls, pairs: Iterable[str], platform: str | None) -> Mapping:
-        columns: dict[str, str] = {}
-        for pair in pairs:
-            field, sep, column = pair.partition("=")
-            field, column = field.strip(), column.strip()
-            if not sep or not field or not column:
-                raise UserError(f"--map {pair!r}: write it as FIELD=COLUMN, e.g. text=body")
-            if field not in MAPPABLE:
-                raise UserError(
-                    f"--map {pair!r}: {field!r} is not a post field; fields: {', '.join(MAPPABLE)}"
-                )
-            columns[field] = column
+        columns = parse_column_map(pairs, MAPPABLE, kind="post field")
         for field in REQUIRED:
             columns.setdefault(field, field)
         if platform is not None and platform not in PLATFORMS:
