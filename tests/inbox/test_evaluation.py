@@ -109,3 +109,33 @@ def test_baselines_fit_on_the_training_splits(sample: Sample) -> None:
             baseline.predict(mixed[:1], "english")[0],
             baseline.predict(mixed[1:], "roman_urdu")[0],
         ]
+
+
+def test_permutation_test_of_the_macro_f1_difference() -> None:
+    """Against the exact test (all 2^k swaps of the k items the systems disagree on), and the
+    obvious cases: the same predictions, a clearly better system."""
+    import itertools
+
+    from jalsa.inbox.evaluation import _macro_f1, permutation_test
+
+    y = np.array([1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0])
+    a = np.array([1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0])
+    b = np.array([1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1])
+    observed = abs(float(_macro_f1(y, a) - _macro_f1(y, b)))
+    differ = np.flatnonzero(a != b)
+    extreme = 0
+    for swaps in itertools.product((False, True), repeat=len(differ)):
+        pa, pb = a.copy(), b.copy()
+        for i, swap in zip(differ, swaps, strict=True):
+            if swap:
+                pa[i], pb[i] = b[i], a[i]
+        extreme += abs(float(_macro_f1(y, pa) - _macro_f1(y, pb))) >= observed - 1e-12
+    exact = extreme / 2 ** len(differ)
+    result = permutation_test(y, a, b, n=20_000)
+    assert abs(result["p"] - exact) < 0.01
+    assert permutation_test(y, a, a)["p"] == 1.0
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, 3000)
+    good = np.where(rng.uniform(size=3000) < 0.92, truth, 1 - truth)
+    poor = np.where(rng.uniform(size=3000) < 0.85, truth, 1 - truth)
+    assert permutation_test(truth, good, poor)["p"] < 0.001

@@ -331,6 +331,14 @@ def _print_comparison(result: dict[str, Any]) -> None:
                 f"b = {m['b']:,}, the reverse c = {m['c']:,}, exact two-sided p = {m['p']:.3g}",
                 highlight=False,
             )
+            permutation = against.get("permutation")
+            if permutation:
+                console.print(
+                    f"  macro-F1 difference vs {other.replace('_', ' ')}: "
+                    f"{permutation['difference']:+.4f}, paired permutation test p = "
+                    f"{permutation['p']:.3g} ({permutation['permutations']:,} shuffles)",
+                    highlight=False,
+                )
     if result.get("baselines"):
         chosen = result["baselines"]["C"].get("tuned_baseline", {})
         dataset = result["baselines"].get("dataset")

@@ -260,6 +260,58 @@ def mcnemar(y_true: Sequence[int], ours: Sequence[int], other: Sequence[int]) ->
     return {"b": b, "c": c, "discordant": b + c, "p": p}
 
 
+PERMUTATIONS = 10_000
+
+
+def permutation_test(
+    y_true: Sequence[int],
+    ours: Sequence[int],
+    other: Sequence[int],
+    n: int = PERMUTATIONS,
+    seed: int = SEED,
+) -> dict[str, Any]:
+    """Paired approximate randomization test of the macro-F1 difference: under the null that
+    the two systems are exchangeable, each item's pair of predictions is swapped with
+    probability 1/2; p is the share of `n` such shuffles (plus the observed one) whose absolute
+    difference is at least the observed one. McNemar's test asks whether the *accuracies*
+    differ; this asks what a macro-F1 claim needs (Dror et al., ACL 2018). Only the items the
+    two systems disagree on can change, so only those are shuffled."""
+    t, a, b = (np.asarray(v, dtype=np.int64) for v in (y_true, ours, other))
+    observed = float(_macro_f1(t, a) - _macro_f1(t, b))
+    differ = np.flatnonzero(a != b)
+    if not len(differ):
+        return {"difference": round(observed, 4), "p": 1.0, "permutations": n}
+    rng = np.random.default_rng(seed)
+    # Only the disagreeing items move; the others add the same counts to every shuffle.
+    same = a == b
+    t_d, a_d, b_d = t[differ], a[differ], b[differ]
+    fixed = {
+        (cls, side): (
+            int(((t == cls) & (a == cls) & same).sum()),  # tp
+            int(((t != cls) & (a == cls) & same).sum()),  # fp
+            int(((t == cls) & (a != cls) & same).sum()),  # fn
+        )
+        for cls in (0, 1)
+        for side in ("a", "b")
+    }
+    shuffled = np.empty(n)
+    for start in range(0, n, 1000):
+        swap = rng.integers(0, 2, size=(min(1000, n - start), len(differ))).astype(bool)
+        pa, pb = np.where(swap, b_d, a_d), np.where(swap, a_d, b_d)
+        f1 = {"a": np.zeros(len(swap)), "b": np.zeros(len(swap))}
+        for side, pred in (("a", pa), ("b", pb)):
+            for cls in (0, 1):
+                tp0, fp0, fn0 = fixed[(cls, side)]
+                tp = tp0 + ((t_d == cls) & (pred == cls)).sum(1)
+                fp = fp0 + ((t_d != cls) & (pred == cls)).sum(1)
+                fn = fn0 + ((t_d == cls) & (pred != cls)).sum(1)
+                denominator = 2 * tp + fp + fn
+                f1[side] += np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+        shuffled[start : start + len(swap)] = (f1["a"] - f1["b"]) / 2
+    extreme = int((np.abs(shuffled) >= abs(observed) - 1e-12).sum())
+    return {"difference": round(observed, 4), "p": (extreme + 1) / (n + 1), "permutations": n}
+
+
 def _block(
     y_true: list[int], systems: Mapping[str, list[int]], reference: str, n: int
 ) -> dict[str, Any]:
@@ -282,6 +334,7 @@ def _block(
             "difference": round(point, 4),
             "interval": _interval(f1[reference] - f1[name]),
             "mcnemar": mcnemar(y_true, systems[reference], pred),
+            "permutation": permutation_test(y_true, systems[reference], pred),
         }
     return out
 
