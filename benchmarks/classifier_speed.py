@@ -5,7 +5,7 @@ validation, the Davidson held-out split, the Urdu-script set's test split) with 
 the items a live chat also carries (emoji only, empty, very long, mixed script), in batches of 64
 as the inbox service sends them. Target: at least 2,000 comments/s.
 
-    python benchmarks/classifier_speed.py --data DIR [--model FILE] [--rounds 3]
+    python benchmarks/classifier_speed.py --data DIR [--model FILE | --shipped] [--rounds 3]
 
 Reports comments per second of wall time and per second of CPU time (the second is what one
 core does when other work shares the machine). Without --model the adopted model of
@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 from jalsa.errors import UserError
 from jalsa.inbox.classifier import Model
 from jalsa.inbox.model_files import load_model
+from jalsa.inbox.shipped import load_shipped
 from jalsa.inbox.training import load_training_data, train
 
 BATCH = 64
@@ -66,6 +67,7 @@ def get_model(path: Path | None, data_dir: Path | None) -> Model:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path)
+    parser.add_argument("--shipped", action="store_true", help="the model that ships with jalsa")
     parser.add_argument("--data", type=Path, default=os.environ.get("JALSA_DATASETS") or None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu", type=int, default=0, help="the one core to run on")
@@ -73,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.sched_setaffinity(0, {args.cpu})
-    model = get_model(args.model, args.data)
+    model = load_shipped() if args.shipped else get_model(args.model, args.data)
     texts = realistic_mix(args.data)
     with threadpool_limits(limits=1):
         model.predict(texts[:BATCH])  # warm-up

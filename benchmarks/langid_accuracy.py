@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from jalsa.errors import UserError
+from jalsa.inbox import language
 from jalsa.inbox.langid import COMMITTED_DIR, LABELS, LanguageIdentifier, text_key
 from jalsa.inbox.langid_training import URDU_SCRIPT_FILE, other_split, read_lines
-from jalsa.inbox.language import route
 from jalsa.inbox.training import (
     RUHSOLD_VALIDATION,
     load_training_data,
@@ -59,7 +59,14 @@ OLD_ROUTE = {
 
 
 def old_router(texts: Sequence[str]) -> list[str]:
-    return [OLD_ROUTE[route(t)] for t in texts]
+    """The word-list router jalsa used before the identifier."""
+    return [OLD_ROUTE[language.word_list_route(t)] for t in texts]
+
+
+def routing(texts: Sequence[str]) -> list[str]:
+    """The classifier's routing as used: the identifier behind script rules, Latin text called
+    another language only when the identifier is sure enough and the text long enough."""
+    return [OLD_ROUTE[r] for r in language.routes(list(texts))]
 
 
 def heldout(data: Path) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
@@ -153,7 +160,8 @@ def route_errors(
         "roman_urdu": model.routes["roman_urdu"].score(texts)[0],
         "urdu": model.routes["urdu_script"].score(texts)[0],
     }
-    classifier = np.array([p.abusive if p.abusive is not None else 0.0
+    # the classifier's own yes/no is its uncalibrated score at 0.5 (`Prediction.flagged`)
+    classifier = np.array([p.raw if p.raw is not None else 0.0
                            for p in model.predict(texts)])  # fmt: skip
     experts["other"] = classifier  # no expert for other: the Latin gate (as today)
 
@@ -204,6 +212,7 @@ def run(data: Path, model_dir: Path) -> dict[str, Any]:
     texts, gold, sets, extra = heldout(data)
     new = identifier.predict(texts)
     old = old_router(texts)
+    used = routing(texts) if model_dir == COMMITTED_DIR else None
     result: dict[str, Any] = {
         "command": "python benchmarks/langid_accuracy.py --data DIR",
         "identifier": {k: v for k, v in identifier.info.items() if k != "files"},
@@ -212,6 +221,8 @@ def run(data: Path, model_dir: Path) -> dict[str, Any]:
         "word_list_router_accuracy": accuracy_report(old, gold, sets),
         "identifier_minus_router": paired_difference(new, old, gold),
     }
+    if used is not None:
+        result["routing_as_used_accuracy"] = accuracy_report(used, gold, sets)
     model = load_shipped()
     training = load_training_data(data)
     errors: dict[str, Any] = {"model": model.version}
@@ -251,8 +262,10 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for name in ("identifier_accuracy", "word_list_router_accuracy"):
-        acc = result[name]
+    for name in ("identifier_accuracy", "routing_as_used_accuracy", "word_list_router_accuracy"):
+        acc = result.get(name)
+        if acc is None:
+            continue
         out(f"{name}: {acc['overall']} balanced {acc['balanced_accuracy']}")
         for lang, part in acc["per_language"].items():
             out(f"  {lang}: {part}")

@@ -13,6 +13,7 @@ status that says so, and the rest of the batch is scored.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ import numpy as np
 
 from jalsa.inbox.calibration import Calibration, OperatingPoint
 from jalsa.inbox.language import Route, is_latin, route, routes
+
+log = logging.getLogger(__name__)
 
 # Long items are scored on their first MAX_CHARS characters (status "too_long"): abuse is rarely
 # only at the end of 5,000 characters, and char n-grams of 100 KB would stall the queue.
@@ -194,8 +197,11 @@ class Model:
                 continue
             for (i, _, lang, status), (p, row, gate) in zip(members, scored, strict=True):
                 detail = f"scored the first {MAX_CHARS} characters" if status == "too_long" else ""
-                scored_item = Prediction(status, lang, p, row, self.version, detail, gate=gate)
-                results[i] = self._calibrated(scored_item)
+                results[i] = Prediction(status, lang, p, row, self.version, detail, gate=gate)
+            try:
+                self._calibrate([i for i, _, _, _ in members], results)
+            except Exception as exc:  # raw scores, no operating point: the policy's thresholds
+                log.warning("calibration failed (%r): raw scores for %d items", exc, len(members))
         return [r for r in results if r is not None]
 
     def _unreadable(self, text: str, status: Status) -> Prediction:
@@ -209,20 +215,34 @@ class Model:
         return Prediction("unsupported_script", "unknown", None, {}, self.version,
                           "written in a script without a model")  # fmt: skip
 
-    def _calibrated(self, prediction: Prediction) -> Prediction:
-        """The prediction with its route's calibrated `abusive` and operating point (the raw
-        score kept in `raw`); unchanged for a model without calibration."""
-        group = calibration_group(prediction.language, prediction.gate) or ""
-        calibration, point = self.calibration().get(group), self.operating_points().get(group)
-        raw = prediction.abusive
-        if raw is None or calibration is None:
-            return replace(prediction, raw=raw)
-        p = float(calibration.apply([raw], [prediction.gate])[0])
-        categories = {**prediction.categories, "abusive": p}
-        operating = {"hide": point.hide, "review": point.review} if point is not None else {}
-        return replace(
-            prediction, abusive=p, categories=categories, raw=raw, operating_point=operating
-        )
+    def _calibrate(self, indices: list[int], results: list[Prediction | None]) -> None:
+        """Give the scored predictions at `indices` their route's calibrated `abusive` and
+        operating point, one calibration call per group (the raw score kept in `raw`);
+        unchanged but for `raw` for a model without calibration."""
+        groups: dict[str, list[int]] = {}
+        for i in indices:
+            found = results[i]
+            if found is not None and found.abusive is not None:
+                groups.setdefault(calibration_group(found.language, found.gate) or "", []).append(i)
+        calibrations, points = self.calibration(), self.operating_points()
+        for group, members in groups.items():
+            items = [results[i] for i in members]
+            raws = [float(p.abusive) for p in items if p is not None and p.abusive is not None]
+            calibration, point = calibrations.get(group), points.get(group)
+            if calibration is None:
+                calibrated = raws
+                operating: dict[str, float | None] = {}
+            else:
+                gates = [p.gate for p in items if p is not None]
+                calibrated = [float(v) for v in calibration.apply(raws, gates)]
+                operating = {"hide": point.hide, "review": point.review} if point else {}
+            for i, raw, p in zip(members, raws, calibrated, strict=True):
+                old = results[i]
+                assert old is not None
+                categories = {**old.categories, "abusive": p} if calibration else old.categories
+                results[i] = replace(
+                    old, abusive=p, categories=categories, raw=raw, operating_point=operating
+                )
 
     def calibration(self) -> dict[str, Calibration]:
         """Per calibration group, the map from raw to calibrated score (from `info`)."""

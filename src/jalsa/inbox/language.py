@@ -174,6 +174,12 @@ def routes(texts: Sequence[str]) -> list[Route]:
     return [value or "unknown" for value in found]
 
 
+def word_list_route(text: str) -> Route:
+    """The route by scripts and word lists alone (the fallback, and the reference the
+    identifier is measured against)."""
+    return _script_route(text) or latin_route(text)
+
+
 def route(text: str) -> Route:
     """The language route of one comment (never raises on a str)."""
     return routes([text])[0]
