@@ -65,7 +65,9 @@ class Calibration:
     n: int = 0
 
     def apply(
-        self, raw: Sequence[float] | np.ndarray, gate: Sequence[float | None] | None = None
+        self,
+        raw: Sequence[float] | np.ndarray,
+        gate: Sequence[float | None] | np.ndarray | None = None,
     ) -> np.ndarray:
         p = np.asarray(raw, dtype=np.float64)
         if self.method in ("platt", "platt_gate"):

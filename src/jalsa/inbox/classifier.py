@@ -171,8 +171,8 @@ class Model:
         latin: list[tuple[int, str, Route, Status]] = []
         script: list[tuple[int, str, Route, Status]] = []
         prepared = [_prepare(item) for item in texts]
-        readable = [i for i, (text, _) in enumerate(prepared) if text is not None]
-        languages = dict(zip(readable, routes([prepared[i][0] for i in readable]), strict=True))
+        readable = {i: text for i, (text, _) in enumerate(prepared) if text is not None}
+        languages = dict(zip(readable, routes(list(readable.values())), strict=True))
         for i, (text, status) in enumerate(prepared):
             if text is None:
                 results[i] = Prediction(status, "unknown", None, {}, self.version, _WHY[status])

@@ -66,10 +66,10 @@ class PolicyView:
     routes: list[RouteView] = field(default_factory=list)
 
 
-def _pooled(figures: Mapping[str, Any], group: str) -> tuple[str, dict[str, Any]] | None:
+def _pooled(figures: Mapping[str, Any], group: str) -> tuple[str, Any] | None:
     """The set with the most items of this route (`group`; "" when `figures` are one route's
     already), and its figures."""
-    best: tuple[str, dict[str, Any]] | None = None
+    best: tuple[str, Any] | None = None
     for name, groups in figures.items():
         found = (groups.get(group) if group else groups) if isinstance(groups, Mapping) else None
         if found and (best is None or found["figures"]["n"] > best[1]["figures"]["n"]):
