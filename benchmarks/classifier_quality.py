@@ -16,6 +16,8 @@ the project's Urdu-script set. Per set:
    item is decided as the inbox decides it; per language route, the precision of "hide" (hidden
    items that are abusive), the recall of hide, the recall of hide or review, and the share of
    items sent to review. Targets: precision of hide >= 0.97 per route, review share <= 20%.
+   The reference, in the same run: the same policy with `use_model_operating_points: false`
+   (its fixed thresholds on the model's scores, as before issue 20).
 2. **Macro-F1** of the model's own yes/no against the plain and the CV-tuned TF-IDF baseline
    trained on the same training splits, paired bootstrap intervals, McNemar's test (does the
    accuracy differ?) and a paired permutation test of the macro-F1 difference (does what we
@@ -99,9 +101,15 @@ def policy_figures(
     return out
 
 
-def decide(model: Any, texts: list[str]) -> tuple[list[str], list[str]]:
-    """The default policy's action and the model's route for each text, as the inbox decides."""
+def decide(
+    model: Any, texts: list[str], *, operating_points: bool = True
+) -> tuple[list[str], list[str]]:
+    """The default policy's action and the model's route for each text, as the inbox decides
+    (without `operating_points`: the policy's fixed thresholds on the model's scores, as before
+    issue 20)."""
     policy = load_policy()
+    if not operating_points:
+        policy = policy.model_copy(update={"use_model_operating_points": False})
     predictions = model.predict(texts)
     actions = [
         policy.decide(text, p, model_version=model.version).action
@@ -162,10 +170,12 @@ def main() -> int:
     }
     for name, (texts, labels) in data.frozen_eval.items():
         actions, routes = decide(model, texts)
+        fixed, _ = decide(model, texts, operating_points=False)
         ours, languages = model_predictions(model, texts)
         systems = {"model": ours} | {b: m.predict_set(name, texts) for b, m in baselines.items()}
         result["sets"][name] = {
             "policy": by_route(actions, routes, labels, args.resamples),
+            "policy_fixed_thresholds": by_route(fixed, routes, labels, args.resamples),
             "macro_f1": compare(labels, systems, languages, n=args.resamples),
         }
     calibration = held_out_figures(model, data.frozen_eval)
@@ -176,10 +186,11 @@ def main() -> int:
         print(f"\n{name}")
         print(f"  {'route':<18}{'n':>6}  {'precision of hide':<24}{'hide recall':<24}"
               f"{'hide or review recall':<24}review share")  # fmt: skip
-        for route, f in found["policy"].items():
-            print(f"  {route:<18}{f['n']:>6}  {_fmt(f['hide_precision']):<24}"
-                  f"{_fmt(f['hide_recall']):<24}{_fmt(f['flag_recall']):<24}"
-                  f"{_fmt(f['review_share'])}")  # fmt: skip
+        for label, key in (("", "policy"), (" (fixed thresholds)", "policy_fixed_thresholds")):
+            for route, f in found[key].items():
+                print(f"  {route + label:<18}{f['n']:>6}  {_fmt(f['hide_precision']):<24}"
+                      f"{_fmt(f['hide_recall']):<24}{_fmt(f['flag_recall']):<24}"
+                      f"{_fmt(f['review_share'])}")  # fmt: skip
         block = found["macro_f1"]
         line = [f"model {block['systems']['model']['macro_f1']:.4f}"]
         for other, vs in block["against"].items():

@@ -23,3 +23,28 @@ def test_the_cache_stops_growing_at_its_cap() -> None:
     analyzer.MAX_CACHED = 100
     analyzer(" ".join(f"w{i}" for i in range(1000)))
     assert len(analyzer._cache) == 100
+
+
+def test_the_lean_transform_gives_the_same_matrix_as_scikit_learn() -> None:
+    """`features.transform` skips scikit-learn's per-call validation; the numbers must not
+    change, for the classifier's pipelines and for a vectorizer alone."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from jalsa.inbox.features import gate_words, squeeze, text_features, transform
+
+    train = [
+        "tum bohat ache ho yaar",
+        "ye banda chor hai chor",
+        "what a great rally tonight",
+        "you are a liar and a thief",
+        "جلسہ بہت اچھا تھا",
+        "chor chor chor 😡😡",
+    ] * 3
+    texts = [*train[:6], "", "😂", "x" * 3000, "new words never seen", "Tum ACHE ho!!!"]
+    pipeline = text_features(squeeze, char_range=(1, 4)).fit(train)
+    words = gate_words().fit(train)
+    binary = TfidfVectorizer(binary=True).fit(train)  # not the lean path: its own transform
+    for fitted in (pipeline, words, binary):
+        lean, reference = transform(fitted, texts), fitted.transform(texts)
+        assert lean.shape == reference.shape and lean.dtype == reference.dtype
+        assert (lean != reference).nnz == 0

@@ -123,7 +123,9 @@ class RouteModel:
     category_names: dict[int, str] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[dict[str, float]]]:
-        X = self.features.transform(texts)
+        from jalsa.inbox.features import transform  # scikit-learn: once a model is used
+
+        X = transform(self.features, texts)
         proba = self.abusive.predict_proba(X)[:, 1]
         rows: list[dict[str, float]] = [{"abusive": float(p)} for p in proba]
         if self.categories is not None:
@@ -279,8 +281,10 @@ class Model:
         return [(float(p), row, None) for p, row in zip(proba, rows, strict=True)]
 
     def _score_latin(self, texts: list[str]) -> list[Scored]:
+        from jalsa.inbox.features import transform  # scikit-learn: once a model is used
+
         weight = (
-            self.gate.predict_proba(texts)[:, 1]
+            self.gate[-1].predict_proba(transform(self.gate[0], texts))[:, 1]
             if self.gate is not None
             else np.array([1.0 if route(t) == "roman_urdu" else 0.0 for t in texts])
         )

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import normalize as normalize_rows
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
@@ -181,6 +183,41 @@ def text_features(preprocessor: Any, *, char_range: tuple[int, int] = (1, 6)) ->
     )
     prepare = FunctionTransformer(apply_each, kw_args={"fn": preprocessor})
     return Pipeline([("prepare", prepare), ("features", union)])
+
+
+def _tfidf(vectorizer: TfidfVectorizer, documents: list[str]) -> Any:
+    """`vectorizer.transform(documents)`, the same numbers, without the input validation
+    scikit-learn repeats on every call (a quarter of the classifier's time on the inbox's
+    batches of 64): counts, sublinear tf, idf, l2 rows, exactly as `TfidfTransformer` does."""
+    X = CountVectorizer.transform(vectorizer, documents)
+    if vectorizer.sublinear_tf:
+        np.log(X.data, X.data)
+        X.data += 1.0
+    X.data *= vectorizer.idf_[X.indices]
+    return normalize_rows(X, norm=vectorizer.norm, copy=False) if vectorizer.norm else X
+
+
+def transform(features: Any, texts: Sequence[str]) -> Any:
+    """`features.transform(texts)` for the pipelines this module builds (`text_features`, a
+    single TF-IDF vectorizer), by the lean path of `_tfidf`; anything else by its own
+    `transform`. The result is the same matrix (tests compare them)."""
+    if isinstance(features, TfidfVectorizer) and _lean(features):
+        return _tfidf(features, list(texts))
+    steps = getattr(features, "named_steps", {})
+    prepare, union = steps.get("prepare"), steps.get("features")
+    if (
+        isinstance(prepare, FunctionTransformer)
+        and isinstance(union, FeatureUnion)
+        and all(isinstance(v, TfidfVectorizer) and _lean(v) for _, v in union.transformer_list)
+    ):
+        prepared = apply_each(texts, **(prepare.kw_args or {}))
+        blocks = [_tfidf(v, prepared) for _, v in union.transformer_list]
+        return sp.hstack(blocks, format="csr")
+    return features.transform(texts)
+
+
+def _lean(vectorizer: TfidfVectorizer) -> bool:
+    return bool(vectorizer.use_idf) and not vectorizer.binary
 
 
 def gate_words() -> TfidfVectorizer:

@@ -38,7 +38,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from jalsa.inbox.classifier import RouteModel
-from jalsa.inbox.features import NBLogisticRegression, skeleton, squeeze, text_features
+from jalsa.inbox.features import (
+    NBLogisticRegression,
+    skeleton,
+    squeeze,
+    text_features,
+    transform,
+)
 from jalsa.inbox.transliterate import roman_to_urdu, urdu_to_roman
 from jalsa.inbox.urdu_lexicon import LexiconMatcher, fold
 from jalsa.inbox.urdu_set import load_urdu_lexicon
@@ -91,7 +97,7 @@ class Expert:
     lexicon: bool = False
 
     def transform(self, texts: Sequence[str], matcher: LexiconMatcher | None) -> Any:
-        X = self.features.transform(texts)
+        X = transform(self.features, texts)
         if self.lexicon and matcher is not None:
             X = sp.hstack([X, matcher.features(texts) * LEXICON_SCALE], format="csr")
         return X
