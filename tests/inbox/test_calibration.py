@@ -211,3 +211,22 @@ def test_a_model_knows_which_texts_it_was_trained_on(sample, tmp_path) -> None: 
     export_model(model, tmp_path / "portable", {})
     loaded = load_portable(tmp_path / "portable")
     assert seen_by_model(loaded, trained) == 5 and seen_by_model(loaded, held_out) == 0
+
+
+def test_a_failing_identifier_or_calibration_never_stalls_the_queue(sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from jalsa.inbox import classifier
+    from jalsa.inbox.calibration import Calibration
+    from jalsa.inbox.training import fit_model, load_training_data
+
+    model = fit_model(load_training_data(sample.data))
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(classifier, "routes", broken)
+    monkeypatch.setattr(Calibration, "apply", broken)
+    model.info["calibration"] = {"roman_urdu": {"method": "platt", "a": 1.0, "b": 0.0}}
+    predictions = model.predict(["ye kya bakwas hai", "what a rally", "", "جلسہ"])
+    assert [p.status for p in predictions] == ["ok", "ok", "empty", "ok"]
+    assert predictions[0].language == "roman_urdu" and predictions[0].abusive is not None
+    assert predictions[0].operating_point == {}  # uncalibrated: the policy's thresholds judge it
