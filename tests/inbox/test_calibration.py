@@ -214,7 +214,7 @@ def test_a_model_knows_which_texts_it_was_trained_on(sample, tmp_path) -> None: 
 
 
 def test_a_failing_identifier_or_calibration_never_stalls_the_queue(sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from jalsa.inbox import classifier
+    from jalsa.inbox import language
     from jalsa.inbox.calibration import Calibration
     from jalsa.inbox.training import fit_model, load_training_data
 
@@ -223,7 +223,10 @@ def test_a_failing_identifier_or_calibration_never_stalls_the_queue(sample, monk
     def broken(*_: object) -> None:
         raise RuntimeError("broken")
 
-    monkeypatch.setattr(classifier, "routes", broken)
+    class BrokenIdentifier:
+        predict_proba = broken
+
+    monkeypatch.setattr(language, "_identifier", BrokenIdentifier)
     monkeypatch.setattr(Calibration, "apply", broken)
     model.info["calibration"] = {"roman_urdu": {"method": "platt", "a": 1.0, "b": 0.0}}
     predictions = model.predict(["ye kya bakwas hai", "what a rally", "", "جلسہ"])

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jalsa.inbox.calibration import Calibration, OperatingPoint
-from jalsa.inbox.language import Route, is_latin, route, routes, word_list_route
+from jalsa.inbox.language import Route, is_latin, route, routes
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +174,7 @@ class Model:
         script: list[tuple[int, str, Route, Status]] = []
         prepared = [_prepare(item) for item in texts]
         readable = {i: text for i, (text, _) in enumerate(prepared) if text is not None}
-        try:
-            found = routes(list(readable.values()))
-        except Exception as exc:  # the identifier must not stall the queue: word lists then
-            log.warning("language routing failed (%r): word lists for %d items", exc, len(readable))
-            found = [word_list_route(text) for text in readable.values()]
-        languages = dict(zip(readable, found, strict=True))
+        languages = dict(zip(readable, routes(list(readable.values())), strict=True))
         for i, (text, status) in enumerate(prepared):
             if text is None:
                 results[i] = Prediction(status, "unknown", None, {}, self.version, _WHY[status])

@@ -160,11 +160,16 @@ def routes(texts: Sequence[str]) -> list[Route]:
     latin = [i for i, value in enumerate(found) if value is None]
     if latin:
         identifier = _identifier()
-        if identifier is None:
+        proba = None
+        if identifier is not None:
+            try:
+                proba = identifier.predict_proba([texts[i] for i in latin])  # type: ignore[attr-defined]
+            except Exception as exc:  # a bug in the identifier must not stall the queue
+                log.warning("language identifier failed (%r); routing by word lists", exc)
+        if proba is None:
             for i in latin:
                 found[i] = latin_route(texts[i])
         else:
-            proba = identifier.predict_proba([texts[i] for i in latin])  # type: ignore[attr-defined]
             for i, (english, roman_urdu, other) in zip(latin, proba, strict=True):
                 words = len(texts[i].split())
                 if other >= OTHER_SURE and words >= OTHER_MIN_WORDS:
