@@ -212,14 +212,14 @@ def reliability(
     return {"bins": rows, "ece": round(ece, 4), "brier": round(brier, 4), "n": len(p)}
 
 
-def precision_lower_bound(hits: int, n: int, confidence: float = CONFIDENCE) -> float:
-    """One-sided Jeffreys lower bound of a proportion (hits of n) at `confidence` (the bound
-    `hide_threshold` uses)."""
-    if n == 0:
-        return 0.0
+def precision_lower_bound(hits: Any, n: Any, confidence: float = CONFIDENCE) -> Any:
+    """One-sided Jeffreys lower bound of a proportion (hits of n) at `confidence`, for one
+    count (a float; 0.0 for n = 0) or arrays of them (the bound `hide_threshold` uses)."""
     from scipy.stats import beta
 
-    return float(beta.ppf(1 - confidence, hits + 0.5, n - hits + 0.5))
+    if np.ndim(n) == 0:
+        return 0.0 if n == 0 else float(beta.ppf(1 - confidence, hits + 0.5, n - hits + 0.5))
+    return beta.ppf(1 - confidence, hits + 0.5, n - hits + 0.5)
 
 
 @dataclass(frozen=True)
@@ -265,15 +265,13 @@ def _descending(p: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
 def hide_threshold(p: Any, labels: Any, target_precision: float, confidence: float) -> float | None:
     """The lowest score whose hidden set (every item at or above it) has a precision lower
     bound of at least `target_precision`, with at least MIN_HIDDEN items; None if none has."""
-    from scipy.stats import beta
-
     s, t = _descending(p, labels)
     if not len(s):
         return None
     last_of_value = np.flatnonzero(np.append(s[1:] != s[:-1], True))  # cut after each score
     counts = last_of_value + 1
     hits = np.cumsum(t)[last_of_value]
-    bound = beta.ppf(1 - confidence, hits + 0.5, counts - hits + 0.5)
+    bound = precision_lower_bound(hits, counts, confidence)
     passing = np.flatnonzero((counts >= MIN_HIDDEN) & (bound >= target_precision))
     return float(s[last_of_value[passing[-1]]]) if len(passing) else None
 

@@ -179,6 +179,12 @@ def choose_C(X: Any, y: np.ndarray, grid: Sequence[float] = TUNED_C) -> float:
 # -- statistics -------------------------------------------------------------------------------
 
 
+def _f1(tp: Any, fp: Any, fn: Any) -> Any:
+    """One class's F1 from its counts (arrays or numbers), 0 for a class never seen or said."""
+    denominator = 2 * tp + fp + fn
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
 def _macro_f1(t: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Binary macro-F1 along the last axis (1 = abusive), 0 for a class never seen or said."""
     out = np.zeros(t.shape[:-1])
@@ -186,8 +192,7 @@ def _macro_f1(t: np.ndarray, p: np.ndarray) -> np.ndarray:
         tp = ((t == cls) & (p == cls)).sum(-1)
         fp = ((t != cls) & (p == cls)).sum(-1)
         fn = ((t == cls) & (p != cls)).sum(-1)
-        denominator = 2 * tp + fp + fn
-        out += np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+        out += _f1(tp, fp, fn)
     return out / 2
 
 
@@ -228,8 +233,7 @@ def bootstrap_f1(
             tp = draws[:, (cell_true == cls) & (cell_pred == cls)].sum(1)
             fp = draws[:, (cell_true != cls) & (cell_pred == cls)].sum(1)
             fn = draws[:, (cell_true == cls) & (cell_pred != cls)].sum(1)
-            denominator = 2 * tp + fp + fn
-            f1 += np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+            f1 += _f1(tp, fp, fn)
         out[name] = f1 / 2
     return out
 
@@ -305,8 +309,7 @@ def permutation_test(
                 tp = tp0 + ((t_d == cls) & (pred == cls)).sum(1)
                 fp = fp0 + ((t_d != cls) & (pred == cls)).sum(1)
                 fn = fn0 + ((t_d == cls) & (pred != cls)).sum(1)
-                denominator = 2 * tp + fp + fn
-                f1[side] += np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+                f1[side] += _f1(tp, fp, fn)
         shuffled[start : start + len(swap)] = (f1["a"] - f1["b"]) / 2
     extreme = int((np.abs(shuffled) >= abs(observed) - 1e-12).sum())
     return {"difference": round(observed, 4), "p": (extreme + 1) / (n + 1), "permutations": n}
