@@ -317,8 +317,9 @@ def fit_model(
             C=PARAMS["urdu_script"]["C"],
         )  # fmt: skip
     model = Model(version="unsaved", routes=routes, gate=fit_gate(ru_texts, en_texts))
-    trained_on = [*data.training_texts().values(), [t for t, _ in extra], data.abusive_words]
-    model.training_keys = contamination.keys(t for texts in trained_on for t in texts)
+    if categories:  # a model that is kept (not an out-of-fold one) says what it saw
+        trained_on = [*data.training_texts().values(), [t for t, _ in extra], data.abusive_words]
+        model.training_keys = contamination.keys(t for texts in trained_on for t in texts)
     return model
 
 
