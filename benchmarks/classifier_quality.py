@@ -40,14 +40,12 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from jalsa.errors import UserError
+from jalsa.inbox.calibration import action_figures
 from jalsa.inbox.comparison import fit_baselines
 from jalsa.inbox.evaluation import compare, model_predictions
 from jalsa.inbox.model_calibration import held_out_figures
@@ -57,48 +55,6 @@ from jalsa.inbox.training import check_data, load_training_data, train
 
 RESULTS = Path(__file__).with_name("results")
 TARGETS = {"hide_precision": 0.97, "review_share": 0.20, "urdu_script_macro_f1": 0.80}
-
-
-def _interval(values: np.ndarray) -> list[float] | None:
-    values = values[~np.isnan(values)]
-    if not len(values):
-        return None
-    low, high = np.percentile(values, [2.5, 97.5])
-    return [round(float(low), 4), round(float(high), 4)]
-
-
-def policy_figures(
-    actions: Sequence[str], labels: Sequence[int], resamples: int, seed: int = 0
-) -> dict[str, Any]:
-    """Precision and recall of hide, recall of hide-or-review, review share, with intervals."""
-    hide = np.array([a == "hide" for a in actions])
-    review = np.array([a == "review" for a in actions])
-    y = np.asarray(labels, dtype=bool)
-
-    def figures(idx: np.ndarray) -> np.ndarray:
-        h, r, t = hide[idx], review[idx], y[idx]
-        positives = t.sum()
-        return np.array(
-            [
-                (h & t).sum() / h.sum() if h.sum() else np.nan,
-                (h & t).sum() / positives if positives else np.nan,
-                ((h | r) & t).sum() / positives if positives else np.nan,
-                r.mean(),
-                h.mean(),
-            ]
-        )
-
-    names = ("hide_precision", "hide_recall", "flag_recall", "review_share", "hide_share")
-    whole = figures(np.arange(len(y)))
-    rng = np.random.default_rng(seed)
-    samples = np.array(
-        [figures(rng.integers(0, len(y), len(y))) for _ in range(resamples)]
-    ).reshape(resamples, len(names))
-    out: dict[str, Any] = {"n": len(y), "abusive": int(y.sum()), "hidden": int(hide.sum())}
-    for k, name in enumerate(names):
-        value = None if np.isnan(whole[k]) else round(float(whole[k]), 4)
-        out[name] = {"value": value, "interval": _interval(samples[:, k])}
-    return out
 
 
 def decide(
@@ -121,10 +77,11 @@ def decide(
 def by_route(
     actions: list[str], routes: list[str], labels: list[int], resamples: int
 ) -> dict[str, Any]:
-    out = {"all": policy_figures(actions, labels, resamples)}
+    out = {"all": action_figures(actions, labels, resamples=resamples)}
     for route in sorted(set(routes)):
         idx = [i for i, r in enumerate(routes) if r == route]
-        out[route] = policy_figures([actions[i] for i in idx], [labels[i] for i in idx], resamples)
+        chosen = ([actions[i] for i in idx], [labels[i] for i in idx])
+        out[route] = action_figures(*chosen, resamples=resamples)
     return out
 
 

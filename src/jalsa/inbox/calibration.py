@@ -363,11 +363,25 @@ def operating_figures(
     resamples: int = 2000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """What a route's operating point does on labelled items, with 95% bootstrap intervals:
-    precision and recall of hide, recall of hide or review, and the shares hidden and reviewed."""
-    scores, y = np.asarray(p, dtype=np.float64), np.asarray(labels, dtype=np.int64)
-    hide = scores >= point.hide if point.hide is not None else np.zeros(len(y), dtype=bool)
-    review = (scores >= point.review) & ~hide
+    """What a route's operating point does on labelled items (`action_figures` of its
+    actions)."""
+    actions = [point.action(float(v)) for v in np.asarray(p, dtype=np.float64)]
+    return action_figures(actions, labels, resamples=resamples, seed=seed)
+
+
+def action_figures(
+    actions: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """What hide/review/allow decisions do on labelled items, with 95% bootstrap intervals:
+    precision and recall of hide, recall of hide or review, and the shares hidden and reviewed
+    (whether an operating point or a whole policy made them)."""
+    y = np.asarray(labels, dtype=np.int64)
+    hide = np.array([a == "hide" for a in actions], dtype=bool)
+    review = np.array([a == "review" for a in actions], dtype=bool)
 
     def figures(idx: np.ndarray) -> np.ndarray:
         h, r, t = hide[idx], review[idx], y[idx]
