@@ -123,13 +123,13 @@ class RouteModel:
     category_names: dict[int, str] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, list[dict[str, float]]]:
-        from jalsa.inbox.features import transform  # scikit-learn: once a model is used
+        from jalsa.inbox.features import predict_proba, transform  # scikit-learn: when used
 
         X = transform(self.features, texts)
-        proba = self.abusive.predict_proba(X)[:, 1]
+        proba = predict_proba(self.abusive, X)[:, 1]
         rows: list[dict[str, float]] = [{"abusive": float(p)} for p in proba]
         if self.categories is not None:
-            cat = self.categories.predict_proba(X)
+            cat = predict_proba(self.categories, X)
             for column, klass in enumerate(self.categories.classes_):
                 name = self.category_names.get(int(klass))
                 if name is None:
@@ -281,10 +281,10 @@ class Model:
         return [(float(p), row, None) for p, row in zip(proba, rows, strict=True)]
 
     def _score_latin(self, texts: list[str]) -> list[Scored]:
-        from jalsa.inbox.features import transform  # scikit-learn: once a model is used
+        from jalsa.inbox.features import predict_proba, transform  # scikit-learn: when used
 
         weight = (
-            self.gate[-1].predict_proba(transform(self.gate[0], texts))[:, 1]
+            predict_proba(self.gate[-1], transform(self.gate[0], texts))[:, 1]
             if self.gate is not None
             else np.array([1.0 if route(t) == "roman_urdu" else 0.0 for t in texts])
         )

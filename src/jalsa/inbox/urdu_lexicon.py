@@ -125,12 +125,16 @@ class LexiconMatcher:
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One row per text: 1 for each category and severity hit, then log(1 + hits)."""
-        index = {name: i for i, name in enumerate(FEATURES)}
-        rows = np.zeros((len(texts), N_FEATURES), dtype=np.float32)
-        for r, text in enumerate(texts):
-            hits = self.hits(text)
-            for _, category, severity in hits:
-                rows[r, index[f"category:{category}"]] = 1.0
-                rows[r, index[f"severity:{severity}"]] = 1.0
-            rows[r, -1] = math.log1p(len(hits))
-        return sp.csr_matrix(rows)
+        return hit_features([self.hits(text) for text in texts])
+
+
+def hit_features(hits_of_texts: Sequence[Sequence[tuple[str, str, str]]]) -> sp.csr_matrix:
+    """`LexiconMatcher.features` from each text's `hits`, when they are already found."""
+    index = {name: i for i, name in enumerate(FEATURES)}
+    rows = np.zeros((len(hits_of_texts), N_FEATURES), dtype=np.float32)
+    for r, hits in enumerate(hits_of_texts):
+        for _, category, severity in hits:
+            rows[r, index[f"category:{category}"]] = 1.0
+            rows[r, index[f"severity:{severity}"]] = 1.0
+        rows[r, -1] = math.log1p(len(hits))
+    return sp.csr_matrix(rows)

@@ -40,13 +40,14 @@ import scipy.sparse as sp
 from jalsa.inbox.classifier import RouteModel
 from jalsa.inbox.features import (
     NBLogisticRegression,
+    predict_proba,
     skeleton,
     squeeze,
     text_features,
     transform,
 )
 from jalsa.inbox.transliterate import roman_to_urdu, urdu_to_roman
-from jalsa.inbox.urdu_lexicon import LexiconMatcher, fold
+from jalsa.inbox.urdu_lexicon import LexiconMatcher, fold, hit_features
 from jalsa.inbox.urdu_set import load_urdu_lexicon
 
 KIND = "urdu_experts"  # the route's "kind" in a shipped manifest
@@ -96,14 +97,16 @@ class Expert:
     abusive: NBLogisticRegression
     lexicon: bool = False
 
-    def transform(self, texts: Sequence[str], matcher: LexiconMatcher | None) -> Any:
+    def transform(self, texts: Sequence[str], lexicon: sp.csr_matrix | None) -> Any:
+        """The expert's features of `texts`; `lexicon` is the texts' `hit_features` (read
+        when the expert has lexicon columns)."""
         X = transform(self.features, texts)
-        if self.lexicon and matcher is not None:
-            X = sp.hstack([X, matcher.features(texts) * LEXICON_SCALE], format="csr")
+        if self.lexicon and lexicon is not None:
+            X = sp.hstack([X, lexicon * LEXICON_SCALE], format="csr")
         return X
 
-    def predict(self, texts: Sequence[str], matcher: LexiconMatcher | None) -> np.ndarray:
-        return np.asarray(self.abusive.predict_proba(self.transform(texts, matcher))[:, 1])
+    def predict(self, texts: Sequence[str], lexicon: sp.csr_matrix | None) -> np.ndarray:
+        return predict_proba(self.abusive, self.transform(texts, lexicon))[:, 1]
 
 
 @dataclass
@@ -120,14 +123,16 @@ class UrduScriptRoute(RouteModel):
         texts = list(texts)
         if not texts:
             return np.zeros(0), []
-        proba = np.mean([e.predict(texts, self.matcher) for e in self.experts], axis=0)
+        # the lexicon's hits, found once for both experts and the category scores
+        hits = [self.matcher.hits(text) for text in texts] if self.matcher is not None else []
+        lexicon = hit_features(hits) if hits else None
+        proba = np.mean([e.predict(texts, lexicon) for e in self.experts], axis=0)
         rows: list[dict[str, float]] = [{"abusive": float(p)} for p in proba]
-        if self.matcher is not None:
-            for text, row, p in zip(texts, rows, proba, strict=True):
-                for _, category, _ in self.matcher.hits(text):
-                    name = LEXICON_SCORES.get(category)
-                    if name is not None:
-                        row[name] = float(p)
+        for found, row, p in zip(hits, rows, proba, strict=False):  # no hits: no matcher
+            for _, category, _ in found:
+                name = LEXICON_SCORES.get(category)
+                if name is not None:
+                    row[name] = float(p)
         return proba, rows
 
 
