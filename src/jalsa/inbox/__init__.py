@@ -6,10 +6,10 @@ The names below are imported when first used (PEP 562): loading the classifier a
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from jalsa.inbox.model_files import load_model
     from jalsa.inbox.policy import Policy
     from jalsa.inbox.policy_file import load_policy
@@ -25,8 +25,8 @@ _WHERE = {
 __all__ = ["InboxService", "Policy", "load_model", "load_policy"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'jalsa.inbox' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    return getattr(_importlib.import_module(module), name)
