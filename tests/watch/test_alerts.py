@@ -20,6 +20,7 @@ from jalsa.watch.alerts import (
     SIGNATURE_HEADER,
     Alerts,
     WebhookSink,
+    body_of,
     verify,
 )
 from jalsa.watch.detector import Detector
@@ -86,7 +87,7 @@ def sink(*urls: str, **kw: object) -> WebhookSink:
 
 
 async def test_a_change_is_posted_signed(receiver: Receiver, change: IncidentChange) -> None:
-    [delivery] = await sink(receiver.url).send(change)
+    [delivery] = await sink(receiver.url).post(f"incident.{change.kind}", body_of(change))
     assert delivery.ok and delivery.attempts == 1 and delivery.status == 200
     [(headers, body)] = receiver.received
     assert verify(body, SECRET, headers[SIGNATURE_HEADER])
@@ -108,7 +109,7 @@ async def test_server_errors_are_retried_with_backoff(
         delays.append(seconds)
 
     webhook = WebhookSink([receiver.url], SECRET, backoff=0.5, sleep=record)
-    [delivery] = await webhook.send(change)
+    [delivery] = await webhook.post(f"incident.{change.kind}", body_of(change))
     assert delivery.ok and delivery.attempts == 4
     assert delays == [0.5, 1.0, 2.0]
     assert len({body for _, body in receiver.received}) == 1  # the same body each time
@@ -116,7 +117,7 @@ async def test_server_errors_are_retried_with_backoff(
 
 @pytest.mark.parametrize("receiver", [[400, 500]], indirect=True)
 async def test_a_4xx_is_not_retried(receiver: Receiver, change: IncidentChange) -> None:
-    [delivery] = await sink(receiver.url).send(change)
+    [delivery] = await sink(receiver.url).post(f"incident.{change.kind}", body_of(change))
     assert not delivery.ok and delivery.attempts == 1 and delivery.status == 400
     assert len(receiver.received) == 1
 
@@ -125,7 +126,9 @@ async def test_a_4xx_is_not_retried(receiver: Receiver, change: IncidentChange) 
 async def test_a_receiver_that_keeps_failing_is_given_up(
     receiver: Receiver, change: IncidentChange
 ) -> None:
-    [delivery] = await sink(receiver.url, retries=2).send(change)
+    [delivery] = await sink(receiver.url, retries=2).post(
+        f"incident.{change.kind}", body_of(change)
+    )
     assert not delivery.ok and delivery.attempts == 3 and delivery.status == 500
 
 
