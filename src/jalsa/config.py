@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     watch_round_seconds: float = 60.0
     watch_webhook_urls: list[str] = []
     watch_webhook_secret: SecretStr | None = None
+    # Conversation: seconds between checks for hashtag spikes in events in progress, and where
+    # trend alerts are posted (signed like the watch's when a secret is set).
+    trend_alert_seconds: float = 5.0
+    trend_webhook_urls: list[str] = []
+    trend_webhook_secret: SecretStr | None = None
     # Let the control helper probe private and loopback addresses (labs and tests only: on a
     # real server it would let a token holder reach the server's own network).
     watch_control_private: bool = False

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
@@ -25,46 +23,15 @@ from jalsa.watch.alerts import (
 )
 from jalsa.watch.detector import Detector
 from jalsa.watch.incidents import IncidentChange
+from webhook_receiver import Receiver, receiving
 
 SECRET = "s3cret-hmac-key-do-not-log"
 
 
-class Receiver(ThreadingHTTPServer):
-    """Answers POSTs with the next status of `statuses` (then 200) and keeps what it got."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.statuses = statuses
-        self.received: list[tuple[dict[str, str], bytes]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((dict(self.headers), body))
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
-    server = Receiver(list(getattr(request, "param", [])))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with receiving(list(getattr(request, "param", []))) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -50,9 +51,11 @@ class DuckDBEngine:
         threads: int | None = None,
         spill: Path | None = None,
         memory_limit: str | None = None,
+        since: datetime | None = None,
     ) -> None:
         """`spill`: a folder for what does not fit in memory; `memory_limit`: DuckDB's, such
-        as "5GB" (default: 80% of the machine's memory)."""
+        as "5GB" (default: 80% of the machine's memory); `since`: only the posts created at or
+        after it (Parquet's row-group statistics let DuckDB skip the older ones)."""
         self.con = connect(spill, threads=threads)
         if memory_limit:
             try:
@@ -61,7 +64,8 @@ class DuckDBEngine:
                 raise UserError(f"memory limit {memory_limit!r}: {error}; write e.g. 5GB") from None
         if parts:
             files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
-            self.con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}])")
+            where = f" WHERE created_at >= to_timestamp({since.timestamp()!r})" if since else ""
+            self.con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}]){where}")
         else:
             self.con.register("posts", POST_SCHEMA.empty_table())
 

@@ -20,6 +20,7 @@ from jalsa import __version__
 from jalsa.clock import Clock
 from jalsa.config import Settings
 from jalsa.conversation.panel import ConversationCache
+from jalsa.conversation.trend_alerts import TrendAlerts
 from jalsa.errors import NotFound, UserError
 from jalsa.inbox.service import InboxService
 from jalsa.live.feed import Feeds
@@ -59,7 +60,9 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
         running = app_services(app)
         await running.watch.start()
         running.sms.start()
+        running.trends.start()
         yield
+        await running.trends.stop()
         await asyncio.to_thread(running.sms.stop)
         await running.watch.stop()
         await running.inbox.close()
@@ -86,6 +89,7 @@ def create_app(store: Store, settings: Settings, *, clock: Clock | None = None) 
         inbox=InboxService(store, settings, clock=clock),
         sms=SmsService(store, settings, now=clock.now if clock else utc_now),
         conversation=ConversationCache(settings),
+        trends=TrendAlerts(store, settings, now=clock.now if clock else utc_now),
         login_throttle=LoginThrottle(),
         device_key=device_key(Vault.key_of(settings)),
         notices=Notices(SESSION_COOKIE),

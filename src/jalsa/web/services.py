@@ -1,7 +1,7 @@
 """What the web app's routes work with, typed, in one object made once by `create_app`: the
 store and settings, the app's clock, the live feeds, the watch, inbox and SMS services, the
-conversation panel's cache, the login throttle and the page notices. Routes reach it through
-`services(request)`, never through `app.state` directly."""
+conversation panel's cache and trend alerts, the login throttle and the page notices. Routes
+reach it through `services(request)`, never through `app.state` directly."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 
 from jalsa.config import Settings
 from jalsa.conversation.panel import ConversationCache
+from jalsa.conversation.trend_alerts import TrendAlerts
 from jalsa.inbox.service import InboxService
 from jalsa.live.feed import Feeds
 from jalsa.mobilize.service import SmsService
@@ -33,6 +34,7 @@ class Services:
     inbox: InboxService
     sms: SmsService  # the server's SMS sender
     conversation: ConversationCache  # the conversation panel's figures, per event
+    trends: TrendAlerts  # hashtag spikes of the events in progress, announced as they close
     login_throttle: LoginThrottle
     device_key: bytes  # signs the known-device cookie of the login throttle
     notices: Notices  # messages for the next page after a redirect

@@ -1,5 +1,6 @@
-"""The conversation panel's route: an event's posts summed up by the conversation measures
-(computed and kept by `jalsa.conversation.panel.ConversationCache`)."""
+"""The conversation panel's routes: an event's posts summed up by the conversation measures
+(computed and kept by `jalsa.conversation.panel.ConversationCache`), and the trend alerts
+announced during it (`jalsa.conversation.trend_alerts`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 
 from jalsa.conversation.panel import ConversationOut
+from jalsa.conversation.trend_alerts import TrendAlert
 from jalsa.store import Store
 from jalsa.store.repo import get_event
 from jalsa.team import Perm
@@ -38,3 +40,17 @@ async def conversation(
     ref, timezone = await asyncio.to_thread(_event, found.store, slug)
     result = await found.conversation.get(ref)
     return result.model_copy(update={"timezone": timezone})
+
+
+@router.get("/api/events/{slug}/trend-alerts", tags=["conversation"])
+async def trend_alerts(
+    slug: str, request: Request, who: Caller = Depends(Requires(Perm.VIEW_EVENTS))
+) -> list[TrendAlert]:
+    """The hashtag spikes announced during the event, newest first: each with its minute,
+    posts, expected count, score, threshold and window (the rule of `tag_spikes`), the posts
+    and accounts behind it, when it was detected and how long after its minute ended. A spike
+    is announced once its minute has closed (a few seconds after its end), to the app and to
+    the webhooks in `JALSA_TREND_WEBHOOK_URLS` (event `trend.spike`, signed)."""
+    found = services(request)
+    ref, _ = await asyncio.to_thread(_event, found.store, slug)
+    return await asyncio.to_thread(found.trends.alerter(ref).alerts)
