@@ -443,6 +443,45 @@ def test_live_figures_change_without_a_reload(
     assert not watch.foreign(), watch.foreign()
 
 
+def test_a_trend_alert_appears_while_the_page_is_open(
+    open_page: Callable[..., tuple[Any, Watch]], served: Served
+) -> None:
+    """The server announces a spike after its minute closes; the open dashboard shows it, marked
+    new, with its figures and evidence, and still fits a phone."""
+    slug = "alerts"
+    with served.store.session() as session:
+        create_event(
+            session,
+            name="Trend alerts",
+            starts_at=utc_now() - timedelta(minutes=30),
+            duration=timedelta(hours=2),
+            timezone="Asia/Karachi",
+            hashtags=["#PTI"],
+            slug=slug,
+        )
+    page, watch = open_page("viewer")
+    page.set_viewport_size(SIZES["phone"])
+    page.goto(f"{served.url}/events/{slug}")
+    page.wait_for_selector('#conversation[data-state="not-measured"]')
+    assert page.is_hidden("#trend-alerts")
+    # the rally's #shutdown spikes in its minute 20: make that the minute that just ended
+    spike = utc_now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    rows = rally()
+    for row in rows:
+        row["created_at"] = spike + (row["created_at"] - (T0 + timedelta(minutes=20)))
+    write(rows, PostDataset(served.tmp / "data" / "conversation" / slug).posts)
+    item = '#trend-alert-list li.new[data-key^="shutdown@"]'
+    page.wait_for_selector(item, timeout=45_000)  # checks every 5 s, the page every 10 s
+    text = page.inner_text(item)
+    assert "#shutdown" in text and "expected" in text and "announced" in text
+    assert "h_s" in page.inner_text(f"{item} .spike-accounts")
+    shot_of(page, "#trend-alerts", "trend-alerts-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= SIZES["phone"]["width"] + 1, f"the dashboard is {width} px wide at 390 px"
+    assert not watch.errors, watch.errors
+    assert not watch.foreign(), watch.foreign()
+
+
 def test_a_viewer_is_refused_the_credentials_page(
     open_page: Callable[..., tuple[Any, Watch]], served: Served
 ) -> None:

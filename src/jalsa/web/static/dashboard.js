@@ -602,6 +602,12 @@
       fmtNum(s.peak.posts) + " posts vs " + decimalFormat.format(s.peak.expected) + " expected · score " +
       decimalFormat.format(s.peak.score) + " (spike from " + fmtNum(s.threshold) + ")" +
       (s.minutes > 1 ? " · " + fmtNum(s.posts) + " posts in " + s.minutes + " minutes" : "")));
+    spikeEvidence(item, s);
+    return item;
+  }
+
+  // The accounts and posts behind a spike (or a trend alert): the same evidence in both.
+  function spikeEvidence(item, s) {
     if (s.top_accounts.length) {
       var who = el("p", { "class": "spike-accounts" }, "Top accounts: ");
       s.top_accounts.forEach(function (a, i) {
@@ -624,7 +630,6 @@
       more.appendChild(posts);
       item.appendChild(more);
     }
-    return item;
   }
 
   function showSpikes(spikes) {
@@ -712,6 +717,63 @@
     });
     loadConversation();
   }
+
+  // ---- trend alerts: spikes announced as their minute closes, fetched every 10 s -------------
+  /* The server checks the posts of an event in progress every few seconds and announces each
+     spike once; this list shows the five newest, the ones that arrived while the page was open
+     marked "new". */
+  var alertsBox = byId("trend-alerts");
+  var ALERTS_EVERY = 10000;
+  var alertsKnown = null;  // the alert keys of the first answer: not marked as new
+
+  function alertItem(a, fresh) {
+    var key = a.tag + "@" + a.minute;
+    var item = el("li", { "class": "spike trend-alert" + (fresh ? " new" : ""), "data-key": key });
+    var head = el("p", { "class": "spike-head" });
+    if (fresh) { head.appendChild(el("span", { "class": "badge" }, "new ")); }
+    head.appendChild(bidi("#" + a.tag, "tag"));
+    head.appendChild(el("span", { "class": "spike-time" }, " " + clock(a.minute * 60)));
+    item.appendChild(head);
+    item.appendChild(el("p", { "class": "spike-figures" },
+      fmtNum(a.posts) + " posts vs " + decimalFormat.format(a.expected) + " expected · score " +
+      decimalFormat.format(a.score) + " (spike from " + fmtNum(a.threshold) + ") · announced " +
+      Math.round(a.delay_seconds) + " s after the minute ended"));
+    spikeEvidence(item, a);
+    return item;
+  }
+
+  function showAlerts(alerts) {
+    var keys = alerts.map(function (a) { return a.tag + "@" + a.minute; });
+    var known = alertsKnown || keys;
+    alertsKnown = keys;
+    var list = byId("trend-alert-list");
+    list.textContent = "";
+    alerts.slice(0, 5).forEach(function (a, i) {
+      list.appendChild(alertItem(a, known.indexOf(keys[i]) < 0));
+    });
+    alertsBox.hidden = alerts.length === 0;
+    setText("trend-alerts-status", alerts.length
+      ? fmtNum(alerts.length) + " announced; the newest at " + timeFormat.format(new Date(alerts[0].detected_at)) + "."
+      : "");
+  }
+
+  function loadAlerts() {
+    if (document.hidden) { setTimeout(loadAlerts, ALERTS_EVERY); return; }
+    fetch(alertsBox.getAttribute("data-url"), {
+      credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store",
+    })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(showAlerts)
+      .catch(function (err) {
+        setText("trend-alerts-status", "Could not load the trend alerts (" + err.message + "); trying again in 10 s.");
+      })
+      .then(function () { setTimeout(loadAlerts, ALERTS_EVERY); });
+  }
+
+  if (alertsBox) { loadAlerts(); }
 
   // ---- internet disruptions: bands over the charts and the panel, fetched every 30 s -----------
   /* Incidents that overlap the event, each with the audience change on every platform. The
