@@ -35,6 +35,7 @@ from jalsa.conversation import measures as m
 from jalsa.conversation.analysis import analyze, minute_time
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
+from jalsa.conversation.panel import SpikeAccount, SpikePost
 from jalsa.store import Store
 from jalsa.store.repo import events_between
 from jalsa.timeutil import utc_now
@@ -47,18 +48,6 @@ WEBHOOK_EVENT = "trend.spike"
 GRACE = 5.0  # seconds after a minute's end before it is judged
 LOOKBACK = 5  # minutes: how far back a spike is still news on the first check
 MAX_KEPT = 10_000  # alerts kept in memory per event (a file longer than this is read in part)
-
-
-class AlertPost(BaseModel):
-    id: str
-    text: str
-    engagement: int = Field(description="Likes + reposts when collected.")
-
-
-class AlertAccount(BaseModel):
-    id: str
-    handle: str | None
-    posts: int = Field(description="Posts with the tag in the spike's minutes.")
 
 
 class TrendAlert(BaseModel):
@@ -74,8 +63,8 @@ class TrendAlert(BaseModel):
     threshold: float
     window_minutes: int
     min_count: int
-    top_posts: list[AlertPost]
-    top_accounts: list[AlertAccount]
+    top_posts: list[SpikePost]
+    top_accounts: list[SpikeAccount]
     detected_at: datetime
     delay_seconds: float = Field(description="From the end of the minute to detection.")
     definition: str
@@ -197,11 +186,11 @@ class TrendAlerter:
             window_minutes=int(params["window"]),
             min_count=int(params["min_count"]),
             top_posts=[
-                AlertPost(id=p["id"], text=p["text"] or "", engagement=int(p["value"]))
+                SpikePost(id=p["id"], text=p["text"] or "", engagement=int(p["value"]))
                 for p in spike.get("top_posts", [])
             ],
             top_accounts=[
-                AlertAccount(id=a["id"], handle=a["text"], posts=int(a["value"]))
+                SpikeAccount(id=a["id"], handle=a["text"], posts=int(a["value"]))
                 for a in spike.get("top_accounts", [])
             ],
             detected_at=detected.astimezone(UTC),
