@@ -153,7 +153,7 @@ def spark_conf(master: str | None = None, extra: Mapping[str, str] | None = None
 
 def check_reachable(master: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """Raise UserError unless some endpoint of the master URL accepts a connection: Spark
-    itself retries an absent standalone master for a minute, then waits."""
+    itself retries an absent standalone master for a minute before it gives up."""
     endpoints = master_endpoints(master)
     errors = []
     for host, port in endpoints:

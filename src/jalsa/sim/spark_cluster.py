@@ -123,6 +123,7 @@ class StandaloneCluster:
             "SPARK_LOCAL_IP": HOST,
             "SPARK_LOG_DIR": str(self.root / "logs"),
             "SPARK_WORKER_DIR": str(self.root),
+            "SPARK_LOCAL_DIRS": str(self.root / "local"),  # executors' shuffle and spill files
             "SPARK_NO_DAEMONIZE": "1",
             "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,
             "SPARK_DAEMON_JAVA_OPTS": QUICK_JVM,
