@@ -24,6 +24,7 @@ from jalsa.conversation.engines import ENGINES, open_engine
 from jalsa.conversation.gather import Gathering, Plan, Totals
 from jalsa.conversation.ingest import FORMATS, IngestSummary, ingest
 from jalsa.conversation.sources.mapped import Mapping
+from jalsa.conversation.spark_session import EXECUTOR_WAIT, SparkOptions
 from jalsa.credentials import with_stored_credentials
 from jalsa.errors import UserError
 from jalsa.limits import MAX_LINE_BYTES, MiB
@@ -109,25 +110,70 @@ EngineOpt = Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")]
 MasterOpt = Annotated[
     str | None, typer.Option(help="Spark master URL (default: local, all cores).")
 ]
+ConfOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--conf",
+        help="A Spark setting KEY=VALUE, e.g. spark.executor.memory=4g (repeat; docs/spark.md).",
+    ),
+]
+DatasetUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Where Spark's executors read the event's part files when not from this machine's "
+        "data folder, e.g. s3a://bucket/jalsa/EVENT/posts.",
+    ),
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(help="Seconds a Spark cluster has to run a first task before jalsa gives up."),
+]
 MemoryOpt = Annotated[
     str | None,
     typer.Option(help="DuckDB's memory limit, e.g. 5GB (default: 80% of this machine's)."),
 ]
 
 
+def spark_options(
+    engine: str,
+    master: str | None,
+    conf: list[str] | None,
+    dataset_url: str | None,
+    executor_wait: float,
+) -> SparkOptions | None:
+    """The Spark engine's options from the command line, or None for DuckDB (which refuses
+    them: they would be silently ignored)."""
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    if engine != "spark":
+        given = [
+            name
+            for name, value in (
+                ("--master", master),
+                ("--conf", conf),
+                ("--dataset-url", dataset_url),
+            )
+            if value
+        ] + (["--executor-wait"] if executor_wait != EXECUTOR_WAIT else [])
+        if given:
+            raise UserError(f"{', '.join(given)}: only for --engine spark")
+        return None
+    return SparkOptions.parse(master, conf or [], dataset_url, executor_wait)
+
+
 def _run(
     dataset: PostDataset,
     event: str,
     engine: str,
-    master: str | None,
+    spark: SparkOptions | None,
     memory_limit: str | None = None,
     **kwargs: Any,
 ) -> Analysis:
-    if engine not in ENGINES:
-        raise UserError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if not dataset.exists():
         raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
-    runner = open_engine(engine, dataset.parts(), master, dataset.root, memory_limit)
+    runner = open_engine(
+        engine, dataset.parts(), spill=dataset.root, memory_limit=memory_limit, spark=spark
+    )
     try:
         with console.status("analysing", spinner="dots") as status:
             return analyze(runner, step=lambda title: status.update(title), **kwargs)
@@ -139,12 +185,16 @@ def trends_cmd(
     event: Annotated[str, typer.Argument(help="Event slug or id.")],
     engine: EngineOpt = "duckdb",
     master: MasterOpt = None,
+    conf: ConfOpt = None,
+    dataset_url: DatasetUrlOpt = None,
+    executor_wait: WaitOpt = EXECUTOR_WAIT,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Hashtag spikes, explained: when, how far above what was expected, and who and what
     was behind each."""
+    spark = spark_options(engine, master, conf, dataset_url, executor_wait)
     dataset, tz = event_dataset(event)
-    result = _run(dataset, event, engine, master, only=("tag_spikes", "spike_evidence"))
+    result = _run(dataset, event, engine, spark, only=("tag_spikes", "spike_evidence"))
     if as_json:
         console.print_json(json.dumps({"spikes": result.spikes}, default=str))
         return
@@ -175,12 +225,16 @@ def analyze_cmd(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the whole analysis as JSON.")] = None,
     memory_limit: MemoryOpt = None,
+    conf: ConfOpt = None,
+    dataset_url: DatasetUrlOpt = None,
+    executor_wait: WaitOpt = EXECUTOR_WAIT,
 ) -> None:
     """Every conversation figure with its definition: volume, authors, top hashtags, words,
     links and accounts, spikes, share of voice and signs of coordination."""
     voices = Voices.parse(voice or [])
+    spark = spark_options(engine, master, conf, dataset_url, executor_wait)
     dataset = event_dataset(event)[0]
-    result = _run(dataset, event, engine, master, memory_limit, voices=voices)
+    result = _run(dataset, event, engine, spark, memory_limit, voices=voices)
     data = result.as_dict()
     coverage = x_coverage(read_counts(dataset.root), result.results["platform_minutes"])
     data["x_coverage"] = coverage

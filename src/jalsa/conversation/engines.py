@@ -1,13 +1,13 @@
 """The engines that run the measures over an event's posts: DuckDB in this process (the
-default), or Apache Spark (local mode, or a cluster by its master URL) when the archive
-outgrows one machine. Both see the dataset's Parquet files as the relation `posts` and
-return Arrow tables; Spark gets each measure's SQL transpiled from DuckDB's dialect by
-sqlglot, so a measure is written once."""
+default), or Apache Spark (local mode, or a cluster by its master URL; its settings and checks
+in spark_session.py) when the archive outgrows one machine. Both see the dataset's Parquet
+files as the relation `posts` and return Arrow tables; Spark gets each measure's SQL
+transpiled from DuckDB's dialect by sqlglot, so a measure is written once."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -17,6 +17,7 @@ import pyarrow as pa
 import sqlglot
 
 from jalsa.conversation.ingest import connect
+from jalsa.conversation.spark_session import SparkOptions, spark_error, spark_session
 from jalsa.errors import UserError
 from jalsa.platforms.post_record import POST_SCHEMA
 
@@ -87,27 +88,41 @@ class SparkEngine:
     # approx_count_distinct's default relative standard deviation (HyperLogLog++)
     distinct_error: ClassVar[float] = 0.05
 
-    def __init__(self, parts: Sequence[Path], master: str | None = None, session: Any = None):
+    def __init__(
+        self,
+        parts: Sequence[Path],
+        master: str | None = None,
+        session: Any = None,
+        options: SparkOptions | None = None,
+    ) -> None:
+        """Over the part files as the executors see them: each by its absolute path, or by
+        its name under `options.dataset_url` (a copy on storage every worker reads)."""
         try:
-            from pyspark.sql import SparkSession
+            import pyspark  # noqa: F401
         except ImportError:  # pragma: no cover - pyspark is a dependency
             raise UserError("the Spark engine needs pyspark: pip install pyspark") from None
+        options = options or SparkOptions(master=master)
         self.owned = session is None
         self.kept: dict[str, Any] = {}
-        self.spark = session or spark_session(master)
-        if parts:
-            frame = self.spark.read.parquet(*[str(p) for p in parts])
-        else:
-            frame = self.spark.createDataFrame([], _spark_schema())
-        frame.createOrReplaceTempView("posts")
-        _ = SparkSession  # imported to fail early with a clear message
+        self.spark: Any = session or spark_session(options=options)
+        try:
+            if parts:
+                frame = self.spark.read.parquet(*part_urls(parts, options.dataset_url))
+            else:  # an Arrow table, not Python rows: executors need no Python
+                frame = self.spark.createDataFrame(POST_SCHEMA.empty_table())
+            frame.createOrReplaceTempView("posts")
+        except Exception as error:
+            self.close()
+            raise UserError(f"Spark cannot read the posts: {read_error(error)}") from None
 
     def table(self, sql: str) -> pa.Table:
         spark_sql = transpile(sql)
-        return self.spark.sql(spark_sql).toArrow()
+        with failing_as_user_error():
+            return self.spark.sql(spark_sql).toArrow()
 
     def keep(self, name: str, sql: str) -> None:
-        frame = self.spark.sql(transpile(sql)).persist()
+        with failing_as_user_error():
+            frame = self.spark.sql(transpile(sql)).persist()
         frame.createOrReplaceTempView(name)
         self.kept[name] = frame
 
@@ -122,59 +137,44 @@ class SparkEngine:
             self.spark.stop()
 
 
+def part_urls(parts: Sequence[Path], dataset_url: str | None = None) -> list[str]:
+    """Where the executors read each part: its absolute path on this machine (an executor
+    resolves a relative one against its own working folder), or its name under `dataset_url`."""
+    if dataset_url:
+        return [dataset_url.rstrip("/") + "/" + p.name for p in parts]
+    return [str(p.absolute()) for p in parts]
+
+
+WHERE_PARTS = (
+    "; on a cluster every executor must read the part files: keep the data folder on a "
+    "filesystem mounted at the same path on every worker, or copy the parts to HDFS or S3 "
+    "and give --dataset-url (docs/spark.md)"
+)
+
+
+def read_error(error: BaseException) -> str:
+    line = spark_error(error)
+    missing = ("PATH_NOT_FOUND", "FileNotFoundException", "No such file")
+    return line + (WHERE_PARTS if any(word in line for word in missing) else "")
+
+
+@contextmanager
+def failing_as_user_error() -> Iterator[None]:
+    """A query that fails on the cluster (a lost worker, a part an executor cannot read)
+    becomes one message instead of a Java stack."""
+    try:
+        yield
+    except Exception as error:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        if isinstance(error, PySparkException | Py4JError):
+            raise UserError(f"Spark failed: {read_error(error)}") from None
+        raise
+
+
 def transpile(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
-
-
-LOOPBACK = "127.0.0.1"
-
-
-def is_local_master(master: str) -> bool:
-    """`local`, `local[N]`, `local[*]`, `local[N,F]`, `local-cluster[...]`: all on this machine."""
-    return master == "local" or master.startswith(("local[", "local-cluster["))
-
-
-def spark_conf(master: str | None = None) -> dict[str, str]:
-    """The session's settings. In local mode the driver listens on loopback only: nothing
-    off this machine needs to reach it, and otherwise it binds to the machine's external
-    address (its RPC and block manager ports open to the network). A cluster's master URL
-    keeps Spark's own choice, since the executors must reach the driver."""
-    cores = os.cpu_count() or 1
-    master = master or f"local[{cores}]"
-    conf = {
-        "spark.master": master,
-        "spark.app.name": "jalsa",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-    }
-    if is_local_master(master):
-        # bindAddress is where the sockets listen (it overrides SPARK_LOCAL_IP); host is the
-        # address the driver advertises to its executors, which are in the same JVM.
-        conf["spark.driver.bindAddress"] = LOOPBACK
-        conf["spark.driver.host"] = LOOPBACK
-    return conf
-
-
-def spark_session(master: str | None = None) -> Any:
-    """A Spark session in UTC; `local[N]` on this machine (listening on 127.0.0.1 only)
-    unless a master URL is given."""
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder
-    for key, value in spark_conf(master).items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("OFF")  # errors reach the caller as exceptions
-    return session
-
-
-def _spark_schema() -> Any:
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(POST_SCHEMA)
 
 
 def open_engine(
@@ -183,11 +183,13 @@ def open_engine(
     master: str | None = None,
     spill: Path | None = None,
     memory_limit: str | None = None,
+    spark: SparkOptions | None = None,
 ) -> Engine:
     """The engine called `name` (duckdb or spark) over the dataset's Parquet parts; an unknown
-    name is the user's to fix."""
+    name is the user's to fix. `spark` holds the Spark engine's options (its master wins over
+    `master`)."""
     if name == "duckdb":
         return DuckDBEngine(parts, spill=spill, memory_limit=memory_limit)
     if name == "spark":
-        return SparkEngine(parts, master)
+        return SparkEngine(parts, options=spark or SparkOptions(master=master))
     raise UserError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")
