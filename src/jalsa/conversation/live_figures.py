@@ -22,6 +22,7 @@ part overlaps it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,8 +95,7 @@ LIVE_NOTES = {
     + sketches.STATEMENT
     + " (`authors_bounds`). "
     + partials.BOUNDS,
-    "tag_minutes": "Live: exact, the same counts per part file and minute summed (see "
-    "`left_out`).",
+    "tag_minutes": "Live: exact, the same counts per part file and minute summed (see `left_out`).",
     "tag_spikes": "Live: the same rule over the same per-minute counts, so exact; minutes "
     "are scored again from the earliest minute new posts fell in.",
     "spike_evidence": "Live: exact; read from the part files whose minutes overlap the "
@@ -197,10 +197,8 @@ class LiveFigures:
         """merged part -> the parts it replaces, from the dataset's records and journal."""
         out: dict[str, set[str]] = {}
         entries = [e.get("compaction") for e in self.dataset.history()]
-        try:
+        with contextlib.suppress(OSError, ValueError):  # no compaction under way
             entries.append(json.loads((self.dataset.posts / COMPACTING).read_text()))
-        except (OSError, ValueError):
-            pass
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
@@ -264,9 +262,7 @@ class LiveFigures:
             elif kinds[i] == "key":
                 self.key_authors[items[i]] = _add(self.key_authors.get(items[i]), sketch)
         self._prune()
-        self.counted[partial.part] = Counted(
-            partial.posts, partial.min_minute, partial.max_minute
-        )
+        self.counted[partial.part] = Counted(partial.posts, partial.min_minute, partial.max_minute)
         if partial.min_minute is not None:
             low = partial.min_minute
             self.dirty_from = low if self.dirty_from is None else min(self.dirty_from, low)
@@ -483,4 +479,3 @@ class LiveFigures:
 
 def _add(current: sketches.Sketch | None, more: sketches.Sketch) -> sketches.Sketch:
     return more if current is None else sketches.union((current, more))
-

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from jalsa.config import Settings
@@ -193,9 +194,7 @@ def panel_definitions(live: bool = True) -> dict[str, str]:
     """Each figure's batch definition; for the live figures with what is exact and what is
     a sketch's estimate."""
     every = definitions()
-    return {
-        name: every[name] + (" " + LIVE_NOTES[name] if live else "") for name in MEASURES
-    }
+    return {name: every[name] + (" " + LIVE_NOTES[name] if live else "") for name in MEASURES}
 
 
 def spike_rule() -> SpikeRule:
@@ -409,7 +408,7 @@ class ConversationCache:
             try:
                 result = await asyncio.to_thread(live_summary, figures, slug)
                 self._entries[slug] = _Entry(seen, result)
-            except (duckdb.Error, OSError) as exc:
+            except (duckdb.Error, OSError, pa.ArrowException) as exc:
                 log.exception("the conversation figures of %s could not be computed", slug)
                 # the state may hold part of a refresh: the next one starts from the partials
                 self._figures.pop(slug).close()

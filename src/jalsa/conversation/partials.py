@@ -152,7 +152,7 @@ def compute(part: Path) -> Partial:
         con.register("kept", kept)
         con.register("sketched", _sketches(con))
         table = con.sql(
-            f"SELECT k.* EXCLUDE (sketch), s.sketch FROM kept k LEFT JOIN sketched s "
+            "SELECT k.* EXCLUDE (sketch), s.sketch FROM kept k LEFT JOIN sketched s "
             "ON s.kind = k.kind AND s.m IS NOT DISTINCT FROM k.m "
             "AND s.item IS NOT DISTINCT FROM k.item"
         ).to_arrow_table()
@@ -199,7 +199,7 @@ def _sketches(con: duckdb.DuckDBPyConnection) -> pa.Table:
         for kind, sql in groups.items()
     ]
     table = pa.concat_tables(found)
-    ids = pa.chunked_array([c.flatten() for c in table["ids"].chunks]).to_pylist()
+    ids = pa.chunked_array([c.flatten() for c in table["ids"].chunks], pa.string()).to_pylist()
     lengths = pa.compute.list_value_length(table["ids"]).to_pylist()
     made, start = [], 0
     for length in lengths:
@@ -216,7 +216,9 @@ def _bounded(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
     `other` row of that minute (none for hashtag sketches: a hashtag without one is known by
     its posts)."""
     caps = ", ".join(f"('{kind}', {cap})" for kind, cap in CAPS.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE given AS SELECT {_columns(relation, con)} FROM {relation}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE given AS SELECT {_columns(relation, con)} FROM {relation}"
+    )
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE ranked AS
@@ -228,6 +230,7 @@ JOIN (VALUES {caps}) c(kind, cap) ON c.kind = g.kind"""
     )
     table = con.sql(
         f"""
+SELECT * FROM (
 SELECT * FROM given WHERE kind = 'minute'
 UNION ALL BY NAME
 SELECT {COLUMNS} FROM ranked WHERE rank <= cap
@@ -241,7 +244,9 @@ FROM (
     SELECT kind, m, posts, uses, items FROM given
     WHERE item IS NULL AND kind NOT IN ('minute', 'tag_authors')
 )
-GROUP BY kind, m"""
+GROUP BY kind, m
+)
+ORDER BY kind, m, item"""
     ).to_arrow_table()
     con.execute("DROP TABLE given")
     con.execute("DROP TABLE ranked")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from datasketches import compact_theta_sketch, theta_union, update_theta_sketch
+from datasketches import compact_theta_sketch as Sketch
 
 LG_K = 12
 NOMINAL = 1 << LG_K  # accounts a sketch holds exactly
@@ -29,8 +30,6 @@ STATEMENT = (
     f"{RELATIVE_ERROR:.1%}, given with the 95% bounds the sketch computes ("
     f"{STD_DEVS} standard deviations)"
 )
-
-Sketch = compact_theta_sketch
 
 
 def of_ids(ids: Iterable[str]) -> Sketch:
