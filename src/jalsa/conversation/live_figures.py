@@ -23,6 +23,7 @@ part overlaps it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,28 +240,26 @@ class LiveFigures:
         return combined
 
     def _merge(self, partial: Partial, report: Refresh, computed: bool) -> None:
-        table = partial.table
-        self.con.register("new", table.drop_columns(["sketch"]))
+        with partial.scan(self.con, "given"):
+            self._run("CREATE OR REPLACE TEMP TABLE new AS SELECT * EXCLUDE (sketch) FROM given")
+            sketched = self.con.sql(
+                "SELECT kind, m, item, posts, sketch FROM given WHERE sketch IS NOT NULL"
+            ).fetchall()
         try:
             for sql in MERGE:
                 self._run(sql)
         finally:
-            self.con.unregister("new")
-        kinds = table["kind"].to_pylist()
-        minutes, items, posts = (table[c].to_pylist() for c in ("m", "item", "posts"))
-        for i, blob in enumerate(table["sketch"].to_pylist()):
-            if blob is None:
-                continue
+            self._run("DROP TABLE IF EXISTS new")
+        for kind, minute, item, posts, blob in sketched:
             sketch = sketches.from_bytes(blob)
-            if kinds[i] == "minute":
-                minute = int(minutes[i])
+            if kind == "minute":
                 self.minute_authors[minute] = _add(self.minute_authors.get(minute), sketch)
                 self.all_authors.update(sketch)
-            elif kinds[i] == "tag_authors":
-                self.tag_authors[items[i]] = _add(self.tag_authors.get(items[i]), sketch)
-                self.tag_covered[items[i]] = self.tag_covered.get(items[i], 0) + int(posts[i])
-            elif kinds[i] == "key":
-                self.key_authors[items[i]] = _add(self.key_authors.get(items[i]), sketch)
+            elif kind == "tag_authors":
+                self.tag_authors[item] = _add(self.tag_authors.get(item), sketch)
+                self.tag_covered[item] = self.tag_covered.get(item, 0) + int(posts)
+            elif kind == "key":
+                self.key_authors[item] = _add(self.key_authors.get(item), sketch)
         self._prune()
         self.counted[partial.part] = Counted(partial.posts, partial.min_minute, partial.max_minute)
         if partial.min_minute is not None:
@@ -345,9 +344,15 @@ class LiveFigures:
         return out
 
     def tag_minutes(self) -> list[dict[str, Any]]:
-        """TAG_MINUTES, by its own SQL over the merged per-minute counts."""
-        self._tag_minute_view(None, others=False)
-        return self._rows(render(m.TAG_MINUTES, kept=["tag_minute"]))
+        """TAG_MINUTES, by its own SQL over the merged per-minute counts of the tags with the
+        most posts (the measure then picks its top among them: the same tags)."""
+        top = int(m.TAG_MINUTES.params["top"])
+        self._run(
+            "CREATE OR REPLACE TEMP VIEW tag_minute AS SELECT tag, m, posts, uses FROM tags "
+            "WHERE tag IN (SELECT tag FROM tag_totals ORDER BY posts DESC, tag "
+            f"LIMIT {top})"
+        )
+        return self._rows(_rendered(m.TAG_MINUTES.name))
 
     def spikes(self) -> list[dict[str, Any]]:
         """TAG_SPIKES joined into spikes (as `analyze` does), scoring again only the minutes
@@ -355,10 +360,10 @@ class LiveFigures:
         if self.dirty_from is not None:
             window = int(m.TAG_SPIKES.params["window"])
             since = self.dirty_from
-            self._tag_minute_view(since - window, others=True)
+            self._tag_minute_view(since - window)
             fresh = [
                 r
-                for r in self._rows(render(m.TAG_SPIKES, kept=["tag_minute"]))
+                for r in self._rows(_rendered(m.TAG_SPIKES.name))
                 if r["tag"] is not None and r["minute"] >= since
             ]
             kept = [r for r in self.spike_minutes if r["minute"] < since]
@@ -366,19 +371,14 @@ class LiveFigures:
             self.dirty_from = None
         return join_spikes([dict(r) for r in self.spike_minutes])
 
-    def _tag_minute_view(self, since: int | None, others: bool) -> None:
-        """`tag_minute` as the stage has it; with `others`, the posts and uses of tags left
-        out of a part's counts as a tag NULL (they count in the minute's total of uses)."""
-        where = f"WHERE m >= {int(since)}" if since is not None else ""
-        rest = (
-            "UNION ALL SELECT NULL AS tag, m, posts, uses FROM others "
-            f"WHERE kind = 'tag' {where.replace('WHERE', 'AND')}"
-            if others
-            else ""
-        )
+    def _tag_minute_view(self, since: int) -> None:
+        """`tag_minute` as the stage has it from minute `since` on, with the posts and uses
+        of tags left out of a part's counts as a tag NULL (they count in the minute's total
+        of uses)."""
         self._run(
-            f"CREATE OR REPLACE TEMP VIEW tag_minute AS SELECT tag, m, posts, uses FROM tags "
-            f"{where} {rest}"
+            "CREATE OR REPLACE TEMP VIEW tag_minute AS SELECT tag, m, posts, uses FROM tags "
+            f"WHERE m >= {int(since)} UNION ALL SELECT NULL AS tag, m, posts, uses FROM others "
+            f"WHERE kind = 'tag' AND m >= {int(since)}"
         )
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
@@ -475,6 +475,12 @@ class LiveFigures:
         finally:
             engine.close()
         return found
+
+
+@functools.cache
+def _rendered(measure: str) -> str:
+    """A measure's SQL over the kept relation `tag_minute`, rendered once."""
+    return render(m.BY_NAME[measure], kept=["tag_minute"])
 
 
 def _add(current: sketches.Sketch | None, more: sketches.Sketch) -> sketches.Sketch:

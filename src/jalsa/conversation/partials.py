@@ -30,11 +30,13 @@ which is how a compacted part gets its partial from the partials of the parts it
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,14 +104,17 @@ BOUNDS = (
 
 @dataclass
 class Partial:
-    """The partial aggregates of one part (`table`, in SCHEMA) and what they were made from."""
+    """The partial aggregates of one part (rows in SCHEMA) and what they were made from:
+    `table` when computed in this process, else `path`, the stored file, which DuckDB reads
+    (a Parquet file read into Arrow holds several times its size in memory)."""
 
     part: str
     part_bytes: int
-    table: pa.Table
     posts: int
     min_minute: int | None
     max_minute: int | None
+    table: pa.Table | None = None
+    path: Path | None = None
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -123,9 +128,31 @@ class Partial:
             "lg_k": sketches.LG_K,
         }
 
-    def rows(self, kind: str) -> pa.Table:
-        mask = pa.compute.equal(self.table["kind"], kind)
-        return self.table.filter(mask)
+    @contextmanager
+    def scan(self, con: duckdb.DuckDBPyConnection, name: str) -> Iterator[str]:
+        """The rows as the relation `name` on `con` while the block runs."""
+        if self.table is not None:
+            con.register(name, self.table)
+            try:
+                yield name
+            finally:
+                con.unregister(name)
+            return
+        assert self.path is not None
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet("
+            f"{_quote(str(self.path))})"
+        ).fetchall()
+        try:
+            yield name
+        finally:
+            con.execute(f"DROP VIEW IF EXISTS {name}").fetchall()
+
+    def to_table(self) -> pa.Table:
+        if self.table is not None:
+            return self.table
+        assert self.path is not None
+        return pq.read_table(self.path).replace_schema_metadata(None).cast(SCHEMA)
 
 
 def folder_of(dataset: PostDataset) -> Path:
@@ -145,8 +172,8 @@ def compute(part: Path) -> Partial:
     con = _connect()
     try:
         con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet({_quote(str(part))})")
-        for stage in (MINUTES, TAG_MINUTE, KEYED):
-            con.execute(f"CREATE TEMP TABLE {stage.name} AS {render_stage(stage)}")
+        for stage in STAGES:
+            con.execute(f"CREATE TEMP TABLE {stage.name} AS {_stage_sql(stage.name)}")
         con.execute(f"CREATE TEMP TABLE raw AS {_raw_rows()}")
         kept = _bounded(con, "raw")
         con.register("kept", kept)
@@ -159,6 +186,15 @@ def compute(part: Path) -> Partial:
     finally:
         con.close()
     return _partial(part.name, size, table)
+
+
+STAGES = (MINUTES, TAG_MINUTE, KEYED)
+
+
+@functools.cache
+def _stage_sql(name: str) -> str:
+    """A stage's SQL, rendered once (sqlglot takes tens of milliseconds to render one)."""
+    return render_stage(next(s for s in STAGES if s.name == name))
 
 
 def _raw_rows() -> str:
@@ -285,17 +321,20 @@ def _partial(part: str, size: int, table: pa.Table) -> Partial:
 def combine(part: str, size: int, partials: Sequence[Partial]) -> Partial:
     """The partial of a part holding the posts of these parts (a compaction's merged part),
     from their partials: counts summed, sketches united, the same bounds applied again."""
-    table = pa.concat_tables([p.table for p in partials]) if partials else SCHEMA.empty_table()
+    if not partials:
+        return _partial(part, size, SCHEMA.empty_table())
     con = _connect()
     try:
-        con.register("concatenated", table)
-        sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in SUMS)
-        grouped = con.sql(
-            f"""
+        with ExitStack() as stack:
+            names = [stack.enter_context(p.scan(con, f"given_{i}")) for i, p in enumerate(partials)]
+            every = " UNION ALL ".join(f"SELECT {COLUMNS} FROM {n}" for n in names)
+            sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in SUMS)
+            grouped = con.sql(
+                f"""
 SELECT kind, m, item, {sums}, min(first_second) AS first_second,
     max(last_second) AS last_second, list(sketch) FILTER (WHERE sketch IS NOT NULL) AS parts
-FROM concatenated GROUP BY kind, m, item"""
-        ).to_arrow_table()
+FROM ({every}) GROUP BY kind, m, item"""
+            ).to_arrow_table()
         united = [
             sketches.to_bytes(sketches.union(sketches.from_bytes(b) for b in found))
             if found
@@ -323,7 +362,7 @@ def store(dataset: PostDataset, partial: Partial) -> Path | None:
     temporary = folder / f".{partial.part}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        table = partial.table.replace_schema_metadata({META_KEY: json.dumps(partial.meta())})
+        table = partial.to_table().replace_schema_metadata({META_KEY: json.dumps(partial.meta())})
         pq.write_table(table, temporary, compression="zstd")
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -341,8 +380,10 @@ def read(dataset: PostDataset, part: str, size: int | None) -> Partial | None:
     older or of another file)."""
     path = path_of(dataset, part)
     try:
-        table = pq.read_table(path)
-        meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+        found = pq.read_metadata(path)
+        meta = json.loads((found.metadata or {}).get(META_KEY, b"{}"))
+        if found.schema.to_arrow_schema().remove_metadata() != SCHEMA:
+            return None
     except (OSError, ValueError, pa.ArrowException):
         return None
     expected = {"version": VERSION, "part": part, "caps": CAPS, "lg_k": sketches.LG_K}
@@ -353,7 +394,7 @@ def read(dataset: PostDataset, part: str, size: int | None) -> Partial | None:
     return Partial(
         part=part,
         part_bytes=int(meta["part_bytes"]),
-        table=table.replace_schema_metadata(None).cast(SCHEMA),
+        path=path,
         posts=int(meta["posts"]),
         min_minute=meta["min_minute"],
         max_minute=meta["max_minute"],
