@@ -335,3 +335,32 @@ def test_a_partial_is_whole_or_computed_again(posts: pa.Table, tmp_path: Path) -
     meta = table.schema.metadata[partials.META_KEY].replace(b'"version": 1', b'"version": 0')
     pq.write_table(table.replace_schema_metadata({partials.META_KEY: meta}), stored)
     assert partials.read(dataset, part.name, part.stat().st_size) is None
+
+
+def test_a_part_compacted_away_while_its_partial_is_computed(
+    posts: pa.Table, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = PostDataset(tmp_path / "event")
+    first, second, third = chunks(posts, [0.6, 0.2])
+    add(dataset, first, "0")
+    add(dataset, second, "1")
+    figures = LiveFigures(dataset)
+    figures.refresh()
+    add(dataset, third, "2")
+    compute = partials.compute
+
+    def compacted_meanwhile(part: Path) -> partials.Partial:
+        size = (dataset.posts / "part-0.parquet").stat().st_size
+        merged = dataset.compact(small_bytes=size, at_least=2)
+        assert merged is not None and not part.exists()
+        replaced = ["part-1.parquet", "part-2.parquet"]
+        dataset.record({"compaction": {"merged": merged.name, "replaces": replaced}})
+        monkeypatch.setattr(partials, "compute", compute)
+        return compute(part)
+
+    monkeypatch.setattr(partials, "compute", compacted_meanwhile)
+    report = figures.refresh()  # part 2 is gone before its partial is made: left for later
+    assert report.read == [] and "part-2.parquet" not in figures.counted
+    report = figures.refresh()  # the merged part holds part 1 (counted) and 2 (not yet)
+    assert report.rebuilt
+    check(figures, dataset, report)

@@ -26,8 +26,10 @@ import contextlib
 import functools
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from datasketches import theta_union
 
 from jalsa.conversation import measures as m
@@ -173,9 +175,20 @@ class LiveFigures:
             if any(name not in present for name in self.counted):
                 return self._rebuild(compactions, report)
         for part in new:
-            partial, computed = partials.load(self.dataset, part)
-            self._merge(partial, report, computed)
+            found = self._load(part)
+            if found is not None:
+                self._merge(*found, report)
         return report
+
+    def _load(self, part: Path) -> tuple[Partial, bool] | None:
+        """A new part's partial; None if a compaction removed the part meanwhile (the next
+        refresh finds what replaced it)."""
+        try:
+            return partials.load(self.dataset, part)
+        except (duckdb.Error, OSError):
+            if part.exists():
+                raise
+            return None
 
     def _rebuild(self, compactions: dict[str, set[str]], report: Refresh) -> Refresh:
         """Start again from the partials of the parts there are now."""
@@ -183,14 +196,16 @@ class LiveFigures:
         self._reset()
         report.rebuilt = True
         for part in self.dataset.parts():
-            size = part.stat().st_size
-            found = partials.read(self.dataset, part.name, size)
-            if found is None and part.name in compactions:
-                found = self._combined(part.name, size, compactions[part.name])
-            computed = found is None
-            if found is None:
-                found, computed = partials.load(self.dataset, part)
-            self._merge(found, report, computed)
+            found = None
+            if part.name in compactions and part.exists():
+                size = part.stat().st_size
+                found = partials.read(self.dataset, part.name, size) or self._combined(
+                    part.name, size, compactions[part.name]
+                )
+            if found is not None:
+                self._merge(found, False, report)
+            elif (loaded := self._load(part)) is not None:
+                self._merge(*loaded, report)
         partials.forget(self.dataset, gone)
         return report
 
@@ -239,7 +254,7 @@ class LiveFigures:
         partials.store(self.dataset, combined)
         return combined
 
-    def _merge(self, partial: Partial, report: Refresh, computed: bool) -> None:
+    def _merge(self, partial: Partial, computed: bool, report: Refresh) -> None:
         with partial.scan(self.con, "given"):
             self._run("CREATE OR REPLACE TEMP TABLE new AS SELECT * EXCLUDE (sketch) FROM given")
             sketched = self.con.sql(
@@ -441,7 +456,14 @@ class LiveFigures:
         if missing:
             read = sorted(set().union(*(names for _, names in missing)))
             found = [s for s, _ in missing]
-            attach_evidence(found, self._evidence_rows(found, read))
+            try:
+                rows = self._evidence_rows(found, read)
+            except (duckdb.Error, OSError):
+                if all((self.dataset.posts / name).exists() for name in read):
+                    raise
+                attach_evidence(found, [])  # a compaction replaced a part: next time
+                return
+            attach_evidence(found, rows)
             report.evidence_parts.extend(read)
             for spike, names in missing:
                 key = (spike["tag"], spike["first_minute"], spike["last_minute"])
