@@ -15,14 +15,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from jalsa.conversation import live_figures, partials
+from jalsa.conversation import partials, spike_evidence
 from jalsa.conversation.analysis import Analysis, analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.live_figures import LiveFigures, Refresh
 from jalsa.conversation.measure_sql import render_stage
 from jalsa.conversation.sketches import Estimate
-from jalsa.conversation.stages import KEYED
+from jalsa.conversation.stages import KEYED, TAG_MINUTE
 from jalsa.platforms.post_record import POST_SCHEMA
 
 BATCH = (
@@ -233,6 +233,7 @@ def test_the_live_figures_are_the_batch_figures(
     report = again.refresh()
     assert computed == [] and sorted(report.read) == sorted(p.name for p in dataset.parts())
     check(again, dataset, report)
+    assert report.evidence_parts == [], "the spikes' evidence was stored, not read again"
 
 
 def three_parts(posts: pa.Table, dataset: PostDataset) -> list[Path]:
@@ -288,7 +289,7 @@ def test_a_refresh_after_one_small_part_reads_only_that_part(
     assert report.evidence_parts, "the spikes' evidence, from the parts they overlap"
     read: list[list[Path]] = []
     opened: list[str] = []
-    compute, engine = partials.compute, live_figures.DuckDBEngine
+    compute, engine = partials.compute, spike_evidence.DuckDBEngine
 
     def counting(part: Path) -> partials.Partial:
         opened.append(part.name)
@@ -299,7 +300,7 @@ def test_a_refresh_after_one_small_part_reads_only_that_part(
         return engine(parts)
 
     monkeypatch.setattr(partials, "compute", counting)
-    monkeypatch.setattr(live_figures, "DuckDBEngine", evidence_engine)
+    monkeypatch.setattr(spike_evidence, "DuckDBEngine", evidence_engine)
     last = posts.slice(posts.num_rows - 10)  # ten posts, a minute after the last one
     later = pc.add(last["created_at"], pa.scalar(60_000_000, pa.duration("us")))
     ids = pc.binary_join_element_wise(last["id"], "-late", "")
@@ -364,3 +365,29 @@ def test_a_part_compacted_away_while_its_partial_is_computed(
     report = figures.refresh()  # the merged part holds part 1 (counted) and 2 (not yet)
     assert report.rebuilt
     check(figures, dataset, report)
+
+
+def test_bounded_partials_keep_totals_exact_and_say_what_is_a_lower_bound(
+    posts: pa.Table, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(partials.CAPS, "tag", 3)  # three hashtags a minute per part
+    monkeypatch.setitem(partials.CAPS, "tag_authors", 5)
+    dataset = PostDataset(tmp_path / "event")
+    three_parts(posts, dataset)
+    figures = LiveFigures(dataset)
+    figures.refresh()
+    truth = batch(dataset)
+    assert figures.overview()["posts"] == truth.results["overview"][0]["posts"]
+    left_out = figures.left_out("tag")
+    assert left_out > 0
+    exact = {(r["item"]): r["posts"] for r in truth.results["top_hashtags"]}
+    top = figures.top_hashtags()
+    assert all(not r["complete"] for r in top)
+    assert all(r["posts"] <= exact.get(r["item"], r["posts"]) for r in top)
+    # what was left out is what the kept counts miss: the totals are whole
+    kept = figures.con.sql("SELECT sum(posts) FROM tags").fetchall()[0][0]
+    with duckdb.connect() as con:
+        files = ", ".join(f"'{p}'" for p in dataset.parts())
+        con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet([{files}])")
+        ((total,),) = con.sql(f"SELECT sum(posts) FROM ({render_stage(TAG_MINUTE)})").fetchall()
+    assert kept + left_out == total

@@ -18,7 +18,7 @@ the parts there are now (the posts are read only for parts without a partial).
 
 Spike evidence (top posts and accounts) needs the posts themselves: it is computed by the batch
 measure over only the parts whose minutes overlap the spike, and kept per spike until a new
-part overlaps it."""
+part overlaps it (spike_evidence.py)."""
 
 from __future__ import annotations
 
@@ -30,16 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from datasketches import theta_union
 
 from jalsa.conversation import measures as m
 from jalsa.conversation import partials, sketches
-from jalsa.conversation.analysis import attach_evidence, join_spikes
+from jalsa.conversation.analysis import join_spikes
 from jalsa.conversation.dataset import COMPACTING, PostDataset
-from jalsa.conversation.engines import DuckDBEngine
 from jalsa.conversation.ingest import connect
-from jalsa.conversation.measure_sql import Rows, render
+from jalsa.conversation.measure_sql import render
 from jalsa.conversation.partials import Partial
+from jalsa.conversation.sketches import Accumulator
+from jalsa.conversation.spike_evidence import SpikeEvidence
 from jalsa.conversation.stages import FAST
 
 FAST_PER_MINUTE = int(FAST.params["per_minute"])
@@ -132,7 +132,8 @@ class LiveFigures:
 
     def __init__(self, dataset: PostDataset) -> None:
         self.dataset = dataset
-        self.evidence: dict[tuple[str, int, int], tuple[frozenset[str], dict[str, Any]]] = {}
+        self.evidence = SpikeEvidence(dataset)
+        self.outputs: dict[Any, Any] = {}  # what a caller built from the figures, to reuse
         self.con = connect(threads=1)
         self._run("SET enable_progress_bar = false")
         self._reset()
@@ -144,11 +145,11 @@ class LiveFigures:
             if statement.strip():
                 self._run(statement)
         self.counted: dict[str, Counted] = {}
-        self.minute_authors: dict[int, sketches.Sketch] = {}
-        self.all_authors = theta_union(sketches.LG_K)
-        self.tag_authors: dict[str, sketches.Sketch] = {}
+        self.minute_authors: dict[int, Accumulator] = {}
+        self.all_authors = Accumulator()
+        self.tag_authors: dict[str, Accumulator] = {}
         self.tag_covered: dict[str, int] = {}  # posts of the tag its sketch has seen
-        self.key_authors: dict[str, sketches.Sketch] = {}
+        self.key_authors: dict[str, Accumulator] = {}
         self.spike_minutes: list[dict[str, Any]] = []
         self.dirty_from: int | None = None  # earliest minute changed since spikes were scored
 
@@ -232,9 +233,7 @@ class LiveFigures:
         self.counted[merged] = Counted(
             sum(c.posts for c in done), min(lows, default=None), max(highs, default=None)
         )
-        for key, (names, found) in list(self.evidence.items()):
-            if names & replaces:
-                self.evidence[key] = ((names - replaces) | {merged}, found)
+        self.evidence.renamed(replaces, merged)
         path = self.dataset.posts / merged
         try:
             size = path.stat().st_size
@@ -268,13 +267,13 @@ class LiveFigures:
         for kind, minute, item, posts, blob in sketched:
             sketch = sketches.from_bytes(blob)
             if kind == "minute":
-                self.minute_authors[minute] = _add(self.minute_authors.get(minute), sketch)
-                self.all_authors.update(sketch)
+                self.minute_authors.setdefault(minute, Accumulator()).add(sketch)
+                self.all_authors.add(sketch)
             elif kind == "tag_authors":
-                self.tag_authors[item] = _add(self.tag_authors.get(item), sketch)
+                self.tag_authors.setdefault(item, Accumulator()).add(sketch)
                 self.tag_covered[item] = self.tag_covered.get(item, 0) + int(posts)
             elif kind == "key":
-                self.key_authors[item] = _add(self.key_authors.get(item), sketch)
+                self.key_authors.setdefault(item, Accumulator()).add(sketch)
         self._prune()
         self.counted[partial.part] = Counted(partial.posts, partial.min_minute, partial.max_minute)
         if partial.min_minute is not None:
@@ -329,7 +328,7 @@ class LiveFigures:
         names = ("posts", "originals", "reposts", "replies", "quotes")
         out: dict[str, Any] = {k: int(v) for k, v in zip(names, row[:5], strict=True)}
         out.update(first_minute=row[5], last_minute=row[6])
-        out["authors"] = sketches.Estimate.of(self.all_authors.get_result())
+        out["authors"] = sketches.Estimate.of(self.all_authors.result())
         return out
 
     def left_out(self, kind: str) -> int:
@@ -346,7 +345,8 @@ class LiveFigures:
         truncated = self.left_out("tag") > 0
         out = []
         for tag, posts in rows:
-            sketch = self.tag_authors.get(tag) or sketches.empty()
+            found = self.tag_authors.get(tag)
+            sketch = found.result() if found is not None else sketches.empty()
             covered = self.tag_covered.get(tag, 0)
             out.append(
                 {
@@ -405,7 +405,7 @@ class LiveFigures:
         rows = self._rows("SELECT m AS minute, posts, reposts FROM minutes ORDER BY m")
         for row in rows:
             found = self.minute_authors.get(row["minute"])
-            row["authors"] = sketches.Estimate.of(found or sketches.empty())
+            row["authors"] = sketches.Estimate.of(found.result() if found else sketches.empty())
         return rows
 
     def top_words(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -425,7 +425,7 @@ class LiveFigures:
         )
         for row in rows:
             found = self.key_authors.get(row["k"])
-            row["authors"] = sketches.Estimate.of(found or sketches.empty())
+            row["authors"] = sketches.Estimate.of(found.result() if found else sketches.empty())
         return rows
 
     def fast_posters(self) -> list[dict[str, Any]]:
@@ -444,66 +444,11 @@ class LiveFigures:
     def add_evidence(self, spikes: list[dict[str, Any]], report: Refresh) -> None:
         """SPIKE_EVIDENCE for each spike, from the parts whose minutes overlap it; kept per
         spike and computed again only when the parts overlapping it change."""
-        missing: list[tuple[dict[str, Any], frozenset[str]]] = []
-        for spike in spikes:
-            key = (spike["tag"], spike["first_minute"], spike["last_minute"])
-            names = self._overlapping(spike["first_minute"], spike["last_minute"])
-            cached = self.evidence.get(key)
-            if cached is not None and cached[0] == names:
-                spike.update(cached[1])
-            else:
-                missing.append((spike, names))
-        if missing:
-            read = sorted(set().union(*(names for _, names in missing)))
-            found = [s for s, _ in missing]
-            try:
-                rows = self._evidence_rows(found, read)
-            except (duckdb.Error, OSError):
-                if all((self.dataset.posts / name).exists() for name in read):
-                    raise
-                attach_evidence(found, [])  # a compaction replaced a part: next time
-                return
-            attach_evidence(found, rows)
-            report.evidence_parts.extend(read)
-            for spike, names in missing:
-                key = (spike["tag"], spike["first_minute"], spike["last_minute"])
-                keep = {k: spike[k] for k in ("top_posts", "top_accounts")}
-                self.evidence[key] = (names, keep)
-        wanted = {(s["tag"], s["first_minute"], s["last_minute"]) for s in spikes}
-        for key in [k for k in self.evidence if k not in wanted]:
-            del self.evidence[key]
-
-    def _overlapping(self, first: int, last: int) -> frozenset[str]:
-        return frozenset(
-            name
-            for name, c in self.counted.items()
-            if c.min_minute is not None
-            and c.max_minute is not None
-            and c.min_minute <= last
-            and c.max_minute >= first
-        )
-
-    def _evidence_rows(self, spikes: list[dict[str, Any]], parts: list[str]) -> list[Any]:
-        rows = tuple((s["tag"], s["first_minute"], s["last_minute"]) for s in spikes)
-        sql = render(
-            m.SPIKE_EVIDENCE,
-            spikes=Rows(3, rows),
-            since=min(r[1] for r in rows) * 60,
-            until=(max(r[2] for r in rows) + 1) * 60,
-        )
-        engine = DuckDBEngine([self.dataset.posts / name for name in parts])
-        try:
-            found: list[Any] = engine.table(sql).to_pylist()
-        finally:
-            engine.close()
-        return found
+        ranges = {name: (c.min_minute, c.max_minute) for name, c in self.counted.items()}
+        report.evidence_parts.extend(self.evidence.attach(spikes, ranges))
 
 
 @functools.cache
 def _rendered(measure: str) -> str:
     """A measure's SQL over the kept relation `tag_minute`, rendered once."""
     return render(m.BY_NAME[measure], kept=["tag_minute"])
-
-
-def _add(current: sketches.Sketch | None, more: sketches.Sketch) -> sketches.Sketch:
-    return more if current is None else sketches.union((current, more))

@@ -21,7 +21,7 @@ the batch measures, and every rule comes from measures.py and stages.py, not res
 
 Bounded whatever the part holds: per minute at most TAGS_PER_MINUTE hashtags,
 WORDS_PER_MINUTE words and FAST_PER_MINUTE accounts, per part KEYS_PER_PART text keys and
-TAG_SKETCHES hashtag sketches, each time the items with the most posts (ties: fewer uses, then
+TAG_SKETCHES hashtag sketches, each time the items with the most posts (ties: more uses, then
 by name). What is left out is not lost from the totals: one `other` row per kind and minute
 (per part for keys; item NULL) holds the posts (and uses) of the items left out and how many
 items they were, so per-minute totals stay exact and a figure can say when its per-item
@@ -43,6 +43,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jalsa.conversation import sketches
@@ -236,7 +237,7 @@ def _sketches(con: duckdb.DuckDBPyConnection) -> pa.Table:
     ]
     table = pa.concat_tables(found)
     ids = pa.chunked_array([c.flatten() for c in table["ids"].chunks], pa.string()).to_pylist()
-    lengths = pa.compute.list_value_length(table["ids"]).to_pylist()
+    lengths = pc.list_value_length(table["ids"]).to_pylist()
     made, start = [], 0
     for length in lengths:
         made.append(sketches.to_bytes(sketches.of_ids(ids[start : start + length])))
@@ -303,15 +304,15 @@ def _columns(relation: str, con: duckdb.DuckDBPyConnection) -> str:
 
 def _partial(part: str, size: int, table: pa.Table) -> Partial:
     table = table.select(SCHEMA.names).cast(SCHEMA)
-    minutes = table.filter(pa.compute.equal(table["kind"], "minute"))
-    posts = pa.compute.sum(minutes["posts"]).as_py() or 0
+    minutes = table.filter(pc.equal(table["kind"], "minute"))
+    posts = pc.sum(minutes["posts"]).as_py() or 0
     return Partial(
         part=part,
         part_bytes=size,
         table=table,
         posts=int(posts),
-        min_minute=pa.compute.min(minutes["m"]).as_py(),
-        max_minute=pa.compute.max(minutes["m"]).as_py(),
+        min_minute=pc.min(minutes["m"]).as_py(),
+        max_minute=pc.max(minutes["m"]).as_py(),
     )
 
 

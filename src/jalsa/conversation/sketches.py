@@ -78,3 +78,31 @@ class Estimate:
             upper=-int(-sketch.get_upper_bound(STD_DEVS) // 1),
             exact=exact,
         )
+
+
+class Accumulator:
+    """A sketch that sketches are added to, united lazily: small sketches wait in a list
+    until they hold as many entries as a full sketch (a union costs about the size of the
+    larger sketch, so adding a few accounts to a full one each time would cost a full union
+    each time)."""
+
+    def __init__(self) -> None:
+        self._united: Sketch | None = None
+        self._waiting: list[Sketch] = []
+        self._entries = 0
+
+    def add(self, sketch: Sketch) -> None:
+        self._waiting.append(sketch)
+        self._entries += sketch.num_retained
+        if self._entries >= NOMINAL or len(self._waiting) >= 64:
+            self._unite()
+
+    def result(self) -> Sketch:
+        self._unite()
+        return self._united if self._united is not None else empty()
+
+    def _unite(self) -> None:
+        if self._waiting:
+            given = [self._united] if self._united is not None else []
+            self._united = union([*given, *self._waiting])
+            self._waiting, self._entries = [], 0
