@@ -300,7 +300,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--clean", action="store_true", help="remove the stored partials first")
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "EVENT", "NEW"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("KIND", "EVENT", "NEW"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         kind, event, new = args.child
@@ -313,8 +315,10 @@ def main() -> None:
             shutil.rmtree(args.workdir / f"event-{count}" / "partials", ignore_errors=True)
         results.append(measure(args.workdir, count, args.new, args.repeat))
     print()
-    print("| posts | live refresh (median / best) | peak RSS | full recompute (median / best) "
-          "| peak RSS | full / live |")
+    print(
+        "| posts | live refresh (median / best) | peak RSS | full recompute (median / best) "
+        "| peak RSS | full / live |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
         live, full = r["live"], r["full"]

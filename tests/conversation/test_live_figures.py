@@ -6,6 +6,7 @@ and a compaction whose parts were all counted reads none."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -322,7 +323,15 @@ def test_a_partial_is_whole_or_computed_again(posts: pa.Table, tmp_path: Path) -
     assert computed and partials.path_of(dataset, part.name).exists()
     again, computed = partials.load(dataset, part)
     assert not computed and again.to_table().equals(made.to_table())
-    assert not list(partials.folder_of(dataset).glob("*.tmp")), "no temporary file is left"
+    assert not list(partials.folder_of(dataset).glob(".*.tmp")), "no temporary file is left"
+    # one left by a process killed while writing is swept once it is old
+    left = partials.folder_of(dataset) / f".{part.name}.dead.tmp"
+    left.write_bytes(b"half a partial")
+    partials.sweep(dataset)
+    assert left.exists(), "it might still be written"
+    os.utime(left, (0, 0))
+    partials.sweep(dataset)
+    assert not left.exists()
 
     # a partial cut short (as a crash in the middle of writing one in place would leave it)
     stored = partials.path_of(dataset, part.name)

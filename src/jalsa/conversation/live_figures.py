@@ -133,6 +133,7 @@ class LiveFigures:
     def __init__(self, dataset: PostDataset) -> None:
         self.dataset = dataset
         self.evidence = SpikeEvidence(dataset)
+        partials.sweep(dataset)
         self.outputs: dict[Any, Any] = {}  # what a caller built from the figures, to reuse
         self.con = connect(threads=1)
         self._run("SET enable_progress_bar = false")

@@ -34,6 +34,7 @@ import functools
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -421,6 +422,18 @@ def forget(dataset: PostDataset, parts: Sequence[str]) -> None:
                 path_of(dataset, name).unlink(missing_ok=True)
             except OSError:
                 continue
+
+
+def sweep(dataset: PostDataset, older_than: float = 3600.0) -> None:
+    """Remove temporary files a killed process left in the partials' folder (a writer
+    renames its own within seconds, so an hour-old one is nobody's)."""
+    now = time.time()
+    for stale in folder_of(dataset).glob(".*.tmp"):
+        try:
+            if now - stale.stat().st_mtime > older_than:
+                stale.unlink()
+        except OSError:
+            continue
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
