@@ -214,7 +214,7 @@ class LiveFigures:
     def _compactions(self) -> dict[str, set[str]]:
         """merged part -> the parts it replaces, from the dataset's records and journal."""
         out: dict[str, set[str]] = {}
-        entries = [e.get("compaction") for e in self.dataset.history()]
+        entries = [e.get("compaction") for e in self.dataset.history() if isinstance(e, dict)]
         with contextlib.suppress(OSError, ValueError):  # no compaction under way
             entries.append(json.loads((self.dataset.posts / COMPACTING).read_text()))
         for entry in entries:
