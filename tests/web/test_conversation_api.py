@@ -99,10 +99,16 @@ def test_the_figures_are_those_of_analyze(sqlite_site: Site) -> None:
     assert at(body["overview"]["first_at"]).timestamp() == overview["first_minute"] * 60
     assert at(body["overview"]["last_at"]).timestamp() == overview["last_minute"] * 60
 
-    assert body["top_hashtags"] == [
-        {"tag": r["item"], "posts": r["posts"], "authors": r["authors"]}
+    assert [
+        {k: t[k] for k in ("tag", "posts", "authors", "complete")} for t in body["top_hashtags"]
+    ] == [
+        {"tag": r["item"], "posts": r["posts"], "authors": r["authors"], "complete": True}
         for r in truth.results["top_hashtags"]
     ]
+    # accounts are counted by sketches, exact while they hold every account (here)
+    for figure in [body["overview"], *body["top_hashtags"]]:
+        n = figure["authors"]
+        assert figure["authors_bounds"] == {"lower": n, "upper": n, "exact": True}
     assert URDU_TAG in [t["tag"] for t in body["top_hashtags"]]
 
     volume = body["tag_volume"]
@@ -152,7 +158,10 @@ def test_the_figures_are_those_of_analyze(sqlite_site: Site) -> None:
     assert body["spikes"][0]["tag"] == "shutdown" and body["spikes"][0]["top_accounts"]
 
     definitions = truth.as_dict()["definitions"]
-    assert body["definitions"] == {name: definitions[name] for name in MEASURES}
+    assert set(body["definitions"]) == set(MEASURES)
+    for name in MEASURES:  # the batch definition, then what is exact and what estimated
+        assert body["definitions"][name].startswith(definitions[name] + " Live: ")
+    assert "relative standard error of 1.6%" in body["definitions"]["overview"]
     assert "{" not in body["definitions"]["tag_spikes"]  # parameters filled in
 
 
@@ -179,13 +188,13 @@ def test_computed_once_per_change_of_the_parts_and_off_the_event_loop(
     dataset = dataset_of(site)
     write(rally(), dataset.posts)
     threads: list[str] = []
-    original = panel.summarize
+    original = panel.live_summary
 
     def recording(*args: Any) -> Any:
         threads.append(threading.current_thread().name)
         return original(*args)
 
-    monkeypatch.setattr(panel, "summarize", recording)
+    monkeypatch.setattr(panel, "live_summary", recording)
 
     first = get(site)
     assert get(site) == first

@@ -159,12 +159,15 @@ SELECT author_id, unnest(list_distinct({column})) AS item
 FROM posts WHERE array_length({column}) > 0"""
 
 
+# Each distinct hashtag of a post, once per post (also what the live figures count per part).
+HASHTAG_ITEMS = _list_items("hashtags")
+
 TOP_HASHTAGS = Measure(
     "top_hashtags",
     "Top hashtags",
     "posts that carry the hashtag (a post counts once per distinct hashtag), with the "
     "accounts that used it.",
-    _top(_list_items("hashtags")),
+    _top(HASHTAG_ITEMS),
     {"limit": 25},
 )
 
@@ -207,16 +210,18 @@ FROM accounts ORDER BY posts DESC, item LIMIT {limit}""",
     (ACCOUNTS,),
 )
 
+# The words of a text key (stage `keyed`), each once per post, and which of them count as
+# words (also what the live figures count per part and minute).
+WORDS = "unnest(list_distinct(string_split(k, ' ')))"
+WORD_FILTER = f"length(item) >= 3 AND item NOT IN ({sql_list(STOP_WORDS)})"
+
 TOP_TERMS = Measure(
     "top_terms",
     "Top words",
     "original posts (not reposts) that use the word, once per post; words are runs of "
     "letters of three or more, in lower case, without hashtags, mentions, links and common "
     "English, Urdu and Roman Urdu function words.",
-    _top(
-        "SELECT author_id, unnest(list_distinct(string_split(k, ' '))) AS item FROM keyed",
-        f"length(item) >= 3 AND item NOT IN ({sql_list(STOP_WORDS)})",
-    ),
+    _top(f"SELECT author_id, {WORDS} AS item FROM keyed", WORD_FILTER),
     {"limit": 25},
     (KEYED,),
 )

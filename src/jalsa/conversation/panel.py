@@ -3,10 +3,13 @@ event's posts summed up by the conversation measures (volume and authors, top ha
 hashtag volume per minute, spikes and who and what is behind them), every figure with its
 written definition.
 
-DuckDB runs in a worker thread, never on the event loop. The result is kept per event and
-computed again only when the dataset's part files change: parts only ever appear (by an
-atomic rename), so their names and sizes say whether there is anything new, and any number
-of dashboards polling every 30 s cost one computation per new part."""
+The figures are kept per event by `LiveFigures` (live_figures.py): the partial aggregates of
+each part file, merged as parts appear, so a refresh reads only the new parts and costs in
+proportion to the new posts. Parts only ever appear (by an atomic rename), so their names
+and sizes say whether there is anything new, and any number of dashboards polling every 30 s
+cost one refresh per new part. DuckDB runs in a worker thread, never on the event loop.
+`summarize` computes the same figures from every part at once (the batch measures), as the
+panel did before; the benchmark and tests compare the two."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from jalsa.config import Settings
@@ -27,6 +31,8 @@ from jalsa.conversation import measures as m
 from jalsa.conversation.analysis import analyze, definitions, minute_time
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
+from jalsa.conversation.live_figures import LIVE_NOTES, LiveFigures
+from jalsa.conversation.sketches import Estimate
 from jalsa.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -50,9 +56,27 @@ VOLUME_GAPS = (
 # -- the response ----------------------------------------------------------------------------
 
 
+class AuthorBounds(BaseModel):
+    """How sure a count of accounts is, when a sketch estimated it."""
+
+    lower: int = Field(description="95% lower bound (two standard deviations).")
+    upper: int = Field(description="95% upper bound (two standard deviations).")
+    exact: bool = Field(description="True when the sketch held every account: the count is exact.")
+
+
+def bounds(estimate: Estimate) -> AuthorBounds:
+    return AuthorBounds(lower=estimate.lower, upper=estimate.upper, exact=estimate.exact)
+
+
 class Overview(BaseModel):
     posts: int = Field(description="Posts of every kind in the dataset.")
-    authors: int = Field(description="Accounts that posted at least once (exact count).")
+    authors: int = Field(
+        description="Accounts that posted at least once: exact up to 4,096 accounts, an "
+        "estimate above (see `authors_bounds`)."
+    )
+    authors_bounds: AuthorBounds | None = Field(
+        None, description="The estimate's 95% bounds; absent when counted exactly."
+    )
     originals: int = Field(description="Posts that are not reposts, replies or quotes.")
     reposts: int
     replies: int
@@ -64,7 +88,16 @@ class Overview(BaseModel):
 class HashtagCount(BaseModel):
     tag: str = Field(description="The hashtag without '#', in lower case.")
     posts: int
-    authors: int
+    authors: int = Field(description="Accounts that used it (see `authors_bounds`).")
+    authors_bounds: AuthorBounds | None = Field(
+        None, description="The estimate's 95% bounds; absent when counted exactly."
+    )
+    complete: bool = Field(
+        True,
+        description="False when some of its posts were left out of a part's per-minute "
+        "counts (a part with more hashtags in a minute than it keeps): posts and authors "
+        "are then lower bounds.",
+    )
 
 
 class TagSeries(BaseModel):
@@ -77,6 +110,11 @@ class TagVolume(BaseModel):
     epochs: list[int] = Field(description="The same minutes as seconds since 1970-01-01 UTC.")
     series: list[TagSeries] = Field(description="One per top hashtag, most used first.")
     note: str = VOLUME_GAPS
+    left_out: int = Field(
+        0,
+        description="Posts carrying hashtags that parts left out of their per-minute counts; "
+        "0 means every count is exact.",
+    )
 
 
 class SpikePeak(BaseModel):
@@ -152,9 +190,11 @@ def fingerprint(parts: Sequence[Path]) -> Fingerprint:
     return tuple(out)
 
 
-def panel_definitions() -> dict[str, str]:
+def panel_definitions(live: bool = True) -> dict[str, str]:
+    """Each figure's batch definition; for the live figures with what is exact and what is
+    a sketch's estimate."""
     every = definitions()
-    return {name: every[name] for name in MEASURES}
+    return {name: every[name] + (" " + LIVE_NOTES[name] if live else "") for name in MEASURES}
 
 
 def spike_rule() -> SpikeRule:
@@ -170,7 +210,9 @@ def _epoch(minute: int) -> int:
     return int(minute) * 60
 
 
-def not_measured(slug: str, parts: int = 0, note: str | None = None) -> ConversationOut:
+def not_measured(
+    slug: str, parts: int = 0, note: str | None = None, live: bool = True
+) -> ConversationOut:
     return ConversationOut(
         event=slug,
         timezone="UTC",
@@ -179,7 +221,7 @@ def not_measured(slug: str, parts: int = 0, note: str | None = None) -> Conversa
         computed_at=utc_now(),
         parts=parts,
         spike_rule=spike_rule(),
-        definitions=panel_definitions(),
+        definitions=panel_definitions(live),
     )
 
 
@@ -232,10 +274,91 @@ def spike_out(spike: dict[str, Any], threshold: float) -> Spike:
     )
 
 
+def live_summary(figures: LiveFigures, slug: str) -> ConversationOut:
+    """The panel's figures from the live state, after taking in the parts that are new
+    (DuckDB: call it from a worker thread)."""
+    started = time.perf_counter()
+    report = figures.refresh()
+    overview = figures.overview()
+    if not overview["posts"]:
+        return not_measured(slug, len(figures.counted))
+    top = [
+        HashtagCount(
+            tag=r["item"],
+            posts=r["posts"],
+            authors=r["authors"].value,
+            authors_bounds=bounds(r["authors"]),
+            complete=r["complete"],
+        )
+        for r in figures.top_hashtags()
+    ]
+    spikes = figures.spikes()
+    figures.add_evidence(spikes, report)
+    volume = tag_volume(figures.tag_minutes(), [t.tag for t in top])
+    volume.left_out = figures.left_out("tag")
+    rule = spike_rule()
+    authors: Estimate = overview["authors"]
+    return ConversationOut(
+        event=slug,
+        timezone="UTC",
+        measured=True,
+        note=None,
+        computed_at=utc_now(),
+        seconds=round(time.perf_counter() - started, 3),
+        parts=len(figures.counted),
+        overview=Overview(
+            posts=overview["posts"],
+            authors=authors.value,
+            authors_bounds=bounds(authors),
+            originals=overview["originals"],
+            reposts=overview["reposts"],
+            replies=overview["replies"],
+            quotes=overview["quotes"],
+            first_at=minute_time(overview["first_minute"]),
+            last_at=minute_time(overview["last_minute"]),
+        ),
+        top_hashtags=top,
+        tag_volume=volume,
+        spikes=_spikes_out(figures, spikes, rule.threshold),
+        spike_rule=rule,
+        definitions=panel_definitions(),
+    )
+
+
+def _spikes_out(
+    figures: LiveFigures, spikes: list[dict[str, Any]], threshold: float
+) -> list[Spike]:
+    """The spikes as the response has them, each built once while it stays the same (an
+    event has hundreds: building them all was a tenth of a refresh)."""
+    built: dict[Any, Spike] = figures.outputs.setdefault("spikes", {})
+    out, keys = [], set()
+    for spike in spikes:
+        peak = spike["peak"]
+        key = (
+            spike["tag"],
+            spike["first_minute"],
+            spike["last_minute"],
+            spike["posts"],
+            peak["minute"],
+            peak["posts"],
+            peak["expected"],
+            tuple((p["id"], p["value"]) for p in spike.get("top_posts", [])),
+            tuple((a["id"], a["text"], a["value"]) for a in spike.get("top_accounts", [])),
+        )
+        if key not in built:
+            built[key] = spike_out(spike, threshold)
+        out.append(built[key])
+        keys.add(key)
+    for key in [k for k in built if k not in keys]:
+        del built[key]
+    return out
+
+
 def summarize(slug: str, parts: Sequence[Path]) -> ConversationOut:
-    """The panel's figures for these part files (DuckDB: call it from a worker thread)."""
+    """The panel's figures for these part files, every one read again: the batch measures,
+    exact (DuckDB: call it from a worker thread)."""
     if not parts:
-        return not_measured(slug)
+        return not_measured(slug, live=False)
     started = time.perf_counter()
     engine = DuckDBEngine(parts)
     try:
@@ -244,7 +367,7 @@ def summarize(slug: str, parts: Sequence[Path]) -> ConversationOut:
         engine.close()
     overview = result.results["overview"][0]
     if not overview["posts"]:  # parts with no rows: still nothing measured
-        return not_measured(slug, len(parts))
+        return not_measured(slug, len(parts), live=False)
     top = [
         HashtagCount(tag=r["item"], posts=int(r["posts"]), authors=int(r["authors"]))
         for r in result.results["top_hashtags"]
@@ -272,7 +395,7 @@ def summarize(slug: str, parts: Sequence[Path]) -> ConversationOut:
         tag_volume=tag_volume(result.results["tag_minutes"], [t.tag for t in top]),
         spikes=[spike_out(s, rule.threshold) for s in result.spikes],
         spike_rule=rule,
-        definitions=panel_definitions(),
+        definitions=panel_definitions(live=False),
     )
 
 
@@ -284,14 +407,16 @@ class _Entry:
 
 
 class ConversationCache:
-    """The last result per event and the part files it was computed from. One computation
-    per event at a time: callers that arrive meanwhile wait for it and share it."""
+    """The last result per event, the part files it was computed from and the live state
+    it came from. One refresh per event at a time: callers that arrive meanwhile wait for it
+    and share it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._entries: dict[str, _Entry] = {}
+        self._figures: dict[str, LiveFigures] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.computations = 0  # how many times the figures were computed (for tests)
+        self.computations = 0  # how many times the figures were refreshed (for tests)
 
     async def get(self, slug: str) -> ConversationOut:
         dataset = PostDataset.of_event(self.settings, slug)
@@ -306,15 +431,25 @@ class ConversationCache:
                 if not retry:
                     return entry.result
             self.computations += 1
+            figures = self._figures.get(slug)
+            if figures is None:
+                figures = self._figures[slug] = LiveFigures(dataset)
             try:
-                result = await asyncio.to_thread(summarize, slug, parts)
+                result = await asyncio.to_thread(live_summary, figures, slug)
                 self._entries[slug] = _Entry(seen, result)
-            except (duckdb.Error, OSError) as exc:
+            except (duckdb.Error, OSError, pa.ArrowException) as exc:
                 log.exception("the conversation figures of %s could not be computed", slug)
+                # the state may hold part of a refresh: the next one starts from the partials
+                self._figures.pop(slug).close()
                 note = UNREADABLE.format(error=type(exc).__name__)
                 result = not_measured(slug, len(parts), note)
                 self._entries[slug] = _Entry(seen, result, time.monotonic())
             return result
+
+    def close(self) -> None:
+        for figures in self._figures.values():
+            figures.close()
+        self._figures.clear()
 
 
 def _look(dataset: PostDataset) -> tuple[list[Path], Fingerprint]:

@@ -579,13 +579,20 @@
     });
   }
 
+  // A count of accounts a sketch estimated is marked "≈" (exact ones, and older answers
+  // without bounds, are shown as they are).
+  function accounts(n, bounds) {
+    return (bounds && !bounds.exact ? "≈" : "") + fmtNum(n);
+  }
+
   function showTopHashtags(top) {
     var list = byId("top-hashtags");
     list.textContent = "";
     top.slice(0, 10).forEach(function (t) {
       var item = el("li", { "data-tag": t.tag });
       item.appendChild(bidi("#" + t.tag, "tag"));
-      item.appendChild(el("span", { "class": "muted" }, " " + fmtNum(t.posts) + " posts · " + fmtNum(t.authors) + " accounts"));
+      item.appendChild(el("span", { "class": "muted" }, " " + fmtNum(t.posts) + " posts · " +
+        accounts(t.authors, t.authors_bounds) + " accounts"));
       list.appendChild(item);
     });
   }
@@ -661,7 +668,11 @@
     var posts = byId("conv-posts");
     posts.textContent = fmtNum(o.posts);
     posts.setAttribute("data-value", String(o.posts));
-    byId("conv-authors").textContent = fmtNum(o.authors);
+    byId("conv-authors").textContent = accounts(o.authors, o.authors_bounds);
+    var b = o.authors_bounds;
+    setText("conv-authors-note", "accounts that posted at least once" + (b && !b.exact
+      ? " (an estimate: 95% between " + fmtNum(b.lower) + " and " + fmtNum(b.upper) + ")"
+      : " (exact count)"));
     setText("conv-kinds", fmtNum(o.originals) + " originals · " + fmtNum(o.reposts) + " reposts · " +
       fmtNum(o.replies) + " replies · " + fmtNum(o.quotes) + " quotes");
     showTopHashtags(body.top_hashtags);
