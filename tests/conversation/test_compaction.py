@@ -263,15 +263,16 @@ def test_jalsa_compact_and_ingest_merge_small_parts(cli: Any, tmp_path: Path) ->
     empty = cli("compact", "j")
     assert empty.exit_code == 2 and "has no posts yet" in empty.output
     assert "Traceback" not in missing.output + empty.output
+    write_parts(PostDataset(tmp_path / "data" / "conversation" / "j"), 15, 10)  # 150 posts
     files = []
-    for n in range(17):
-        tweet = {"id": str(n), "text": f"t{n}", "author_id": "1", "created_at": "2023-12-17T15:00Z"}
+    for n in range(2):
+        tweet = {"id": f"x{n}", "text": "t", "author_id": "1", "created_at": "2023-12-17T15:00Z"}
         files.append(tmp_path / f"{n}.jsonl")
         files[-1].write_text(json.dumps(tweet) + "\n")
         result = cli("ingest", "j", str(files[-1]), "--format", "x")
         assert result.exit_code == 0, result.output
         # the sixteenth small part fills the first tier: `jalsa ingest` merges them
-        assert ("merged 16 parts into part-" in result.output) == (n == 15)
+        assert ("merged 16 parts into part-" in result.output) == (n == 0)
     nothing = cli("compact", "j")
     assert nothing.exit_code == 0 and "nothing to merge" in nothing.output
     assert "2 parts before, 2 after" in nothing.output
@@ -279,6 +280,12 @@ def test_jalsa_compact_and_ingest_merge_small_parts(cli: Any, tmp_path: Path) ->
     assert everything.exit_code == 0, everything.output
     report = json.loads(everything.output)
     assert report["parts_before"] == 2 and report["parts_after"] == 1
-    assert report["merges"][0]["posts"] == 17
+    assert report["merges"][0]["posts"] == 152
     again = cli("ingest", "j", *map(str, files), "--format", "x")
-    assert "0 new posts, 17 already there" in again.output
+    assert "0 new posts, 2 already there" in again.output
+    posts = tmp_path / "data" / "conversation" / "j" / "posts"
+    (posts / "part-20231217T000000-0bad0bad.parquet").write_bytes(b"PAR1 damaged")
+    damaged = cli("compact", "j", "--all")
+    assert damaged.exit_code == 2 and "compaction stopped: " in damaged.output
+    assert "No post was lost or doubled" in damaged.output and "Traceback" not in damaged.output
+    assert len(list(posts.glob("part-*.parquet"))) == 2

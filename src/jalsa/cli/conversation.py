@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.live import Live
 from rich.table import Table
@@ -147,7 +149,16 @@ def _compact(dataset: PostDataset, everything: bool, quiet: bool = False) -> lis
 
     if not quiet:
         console.print("compacting (waiting for another compaction to end, if any)", style="dim")
-    merges = compact(dataset, Policy(), everything=everything, progress=told) or []
+    threads = os.cpu_count() or 1  # a command of its own: every core (live gathering uses one)
+    try:
+        merges = compact(dataset, Policy(), everything=everything, threads=threads, progress=told)
+    except (duckdb.Error, OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"compaction stopped: {first}. No post was lost or doubled; once the cause is "
+            "fixed, run it again to finish"
+        ) from None
+    merges = merges or []
     if not merges and not quiet:
         console.print("nothing to merge", highlight=False)
     return [m.__dict__ for m in merges]

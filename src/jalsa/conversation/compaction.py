@@ -46,7 +46,6 @@ from time import perf_counter
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 
 from jalsa.conversation.dataset import COMPACTING, PART_OPTIONS, SNAPSHOTS, PostDataset
 from jalsa.conversation.ingest import connect
@@ -255,12 +254,14 @@ def _write_merged(
     # named for its oldest part's time, so that parts sort in the order of their posts
     stamp = STAMP.match(group[0].name)
     final, temporary = dataset.new_part(folder, stamp.group(1) if stamp else None)
-    posts = sum(pq.ParquetFile(p).metadata.num_rows for p in group)
     files = ", ".join(f"'{_sql_str(str(p))}'" for p in group)
     con = connect(folder, threads=threads or 1)
     cancel.connection = con
     try:
         cancel.check()
+        posts = con.execute(
+            f"SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata([{files}])"
+        ).fetchall()[0][0]
         written = con.execute(
             f"COPY (SELECT * FROM read_parquet([{files}])) TO '{_sql_str(str(temporary))}' "
             f"({PART_OPTIONS})"
