@@ -45,21 +45,35 @@ KINDS = ("copy", "copy-zstd", "compact", "overview", "panel")
 
 
 def small_parts(count: int, per_part: int, seed: int, workdir: Path) -> list[Path]:
-    """The generated posts in parts of about `per_part` posts, made once (complete.json)."""
+    """The generated posts in parts of about `per_part` posts, written by DuckDB with the
+    options ingestion writes parts with, made once (complete.json)."""
+    from jalsa.conversation.dataset import PART_OPTIONS
+    from jalsa.conversation.ingest import connect
     from jalsa.sim.posts.files import write_parquet
     from jalsa.sim.posts.plan import PostSimConfig
 
     folder = workdir / f"small-{count}-{per_part}-{seed}"
     marker = folder / "complete.json"
-    if marker.exists():
+    if marker.exists() and json.loads(marker.read_text()).get("written_by") == "duckdb":
         return [folder / name for name in json.loads(marker.read_text())["parts"]]
     print(f"generating {count:,} posts in parts of ~{per_part:,} in {folder} ...", flush=True)
     started = time.perf_counter()
-    # a part per batch (batches hold whole seconds: about `per_part` posts)
-    config = PostSimConfig(count=count, seed=seed, batch_rows=per_part, part_rows=1)
-    parts = write_parquet(config, folder, directory=True)
+    if marker.exists():  # generated, not yet rewritten
+        parts = [folder / name for name in json.loads(marker.read_text())["parts"]]
+    else:
+        # a part per batch (batches hold whole seconds: about `per_part` posts)
+        config = PostSimConfig(count=count, seed=seed, batch_rows=per_part, part_rows=1)
+        parts = write_parquet(config, folder, directory=True)
+        marker.write_text(json.dumps({"parts": [p.name for p in parts]}))
+    con = connect(threads=1)
+    for part in parts:  # as `jalsa ingest` writes parts
+        tmp = part.with_suffix(".tmp")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{part}')) TO '{tmp}' ({PART_OPTIONS})")
+        os.replace(tmp, part)
+    con.close()
     seconds = round(time.perf_counter() - started, 1)
-    marker.write_text(json.dumps({"parts": [p.name for p in parts], "seconds": seconds}))
+    info = {"parts": [p.name for p in parts], "seconds": seconds, "written_by": "duckdb"}
+    marker.write_text(json.dumps(info))
     print(f"  {len(parts):,} parts in {seconds} s", flush=True)
     return parts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,22 @@ def test_the_background_compactor_merges_when_due_and_stops_without_publishing(
     assert sorted(p.name for p in dataset.parts()) == before  # nothing published
     assert not (dataset.posts / COMPACTING).exists()
     assert not (dataset.root / STAGING).exists()
+
+
+def test_stopping_the_compactor_while_it_writes_publishes_nothing(dataset: PostDataset) -> None:
+    originals = write_parts(dataset, 8, 20000)
+    policy = Policy(tiers=(64 * MiB, 128 * MiB), max_bytes=256 * MiB, at_least=8)
+    compactor = Compactor(dataset, policy)
+    assert compactor.poke()
+    deadline = time.monotonic() + 60
+    while not list((dataset.root / STAGING).glob("part-*")) and compactor.running():
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    compactor.stop(60)  # interrupts DuckDB's COPY, or the merge before it publishes
+    assert compactor.merges == [] and not compactor.running()
+    assert [p.name for p in dataset.parts()] == originals
+    assert not (dataset.root / STAGING).exists() and dataset.journal() is None
+    check_finished(dataset, originals, 160000)
 
 
 def test_a_reader_keeps_its_snapshot_while_a_compaction_removes_the_parts(

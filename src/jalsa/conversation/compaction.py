@@ -197,8 +197,9 @@ def compact(
             return None
         finish(dataset)
         _remove_leftovers(dataset)
-        while group := policy.plan(sized(dataset.parts()), everything):
-            cancel.check()
+        while not cancel.event.is_set() and (
+            group := policy.plan(sized(dataset.parts()), everything)
+        ):
             if progress:
                 progress(f"merging {len(group)} parts ({_mb(sized(group))})", None)
             try:
