@@ -315,31 +315,6 @@ def test_a_crash_leaves_no_partial_part(
     assert summary.accepted == len(posts(dataset)) > 0
 
 
-def test_small_parts_are_compacted_without_ever_showing_twice(
-    tmp_path: Path, dataset: PostDataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for n in range(5):
-        tweet = {"id": str(n), "text": f"t{n}", "author_id": "1", "created_at": "2023-12-17T15:00Z"}
-        ingest(dataset, [write_lines(tmp_path / f"{n}.jsonl", [tweet])], "x")
-    assert len(dataset.parts()) == 5
-    assert dataset.compact(at_least=6) is None  # not enough small parts yet
-    before = posts(dataset)
-
-    def crash(path: Path, missing_ok: bool = False) -> None:
-        raise KeyboardInterrupt  # stopped after publishing, before removing the old parts
-
-    monkeypatch.setattr(Path, "unlink", crash)
-    with pytest.raises(KeyboardInterrupt):
-        dataset.compact(at_least=5)
-    monkeypatch.undo()
-    assert len(dataset.parts()) == 1 and posts(dataset) == before  # the journal hides them
-    assert len(list(dataset.posts.glob("part-*.parquet"))) == 6
-    assert dataset.compact(at_least=5) is None  # finishes the removal, nothing to merge
-    assert len(list(dataset.posts.glob("part-*.parquet"))) == 1
-    assert posts(dataset) == before
-    assert ingest(dataset, [tmp_path / "3.jsonl"], "x").accepted == 0
-
-
 def fast_path_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each whole file went the fast way, in order."""
     taken: list[bool] = []

@@ -59,6 +59,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any] | typer.Typer], ...] = (
     ("demo", demo.demo_cmd),
     ("doctor", doctor.doctor),
     ("ingest", conversation.ingest_cmd),
+    ("compact", conversation.compact_cmd),
     ("trends", conversation.trends_cmd),
     ("analyze", conversation.analyze_cmd),
     ("collect", conversation.collect_cmd),

@@ -1,16 +1,18 @@
-"""Commands over an event's conversation: `jalsa ingest` (files of posts), `jalsa trends`,
-`jalsa analyze` and `jalsa collect` (live from the platforms)."""
+"""Commands over an event's conversation: `jalsa ingest` (files of posts), `jalsa compact`,
+`jalsa trends`, `jalsa analyze` and `jalsa collect` (live from the platforms)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.live import Live
 from rich.table import Table
@@ -18,6 +20,7 @@ from rich.table import Table
 from jalsa.cli.common import byte_progress, open_store
 from jalsa.config import get_settings
 from jalsa.conversation.analysis import Analysis, Voices, analyze, minute_time
+from jalsa.conversation.compaction import Merge, Policy, compact, due
 from jalsa.conversation.coverage import read_counts, x_coverage
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import ENGINES, open_engine
@@ -80,6 +83,8 @@ def ingest_cmd(
             max_line=int(max_line_mb * MiB),
         )
     print_ingest(summary)
+    if due(dataset, Policy()):
+        _compact(dataset, everything=False)
     if summary.quarantined and not summary.posts:
         raise UserError(
             f"no posts found: all {summary.quarantined} lines or items were quarantined "
@@ -104,6 +109,60 @@ def print_ingest(summary: IngestSummary) -> None:
     )
     if summary.quarantine_file:
         console.print(f"quarantine: {summary.quarantine_file}", highlight=False)
+
+
+def compact_cmd(
+    event: Annotated[str, typer.Argument(help="Event slug or id.")],
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Merge every part below the final size, not only full tiers."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the merges as JSON.")] = False,
+) -> None:
+    """Merge the event's small parts into large ones (live collection does it as it goes;
+    `--all` after the event). Safe beside collection, ingestion and readers."""
+    dataset, _ = event_dataset(event)
+    if not dataset.exists():
+        raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
+    before = len(dataset.parts())
+    merges = _compact(dataset, everything, quiet=as_json)
+    after = len(dataset.parts())
+    if as_json:
+        console.print_json(
+            json.dumps({"parts_before": before, "parts_after": after, "merges": merges})
+        )
+        return
+    console.print(f"{before:,} parts before, {after:,} after", highlight=False)
+
+
+def _compact(dataset: PostDataset, everything: bool, quiet: bool = False) -> list[dict[str, Any]]:
+    def told(what: str, merge: Merge | None) -> None:
+        if quiet:
+            return
+        if merge is None:
+            console.print(f"{what} ...", highlight=False)
+            return
+        console.print(
+            f"{what}: {merge.posts:,} posts, {merge.bytes_in / 1e6:,.1f} MB into "
+            f"{merge.bytes_out / 1e6:,.1f} MB in {merge.seconds:.1f} s",
+            highlight=False,
+        )
+
+    if not quiet:
+        console.print("compacting (waiting for another compaction to end, if any)", style="dim")
+    threads = os.cpu_count() or 1  # a command of its own: every core (live gathering uses one)
+    try:
+        merges = compact(dataset, Policy(), everything=everything, threads=threads, progress=told)
+    except (duckdb.Error, OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"compaction stopped: {first}. No post was lost or doubled; once the cause is "
+            "fixed, run it again to finish"
+        ) from None
+    merges = merges or []
+    if not merges and not quiet:
+        console.print("nothing to merge", highlight=False)
+    return [m.__dict__ for m in merges]
 
 
 EngineOpt = Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")]
@@ -171,14 +230,15 @@ def _run(
 ) -> Analysis:
     if not dataset.exists():
         raise UserError(f"event {event!r} has no posts yet; add some with `jalsa ingest`")
-    runner = open_engine(
-        engine, dataset.parts(), spill=dataset.root, memory_limit=memory_limit, spark=spark
-    )
-    try:
-        with console.status("analysing", spinner="dots") as status:
-            return analyze(runner, step=lambda title: status.update(title), **kwargs)
-    finally:
-        runner.close()
+    with dataset.snapshot() as parts:  # a compaction meanwhile removes none of them
+        runner = open_engine(
+            engine, parts, spill=dataset.root, memory_limit=memory_limit, spark=spark
+        )
+        try:
+            with console.status("analysing", spinner="dots") as status:
+                return analyze(runner, step=lambda title: status.update(title), **kwargs)
+        finally:
+            runner.close()
 
 
 def trends_cmd(

@@ -17,6 +17,7 @@ import httpx
 
 from jalsa.clock import Clock, SystemClock
 from jalsa.config import Settings
+from jalsa.conversation.compaction import Compactor
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.follow import ingest_new_lines
 from jalsa.conversation.ingest import IngestSummary
@@ -123,6 +124,7 @@ class Gathering:
         self.clock = clock or SystemClock()
         self.client = client
         self.totals = Totals()
+        self.compactor = Compactor(dataset)
         self.on_change: Callable[[Totals], None] | None = None
 
     async def run(self, stop: asyncio.Event) -> Totals:
@@ -145,13 +147,14 @@ class Gathering:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await self.ingest()
+                await asyncio.to_thread(self.compactor.stop)  # a merge cut short is redone
         return self.totals
 
     async def ingest(self) -> None:
         """Ingest what the collectors wrote since last time; merge the small parts that this
-        leaves behind once there are many."""
+        leaves behind, in a thread of their own, once a tier of them is full."""
         summary = await asyncio.to_thread(ingest_new_lines, self.dataset)
-        await asyncio.to_thread(self.dataset.compact)
+        await asyncio.to_thread(self.compactor.poke)
         if summary is not None:
             self.totals.add(summary)
             self._changed()

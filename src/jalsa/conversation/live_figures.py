@@ -22,9 +22,7 @@ part overlaps it (spike_evidence.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ import duckdb
 from jalsa.conversation import measures as m
 from jalsa.conversation import partials, sketches
 from jalsa.conversation.analysis import join_spikes
-from jalsa.conversation.dataset import COMPACTING, PostDataset
+from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.ingest import connect
 from jalsa.conversation.measure_sql import render
 from jalsa.conversation.partials import Partial
@@ -212,12 +210,10 @@ class LiveFigures:
         return report
 
     def _compactions(self) -> dict[str, set[str]]:
-        """merged part -> the parts it replaces, from the dataset's records and journal."""
+        """merged part -> the parts it replaces, from the dataset's lineage (its records, and
+        the journal of a merge published before its record was written)."""
         out: dict[str, set[str]] = {}
-        entries = [e.get("compaction") for e in self.dataset.history() if isinstance(e, dict)]
-        with contextlib.suppress(OSError, ValueError):  # no compaction under way
-            entries.append(json.loads((self.dataset.posts / COMPACTING).read_text()))
-        for entry in entries:
+        for entry in self.dataset.lineage():
             if not isinstance(entry, dict):
                 continue
             merged, replaces = entry.get("merged"), entry.get("replaces")

@@ -147,16 +147,16 @@ class TrendAlerter:
             if "alert" in r and not r.get("delivered")
         ]
         closed = self.closed_minute()
-        parts = self.dataset.parts()
-        if not parts:
-            return pending
         first = closed - LOOKBACK + 1  # the oldest minute a new alert may be about
         since = first - int(m.TAG_SPIKES.params["window"])
-        engine = DuckDBEngine(parts, threads=1, since=minute_time(since))
-        try:
-            result = analyze(engine, only=(m.TAG_SPIKES.name, m.SPIKE_EVIDENCE.name))
-        finally:
-            engine.close()
+        with self.dataset.snapshot() as parts:  # a compaction meanwhile removes none of them
+            if not parts:
+                return pending
+            engine = DuckDBEngine(parts, threads=1, since=minute_time(since))
+            try:
+                result = analyze(engine, only=(m.TAG_SPIKES.name, m.SPIKE_EVIDENCE.name))
+            finally:
+                engine.close()
         detected = self.now()
         rows = {(r["tag"], int(r["minute"])): r for r in result.results[m.TAG_SPIKES.name]}
         for spike in result.spikes:

@@ -115,15 +115,17 @@ def build_report(
             ends_at=event.ends_at,
             hashtags=list(event.hashtags),
         )
-    parts = PostDataset.of_event(settings, info.slug).parts()
-    conversation = conversation_section(parts, voices)
+    # the parts of one instant: a compaction meanwhile removes none of them
+    with PostDataset.of_event(settings, info.slug).snapshot() as parts:
+        conversation = conversation_section(parts, voices)
+        posts_digest = _dataset_digest(parts)
     checks = [check_claim(text, audience) for text in claims or []]
     inputs = {
         "event": info.model_dump(mode="json"),
         "samples": samples,
         "newest_sample": newest_sample.isoformat() if newest_sample else None,
         "incidents": [i.incident.model_dump(mode="json") for i in disruption.incidents],
-        "posts": _dataset_digest(parts),
+        "posts": posts_digest,
         "claims": claims or [],
         "voices": sorted((voices.terms if voices else {}).items()),
     }
