@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from jalsa.conversation import partials, spike_evidence
+from jalsa.conversation import compaction, partials, spike_evidence
 from jalsa.conversation.analysis import Analysis, analyze
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
@@ -210,10 +210,9 @@ def test_the_live_figures_are_the_batch_figures(
 
     # the small parts compacted into one (as live gathering does), and its record
     size_a = (dataset.posts / "part-1-a.parquet").stat().st_size
-    merged = dataset.compact(small_bytes=size_a, at_least=2)
-    assert merged is not None
+    merged = compact_below(dataset, size_a)
     replaced = ["part-2-b.parquet", "part-3-c.parquet", "part-4-d.parquet", "part-5-e.parquet"]
-    dataset.record({"compaction": {"merged": merged.name, "replaces": replaced}})
+    assert dataset.lineage()[-1]["replaces"] == replaced
     computed.clear()
     report = figures.refresh()
     assert report.absorbed == [merged.name] and report.read == [] and computed == []
@@ -237,6 +236,20 @@ def test_the_live_figures_are_the_batch_figures(
     assert report.evidence_parts == [], "the spikes' evidence was stored, not read again"
 
 
+def compact_below(dataset: PostDataset, size: int, *, record: bool = True) -> Path:
+    """Merge the parts smaller than `size` bytes into one, as live gathering does; without
+    `record`, its lineage line is taken out of the manifest again (a compaction jalsa has no
+    record of)."""
+    [merge] = compaction.compact(
+        dataset, compaction.Policy(tiers=(size,), max_bytes=1 << 40, at_least=2)
+    )
+    if not record:
+        lines = dataset.manifest.read_text().splitlines()
+        kept = [line for line in lines if '"compaction"' not in line]
+        dataset.manifest.write_text("".join(line + "\n" for line in kept))
+    return dataset.posts / merge.merged
+
+
 def three_parts(posts: pa.Table, dataset: PostDataset) -> list[Path]:
     return [add(dataset, rows, f"{i}") for i, rows in enumerate(chunks(posts, [0.6, 0.2]))]
 
@@ -249,8 +262,8 @@ def test_a_compaction_without_a_record_is_rebuilt_not_counted_twice(
     figures = LiveFigures(dataset)
     check(figures, dataset, figures.refresh())
     size = (dataset.posts / "part-0.parquet").stat().st_size
-    merged = dataset.compact(small_bytes=size, at_least=2)  # parts 1 and 2, no record of it
-    assert merged is not None and len(dataset.parts()) == 2
+    merged = compact_below(dataset, size, record=False)  # parts 1 and 2, no record of it
+    assert len(dataset.parts()) == 2
     report = figures.refresh()
     assert report.rebuilt and report.computed == [merged.name]
     assert sorted(report.read) == sorted(p.name for p in dataset.parts())
@@ -269,11 +282,7 @@ def test_a_merged_part_holding_posts_not_yet_counted_is_rebuilt(
     figures.refresh()
     add(dataset, third, "2")  # compacted with part 1 before any refresh sees it
     size = (dataset.posts / "part-0.parquet").stat().st_size
-    merged = dataset.compact(small_bytes=size, at_least=2)
-    assert merged is not None
-    dataset.record(
-        {"compaction": {"merged": merged.name, "replaces": ["part-1.parquet", "part-2.parquet"]}}
-    )
+    compact_below(dataset, size)  # its lineage: parts 1 and 2
     report = figures.refresh()
     assert report.rebuilt and not report.absorbed
     check(figures, dataset, report)
@@ -361,10 +370,8 @@ def test_a_part_compacted_away_while_its_partial_is_computed(
 
     def compacted_meanwhile(part: Path) -> partials.Partial:
         size = (dataset.posts / "part-0.parquet").stat().st_size
-        merged = dataset.compact(small_bytes=size, at_least=2)
-        assert merged is not None and not part.exists()
-        replaced = ["part-1.parquet", "part-2.parquet"]
-        dataset.record({"compaction": {"merged": merged.name, "replaces": replaced}})
+        compact_below(dataset, size)
+        assert not part.exists()
         monkeypatch.setattr(partials, "compute", compute)
         return compute(part)
 
