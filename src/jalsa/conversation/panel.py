@@ -263,15 +263,25 @@ def spike_out(spike: dict[str, Any], threshold: float) -> Spike:
             score=float(peak["score"]),
         ),
         threshold=threshold,
-        top_posts=[
-            SpikePost(id=p["id"], text=p["text"] or "", engagement=int(p["value"]))
-            for p in spike.get("top_posts", [])
-        ],
-        top_accounts=[
-            SpikeAccount(id=a["id"], handle=a["text"], posts=int(a["value"]))
-            for a in spike.get("top_accounts", [])
-        ],
+        top_posts=evidence_posts(spike),
+        top_accounts=evidence_accounts(spike),
     )
+
+
+def evidence_posts(spike: dict[str, Any]) -> list[SpikePost]:
+    """The top posts `attach_evidence` gave a spike, as the API shows them."""
+    return [
+        SpikePost(id=p["id"], text=p["text"] or "", engagement=int(p["value"]))
+        for p in spike.get("top_posts", [])
+    ]
+
+
+def evidence_accounts(spike: dict[str, Any]) -> list[SpikeAccount]:
+    """The top accounts `attach_evidence` gave a spike, as the API shows them."""
+    return [
+        SpikeAccount(id=a["id"], handle=a["text"], posts=int(a["value"]))
+        for a in spike.get("top_accounts", [])
+    ]
 
 
 def live_summary(figures: LiveFigures, slug: str) -> ConversationOut:

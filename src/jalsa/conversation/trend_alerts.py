@@ -35,7 +35,12 @@ from jalsa.conversation import measures as m
 from jalsa.conversation.analysis import analyze, minute_time
 from jalsa.conversation.dataset import PostDataset
 from jalsa.conversation.engines import DuckDBEngine
-from jalsa.conversation.panel import SpikeAccount, SpikePost
+from jalsa.conversation.panel import (
+    SpikeAccount,
+    SpikePost,
+    evidence_accounts,
+    evidence_posts,
+)
 from jalsa.store import Store
 from jalsa.store.repo import events_between
 from jalsa.timeutil import utc_now
@@ -185,14 +190,8 @@ class TrendAlerter:
             threshold=float(params["threshold"]),
             window_minutes=int(params["window"]),
             min_count=int(params["min_count"]),
-            top_posts=[
-                SpikePost(id=p["id"], text=p["text"] or "", engagement=int(p["value"]))
-                for p in spike.get("top_posts", [])
-            ],
-            top_accounts=[
-                SpikeAccount(id=a["id"], handle=a["text"], posts=int(a["value"]))
-                for a in spike.get("top_accounts", [])
-            ],
+            top_posts=evidence_posts(spike),
+            top_accounts=evidence_accounts(spike),
             detected_at=detected.astimezone(UTC),
             delay_seconds=round((detected - minute_end).total_seconds(), 3),
             definition=m.TAG_SPIKES.definition.format(**params),
