@@ -122,8 +122,15 @@ class TrendAlerter:
 
     def _append(self, entry: dict[str, Any]) -> None:
         self.dataset.root.mkdir(parents=True, exist_ok=True)
-        with (self.dataset.root / ALERTS_FILE).open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        path = self.dataset.root / ALERTS_FILE
+        with path.open("a+b") as f:
+            f.seek(0, os.SEEK_END)
+            torn = False
+            if f.tell():  # a line a crash left unfinished is closed, not continued
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+            line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+            f.write((("\n" if torn else "") + line).encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         self._load().setdefault(entry["key"], {}).update(entry)
