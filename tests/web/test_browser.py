@@ -469,7 +469,7 @@ def test_a_trend_alert_appears_while_the_page_is_open(
     rows = rally()
     for row in rows:
         row["created_at"] = spike + (row["created_at"] - (T0 + timedelta(minutes=20)))
-    write(rows, PostDataset(served.tmp / "data" / "conversation" / slug).posts)
+    write(rows, PostDataset(served.tmp / "data" / "conversation" / slug).posts, parts=1)
     item = '#trend-alert-list li.new[data-key^="shutdown@"]'
     page.wait_for_selector(item, timeout=45_000)  # checks every 5 s, the page every 10 s
     text = page.inner_text(item)

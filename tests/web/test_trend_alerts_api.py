@@ -40,7 +40,7 @@ def test_a_spike_reaches_the_webhook_and_the_api_once(tmp_path: Path, monkeypatc
             now = datetime.now(UTC).replace(second=0, microsecond=0)
             spike_minute = now - timedelta(minutes=1)
             rows = shifted(rally(), spike_minute - (T0 + timedelta(minutes=20)))
-            write(rows, PostDataset.of_event(site.settings, site.event.slug).posts, parts=2)
+            write(rows, PostDataset.of_event(site.settings, site.event.slug).posts, parts=1)
             path = f"/api/events/{site.event.slug}/trend-alerts"
             with site.client("viewer", "token") as client:
                 alerts: list[dict[str, Any]] = []

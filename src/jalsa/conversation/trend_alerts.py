@@ -101,6 +101,7 @@ class TrendAlerter:
     in_app: list[InAppSink] = field(default_factory=list)
     webhooks: list[WebhookSink] = field(default_factory=list)
     _records: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _judged: int | None = field(default=None, repr=False)  # the last closed minute looked at
 
     # -- the record of what was announced ----------------------------------------------------
 
@@ -159,6 +160,8 @@ class TrendAlerter:
             if "alert" in r and not r.get("delivered")
         ]
         closed = self.closed_minute()
+        if closed == self._judged:  # no minute closed since the last look: nothing new
+            return pending
         first = closed - LOOKBACK + 1  # the oldest minute a new alert may be about
         since = first - int(m.TAG_SPIKES.params["window"])
         with self.dataset.snapshot() as parts:  # a compaction meanwhile removes none of them
@@ -179,6 +182,7 @@ class TrendAlerter:
             alert = self._alert(spike, rows[spike["tag"], minute], detected)
             self._append({"key": key, "alert": alert.model_dump(mode="json")})
             pending.append(alert)
+        self._judged = closed
         return pending
 
     def _alert(self, spike: dict[str, Any], row: dict[str, Any], detected: datetime) -> TrendAlert:

@@ -84,6 +84,9 @@ def prepare(scenario: Scenario, base: Settings, minutes: float) -> Demo:
         "timezone": scenario.timezone,
         # A hung connection must not freeze a stream for minutes of compressed rally time.
         "http_timeout": min(base.http_timeout, 2.0),
+        # Minutes close every fraction of a real second: look for spikes every 30 real seconds
+        # (each look reads the last twenty rally minutes of posts), not every 5.
+        "trend_alert_seconds": max(base.trend_alert_seconds, 30.0),
     }
     settings = load_settings(**overrides)
     store = Store(
